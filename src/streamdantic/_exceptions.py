@@ -1,0 +1,193 @@
+"""The exception hierarchy of streamdantic: every error the library raises on purpose.
+
+```
+StreamdanticError
+├── JSONParseError(ValueError)      malformed JSON: .offset .line .column .path .partial
+│   ├── IncompleteJSONError         the input ended inside a value (finish() / close())
+│   └── LimitExceededError          depth, size, string or number length over its limit
+├── DeltaError(ValueError)          a chunk contradicts the merged state: .path
+├── StreamValidationError           the value does not fit the model: .errors .partial
+├── TruncatedStreamError            the stream ended before the object: .finish_reason .partial
+├── StreamCancelledError            the consumer or a task cancelled the stream: .partial
+├── ProviderError                   the provider reported an error mid-stream: .partial
+│   └── ContentFilterError          finish_reason == "content_filter"
+├── SSEError                        malformed event stream, bad status/content type, retries spent
+├── AdapterError                    a provider event of a shape we do not know: .event
+└── UsageError(RuntimeError)        misuse: feeding after the end, consuming a stream twice
+```
+
+Parse errors also subclass ValueError, as the errors of `json` and jiter do, so code that
+already catches ValueError around `json.loads` keeps working. Every message says what went
+wrong, where (byte offset, line, column, JSON path) and, for misuse, what to do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._paths import Path, render_path
+
+__all__ = [
+    "AdapterError",
+    "ContentFilterError",
+    "DeltaError",
+    "IncompleteJSONError",
+    "JSONParseError",
+    "LimitExceededError",
+    "ProviderError",
+    "SSEError",
+    "StreamCancelledError",
+    "StreamValidationError",
+    "StreamdanticError",
+    "TruncatedStreamError",
+    "UsageError",
+]
+
+
+class StreamdanticError(Exception):
+    """Base class of every error streamdantic raises on purpose."""
+
+
+class JSONParseError(StreamdanticError, ValueError):
+    """The input is not valid JSON (or not valid for the parser's mode).
+
+    Attributes:
+        offset: byte offset of the offending input (UTF-8 bytes from the start of the stream).
+        line: 1-based line number.
+        column: 1-based column, in characters.
+        path: JSON path of the value being parsed, as a tuple of keys and indices.
+        partial: the partial value parsed so far (never lost on error).
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        offset: int = 0,
+        line: int = 1,
+        column: int = 1,
+        path: Path = (),
+        partial: Any = None,
+    ) -> None:
+        self.what = what
+        self.offset = offset
+        self.line = line
+        self.column = column
+        self.path = path
+        self.partial = partial
+        super().__init__(
+            f"{what} at line {line} column {column} (byte {offset}), in {render_path(path)}"
+        )
+
+
+class IncompleteJSONError(JSONParseError):
+    """The input ended before the JSON value was complete; `.partial` holds what arrived."""
+
+
+class LimitExceededError(JSONParseError):
+    """A configured limit (depth, document size, string or number length) was exceeded."""
+
+
+class DeltaError(StreamdanticError, ValueError):
+    """A chunk contradicts the state it is applied to (type change, shrink, missing parent).
+
+    The merged object is left exactly as it was before the offending chunk.
+    """
+
+    def __init__(self, what: str, *, path: Path = ()) -> None:
+        self.what = what
+        self.path = path
+        super().__init__(f"{what} at {render_path(path)}")
+
+
+class StreamValidationError(StreamdanticError):
+    """The streamed value does not validate against the model.
+
+    Attributes:
+        errors: pydantic's error list (``ValidationError.errors()``), locations are JSON paths.
+        path: JSON path of the value that failed (``()`` for the final object).
+        raw_text: the raw text received, when the source was text.
+        partial: the last good partial object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[Any] = (),
+        path: Path = (),
+        raw_text: str | None = None,
+        partial: Any = None,
+    ) -> None:
+        self.errors = list(errors)
+        self.path = path
+        self.raw_text = raw_text
+        self.partial = partial
+        super().__init__(message)
+
+
+class TruncatedStreamError(StreamdanticError):
+    """The stream ended before the object was complete.
+
+    Attributes:
+        finish_reason: the provider's finish reason (``"length"``, ...), if it sent one.
+        missing_paths: JSON paths of required values that never arrived or never closed.
+        raw_text: the raw text received, when the source was text.
+        partial: the last partial object (never handed back as if it were final).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        finish_reason: str | None = None,
+        missing_paths: Sequence[Path] = (),
+        raw_text: str | None = None,
+        partial: Any = None,
+    ) -> None:
+        self.finish_reason = finish_reason
+        self.missing_paths = list(missing_paths)
+        self.raw_text = raw_text
+        self.partial = partial
+        super().__init__(message)
+
+
+class StreamCancelledError(StreamdanticError):
+    """The stream was cancelled before it finished; `.partial` holds the last partial."""
+
+    def __init__(self, message: str, *, partial: Any = None) -> None:
+        self.partial = partial
+        super().__init__(message)
+
+
+class ProviderError(StreamdanticError):
+    """The provider reported an error in the middle of the stream; `.partial` is kept."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, partial: Any = None, raw: Any = None
+    ) -> None:
+        self.code = code
+        self.partial = partial
+        self.raw = raw
+        super().__init__(message)
+
+
+class ContentFilterError(ProviderError):
+    """The provider stopped the output with finish reason ``content_filter``."""
+
+
+class SSEError(StreamdanticError):
+    """A malformed event stream, a response that is not an event stream, or retries spent."""
+
+
+class AdapterError(StreamdanticError):
+    """A provider event of a shape the adapter does not know; `.event` is the raw event."""
+
+    def __init__(self, message: str, *, event: Any = None) -> None:
+        self.event = event
+        super().__init__(message)
+
+
+class UsageError(StreamdanticError, RuntimeError):
+    """The API was used in a way it does not allow; the message says what to do instead."""

@@ -1,0 +1,61 @@
+"""Feeding helpers shared by the tests: the same input whole, byte by byte, in random splits."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from streamdantic import Event, JSONParser
+
+Splitter = Callable[[bytes | str], list[Any]]
+
+
+def split_whole(data: bytes | str) -> list[Any]:
+    """The input as one chunk."""
+    return [data]
+
+
+def split_bytewise(data: bytes | str) -> list[Any]:
+    """One byte (or character) per chunk."""
+    if isinstance(data, bytes):
+        return [data[i : i + 1] for i in range(len(data))]
+    return list(data)
+
+
+def split_random(data: bytes | str, seed: int = 0, max_size: int = 9) -> list[Any]:
+    """Random chunk sizes from 1 to `max_size`, seeded so failures reproduce."""
+    rng = random.Random(seed)
+    chunks = []
+    i = 0
+    while i < len(data):
+        k = rng.randint(1, max_size)
+        chunks.append(data[i : i + k])
+        i += k
+    return chunks
+
+
+SPLITTERS: dict[str, Splitter] = {
+    "whole": split_whole,
+    "bytewise": split_bytewise,
+    "random": split_random,
+}
+
+
+def parse_chunks(chunks: list[Any], **options: Any) -> tuple[Any, list[Event]]:
+    """Feed `chunks` to a new parser; return the final value and every event."""
+    parser = JSONParser(**options)
+    events: list[Event] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    return parser.finish(), events
+
+
+def iter_partials(chunks: list[Any], **options: Any) -> Iterator[Any]:
+    """Yield a deep copy of the partial value after every chunk."""
+    import copy
+
+    parser = JSONParser(**options)
+    for chunk in chunks:
+        parser.feed(chunk)
+        yield copy.deepcopy(parser.value)
