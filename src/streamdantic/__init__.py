@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import (
     AdapterError,
     ContentFilterError,
@@ -19,7 +20,6 @@ from ._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
-from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._parser import JSONParser, ValueState, parse_partial
 from ._paths import Path, render_path
 from ._version import __version__
@@ -37,10 +37,10 @@ __all__ = [
     "Path",
     "ProviderError",
     "SSEError",
-    "StringAppended",
     "StreamCancelledError",
     "StreamValidationError",
     "StreamdanticError",
+    "StringAppended",
     "TruncatedStreamError",
     "UsageError",
     "ValueCompleted",

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
+from collections.abc import Callable
 from typing import Any, Final, Literal, NoReturn
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
@@ -71,6 +73,7 @@ _ESCAPES: Final = {
 }
 _LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_START: Final = frozenset("-0123456789")
+_AlwaysMatch = Callable[[str, int], "re.Match[str]"]
 
 # Limits. Defaults are generous for model output and still bound memory and work:
 # - depth: CPython's json stops near 1000 (its recursion limit), serde_json at 128; model
@@ -137,7 +140,6 @@ class JSONParser:
         "_str_path",
         "_str_slot",
         "_pos_bytes",
-        "_pos_chars",
         "_pos_column",
         "_pos_line",
     )
@@ -181,7 +183,6 @@ class JSONParser:
         self._error: JSONParseError | None = None
         self._started = False  # a leading byte order mark is dropped once, at the start
         # Position of the first character not yet consumed (for error messages).
-        self._pos_chars = 0
         self._pos_bytes = 0
         self._pos_line = 1
         self._pos_column = 1
@@ -204,59 +205,63 @@ class JSONParser:
         """
         if self._state >= _ERROR:
             self._refuse()
-        if isinstance(data, str):
+        if type(data) is str:
             if self._decoder is not None and self._decoder.getstate()[0]:
                 self._fail("text fed after bytes that ended inside a UTF-8 character", "", 0)
             text = data
         elif isinstance(data, bytes | bytearray | memoryview):
             text = self._decode(bytes(data), final=False)
+        elif isinstance(data, str):
+            text = str(data)
         else:
             raise TypeError(f"feed() takes str or bytes, not {type(data).__name__}")
-        if not text:
-            return []
         if not self._started:
+            if not text:
+                return []
             self._started = True
             if text[0] == "\ufeff":  # RFC 8259 section 8.1: a parser may ignore a BOM
                 text = text[1:]
-                self._pos_chars += 1
                 self._pos_bytes += 3
-        if self._max_size is not None and self._pos_bytes + _utf8_len(text) > self._max_size:
-            self._fail(
-                f"document larger than max_size={self._max_size} bytes",
-                text,
-                0,
-                LimitExceededError,
-            )
         return self._consume(text)
 
-    def finish(self) -> Any:
-        """End the stream and return the final value.
-
-        In `multiple` mode, returns the list of all documents of the stream.
+    def close(self) -> list[Event]:
+        """End the stream; return the events the end caused (a number at the very end
+        completes now). Read the final value from `value` (or call `finish` instead).
 
         Raises:
             IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
-            JSONParseError: the input ended with an invalid token.
-            UsageError: `finish` was already called, or the parser failed earlier.
+            UsageError: the stream was already closed, or the parser failed earlier.
         """
         if self._state >= _ERROR:
             self._refuse()
         if self._decoder is not None:
             self._decode(b"", final=True)
-        if self._pending and self._state in (_VALUE, _ARRAY_FIRST):
+        events: list[Event] = []
+        if self._state in (_VALUE, _ARRAY_FIRST) and _NUMBER.fullmatch(self._pending):
             # A number at the very end of the input is complete now: delimit it.
-            self._consume(" ")
+            events = self._consume(" ")
         state = self._state
         nothing_open = not self._pending and not self._containers
-        if self._multiple and (state in (_DONE, _SKIP) or (state == _VALUE and nothing_open)):
+        if state == _DONE or (
+            self._multiple and (state == _SKIP or (state == _VALUE and nothing_open))
+        ):
             self._state = _FINISHED
-            return list(self._documents)
-        if state == _DONE:
-            self._state = _FINISHED
-            return self._root
+            return events
         started = self._root_started or self._pending or state == _KEY_STRING
         what = "the input ended inside a value" if started else "no JSON value found"
         self._fail(what, "", 0, IncompleteJSONError)
+
+    def finish(self) -> Any:
+        """End the stream and return the final value (`close`, then `value`).
+
+        In `multiple` mode, returns the list of all documents of the stream.
+
+        Raises:
+            IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
+            UsageError: the stream was already closed, or the parser failed earlier.
+        """
+        self.close()
+        return list(self._documents) if self._multiple else self._root
 
     @property
     def value(self) -> Any:
@@ -290,20 +295,16 @@ class JSONParser:
     def state_of(self, path: Path) -> ValueState:
         """Whether the value at `path` is ``"pending"`` (not visible yet), ``"streaming"``
         (visible and still growing) or ``"complete"``."""
-        open_paths = self.open_paths
-        n = len(path)
-        for open_path in open_paths:
-            if open_path == path:
-                return "streaming"
+        if path in self.open_paths:
+            return "streaming"
         if not self._root_started:
             return "pending"
-        node = self.value if n else None
-        if n:
-            for segment in path:
-                try:
-                    node = node[segment]
-                except (KeyError, IndexError, TypeError):
-                    return "pending"
+        node: Any = self.value
+        for segment in path:
+            try:
+                node = node[segment]
+            except (KeyError, IndexError, TypeError):
+                return "pending"
         return "complete"
 
     def is_complete(self, path: Path) -> bool:
@@ -327,11 +328,11 @@ class JSONParser:
             # exc.start counts from the first byte the decoder still held, which is where
             # the text consumed so far (and the held-back token) ends.
             bad = exc.object[exc.start : exc.end]
-            kind = "truncated" if final else "invalid"
             self._fail(
-                f"{kind} UTF-8 byte sequence {bad!r}",
+                f"{'truncated' if final else 'invalid'} UTF-8 byte sequence {bad!r}",
                 self._pending,
                 len(self._pending),
+                IncompleteJSONError if final else JSONParseError,
                 byte_delta=exc.start,
                 cause=exc,
             )
@@ -368,23 +369,25 @@ class JSONParser:
         pos = self._scan(s, out)
         if pos < len(s):
             self._pending = s[pos:]
-        # Track the position reached, for error messages (cheap C-level string scans).
-        self._advance(s if pos == len(s) else s[:pos])
-        if self._state == _STRING and self._str_emitted < len(self._str_parts):
-            self._emit_string_text(out)
-        return out
-
-    def _advance(self, consumed: str) -> None:
-        if not consumed:
-            return
-        self._pos_chars += len(consumed)
-        self._pos_bytes += _utf8_len(consumed)
-        newlines = consumed.count("\n")
+            s = s[:pos]
+        # Track where the unconsumed text starts, for error messages: C-level scans only.
+        self._pos_bytes += len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+        newlines = s.count("\n")
         if newlines:
             self._pos_line += newlines
-            self._pos_column = len(consumed) - consumed.rfind("\n")
+            self._pos_column = len(s) - s.rfind("\n")
         else:
-            self._pos_column += len(consumed)
+            self._pos_column += len(s)
+        if self._max_size is not None and self._pos_bytes > self._max_size:
+            self._fail(
+                f"document larger than max_size={self._max_size} bytes",
+                "",
+                0,
+                LimitExceededError,
+            )
+        if self._str_emitted < len(self._str_parts) and self._state == _STRING:
+            self._emit_string_text(out)
+        return out
 
     def _emit_string_text(self, out: list[Event]) -> None:
         parts = self._str_parts
@@ -401,25 +404,18 @@ class JSONParser:
         state = self._state
         containers = self._containers
         paths = self._paths
-        ws_match = _WS.match
-        string_run = _STRING_RUN.match
+        # These patterns end in `*`, so they always match: type them so.
+        ws_match: _AlwaysMatch = _WS.match  # type: ignore[assignment]
+        string_run: _AlwaysMatch = _STRING_RUN.match  # type: ignore[assignment]
+        number_run: _AlwaysMatch = _NUMBER_RUN.match  # type: ignore[assignment]
+        max_string = self._max_string_length or sys.maxsize
         while pos < n:
-            c = s[pos]
-            if c in _WS_CHARS and state != _STRING and state != _KEY_STRING:
-                pos = ws_match(s, pos).end()
-                if pos >= n:
-                    break
-                c = s[pos]
-
             if state == _STRING:
                 end = string_run(s, pos).end()
                 if end > pos:
                     self._str_parts.append(s[pos:end])
                     self._str_len += end - pos
-                    if (
-                        self._max_string_length is not None
-                        and self._str_len > self._max_string_length
-                    ):
+                    if self._str_len > max_string:
                         self._state = state
                         self._fail(
                             f"string longer than max_string_length={self._max_string_length}",
@@ -430,7 +426,7 @@ class JSONParser:
                     pos = end
                     if pos >= n:
                         break
-                    c = s[pos]
+                c = s[pos]
                 if c == '"':
                     pos += 1
                     parts = self._str_parts
@@ -465,6 +461,13 @@ class JSONParser:
                     continue
                 self._state = state
                 self._fail(f"control character {c!r} in a string", s, pos)
+
+            c = s[pos]
+            if c in _WS_CHARS and state != _KEY_STRING:
+                pos = ws_match(s, pos).end()
+                if pos >= n:
+                    break
+                c = s[pos]
 
             if state == _AFTER_VALUE:
                 container = containers[-1]
@@ -511,7 +514,7 @@ class JSONParser:
                     state = _OBJECT_FIRST if c == "{" else _ARRAY_FIRST
                     continue
                 if c in _NUMBER_START:
-                    end = _NUMBER_RUN.match(s, pos).end()
+                    end = number_run(s, pos).end()
                     if end - pos > self._max_number_length:
                         self._state = state
                         self._fail(
@@ -627,10 +630,7 @@ class JSONParser:
                     self._key_parts.append(s[pos:end])
                     self._str_len += end - pos
                     pos = end
-                    if (
-                        self._max_string_length is not None
-                        and self._str_len > self._max_string_length
-                    ):
+                    if self._str_len > max_string:
                         self._state = state
                         self._fail("key longer than max_string_length", s, pos, LimitExceededError)
                     if pos >= n:

@@ -95,7 +95,9 @@ def test_parsing(path: Path, mode: str) -> None:
             parse_chunks(chunks)
 
 
-@pytest.mark.parametrize("path", [f for f in FILES if f.name.startswith("y_")], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [f for f in FILES if f.name.startswith("y_")], ids=lambda p: p.name
+)
 def test_parsing_text_random_splits(path: Path) -> None:
     """Decoded text fed in random splits (several seeds) gives the same value as bytes."""
     text = path.read_bytes().decode("utf-8")

@@ -1,0 +1,140 @@
+"""The parser's contract over generated documents and arbitrary chunkings (str and bytes)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jiter
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from streamdantic import (
+    IncompleteJSONError,
+    JSONParseError,
+    JSONParser,
+    StringAppended,
+    ValueCompleted,
+    ValueStarted,
+)
+from tests.property.contract import extends
+from tests.property.strategies import chunkings, json_documents
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def run(chunks: list[Any]) -> tuple[Any, list[Any], list[Any]]:
+    parser = JSONParser()
+    partials = []
+    events = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+        partials.append(copy.deepcopy(parser.value))
+    return parser.finish(), partials, events
+
+
+@SETTINGS
+@given(st.data(), json_documents(), st.booleans())
+def test_any_chunking_gives_json_loads_value(
+    data: st.DataObject, text: str, as_bytes: bool
+) -> None:
+    """The final value equals json.loads (and jiter) whatever the chunking, str or bytes."""
+    source: str | bytes = text.encode() if as_bytes else text
+    final, _, _ = run(data.draw(chunkings(source)))
+    assert final == json.loads(text)
+    assert extends(final, jiter.from_json(text.encode())) and extends(
+        jiter.from_json(text.encode()), final
+    )
+
+
+@SETTINGS
+@given(st.data(), json_documents(), st.booleans())
+def test_partials_only_grow_and_are_sub_values(
+    data: st.DataObject, text: str, as_bytes: bool
+) -> None:
+    """Every partial extends the previous one and is a sub-value of the final document."""
+    source: str | bytes = text.encode() if as_bytes else text
+    final, partials, _ = run(data.draw(chunkings(source)))
+    previous = None
+    for partial in partials:
+        if previous is not None:
+            assert extends(partial, previous), (previous, partial)
+        if partial is not None:
+            assert extends(final, partial), (partial, final)
+        previous = partial
+
+
+@SETTINGS
+@given(st.data(), json_documents())
+def test_events_do_not_depend_on_chunking(data: st.DataObject, text: str) -> None:
+    """Started and completed events are identical for any chunking; appended text adds up."""
+    _, _, whole_events = run([text])
+    _, _, split_events = run(data.draw(chunkings(text)))
+
+    def structural(events: list[Any]) -> list[Any]:
+        return [e for e in events if not isinstance(e, StringAppended)]
+
+    assert structural(split_events) == structural(whole_events)
+    texts: dict[Any, str] = {}
+    for event in split_events:
+        if isinstance(event, StringAppended):
+            assert event.text, "an append event is never empty"
+            texts[event.path] = texts.get(event.path, "") + event.text
+    for event in split_events:
+        if isinstance(event, ValueCompleted) and isinstance(event.value, str):
+            assert texts.get(event.path, "") == event.value
+    completed = [e.path for e in split_events if isinstance(e, ValueCompleted)]
+    assert len(completed) == len(set(completed)), "each value completes exactly once"
+    started = [e.path for e in split_events if isinstance(e, ValueStarted)]
+    assert set(started) <= set(completed)
+
+
+@SETTINGS
+@given(json_documents(containers_only=True), st.data())
+def test_every_truncation_is_incomplete(text: str, data: st.DataObject) -> None:
+    """Cutting a container document anywhere raises IncompleteJSONError carrying the partial."""
+    raw = text.encode()
+    cut = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+    parser = JSONParser()
+    parser.feed(raw[:cut])
+    partial = copy.deepcopy(parser.value)
+    try:
+        parser.finish()
+    except IncompleteJSONError as exc:
+        # finish() completes a number at the very end, so the error's partial may hold it.
+        assert partial is None or extends(exc.partial, partial)
+    else:
+        raise AssertionError(f"{raw[:cut]!r} was accepted as complete")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=1, max_value=8))
+def test_random_bytes_raise_only_parse_errors(raw: bytes, step: int) -> None:
+    """Arbitrary bytes either parse or raise JSONParseError; nothing else escapes."""
+    parser = JSONParser()
+    try:
+        for i in range(0, len(raw), step):
+            parser.feed(raw[i : i + step])
+        parser.finish()
+    except JSONParseError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='{}[]":,0123456789.eE+-truefalsn \\u', max_size=40))
+def test_json_shaped_noise_raises_only_parse_errors(text: str) -> None:
+    """JSON-shaped noise parses exactly when json.loads accepts it, else JSONParseError."""
+    try:
+        expected: Any = json.loads(text)
+        ok = True
+    except ValueError:
+        ok = False
+    parser = JSONParser()
+    try:
+        for ch in text:
+            parser.feed(ch)
+        value = parser.finish()
+    except JSONParseError:
+        assert not ok, text
+    else:
+        assert ok and value == expected, text

@@ -1,0 +1,398 @@
+"""Unit tests of JSONParser: exact events, errors with positions, modes, limits, misuse."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from streamdantic import (
+    DocumentCompleted,
+    IncompleteJSONError,
+    JSONParseError,
+    JSONParser,
+    LimitExceededError,
+    StringAppended,
+    UsageError,
+    ValueCompleted,
+    ValueStarted,
+    parse_partial,
+)
+from tests.helpers import SPLITTERS, parse_chunks
+
+
+def feed_all(chunks: list[Any], **options: Any) -> tuple[JSONParser, list[Any]]:
+    parser = JSONParser(**options)
+    events: list[Any] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    return parser, events
+
+
+def test_events_for_a_small_document() -> None:
+    """A document fed whole produces the documented events in document order."""
+    _, events = feed_all(['{"a": "xy", "b": [1, true]}'])
+    assert events == [
+        ValueStarted((), "object"),
+        ValueStarted(("a",), "string"),
+        StringAppended(("a",), "xy"),
+        ValueCompleted(("a",), "xy"),
+        ValueStarted(("b",), "array"),
+        ValueCompleted(("b", 0), 1),
+        ValueCompleted(("b", 1), True),
+        ValueCompleted(("b",), [1, True]),
+        ValueCompleted((), {"a": "xy", "b": [1, True]}),
+        DocumentCompleted({"a": "xy", "b": [1, True]}),
+    ]
+
+
+def test_number_is_held_back_until_delimited() -> None:
+    """A number that may still grow is not shown; its delimiter shows it."""
+    parser = JSONParser()
+    assert parser.feed('{"n": 12') == [ValueStarted((), "object")]
+    assert parser.value == {}
+    assert parser.feed("3") == []
+    assert parser.feed(".5,") == [ValueCompleted(("n",), 123.5)]
+    assert parser.value == {"n": 123.5}
+
+
+def test_number_at_end_completed_by_finish() -> None:
+    """A root number has no delimiter: finish() completes it."""
+    parser = JSONParser()
+    assert parser.feed("-12") == []
+    assert parser.value is None
+    assert parser.finish() == -12
+
+
+@pytest.mark.parametrize("word,value", [("true", True), ("false", False), ("null", None)])
+def test_literal_appears_only_complete(word: str, value: Any) -> None:
+    """A literal split across chunks appears only when its last letter arrives."""
+    parser = JSONParser()
+    parser.feed("[" + word[:2])
+    assert parser.value == []
+    parser.feed(word[2:])
+    assert parser.value == [value]
+
+
+def test_key_appears_only_when_its_value_begins() -> None:
+    """A complete key is not shown until its value is visible."""
+    parser = JSONParser()
+    parser.feed('{"name"')
+    assert parser.value == {}
+    parser.feed(": ")
+    assert parser.value == {}
+    parser.feed('"')
+    assert parser.value == {"name": ""}
+
+
+def test_key_of_a_number_appears_with_the_number() -> None:
+    """A key whose value is a number appears together with the complete number."""
+    parser = JSONParser()
+    parser.feed('{"n": 4')
+    assert parser.value == {}
+    parser.feed("2}")
+    assert parser.value == {"n": 42}
+
+
+@pytest.mark.parametrize(
+    "chunks,expected",
+    [
+        (['["\\', 'u00e9"]'], "é"),
+        (['["\\u0', '0e9"]'], "é"),
+        (['["\\ud83d', '\\ude00"]'], "😀"),
+        (['["\\ud83d\\', 'ude00"]'], "😀"),
+        (['["\\ud83d\\ude0', '0"]'], "😀"),
+        ([b'["\xf0\x9f', b'\x98\x80"]'], "😀"),
+        ([b'["\xc3', b'\xa9"]'], "é"),
+    ],
+    ids=[
+        "after-backslash",
+        "inside-hex",
+        "between-pair",
+        "after-second-backslash",
+        "inside-second-hex",
+        "utf8-4byte-split",
+        "utf8-2byte-split",
+    ],
+)
+def test_split_escapes_and_characters_appear_whole(chunks: list[Any], expected: str) -> None:
+    """An escape or UTF-8 character split across chunks is shown only once complete."""
+    parser = JSONParser()
+    parser.feed(chunks[0])
+    assert parser.value == [""]
+    events = parser.feed(chunks[1])
+    assert StringAppended((0,), expected) in events
+    assert parser.finish() == [expected]
+
+
+def test_string_events_are_one_per_feed() -> None:
+    """Escapes inside one chunk do not fragment the appended text."""
+    _, events = feed_all(['"a\\nb\\u00e9c', '"'])
+    assert [e for e in events if isinstance(e, StringAppended)] == [StringAppended((), "a\nbéc")]
+
+
+def test_value_is_a_live_view_of_the_open_string() -> None:
+    """Reading value joins the open string into its slot; the next feed keeps growing it."""
+    parser = JSONParser()
+    parser.feed('{"t": "ab')
+    first = parser.value
+    assert first == {"t": "ab"}
+    parser.feed("cd")
+    assert parser.value is first and first == {"t": "abcd"}
+
+
+@pytest.mark.parametrize(
+    "text,what,line,column,offset,path",
+    [
+        ('{"a": [1, 2,]}', "trailing comma before ']'", 1, 13, 12, ("a",)),
+        ('{"a": 01}', "invalid number '01'", 1, 7, 6, ()),
+        ('{\n  "a": tru}', "invalid literal, expected 'true'", 2, 8, 9, ()),
+        ('{"é": "x\x01"}', "control character '\\x01' in a string", 1, 9, 9, ("é",)),
+        ("[1] 2", "extra data after the JSON value: '2'", 1, 5, 4, ()),
+        ("[NaN]", "expected a value, found 'N'", 1, 2, 1, ()),
+        ("{'a': 1}", 'expected a string key, found "\'"', 1, 2, 1, ()),
+        ('["\\x"]', "invalid escape '\\x'", 1, 3, 2, (0,)),
+        ('["\\ud800"]', "lone surrogate escape (no low surrogate follows)", 1, 3, 2, (0,)),
+    ],
+    ids=[
+        "trailing-comma",
+        "leading-zero",
+        "bad-literal",
+        "control-char",
+        "extra-data",
+        "nan",
+        "single-quotes",
+        "bad-escape",
+        "lone-surrogate",
+    ],
+)
+@pytest.mark.parametrize("mode", list(SPLITTERS))
+def test_error_says_what_and_where(
+    text: str, what: str, line: int, column: int, offset: int, path: tuple[Any, ...], mode: str
+) -> None:
+    """Parse errors carry the same message, line, column, byte offset and path for any split."""
+    with pytest.raises(JSONParseError) as info:
+        parse_chunks(SPLITTERS[mode](text.encode()))
+    error = info.value
+    assert (error.what, error.line, error.column, error.offset, error.path) == (
+        what,
+        line,
+        column,
+        offset,
+        path,
+    )
+    assert f"line {line} column {column}" in str(error)
+    assert isinstance(error, ValueError)
+
+
+def test_error_keeps_partial_and_refuses_more_input() -> None:
+    """After an error the partial stays readable and further input is refused."""
+    parser = JSONParser()
+    parser.feed('{"a": "ok", "b": [1,')
+    with pytest.raises(JSONParseError) as info:
+        parser.feed("]")
+    assert info.value.partial == {"a": "ok", "b": [1]}
+    assert parser.value == {"a": "ok", "b": [1]}
+    with pytest.raises(UsageError, match="earlier error") as refused:
+        parser.feed("2]}")
+    assert refused.value.__cause__ is info.value
+
+
+def test_incomplete_error_carries_partial() -> None:
+    """finish() inside a value raises IncompleteJSONError with the partial value."""
+    parser = JSONParser()
+    parser.feed('{"a": [1, {"b": "tex')
+    with pytest.raises(IncompleteJSONError) as info:
+        parser.finish()
+    assert info.value.partial == {"a": [1, {"b": "tex"}]}
+    assert info.value.path == ("a", 1, "b")
+
+
+def test_empty_input_is_incomplete() -> None:
+    """No input at all is an IncompleteJSONError saying no value was found."""
+    with pytest.raises(IncompleteJSONError, match="no JSON value found"):
+        JSONParser().finish()
+
+
+def test_truncated_utf8_at_end_is_incomplete() -> None:
+    """Bytes that end inside a UTF-8 character are reported as incomplete input."""
+    parser = JSONParser()
+    parser.feed(b'"\xe2\x82')
+    with pytest.raises(IncompleteJSONError, match="truncated UTF-8"):
+        parser.finish()
+
+
+def test_invalid_utf8_reports_byte_offset() -> None:
+    """Invalid UTF-8 raises JSONParseError at the offending byte."""
+    parser = JSONParser()
+    parser.feed(b'["ab')
+    with pytest.raises(JSONParseError, match="invalid UTF-8") as info:
+        parser.feed(b'c\xff"]')
+    assert info.value.offset == 5
+
+
+def test_feed_after_finish_is_usage_error() -> None:
+    """A finished parser refuses input and says to create a new one."""
+    parser = JSONParser()
+    parser.feed("[]")
+    assert parser.finish() == []
+    with pytest.raises(UsageError, match="create a new JSONParser"):
+        parser.feed("[]")
+    with pytest.raises(UsageError):
+        parser.finish()
+
+
+def test_feed_rejects_other_types() -> None:
+    """Only str and bytes are accepted."""
+    with pytest.raises(TypeError, match="str or bytes"):
+        JSONParser().feed(12)  # type: ignore[arg-type]
+
+
+def test_bom_is_ignored_even_split() -> None:
+    """A leading UTF-8 byte order mark is skipped, even split across chunks."""
+    value, _ = parse_chunks([b"\xef", b"\xbb", b"\xbf[1]"])
+    assert value == [1]
+
+
+def test_duplicate_keys_last_wins_like_json_loads() -> None:
+    """Duplicate keys keep json.loads' semantics (the one documented replacement)."""
+    value, _ = parse_chunks(['{"a": 1, "a": 2}'])
+    assert value == json.loads('{"a": 1, "a": 2}')
+
+
+class TestLenient:
+    def test_skips_prose_and_fence(self) -> None:
+        """Lenient mode skips text before the root and ignores what follows it."""
+        text = 'Sure! Here it is:\n```json\n{"a": [1, 2]}\n```\nAnything else?'
+        for mode, split in SPLITTERS.items():
+            value, _ = parse_chunks(split(text), lenient=True)
+            assert value == {"a": [1, 2]}, mode
+
+    def test_strict_mode_rejects_prose(self) -> None:
+        """Strict mode (the default) rejects text before the JSON value."""
+        with pytest.raises(JSONParseError, match="expected a value"):
+            parse_chunks(["Here: {}"])
+
+    def test_no_json_at_all(self) -> None:
+        """Lenient mode with no JSON raises IncompleteJSONError at finish."""
+        with pytest.raises(IncompleteJSONError, match="no JSON value found"):
+            parse_chunks(["no json here"], lenient=True)
+
+
+class TestMultiple:
+    def test_json_lines(self) -> None:
+        """Multiple mode reads JSON Lines, reporting each document once."""
+        text = '{"a": 1}\n[2]\n"three"\n4\n'
+        for mode, split in SPLITTERS.items():
+            value, events = parse_chunks(split(text), multiple=True)
+            assert value == [{"a": 1}, [2], "three", 4], mode
+            docs = [e for e in events if isinstance(e, DocumentCompleted)]
+            assert [d.index for d in docs] == [0, 1, 2, 3]
+
+    def test_concatenated_values(self) -> None:
+        """Concatenated documents need no separator between containers."""
+        value, _ = parse_chunks(['{}[]{"x":null}'], multiple=True)
+        assert value == [{}, [], {"x": None}]
+
+    def test_empty_stream_is_no_documents(self) -> None:
+        """An empty JSON Lines stream has zero documents."""
+        value, _ = parse_chunks(["\n\n"], multiple=True)
+        assert value == []
+
+    def test_lenient_multiple_skips_prose_between(self) -> None:
+        """Lenient multiple mode skips prose between documents."""
+        value, _ = parse_chunks(['one {"a": 1} two [2] end'], multiple=True, lenient=True)
+        assert value == [{"a": 1}, [2]]
+
+    def test_truncated_last_document(self) -> None:
+        """A stream that stops inside a document is incomplete."""
+        with pytest.raises(IncompleteJSONError):
+            parse_chunks(['{"a": 1}\n{"b": '], multiple=True)
+
+
+class TestLimits:
+    def test_depth(self) -> None:
+        """Nesting beyond max_depth raises LimitExceededError, not RecursionError."""
+        with pytest.raises(LimitExceededError, match="max_depth=3"):
+            parse_chunks(["[[[[1]]]]"], max_depth=3)
+        assert parse_chunks(["[[[1]]]"], max_depth=3)[0] == [[[1]]]
+
+    def test_default_depth_bomb(self) -> None:
+        """A nesting bomb stops at the default depth with a clear error."""
+        with pytest.raises(LimitExceededError, match="max_depth=512"):
+            parse_chunks(["[" * 100_000])
+
+    def test_size(self) -> None:
+        """Input beyond max_size bytes raises LimitExceededError."""
+        parser = JSONParser(max_size=10)
+        parser.feed('["12345')
+        with pytest.raises(LimitExceededError, match="max_size=10"):
+            parser.feed("6789")
+
+    def test_string_length(self) -> None:
+        """A string longer than max_string_length raises, however it is split."""
+        for split in SPLITTERS.values():
+            with pytest.raises(LimitExceededError, match="max_string_length=5"):
+                parse_chunks(split('["123456"]'), max_string_length=5)
+
+    def test_key_length(self) -> None:
+        """A key longer than max_string_length raises too."""
+        with pytest.raises(LimitExceededError, match="key longer"):
+            parse_chunks(['{"123', '456": 1}'], max_string_length=5)
+
+    def test_number_length(self) -> None:
+        """A number longer than max_number_length raises, even while still growing."""
+        parser = JSONParser(max_number_length=10)
+        parser.feed("[12345")
+        with pytest.raises(LimitExceededError, match="max_number_length=10"):
+            parser.feed("678901")
+
+    def test_huge_integer_under_limit_is_exact(self) -> None:
+        """Integers up to the default length are exact Python ints, as json.loads gives."""
+        digits = "9" * 4000
+        assert parse_chunks([f"[{digits}]"])[0] == [int(digits)]
+
+
+class TestState:
+    def test_state_of_paths(self) -> None:
+        """state_of tells pending, streaming and complete paths apart."""
+        parser = JSONParser()
+        parser.feed('{"a": "done", "b": {"c": [1, "gro')
+        assert parser.state_of(("a",)) == "complete"
+        assert parser.state_of(("b", "c", 0)) == "complete"
+        assert parser.state_of(("b", "c", 1)) == "streaming"
+        assert parser.state_of(("b", "c")) == "streaming"
+        assert parser.state_of(()) == "streaming"
+        assert parser.state_of(("z",)) == "pending"
+        assert parser.current_path == ("b", "c", 1)
+        assert parser.open_paths == [(), ("b",), ("b", "c"), ("b", "c", 1)]
+        assert parser.is_complete(("a",)) and not parser.is_complete(("b",))
+
+    def test_done(self) -> None:
+        """done turns true when the root value closes."""
+        parser = JSONParser()
+        parser.feed("[1")
+        assert not parser.done
+        parser.feed("]")
+        assert parser.done and parser.state_of(()) == "complete"
+
+
+def test_close_returns_the_events_of_the_end() -> None:
+    """close() reports the completion of a number that only the end of input delimits."""
+    parser = JSONParser(multiple=True)
+    assert parser.feed('{"a": 1}\n7') == [
+        ValueStarted((), "object"),
+        ValueCompleted(("a",), 1),
+        ValueCompleted((), {"a": 1}),
+        DocumentCompleted({"a": 1}, 0),
+    ]
+    assert parser.close() == [ValueCompleted((), 7), DocumentCompleted(7, 1)]
+
+
+def test_parse_partial() -> None:
+    """parse_partial shows a prefix's partial value and hides an unfinished number."""
+    assert parse_partial('{"a": [1, 2') == {"a": [1]}
+    assert parse_partial('{"a": "hel') == {"a": "hel"}
+    assert parse_partial(b'{"a": tr') == {}
+    assert parse_partial("") is None
