@@ -37,10 +37,10 @@ __all__ = [
     "encode_comment",
 ]
 
-# 16 Mi characters each. Browsers and httpx-sse set no limit at all, and LLM APIs do send multi-megabyte single events (base64 images, long
-# tool-call arguments), so a small cap such as Go's 64 KiB bufio.Scanner default would break real
-# streams. 16 Mi is far above those events yet stops an endless line or event from exhausting
-# memory.
+# Limits, in characters. Browsers and httpx-sse set none, and LLM APIs do send multi-megabyte
+# single events (base64 images, long tool-call arguments), so a small cap such as Go's 64 KiB
+# bufio.Scanner default would break real streams. 16 Mi is far above such events, yet stops an
+# endless line or event from exhausting memory.
 DEFAULT_MAX_LINE_LENGTH: Final = 16 * 1024 * 1024
 DEFAULT_MAX_EVENT_SIZE: Final = 16 * 1024 * 1024
 
@@ -433,9 +433,13 @@ class SSEDecoder:
                 continue  # §9.2.6: a line starting with a colon is a comment.
             # §9.2.6: the field name is everything before the first colon (the whole line when
             # there is none, with an empty value), and one leading space of the value is dropped.
-            name, _, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
+            # One slice for the value, not partition() then [1:]: a huge line is copied once.
+            colon = line.find(":")
+            if colon < 0:
+                name, value = line, ""
+            else:
+                name = line[:colon]
+                value = line[colon + 2 if line.startswith(" ", colon + 1) else colon + 1 :]
             if name == "data":
                 self._data_size += len(value) + 1
                 if self._data_size - 1 > self._max_event_size:

@@ -1,0 +1,546 @@
+"""Progressive validation: parser (or merger) events in, a typed partial object out.
+
+Strategy / invariants:
+- Sans-IO: `PartialValidator.apply(events)` updates one partial object in place, along the
+  paths the events touch, and says what changed. Cost per event is O(depth); nothing is
+  rebuilt from the root.
+- Validators see only complete values. A model object is validated with the real model
+  when it closes (its nested model objects, already validated, are passed as instances, so
+  pydantic does not validate them again); a field of the root model is validated with its
+  own constraints and field validators when it closes. Model validators of the root run in
+  the final, strict validation of the whole document (`validate_final`).
+- Strings grow in place; numbers, booleans and null come complete from the parser; a
+  `Literal` or string `Enum` shows the one member its prefix allows, else nothing; values
+  of other types (dates, UUIDs, `CompleteOnly` fields) appear when complete.
+- Unions are decided from what has arrived (the discriminator when there is one). Until the
+  union's value closes, its partial view is rebuilt from a raw mirror after each batch, so
+  its cost is proportional to the union's own subtree.
+- An update that changes nothing visible reports ``changed=False``: dedup happens here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
+from ._exceptions import StreamValidationError
+from ._partial import (
+    ANY,
+    CHOICE,
+    DICT,
+    LIST,
+    MODEL,
+    STR,
+    UNION,
+    WHOLE,
+    FieldSpec,
+    Node,
+    PartialModel,
+    build_partial,
+    choose_option,
+    compile_node,
+    match_choice,
+    new_partial,
+)
+from ._paths import Path, render_path
+
+__all__ = ["Changes", "PartialValidator", "InvalidValue"]
+
+T = TypeVar("T")
+_NOTHING: Any = object()  # "no validated value" (None is a valid validated value)
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidValue:
+    """A complete value that failed validation: where, and pydantic's errors."""
+
+    path: Path
+    errors: list[Any]
+    message: str
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one batch of events did to the typed partial object."""
+
+    changed: bool = False  # something visible changed
+    completed: list[Path] = field(default_factory=list)  # values completed, in order
+    elements: list[tuple[Path, Any]] = field(default_factory=list)  # validated list items
+    fields: list[tuple[Path, Any]] = field(default_factory=list)  # completed model fields
+    errors: list[InvalidValue] = field(default_factory=list)
+
+
+class _Frame:
+    """An open string, array or object and where its partial view lives."""
+
+    __slots__ = (
+        "node",
+        "obj",
+        "parent",
+        "slot",
+        "spec",
+        "text",
+        "attached",
+        "validated",
+        "union",
+        "raw",
+    )
+
+    def __init__(
+        self,
+        node: Node | None,
+        obj: Any,
+        parent: _Frame | None,
+        slot: Any,
+        spec: FieldSpec | None,
+    ) -> None:
+        self.node = node  # None: an ignored subtree (unknown key, type mismatch)
+        self.obj = obj  # the partial view (model instance, list, dict, str) or None
+        self.parent = parent
+        self.slot = slot  # field name, list index or dict key in the parent's view
+        self.spec = spec
+        self.text = ""  # strings: the text so far
+        self.attached = False  # whether obj is visible in the parent's view
+        self.validated: dict[Any, Any] | None = None  # validated model children by key
+        self.union: _Frame | None = None  # the undecided union this frame lies inside
+        self.raw: Any = None  # unions: the raw mirror of the value
+
+
+class PartialValidator(Generic[T]):
+    """Turn parser or merger events into a typed partial object, validating complete values.
+
+    Args:
+        annotation: the user's model (or any type pydantic can validate).
+
+    The partial object (`partial`) is updated in place, like the parser's value: copy it
+    (``model_copy(deep=True)``) to keep a snapshot.
+    """
+
+    def __init__(self, annotation: type[T] | Any) -> None:
+        self.annotation = annotation
+        self._root = compile_node(annotation)
+        self._open: dict[Path, _Frame] = {}
+        self._partial: Any = None
+        self._adapter: TypeAdapter[Any] | None = None
+        self.errors: list[InvalidValue] = []
+        self._dirty_unions: list[_Frame] = []
+
+    @property
+    def partial(self) -> Any:
+        """The typed partial object so far (``None`` before anything is visible)."""
+        return self._partial
+
+    def state_of(self, path: Path) -> str:
+        """``"pending"``, ``"streaming"`` or ``"complete"`` for a JSON path."""
+        if path in self._open:
+            return "streaming"
+        return "pending" if self._lookup(path) is None else "complete"
+
+    def _lookup(self, path: Path) -> Any:
+        node: Any = self._partial
+        for segment in path:
+            if node is None:
+                return None
+            if isinstance(node, BaseModel):
+                spec = self._spec_at(node, segment)
+                node = node.__dict__.get(spec.name) if spec is not None else None
+            else:
+                try:
+                    node = node[segment]
+                except (KeyError, IndexError, TypeError):
+                    return None
+        return node
+
+    @staticmethod
+    def _spec_at(obj: BaseModel, key: Any) -> FieldSpec | None:
+        node = compile_node(type(obj).__streamdantic_model__)  # type: ignore[attr-defined]
+        return node.fields.get(key) if isinstance(key, str) else None
+
+    # ------------------------------------------------------------------ events
+
+    def apply(self, events: Iterable[Event]) -> Changes:
+        """Apply a batch of events (one `feed` or one chunk); return what they changed."""
+        changes = Changes()
+        open_frames = self._open
+        event: Any  # dispatched on its exact type below, the cheapest test
+        for event in events:
+            kind = type(event)
+            if kind is StringAppended:
+                frame = open_frames.get(event.path)
+                if frame is not None:
+                    self._grow(frame, event.text, changes)
+            elif kind is ValueCompleted:
+                self._complete(event.path, event.value, changes)
+            elif kind is ValueStarted:
+                self._start(event.path, event.kind, changes)
+            elif kind is DocumentCompleted:
+                pass  # the root's ValueCompleted did the work
+        if self._dirty_unions:
+            self._rebuild_unions(changes)
+        return changes
+
+    def _start(self, path: Path, kind: str, changes: Changes) -> None:
+        if not path:
+            frame = _Frame(self._root, None, None, None, None)
+            self._open[()] = frame
+            self._show_new(frame, kind, changes)
+            return
+        parent = self._open.get(path[:-1])
+        if parent is None or parent.node is None:
+            return  # inside an ignored subtree
+        if parent.union is not None:
+            self._start_in_union(parent, path, kind)
+            return
+        key = path[-1]
+        node, spec = parent.node.child(key)
+        frame = _Frame(node, None, parent, spec.name if spec is not None else key, spec)
+        self._open[path] = frame
+        if node is not None:
+            self._show_new(frame, kind, changes)
+
+    def _show_new(self, frame: _Frame, kind: str, changes: Changes) -> None:
+        """Create the view of a string/array/object that just opened, and show it."""
+        node = frame.node
+        assert node is not None
+        nk = node.kind
+        if nk == UNION:
+            frame.raw = {} if kind == "object" else [] if kind == "array" else ""
+            frame.union = frame
+            self._dirty_unions.append(frame)
+            return
+        if kind == "object":
+            if nk == MODEL:
+                frame.obj = new_partial(node)
+                frame.validated = {}
+                if node.holds:
+                    return  # held back until its HoldsParent fields are complete
+            elif nk == DICT or nk == ANY:
+                frame.obj = {}
+                frame.validated = {} if nk == DICT else None
+            else:
+                frame.node = None  # the JSON does not fit the type: validation will say
+                return
+        elif kind == "array":
+            if nk == LIST or nk == ANY:
+                frame.obj = []
+                frame.validated = {} if nk == LIST else None
+            else:
+                frame.node = None
+                return
+        else:  # string
+            if nk == STR or nk == ANY:
+                frame.obj = ""
+            elif nk == CHOICE or nk == WHOLE:
+                return  # shown when unambiguous or complete
+            else:
+                frame.node = None
+                return
+        self._attach(frame, frame.obj, changes)
+
+    def _attach(self, frame: _Frame, value: Any, changes: Changes) -> None:
+        """Make `value` visible in the parent's view (or as the root)."""
+        parent = frame.parent
+        changes.changed = True
+        if parent is None:
+            self._partial = value
+            frame.attached = True
+            return
+        target = parent.obj
+        if target is None:
+            return
+        if isinstance(target, BaseModel):
+            target.__dict__[frame.slot] = value
+            target.__pydantic_fields_set__.add(frame.slot)
+            states = target.__pydantic_private__["_states"]  # type: ignore[index]
+            if frame.slot not in states:
+                states[frame.slot] = "streaming"
+        elif type(target) is list:
+            if frame.attached:
+                target[frame.slot] = value
+            else:
+                frame.slot = len(target)
+                target.append(value)
+        else:
+            target[frame.slot] = value
+        frame.attached = True
+
+    def _grow(self, frame: _Frame, text: str, changes: Changes) -> None:
+        if frame.union is not None:
+            self._grow_in_union(frame, text)
+            return
+        node = frame.node
+        if node is None:
+            return
+        frame.text += text
+        kind = node.kind
+        if kind == STR or kind == ANY:
+            frame.obj = frame.text
+            self._attach(frame, frame.text, changes)
+        elif kind == CHOICE:
+            member = match_choice(node, frame.text)
+            if member is not None and member is not frame.obj:
+                frame.obj = member
+                self._attach(frame, member, changes)
+
+    def _complete(self, path: Path, value: Any, changes: Changes) -> None:
+        frame = self._open.pop(path, None)
+        if frame is None:  # a scalar, or a value whose start was not seen
+            if not path:
+                frame = _Frame(self._root, None, None, None, None)
+            else:
+                parent = self._open.get(path[:-1])
+                if parent is None or (parent.node is None and parent.union is None):
+                    return
+                if parent.union is not None:
+                    self._scalar_in_union(parent, path, value)
+                    return
+                node, spec = parent.node.child(path[-1])  # type: ignore[union-attr]
+                slot = spec.name if spec is not None else path[-1]
+                frame = _Frame(node, None, parent, slot, spec)
+        elif frame.union is not None and frame.union is not frame:
+            self._complete_in_union(frame, path, value)
+            return
+        changes.completed.append(path)
+        node = frame.node
+        parent = frame.parent
+        validated: Any = _NOTHING
+        shown: Any = None
+        if node is not None:
+            kind = node.kind
+            shown = frame.obj
+            if kind == MODEL:
+                if isinstance(value, dict):
+                    validated = self._validate_model(frame, node, value, path, changes)
+            elif kind == UNION:
+                shown, validated = self._complete_union(frame, node, value, path, changes)
+            elif kind == LIST or kind == DICT:
+                children = frame.validated
+                if children:  # the raw value with its validated model items in place
+                    if type(value) is list:
+                        validated = [children.get(i, v) for i, v in enumerate(value)]
+                    else:
+                        validated = {k: children.get(k, v) for k, v in value.items()}
+            elif kind == CHOICE:
+                shown = node.choices.get(value) if isinstance(value, str) else None
+            elif kind == WHOLE:
+                try:
+                    shown = node.adapt(value)
+                except ValidationError:
+                    shown = None
+            else:  # STR, ANY
+                shown = value
+            if shown is not None and (not frame.attached or shown is not frame.obj):
+                frame.obj = shown
+                self._attach(frame, shown, changes)
+            self._mark_complete(frame)
+        if parent is None or parent.node is None:
+            return
+        key = frame.spec.key if frame.spec is not None else path[-1]
+        if validated is not _NOTHING and parent.validated is not None:
+            parent.validated[key] = validated
+        parent_kind = parent.node.kind
+        if parent_kind == MODEL and frame.spec is not None:
+            if node is not None:
+                changes.fields.append((path, shown))
+            if parent.parent is None:  # a field of the root model: check it now
+                own = parent.validated.get(key, value) if parent.validated else value
+                self._validate_root_field(frame.spec, own, path, changes)
+            if frame.spec.holds_parent and not parent.attached:
+                self._release_held(parent, changes)
+        elif parent_kind == LIST and node is not None and node.kind in (MODEL, UNION):
+            if validated is not _NOTHING:
+                changes.elements.append((path, validated))
+
+    def _mark_complete(self, frame: _Frame) -> None:
+        parent = frame.parent
+        if parent is not None and isinstance(parent.obj, BaseModel) and frame.attached:
+            parent.obj.__pydantic_private__["_states"][frame.slot] = "complete"  # type: ignore[index]
+
+    def _release_held(self, frame: _Frame, changes: Changes) -> None:
+        node = frame.node
+        assert node is not None
+        states = frame.obj.__pydantic_private__["_states"]
+        if all(states.get(name) == "complete" for name in node.holds):
+            self._attach(frame, frame.obj, changes)
+
+    def _validate_model(
+        self, frame: _Frame, node: Node, value: dict[str, Any], path: Path, changes: Changes
+    ) -> Any:
+        """Validate a closed model object with the real model, reusing validated children.
+
+        Returns the model instance, or `_NOTHING` for the root (validated by
+        `validate_final`) and for an object that failed (reported in `changes`).
+        """
+        if not frame.attached:
+            self._attach(frame, frame.obj, changes)  # a held object shows when it closes
+        if frame.parent is None:
+            return _NOTHING
+        children = frame.validated
+        data = {**value, **children} if children else value
+        try:
+            return node.model.__pydantic_validator__.validate_python(data)  # type: ignore[union-attr]
+        except ValidationError as exc:
+            self._report(path, exc, changes)
+            return _NOTHING
+
+    def _validate_root_field(
+        self, spec: FieldSpec, value: Any, path: Path, changes: Changes
+    ) -> None:
+        try:
+            spec.validate(value)
+        except ValidationError as exc:
+            self._report(path, exc, changes)
+        except Exception:
+            # Validators that need the whole object (info.data) are left to validate_final.
+            pass
+
+    def _report(self, path: Path, exc: ValidationError, changes: Changes) -> None:
+        errors = exc.errors(include_url=False)
+        for error in errors:
+            error["loc"] = (*path, *error["loc"][1:]) if error["loc"][:1] else path
+        first = errors[0]
+        message = f"{render_path(path)}: {first['msg']}"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more)"
+        report = InvalidValue(path, errors, message)
+        self.errors.append(report)
+        changes.errors.append(report)
+
+    # ------------------------------------------------------------------ unions
+
+    def _start_in_union(self, parent: _Frame, path: Path, kind: str) -> None:
+        union = parent.union or parent
+        container = self._raw_at(union, parent, path)
+        value: Any = {} if kind == "object" else [] if kind == "array" else ""
+        if isinstance(container, dict):
+            container[path[-1]] = value
+        elif isinstance(container, list):
+            container.append(value)
+        frame = _Frame(None, value, parent, path[-1], None)
+        frame.union = union
+        self._open[path] = frame
+        self._mark_dirty(union)
+
+    def _grow_in_union(self, frame: _Frame, text: str) -> None:
+        union = frame.union
+        assert union is not None
+        frame.text += text
+        if frame is union:
+            union.raw = frame.text
+        else:
+            container = self._raw_at(union, frame.parent, ())  # type: ignore[arg-type]
+            self._set_raw(container, frame, frame.text)
+        self._mark_dirty(union)
+
+    def _scalar_in_union(self, parent: _Frame, path: Path, value: Any) -> None:
+        union = parent.union or parent
+        container = self._raw_at(union, parent, path)
+        if isinstance(container, dict):
+            container[path[-1]] = value
+        elif isinstance(container, list):
+            container.append(value)
+        self._mark_dirty(union)
+
+    def _complete_in_union(self, frame: _Frame, path: Path, value: Any) -> None:
+        union = frame.union
+        assert union is not None
+        container = self._raw_at(union, frame.parent, ())  # type: ignore[arg-type]
+        self._set_raw(container, frame, value)
+        self._mark_dirty(union)
+
+    def _raw_at(self, union: _Frame, parent: _Frame, path: Path) -> Any:
+        """The raw mirror container that `parent` stands for."""
+        return union.raw if parent is union else parent.obj
+
+    @staticmethod
+    def _set_raw(container: Any, frame: _Frame, value: Any) -> None:
+        if isinstance(container, dict):
+            container[frame.slot] = value
+        elif isinstance(container, list):
+            index = frame.slot
+            if isinstance(index, int) and index < len(container):
+                container[index] = value
+        frame.obj = value
+
+    def _mark_dirty(self, union: _Frame) -> None:
+        if not self._dirty_unions or self._dirty_unions[-1] is not union:
+            self._dirty_unions.append(union)
+
+    def _rebuild_unions(self, changes: Changes) -> None:
+        seen: set[int] = set()
+        for union in self._dirty_unions:
+            if id(union) in seen or union.node is None:
+                continue
+            seen.add(id(union))
+            shown = build_partial(union.node, union.raw)
+            if shown is not None:
+                union.obj = shown
+                self._attach(union, shown, changes)
+        self._dirty_unions.clear()
+
+    def _complete_union(
+        self, frame: _Frame, node: Node, value: Any, path: Path, changes: Changes
+    ) -> tuple[Any, Any]:
+        self._dirty_unions = [u for u in self._dirty_unions if u is not frame]
+        option = choose_option(node, value)
+        if option is None:
+            return None, _NOTHING
+        shown = build_partial(option, value, complete=True)
+        if option.kind != MODEL or frame.parent is None:
+            return shown, _NOTHING
+        try:
+            return shown, option.model.__pydantic_validator__.validate_python(value)  # type: ignore[union-attr]
+        except ValidationError as exc:
+            self._report(path, exc, changes)
+            return shown, _NOTHING
+
+    # ------------------------------------------------------------------ final
+
+    def validate_final(
+        self, value: Any, *, raw_text: str | None = None, strict: bool | None = None
+    ) -> T:
+        """Validate the whole document strictly with the real model.
+
+        Args:
+            value: the complete JSON value.
+            raw_text: the exact JSON text, when there is one (validated as pydantic would).
+            strict: pydantic's strict mode for the final validation.
+
+        Raises:
+            StreamValidationError: the document does not fit the model.
+        """
+        text = raw_text if raw_text is not None else json.dumps(value, ensure_ascii=False)
+        annotation = self.annotation
+        try:
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                return annotation.model_validate_json(text, strict=strict)  # type: ignore[return-value]
+            adapter = self._adapter
+            if adapter is None:
+                adapter = self._adapter = TypeAdapter(annotation)
+            return adapter.validate_json(text, strict=strict)  # type: ignore[no-any-return]
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise StreamValidationError(
+                f"the streamed value does not fit {getattr(annotation, '__name__', annotation)}: "
+                f"{exc.error_count()} error(s); first at "
+                f"{render_path(tuple(errors[0]['loc']))}: {errors[0]['msg']}",
+                errors=errors,
+                raw_text=raw_text,
+                partial=self._partial,
+            ) from exc
+
+
+def partial_from_value(annotation: Any, value: Any) -> Any:
+    """The typed partial view of a (possibly incomplete) raw JSON value, in one go."""
+    node = compile_node(annotation)
+    return build_partial(node, value)
+
+
+def is_partial(obj: Any) -> bool:
+    """True for instances of generated partial models."""
+    return isinstance(obj, PartialModel)
