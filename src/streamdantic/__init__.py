@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import inspect
 
+from ._aggregate import (
+    AsyncStream,
+    Stream,
+    astream,
+    astream_to_object,
+    astream_to_text,
+    stream,
+    stream_to_object,
+    stream_to_text,
+)
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import (
     AdapterError,
@@ -13,6 +23,7 @@ from ._exceptions import (
     JSONParseError,
     LimitExceededError,
     ProviderError,
+    RefusalError,
     SSEError,
     StreamCancelledError,
     StreamdanticError,
@@ -21,34 +32,79 @@ from ._exceptions import (
     UsageError,
 )
 from ._parser import JSONParser, ValueState, parse_partial
+from ._partial import CompleteOnly, HoldsParent, Partial, PartialModel
+from ._parts import (
+    Finish,
+    Part,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    Usage,
+)
 from ._paths import Path, render_path
+from ._stream_core import Debounce, StreamCore, Throttle, Update, register_adapter
+from ._validation import InvalidValue, PartialValidator
 from ._version import __version__
 
 __all__ = [
     "AdapterError",
+    "AsyncStream",
+    "CompleteOnly",
     "ContentFilterError",
+    "Debounce",
     "DeltaError",
     "DocumentCompleted",
     "Event",
+    "Finish",
+    "HoldsParent",
     "IncompleteJSONError",
+    "InvalidValue",
     "JSONParseError",
     "JSONParser",
     "LimitExceededError",
+    "Part",
+    "Partial",
+    "PartialModel",
+    "PartialValidator",
     "Path",
     "ProviderError",
+    "ProviderErrorPart",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "RefusalError",
     "SSEError",
+    "Stream",
     "StreamCancelledError",
+    "StreamCore",
     "StreamValidationError",
     "StreamdanticError",
     "StringAppended",
+    "TextDelta",
+    "Throttle",
+    "ToolCallDelta",
+    "ToolCallDone",
+    "ToolResult",
     "TruncatedStreamError",
+    "Update",
+    "Usage",
     "UsageError",
     "ValueCompleted",
     "ValueStarted",
     "ValueState",
     "__version__",
+    "astream",
+    "astream_to_object",
+    "astream_to_text",
     "parse_partial",
+    "register_adapter",
     "render_path",
+    "stream",
+    "stream_to_object",
+    "stream_to_text",
 ]
 
 # Exported names present themselves as `streamdantic.X` in reprs and tracebacks.

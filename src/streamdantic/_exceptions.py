@@ -10,7 +10,8 @@ StreamdanticError
 ├── TruncatedStreamError            the stream ended before the object: .finish_reason .partial
 ├── StreamCancelledError            the consumer or a task cancelled the stream: .partial
 ├── ProviderError                   the provider reported an error mid-stream: .partial
-│   └── ContentFilterError          finish_reason == "content_filter"
+│   ├── ContentFilterError          finish_reason == "content_filter"
+│   └── RefusalError                the model refused instead of answering: .refusal
 ├── SSEError                        malformed event stream, bad status/content type, retries spent
 ├── AdapterError                    a provider event of a shape we do not know: .event
 └── UsageError(RuntimeError)        misuse: feeding after the end, consuming a stream twice
@@ -36,6 +37,7 @@ __all__ = [
     "JSONParseError",
     "LimitExceededError",
     "ProviderError",
+    "RefusalError",
     "SSEError",
     "StreamCancelledError",
     "StreamValidationError",
@@ -175,6 +177,14 @@ class ProviderError(StreamdanticError):
 
 class ContentFilterError(ProviderError):
     """The provider stopped the output with finish reason ``content_filter``."""
+
+
+class RefusalError(ProviderError):
+    """The model refused to produce the output; `.refusal` holds its explanation."""
+
+    def __init__(self, message: str, *, refusal: str = "", partial: Any = None) -> None:
+        self.refusal = refusal
+        super().__init__(message, code="refusal", partial=partial)
 
 
 class SSEError(StreamdanticError):

@@ -89,6 +89,7 @@ class _Frame:
         "validated",
         "union",
         "raw",
+        "failed",
     )
 
     def __init__(
@@ -109,6 +110,7 @@ class _Frame:
         self.validated: dict[Any, Any] | None = None  # validated model children by key
         self.union: _Frame | None = None  # the undecided union this frame lies inside
         self.raw: Any = None  # unions: the raw mirror of the value
+        self.failed = False  # this value, or one inside it, failed validation (reported)
 
 
 class PartialValidator(Generic[T]):
@@ -222,6 +224,8 @@ class PartialValidator(Generic[T]):
             elif nk == DICT or nk == ANY:
                 frame.obj = {}
                 frame.validated = {} if nk == DICT else None
+            elif nk == WHOLE:
+                return  # shown when complete (a TypedDict, a dataclass, ...)
             else:
                 frame.node = None  # the JSON does not fit the type: validation will say
                 return
@@ -229,6 +233,8 @@ class PartialValidator(Generic[T]):
             if nk == LIST or nk == ANY:
                 frame.obj = []
                 frame.validated = {} if nk == LIST else None
+            elif nk == WHOLE:
+                return  # shown when complete (a set, a fixed-length tuple, ...)
             else:
                 frame.node = None
                 return
@@ -318,6 +324,9 @@ class PartialValidator(Generic[T]):
                     validated = self._validate_model(frame, node, value, path, changes)
             elif kind == UNION:
                 shown, validated = self._complete_union(frame, node, value, path, changes)
+                if shown is not None and frame.attached:
+                    self._replace(frame, shown, changes)
+                shown = frame.obj if frame.attached else shown
             elif kind == LIST or kind == DICT:
                 children = frame.validated
                 if children:  # the raw value with its validated model items in place
@@ -332,33 +341,43 @@ class PartialValidator(Generic[T]):
                     shown = node.adapt(value)
                 except ValidationError:
                     shown = None
-            else:  # STR, ANY
-                shown = value
-            if shown is not None and (not frame.attached or shown is not frame.obj):
+            else:  # STR, ANY: the view already holds the value unless it was never shown
+                same = frame.attached and (type(value) is not str or value == frame.obj)
+                shown = frame.obj if same else value
+            # Equal, not identical, for strings: the parser's joined copy of the same text.
+            if shown is not None and (
+                not frame.attached or (shown is not frame.obj and shown != frame.obj)
+            ):
                 frame.obj = shown
                 self._attach(frame, shown, changes)
-            self._mark_complete(frame)
+            self._mark_complete(frame, value)
         if parent is None or parent.node is None:
             return
+        if frame.failed:
+            parent.failed = True
         key = frame.spec.key if frame.spec is not None else path[-1]
         if validated is not _NOTHING and parent.validated is not None:
             parent.validated[key] = validated
         parent_kind = parent.node.kind
         if parent_kind == MODEL and frame.spec is not None:
             if node is not None:
-                changes.fields.append((path, shown))
-            if parent.parent is None:  # a field of the root model: check it now
+                changes.fields.append((path, shown if validated is _NOTHING else validated))
+            if parent.parent is None and not frame.failed:  # a root field: check it now
                 own = parent.validated.get(key, value) if parent.validated else value
-                self._validate_root_field(frame.spec, own, path, changes)
+                if not self._validate_root_field(frame.spec, own, path, changes):
+                    parent.failed = True
             if frame.spec.holds_parent and not parent.attached:
                 self._release_held(parent, changes)
-        elif parent_kind == LIST and node is not None and node.kind in (MODEL, UNION):
+        elif parent_kind == LIST and node is not None:
             if validated is not _NOTHING:
                 changes.elements.append((path, validated))
+            elif node.kind != MODEL and node.kind != UNION:  # a model that failed is not shown
+                changes.elements.append((path, shown))
 
-    def _mark_complete(self, frame: _Frame) -> None:
+    def _mark_complete(self, frame: _Frame, value: Any) -> None:
         parent = frame.parent
-        if parent is not None and isinstance(parent.obj, BaseModel) and frame.attached:
+        shown = frame.attached or value is None  # null arrived: complete, shown as None
+        if parent is not None and isinstance(parent.obj, BaseModel) and shown:
             parent.obj.__pydantic_private__["_states"][frame.slot] = "complete"  # type: ignore[index]
 
     def _release_held(self, frame: _Frame, changes: Changes) -> None:
@@ -378,31 +397,41 @@ class PartialValidator(Generic[T]):
         """
         if not frame.attached:
             self._attach(frame, frame.obj, changes)  # a held object shows when it closes
-        if frame.parent is None:
-            return _NOTHING
+        if frame.parent is None or frame.failed:
+            return _NOTHING  # a value inside failed: already reported, not reported again
         children = frame.validated
         data = {**value, **children} if children else value
         try:
             return node.model.__pydantic_validator__.validate_python(data)  # type: ignore[union-attr]
         except ValidationError as exc:
-            self._report(path, exc, changes)
+            frame.failed = True
+            self._report(path, exc, changes, keyed=False)
             return _NOTHING
 
     def _validate_root_field(
         self, spec: FieldSpec, value: Any, path: Path, changes: Changes
-    ) -> None:
+    ) -> bool:
+        """Check a complete field of the root model; False if it failed (and was reported)."""
         try:
             spec.validate(value)
         except ValidationError as exc:
-            self._report(path, exc, changes)
+            self._report(path, exc, changes, keyed=True)
+            return False
         except Exception:
             # Validators that need the whole object (info.data) are left to validate_final.
             pass
+        return True
 
-    def _report(self, path: Path, exc: ValidationError, changes: Changes) -> None:
+    def _report(self, path: Path, exc: ValidationError, changes: Changes, *, keyed: bool) -> None:
+        """Record pydantic's errors for the value at `path`, their locations made absolute.
+
+        `keyed`: the value was validated as ``{key: value}``, so each location starts with
+        the key, which `path` already ends with.
+        """
         errors = exc.errors(include_url=False)
+        skip = 1 if keyed else 0
         for error in errors:
-            error["loc"] = (*path, *error["loc"][1:]) if error["loc"][:1] else path
+            error["loc"] = (*path, *error["loc"][skip:])
         first = errors[0]
         message = f"{render_path(path)}: {first['msg']}"
         if len(errors) > 1:
@@ -478,25 +507,49 @@ class PartialValidator(Generic[T]):
                 continue
             seen.add(id(union))
             shown = build_partial(union.node, union.raw)
-            if shown is not None:
-                union.obj = shown
-                self._attach(union, shown, changes)
+            if shown is not None:  # None: undecided, or nothing fits: keep what is shown
+                self._replace(union, shown, changes)
         self._dirty_unions.clear()
+
+    def _replace(self, frame: _Frame, shown: Any, changes: Changes) -> None:
+        """Show a rebuilt union view; it is a change only if its values differ."""
+        changed = changes.changed
+        same = frame.attached and _values(shown) == _values(frame.obj)
+        frame.obj = shown
+        self._attach(frame, shown, changes)
+        if same:
+            changes.changed = changed
 
     def _complete_union(
         self, frame: _Frame, node: Node, value: Any, path: Path, changes: Changes
     ) -> tuple[Any, Any]:
-        self._dirty_unions = [u for u in self._dirty_unions if u is not frame]
-        option = choose_option(node, value)
+        if self._dirty_unions:
+            self._dirty_unions = [u for u in self._dirty_unions if u is not frame]
+        option = choose_option(node, value, complete=True)
+        if option is None and type(value) is dict:
+            # Several models fit the keys: pydantic's union decides, as the final validation
+            # will, and its result is the validated value.
+            try:
+                validated = node.adapt(value)
+            except ValidationError as exc:
+                frame.failed = True
+                self._report(path, exc, changes, keyed=False)
+                return None, _NOTHING
+            option = next((o for o in node.options if o.model is type(validated)), None)
+            if option is None:
+                return None, _NOTHING
+            shown = build_partial(option, value, complete=True)
+            return shown, validated if frame.parent is not None else _NOTHING
         if option is None:
             return None, _NOTHING
-        shown = build_partial(option, value, complete=True)
+        shown = build_partial(node, value, complete=True)
         if option.kind != MODEL or frame.parent is None:
             return shown, _NOTHING
         try:
             return shown, option.model.__pydantic_validator__.validate_python(value)  # type: ignore[union-attr]
         except ValidationError as exc:
-            self._report(path, exc, changes)
+            frame.failed = True
+            self._report(path, exc, changes, keyed=False)
             return shown, _NOTHING
 
     # ------------------------------------------------------------------ final
@@ -533,6 +586,11 @@ class PartialValidator(Generic[T]):
                 raw_text=raw_text,
                 partial=self._partial,
             ) from exc
+
+
+def _values(view: Any) -> Any:
+    """What a view shows, for comparison (partial models without their field states)."""
+    return view.model_dump() if isinstance(view, BaseModel) else view
 
 
 def partial_from_value(annotation: Any, value: Any) -> Any:

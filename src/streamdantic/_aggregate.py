@@ -1,0 +1,534 @@
+"""The entry points users call: `stream`/`astream` and `stream_to_object`/`astream_to_object`.
+
+Thin sync and async twins over the sans-IO `StreamCore`: each only waits for the next
+source item, feeds it, and hands on what the core produced. Both close the source when the
+consumer stops early (break, `close()`/`aclose()`, an exception, or task cancellation), so
+an HTTP response is released at once rather than by the garbage collector.
+
+Timers (throttle, debounce) are checked whenever an item arrives and at the end: a held
+update is delivered no later than the next item or the end of the stream.
+"""
+
+from __future__ import annotations
+
+import codecs
+import time
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar, overload
+
+import anyio
+
+from ._exceptions import (
+    ContentFilterError,
+    ProviderError,
+    StreamCancelledError,
+    TruncatedStreamError,
+    UsageError,
+)
+from ._parts import Finish, Part, ProviderErrorPart, TextDelta
+from ._stream_core import EmitPolicy, StreamCore, Update, _adapter_factory
+
+__all__ = [
+    "AsyncStream",
+    "Stream",
+    "astream",
+    "astream_to_object",
+    "astream_to_text",
+    "stream",
+    "stream_to_object",
+    "stream_to_text",
+]
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+
+class _StreamBase(Generic[T]):
+    """What the sync and async streams share: the core, options and read-only state."""
+
+    def __init__(
+        self,
+        source: Any,
+        model: type[T] | Any,
+        *,
+        tools: Any,
+        emit: EmitPolicy,
+        on_invalid: Literal["raise", "report"],
+        lenient: bool,
+        profile: Literal["nested", "compatible"],
+        strict: bool | None,
+        clock: Clock,
+    ) -> None:
+        self._source = source
+        self._core: StreamCore[T] = StreamCore(
+            model,
+            tools=tools,
+            emit=emit,
+            on_invalid=on_invalid,
+            lenient=lenient,
+            profile=profile,
+            strict=strict,
+        )
+        self._clock = clock
+        self._started = False
+        self._closed = False
+
+    def _start(self) -> None:
+        if self._started:
+            raise UsageError(
+                "this stream was already consumed; a stream can be iterated once "
+                "(start a new one to read the source again)"
+            )
+        self._started = True
+
+    @property
+    def partial(self) -> Any:
+        """The last partial object (typed when there is a model); kept after errors."""
+        return self._core.partial
+
+    @property
+    def final(self) -> T | None:
+        """The validated final object, once the stream has ended successfully."""
+        return self._core.final
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The provider's finish reason, when it sent one."""
+        return self._core.finish_reason
+
+    @property
+    def usage(self) -> Any:
+        """The provider's token usage (a `Usage` part), when it sent one."""
+        return self._core.usage
+
+    @property
+    def raw_text(self) -> str | None:
+        """All text received for the object (``None`` for chunk sources)."""
+        return self._core.raw_text
+
+    def on_field(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+        """Call `callback(value)` once when the field at `path` completes; returns self."""
+        self._core.on_field(path, callback)
+        return self
+
+    def on_element(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+        """Call `callback(element)` once per element of the list at `path`; returns self."""
+        self._core.on_element(path, callback)
+        return self
+
+    def on_final(self, callback: Callable[[Any], Any]) -> Any:
+        """Call `callback(final)` once with the final validated object; returns self."""
+        self._core.on_final(callback)
+        return self
+
+
+class Stream(_StreamBase[T]):
+    """A synchronous stream of typed partial updates. Iterate it, or use `events()` or
+    `elements(path)`; one iteration per stream. Use it as a context manager (or call
+    `close()`) to release the source early."""
+
+    def __iter__(self) -> Iterator[Update[T]]:
+        for out in self._outputs():
+            if type(out) is Update:
+                yield out
+
+    def events(self) -> Iterator[Update[T] | Part]:
+        """Everything, in order: stream parts (reasoning, tool calls, usage, ...) as they
+        arrive, and updates of the object."""
+        yield from self._outputs()
+
+    def elements(self, path: str | Sequence[str | int]) -> Iterator[Any]:
+        """Each element of the list at `path` (``"*"`` wildcards allowed), validated,
+        exactly once, as soon as it closes."""
+        found: deque[Any] = deque()
+        self._core.on_element(path, found.append)
+        for _ in self._outputs():
+            while found:
+                yield found.popleft()
+        while found:
+            yield found.popleft()
+
+    def _outputs(self) -> Generator[Any, None, None]:
+        self._start()
+        core = self._core
+        clock = self._clock
+        iterator = iter(self._source)
+        try:
+            for item in iterator:
+                if core.next_deadline <= (now := clock()):
+                    yield from core.poll(now)
+                yield from core.feed(item, clock())
+            yield from core.close(clock())
+        finally:
+            self._close_source(iterator)
+
+    def _close_source(self, iterator: Any) -> None:
+        self._closed = True
+        for obj in (iterator, self._source):
+            close = getattr(obj, "close", None)
+            if callable(close):
+                close()
+
+    def close(self) -> None:
+        """Stop reading and close the source; `partial` stays readable."""
+        if not self._closed:
+            self._close_source(self._source)
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase[T]):
+    """The async twin of `Stream`: ``async for update in astream(...)``, `events()`,
+    `elements(path)`; an async context manager that closes the source on exit."""
+
+    def __aiter__(self) -> AsyncIterator[Update[T]]:
+        return self._updates()
+
+    async def _updates(self) -> AsyncIterator[Update[T]]:
+        async for out in self._outputs():
+            if type(out) is Update:
+                yield out
+
+    async def events(self) -> AsyncIterator[Update[T] | Part]:
+        """Everything, in order: stream parts and updates of the object."""
+        async for out in self._outputs():
+            yield out
+
+    async def elements(self, path: str | Sequence[str | int]) -> AsyncIterator[Any]:
+        """Each element of the list at `path`, validated, exactly once, as it closes."""
+        found: deque[Any] = deque()
+        self._core.on_element(path, found.append)
+        async for _ in self._outputs():
+            while found:
+                yield found.popleft()
+        while found:
+            yield found.popleft()
+
+    async def _outputs(self) -> AsyncGenerator[Any, None]:
+        self._start()
+        core = self._core
+        clock = self._clock
+        source = self._source
+        iterator: Any = source.__aiter__() if hasattr(source, "__aiter__") else iter(source)
+        is_async = hasattr(iterator, "__anext__")
+        try:
+            while True:
+                if is_async:
+                    try:
+                        item = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                else:
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        break
+                    await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
+                if core.next_deadline <= (now := clock()):
+                    for out in core.poll(now):
+                        yield out
+                for out in core.feed(item, clock()):
+                    yield out
+            for out in core.close(clock()):
+                yield out
+        finally:
+            # Shielded: cleanup must run even when the task is being cancelled.
+            with anyio.CancelScope(shield=True):
+                await self._aclose_source(iterator)
+
+    async def _aclose_source(self, iterator: Any) -> None:
+        self._closed = True
+        for obj in (iterator, self._source):
+            aclose = getattr(obj, "aclose", None)
+            if callable(aclose):
+                await aclose()
+                continue
+            close = getattr(obj, "close", None)
+            if callable(close):
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+
+    async def aclose(self) -> None:
+        """Stop reading and close the source; `partial` stays readable."""
+        if not self._closed:
+            with anyio.CancelScope(shield=True):
+                await self._aclose_source(self._source)
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@overload
+def stream(
+    source: Iterable[Any],
+    model: type[T],
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> Stream[T]: ...
+@overload
+def stream(
+    source: Iterable[Any],
+    model: None = None,
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> Stream[Any]: ...
+def stream(
+    source: Iterable[Any],
+    model: Any = None,
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> Stream[Any]:
+    """Stream typed partial objects from `source`.
+
+    Args:
+        source: an iterable of `str`, `bytes`, `Chunk`s, stream parts, or provider stream
+            events (an openai `Stream`, Anthropic events, ...).
+        model: the type of the object (a pydantic model, or any type pydantic validates);
+            ``None`` for plain JSON values.
+        tools: tool name -> model of its arguments, for typed partial tool-call arguments.
+        emit: ``"changes"`` (default), ``"completions"``, `Throttle(n)` or `Debounce(s)`.
+        on_invalid: ``"raise"`` (default) or ``"report"`` completed values that fail.
+        lenient: skip prose or a code fence around the JSON text.
+        profile: merge profile for `Chunk` sources (``"nested"`` or ``"compatible"``).
+        strict: pydantic strict mode for the final validation.
+        clock: monotonic clock in seconds (for throttle and debounce; replaceable in tests).
+
+    Returns:
+        A `Stream`: iterate it for `Update`s; see also `Stream.events`, `Stream.elements`.
+
+    Raises (while iterating):
+        JSONParseError, DeltaError, StreamValidationError, TruncatedStreamError,
+        ProviderError (ContentFilterError, RefusalError), AdapterError, UsageError.
+    """
+    return Stream(
+        source,
+        model,
+        tools=tools,
+        emit=emit,
+        on_invalid=on_invalid,
+        lenient=lenient,
+        profile=profile,
+        strict=strict,
+        clock=clock,
+    )
+
+
+def astream(
+    source: AsyncIterable[Any] | Iterable[Any],
+    model: Any = None,
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> AsyncStream[Any]:
+    """The async twin of `stream`: `source` may be an async or a sync iterable."""
+    return AsyncStream(
+        source,
+        model,
+        tools=tools,
+        emit=emit,
+        on_invalid=on_invalid,
+        lenient=lenient,
+        profile=profile,
+        strict=strict,
+        clock=clock,
+    )
+
+
+def stream_to_object(
+    source: Iterable[Any],
+    model: type[T],
+    *,
+    timeout: float | None = None,
+    **options: Any,
+) -> T:
+    """Consume a stream and return the final, validated object.
+
+    Args:
+        source, model, options: as for `stream`.
+        timeout: seconds after which the stream is cancelled (checked as items arrive).
+
+    Raises:
+        TruncatedStreamError: the stream ended before the object was complete.
+        StreamValidationError: the output does not fit the model.
+        StreamCancelledError: the timeout passed (``.partial`` holds what arrived).
+        ProviderError: the provider reported an error (``.partial`` kept).
+    """
+    s = stream(source, model, emit="completions", **options)
+    clock = options.get("clock", time.monotonic)
+    deadline = clock() + timeout if timeout is not None else None
+    outputs = s._outputs()
+    try:
+        for _ in outputs:
+            if deadline is not None and clock() > deadline:
+                raise StreamCancelledError(
+                    f"cancelled after the {timeout} s timeout", partial=s.partial
+                )
+    finally:
+        outputs.close()
+    return s.final  # type: ignore[return-value]
+
+
+async def astream_to_object(
+    source: AsyncIterable[Any] | Iterable[Any],
+    model: type[T],
+    *,
+    timeout: float | None = None,
+    **options: Any,
+) -> T:
+    """The async twin of `stream_to_object` (the timeout also interrupts a stalled source)."""
+    s = astream(source, model, emit="completions", **options)
+    outputs = s._outputs()
+    try:
+        with anyio.move_on_after(timeout if timeout is not None else float("inf")) as scope:
+            async for _ in outputs:
+                pass
+    finally:
+        await outputs.aclose()
+    if scope.cancelled_caught:
+        raise StreamCancelledError(f"cancelled after the {timeout} s timeout", partial=s.partial)
+    return s.final  # type: ignore[return-value]
+
+
+class _TextCollector:
+    """Sans-IO core of `stream_to_text`: text from str, bytes, text parts or provider events."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._adapter: Callable[[Any], Iterable[Any]] | None = None
+        self.finish_reason: str | None = None
+        self.error: ProviderErrorPart | None = None
+
+    def feed(self, item: Any) -> None:
+        kind = type(item)
+        if kind is str:
+            self.parts.append(item)
+        elif kind is bytes or kind is bytearray:
+            self.parts.append(self._decoder.decode(item))
+        elif kind is TextDelta:
+            self.parts.append(item.text)
+        elif kind is Finish:
+            self.finish_reason = item.reason
+        elif kind is ProviderErrorPart:
+            self.error = item
+        elif isinstance(item, Part):
+            pass  # reasoning, usage, tool calls: not part of the text
+        else:
+            if self._adapter is None:
+                factory = _adapter_factory(item)
+                if factory is None:
+                    from ._exceptions import AdapterError
+
+                    raise AdapterError(f"no adapter for {kind.__qualname__}", event=item)
+                self._adapter = factory()
+            for converted in self._adapter(item):
+                self.feed(converted)
+
+    def close(self) -> str:
+        self.parts.append(self._decoder.decode(b"", True))
+        text = "".join(self.parts)
+        if self.error is not None:
+            raise ProviderError(self.error.message, code=self.error.code, partial=text)
+        if self.finish_reason == "content_filter":
+            raise ContentFilterError(
+                "the provider's content filter stopped the output", partial=text
+            )
+        if self.finish_reason == "length":
+            raise TruncatedStreamError(
+                "the text was cut at the token limit (finish reason 'length')",
+                finish_reason="length",
+                raw_text=text,
+                partial=text,
+            )
+        return text
+
+
+def stream_to_text(source: Iterable[Any]) -> str:
+    """Concatenate the text of a plain text stream (str, bytes, text parts, provider events).
+
+    Raises:
+        TruncatedStreamError: the provider cut the text at its token limit.
+        ProviderError: the provider reported an error (``.partial`` holds the text so far).
+    """
+    collector = _TextCollector()
+    iterator = iter(source)
+    try:
+        for item in iterator:
+            collector.feed(item)
+    finally:
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            close()
+    return collector.close()
+
+
+async def astream_to_text(source: AsyncIterable[Any] | Iterable[Any]) -> str:
+    """The async twin of `stream_to_text`."""
+    collector = _TextCollector()
+    if hasattr(source, "__aiter__"):
+        iterator = source.__aiter__()
+        try:
+            async for item in iterator:
+                collector.feed(item)
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if callable(aclose):
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+    else:
+        for item in source:
+            collector.feed(item)
+            await anyio.lowlevel.checkpoint()
+    return collector.close()
