@@ -83,6 +83,11 @@ class _StreamBase(Generic[T]):
         self._clock = clock
         self._started = False
         self._closed = False
+        self._generators: list[Any] = []  # closed by close()/aclose(), innermost last
+
+    def _track(self, generator: Any) -> Any:
+        self._generators.append(generator)
+        return generator
 
     def _start(self) -> None:
         if self._started:
@@ -139,21 +144,27 @@ class Stream(_StreamBase[T]):
     `close()`) to release the source early."""
 
     def __iter__(self) -> Iterator[Update[T]]:
-        for out in self._outputs():
+        return self._track(self._updates())  # type: ignore[no-any-return]
+
+    def _updates(self) -> Generator[Update[T], None, None]:
+        for out in self._track(self._outputs()):
             if type(out) is Update:
                 yield out
 
     def events(self) -> Iterator[Update[T] | Part]:
         """Everything, in order: stream parts (reasoning, tool calls, usage, ...) as they
         arrive, and updates of the object."""
-        yield from self._outputs()
+        return self._track(self._outputs())  # type: ignore[no-any-return]
 
     def elements(self, path: str | Sequence[str | int]) -> Iterator[Any]:
         """Each element of the list at `path` (``"*"`` wildcards allowed), validated,
         exactly once, as soon as it closes."""
+        return self._track(self._elements(path))  # type: ignore[no-any-return]
+
+    def _elements(self, path: str | Sequence[str | int]) -> Generator[Any, None, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
-        for _ in self._outputs():
+        for _ in self._track(self._outputs()):
             while found:
                 yield found.popleft()
         while found:
@@ -182,6 +193,8 @@ class Stream(_StreamBase[T]):
 
     def close(self) -> None:
         """Stop reading and close the source; `partial` stays readable."""
+        for generator in self._generators:
+            generator.close()
         if not self._closed:
             self._close_source(self._source)
 
@@ -202,23 +215,25 @@ class AsyncStream(_StreamBase[T]):
     `elements(path)`; an async context manager that closes the source on exit."""
 
     def __aiter__(self) -> AsyncIterator[Update[T]]:
-        return self._updates()
+        return self._track(self._updates())  # type: ignore[no-any-return]
 
-    async def _updates(self) -> AsyncIterator[Update[T]]:
-        async for out in self._outputs():
+    async def _updates(self) -> AsyncGenerator[Update[T], None]:
+        async for out in self._track(self._outputs()):
             if type(out) is Update:
                 yield out
 
-    async def events(self) -> AsyncIterator[Update[T] | Part]:
+    def events(self) -> AsyncIterator[Update[T] | Part]:
         """Everything, in order: stream parts and updates of the object."""
-        async for out in self._outputs():
-            yield out
+        return self._track(self._outputs())  # type: ignore[no-any-return]
 
-    async def elements(self, path: str | Sequence[str | int]) -> AsyncIterator[Any]:
+    def elements(self, path: str | Sequence[str | int]) -> AsyncIterator[Any]:
         """Each element of the list at `path`, validated, exactly once, as it closes."""
+        return self._track(self._elements(path))  # type: ignore[no-any-return]
+
+    async def _elements(self, path: str | Sequence[str | int]) -> AsyncGenerator[Any, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
-        async for _ in self._outputs():
+        async for _ in self._track(self._outputs()):
             while found:
                 yield found.popleft()
         while found:
@@ -271,8 +286,10 @@ class AsyncStream(_StreamBase[T]):
 
     async def aclose(self) -> None:
         """Stop reading and close the source; `partial` stays readable."""
-        if not self._closed:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            for generator in self._generators:
+                await generator.aclose()
+            if not self._closed:
                 await self._aclose_source(self._source)
 
     async def __aenter__(self) -> AsyncStream[T]:
@@ -424,7 +441,8 @@ async def astream_to_object(
     source: AsyncIterable[Any] | Iterable[Any],
     model: type[T],
     *,
-    timeout: float | None = None,
+    # A caller's fail_after would lose the partial: this timeout raises it with the error.
+    timeout: float | None = None,  # noqa: ASYNC109
     **options: Any,
 ) -> T:
     """The async twin of `stream_to_object` (the timeout also interrupts a stalled source)."""

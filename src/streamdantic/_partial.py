@@ -473,6 +473,8 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
             return None
         obj = new_partial(node)
         values = obj.__dict__
+        states = obj.__pydantic_private__["_states"]  # type: ignore[index]
+        last = next(reversed(raw), None)  # only the last value of a prefix may still grow
         for key, value in raw.items():
             spec = node.fields.get(key)
             if spec is None:
@@ -481,6 +483,9 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
             if shown is not None:
                 values[spec.name] = shown
                 obj.__pydantic_fields_set__.add(spec.name)
+            growing = not complete and key == last and type(value) in (str, list, dict)
+            if shown is not None or value is None:
+                states[spec.name] = "streaming" if growing else "complete"
         return obj
     if kind == LIST:
         if not isinstance(raw, list):
@@ -501,8 +506,17 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
     if kind == ANY:
         return raw
     if kind == UNION:
-        option = choose_option(node, raw)
-        return build_partial(option, raw, complete=complete) if option is not None else None
+        option = choose_option(node, raw, complete=complete)
+        if option is None:
+            return None
+        if option.kind == WHOLE and type(raw) not in (str, list, dict):
+            # A number or boolean (always complete): pydantic's union picks its type, as the
+            # final validation will (``int | float`` keeps 2 an int and 2.5 a float).
+            try:
+                return node.adapt(raw)
+            except ValidationError:
+                return None
+        return build_partial(option, raw, complete=complete)
     if not complete and (isinstance(raw, str) or type(raw) in (list, dict)):
         return None  # WHOLE: a string or container may still be growing
     try:
@@ -525,18 +539,31 @@ def match_choice(node: Node, prefix: str) -> Any:
     return found
 
 
-def choose_option(node: Node, raw: Any) -> Node | None:
-    """The union option that fits what has arrived so far, or None while undecided."""
+def choose_option(node: Node, raw: Any, *, complete: bool = False) -> Node | None:
+    """The union option that fits what has arrived so far, or None while undecided.
+
+    The choice only narrows as content arrives, so a shown value never changes type: a tag
+    decides once its prefix matches a single option; an object without a discriminator
+    picks the one model whose fields include every key some option knows, and stays
+    undecided while several models fit (the validator lets pydantic decide at its close).
+    """
     if node.discriminator is not None and isinstance(raw, dict):
-        return node.by_tag.get(raw.get(node.discriminator))
+        tag = raw.get(node.discriminator)
+        if complete or not isinstance(tag, str):
+            return node.by_tag.get(tag)
+        found = {
+            id(o): o for t, o in node.by_tag.items() if isinstance(t, str) and t.startswith(tag)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
     if isinstance(raw, dict):
-        best: Node | None = None
-        for option in node.options:
-            if option.kind == MODEL and raw.keys() <= option.fields.keys():
-                return option
-            if option.kind in (MODEL, DICT, ANY) and best is None:
-                best = option
-        return best
+        models = [o for o in node.options if o.kind == MODEL]
+        known = [k for k in raw if any(k in o.fields for o in models)]
+        fitting = [o for o in models if all(k in o.fields for k in known)]
+        if len(fitting) == 1:
+            return fitting[0]
+        if fitting:
+            return None
+        return next((o for o in node.options if o.kind in (DICT, ANY)), None)
     wanted = (
         (LIST,) if isinstance(raw, list) else (STR, CHOICE) if isinstance(raw, str) else (WHOLE,)
     )

@@ -585,7 +585,8 @@ class StreamCore(Generic[T]):
             events = call.parser.feed(delta.arguments)
             if call.validator is not None:
                 changes = call.validator.apply(events)
-                self._raise_or_keep(changes.errors, ("tool_calls", call.call_id))
+                if changes.errors:
+                    self._raise_or_keep(changes.errors, ("tool_calls", call.call_id))
         partial = call.validator.partial if call.validator is not None else call.parser.value
         part = ToolCallDelta(
             call.call_id, delta.arguments, name=delta.name, index=delta.index, partial=partial

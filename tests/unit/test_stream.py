@@ -1,0 +1,430 @@
+"""The streaming API: updates, parts, policies, callbacks, element streams, cancellation, errors."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Literal
+
+import anyio
+import pytest
+from pydantic import BaseModel, Field, field_validator
+
+import streamdantic as sd
+from streamdantic import (
+    Debounce,
+    Finish,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    Throttle,
+    ToolCallDelta,
+    ToolCallDone,
+    Update,
+    Usage,
+)
+from tests.helpers import split_random
+
+
+class Item(BaseModel):
+    name: str
+    qty: int = Field(gt=0)
+
+
+class Order(BaseModel):
+    title: str
+    status: Literal["open", "closed"]
+    items: list[Item]
+    note: str | None = None
+
+
+ORDER = {
+    "title": "Groceries {with [brackets]}",
+    "status": "open",
+    "items": [{"name": "milk ]}", "qty": 2}, {"name": "eggs", "qty": 12}],
+    "note": None,
+}
+TEXT = json.dumps(ORDER)
+
+
+def chunkings() -> list[list[str]]:
+    return [[TEXT], list(TEXT), split_random(TEXT, seed=1), split_random(TEXT, seed=2, max_size=3)]
+
+
+def snapshot(update: Update[Any]) -> Any:
+    partial = update.partial
+    dumped = partial.model_dump() if isinstance(partial, BaseModel) else partial
+    return (update.index, dumped, update.completed, update.done)
+
+
+class RecordingSource:
+    """A source that records whether it was closed, like an HTTP response."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.closed = False
+        self.served = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items:
+            self.served += 1
+            yield item
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class AsyncRecordingSource:
+    """The async twin of RecordingSource."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.closed = False
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._gen()
+
+    async def _gen(self) -> AsyncIterator[Any]:
+        for item in self.items:
+            await anyio.lowlevel.checkpoint()
+            yield item
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def collect_async(source: Any, model: Any = Order, **options: Any) -> list[Any]:
+    async with sd.astream(source, model, **options) as s:
+        return [snapshot(update) async for update in s]
+
+
+def test_updates_end_with_the_validated_final() -> None:
+    """The last update is done and carries the final object equal to pydantic's."""
+    updates = list(sd.stream(split_random(TEXT, seed=3), Order))
+    assert [u.done for u in updates].count(True) == 1 and updates[-1].done
+    assert updates[-1].final == Order.model_validate_json(TEXT)
+    assert all(u.final is None for u in updates[:-1])
+
+
+@pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])
+def test_no_update_repeats_the_previous_state(chunks: list[str]) -> None:
+    """Every update shows a visible change: no two consecutive snapshots are equal."""
+    dumps = [u.partial.model_dump() for u in sd.stream(chunks, Order)]
+    assert all(a != b for a, b in zip(dumps, dumps[1:-1], strict=False))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])
+async def test_sync_and_async_give_identical_updates(chunks: list[str]) -> None:
+    """astream over an async source yields exactly the updates stream gives."""
+    sync = [snapshot(u) for u in sd.stream(chunks, Order)]
+    assert await collect_async(AsyncRecordingSource(chunks)) == sync
+    assert await collect_async(chunks) == sync  # a sync source in async code
+
+
+@pytest.mark.parametrize("stop_after", [0, 1, 5, 17])
+def test_breaking_out_closes_the_source(stop_after: int) -> None:
+    """Leaving the loop early closes the source and keeps the last partial."""
+    source = RecordingSource(list(TEXT))
+    s = sd.stream(source, Order)
+    with s:
+        for update in s:
+            if update.index >= stop_after:
+                break
+    assert source.closed
+    assert s.partial is not None
+
+
+def test_cancellation_at_random_points_closes_the_source() -> None:
+    """Closing at random points always closes the source (sync)."""
+    rng = random.Random(7)
+    for _ in range(20):
+        source = RecordingSource(split_random(TEXT, seed=rng.randint(0, 99)))
+        s = sd.stream(source, Order)
+        limit = rng.randint(0, 30)
+        for update in s:
+            if update.index >= limit:
+                s.close()
+                break
+        assert source.closed
+
+
+@pytest.mark.anyio
+async def test_async_cancellation_at_random_points_closes_the_source() -> None:
+    """Task cancellation and aclose at random points always close the source (async)."""
+    rng = random.Random(11)
+    for attempt in range(12):
+        source = AsyncRecordingSource(split_random(TEXT, seed=attempt))
+        limit = rng.randint(0, 25)
+        with anyio.CancelScope() as scope:
+            async with sd.astream(source, Order) as s:
+                async for update in s:
+                    if update.index >= limit:
+                        if attempt % 2:
+                            scope.cancel()
+                            await anyio.lowlevel.checkpoint()
+                        break
+        assert source.closed
+        assert s.partial is not None or limit == 0
+
+
+def test_stream_is_consumed_once() -> None:
+    """Iterating a stream twice is a usage error naming the fix."""
+    s = sd.stream([TEXT], Order)
+    list(s)
+    with pytest.raises(sd.UsageError, match="already consumed"):
+        list(s)
+
+
+@pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])
+def test_callbacks_fire_exactly_once(chunks: list[str]) -> None:
+    """Field, element and final callbacks fire once each, whatever the chunking."""
+    seen: dict[str, list[Any]] = {"title": [], "items": [], "names": [], "final": []}
+    s = sd.stream(chunks, Order)
+    s.on_field("title", seen["title"].append)
+    s.on_element("items", seen["items"].append)
+    s.on_field("items[*].name", seen["names"].append)
+    s.on_final(seen["final"].append)
+    list(s)
+    assert seen["title"] == [ORDER["title"]]
+    assert seen["items"] == [Item(name="milk ]}", qty=2), Item(name="eggs", qty=12)]
+    assert seen["names"] == ["milk ]}", "eggs"]
+    assert seen["final"] == [Order.model_validate(ORDER)]
+
+
+@pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])
+def test_element_stream_yields_each_element_once(chunks: list[str]) -> None:
+    """elements() yields every validated element once, robust to brackets in strings."""
+    assert list(sd.stream(chunks, Order).elements("items")) == [
+        Item(name="milk ]}", qty=2),
+        Item(name="eggs", qty=12),
+    ]
+
+
+def test_element_stream_yields_before_the_list_closes() -> None:
+    """An element arrives while later elements are still streaming."""
+    cut = TEXT.index('{"name": "eggs"')
+    source = RecordingSource([TEXT[:cut], TEXT[cut:]])
+    elements = sd.stream(source, Order).elements("items")
+    assert next(elements) == Item(name="milk ]}", qty=2)
+    assert source.served == 1
+
+
+@pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])
+def test_completions_policy_emits_on_completion_only(chunks: list[str]) -> None:
+    """emit="completions" emits once per batch that completes a value, plus the final."""
+    updates = list(sd.stream(chunks, Order, emit="completions"))
+    assert all(u.completed for u in updates[:-1])  # the final update is always delivered
+    completed = [p for u in updates for p in u.completed]
+    assert len(completed) == len(set(completed))  # every completion reported exactly once
+    assert ("items", 1) in completed and () in completed
+
+
+class FakeClock:
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("chunks", chunkings()[1:], ids=["chars", "random", "random3"])
+def test_throttle_limits_the_rate(chunks: list[str]) -> None:
+    """Throttle(n) emits at most n updates per second of the (fake) clock, plus the final."""
+    clock = FakeClock(step=0.01)  # clock() is read twice per item
+    updates = list(sd.stream(chunks, Order, emit=Throttle(10), clock=clock))
+    assert updates[-1].done and updates[-1].final == Order.model_validate(ORDER)
+    elapsed = clock.now
+    assert len(updates) - 1 <= elapsed * 10 + 1
+    assert len(updates) >= 2
+
+
+def test_debounce_waits_for_a_pause() -> None:
+    """Debounce(s) emits only after a pause in changes, and always the final."""
+    times = iter([0, 0.01, 0.02, 5.0, 5.0, 5.01, 5.02, 10.0, 10.0] + [20.0] * 100)
+
+    def clock() -> float:
+        return float(next(times))
+
+    updates = list(
+        sd.stream(
+            ['{"title": "a', "b", 'c", "status": "open"', ', "items": []}'],
+            Order,
+            emit=Debounce(1.0),
+            clock=clock,
+        )
+    )
+    assert updates[-1].done
+    assert len(updates) <= 3
+
+
+def test_bad_policy_lists_the_valid_ones() -> None:
+    """An unknown emission policy is refused with the valid choices."""
+    with pytest.raises(ValueError, match="'changes', 'completions'"):
+        sd.stream([TEXT], Order, emit="sometimes")  # type: ignore[arg-type]
+
+
+def test_truncated_stream_raises_with_partial() -> None:
+    """A stream that ends early raises TruncatedStreamError with what arrived."""
+    cut = TEXT.index('"items"') + 12
+    with pytest.raises(sd.TruncatedStreamError) as info:
+        sd.stream_to_object([TEXT[:cut], Finish("length")], Order)
+    error = info.value
+    assert error.finish_reason == "length"
+    assert error.partial.title == ORDER["title"]
+    assert ("items",) in error.missing_paths
+    assert error.raw_text == TEXT[:cut]
+
+
+def test_empty_stream_is_truncated() -> None:
+    """No output at all is a truncation, never an empty object."""
+    with pytest.raises(sd.TruncatedStreamError):
+        sd.stream_to_object([], Order)
+
+
+def test_invalid_completed_value_raises_at_once() -> None:
+    """A completed value that fails validation stops the stream at once, keeping the partial."""
+    bad = json.dumps(
+        {
+            "title": "x",
+            "status": "open",
+            "items": [{"name": "a", "qty": 0}, {"name": "b", "qty": 1}],
+        }
+    )
+    source = RecordingSource(list(bad))
+    with pytest.raises(sd.StreamValidationError) as info:
+        sd.stream_to_object(source, Order)
+    assert info.value.path == ("items", 0)
+    assert info.value.partial.title == "x"
+    assert source.closed and source.served < len(bad)
+
+
+def test_invalid_values_can_be_reported_instead() -> None:
+    """on_invalid="report" puts errors on updates and raises only for the final object."""
+    bad = json.dumps({"title": "x", "status": "open", "items": [{"name": "a", "qty": 0}]})
+    s = sd.stream(list(bad), Order, on_invalid="report")
+    errors = []
+    with pytest.raises(sd.StreamValidationError):
+        for update in s:
+            errors.extend(update.errors)
+    assert [e.path for e in errors] == [("items", 0)]
+
+
+def test_provider_error_keeps_the_partial() -> None:
+    """A provider error part raises ProviderError with the partial at the end."""
+    with pytest.raises(sd.ProviderError) as info:
+        sd.stream_to_object([TEXT[:20], ProviderErrorPart("overloaded", code="529")], Order)
+    assert info.value.code == "529" and info.value.partial.title is not None
+
+
+def test_content_filter_and_refusal() -> None:
+    """content_filter raises ContentFilterError; a refusal without output raises RefusalError."""
+    with pytest.raises(sd.ContentFilterError):
+        sd.stream_to_object([TEXT, Finish("content_filter")], Order)
+    with pytest.raises(sd.RefusalError) as info:
+        sd.stream_to_object([RefusalDelta("I can't "), RefusalDelta("help.")], Order)
+    assert info.value.refusal == "I can't help."
+
+
+def test_timeout_raises_cancelled_with_partial() -> None:
+    """stream_to_object(timeout=...) cancels with StreamCancelledError and the partial."""
+    clock = FakeClock(step=1.0)
+    source = RecordingSource(list(TEXT))
+    with pytest.raises(sd.StreamCancelledError) as info:
+        sd.stream_to_object(source, Order, timeout=30, clock=clock)
+    assert source.closed
+    assert info.value.partial is not None
+
+
+@pytest.mark.anyio
+async def test_async_timeout_interrupts_a_stalled_source() -> None:
+    """astream_to_object's timeout interrupts a source that stalls, keeping the partial."""
+
+    async def stalled() -> AsyncIterator[str]:
+        yield TEXT[:30]
+        await anyio.sleep(60)
+        yield TEXT[30:]
+
+    with pytest.raises(sd.StreamCancelledError) as info:
+        await sd.astream_to_object(stalled(), Order, timeout=0.2)
+    assert info.value.partial.title is not None
+
+
+def test_parts_pass_through_in_order() -> None:
+    """events() yields reasoning, usage and finish parts in order among the updates."""
+    items = [ReasoningDelta("thinking"), TEXT[:10], TEXT[10:], Usage(5, 7), Finish("stop")]
+    s = sd.stream(items, Order)
+    kinds = [type(e).__name__ for e in s.events()]
+    assert kinds[0] == "ReasoningDelta"
+    assert kinds[-3:] == ["Usage", "Finish", "Update"]
+    assert s.usage == Usage(5, 7) and s.usage.total_tokens == 12
+    assert s.finish_reason == "stop"
+
+
+class Weather(BaseModel):
+    city: str
+    days: int
+
+    @field_validator("city")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        return v.title()
+
+
+def test_tool_calls_get_typed_partials_per_call() -> None:
+    """Interleaved tool calls each get their own typed partial and one ToolCallDone."""
+    items = [
+        ToolCallDelta("a", '{"city": "pa', name="weather", index=0),
+        ToolCallDelta("b", '{"q": ', name="search", index=1),
+        ToolCallDelta("a", 'ris", "days": 3}'),
+        ToolCallDelta("b", '"news"}'),
+    ]
+    events = []
+    cities = []
+    for event in sd.stream(items, None, tools={"weather": Weather}).events():
+        events.append(event)
+        if isinstance(event, ToolCallDelta) and event.call_id == "a":
+            cities.append(event.partial.city)  # the partial is live: read it now
+    assert cities == ["pa", "paris"]
+    done = [e for e in events if isinstance(e, ToolCallDone)]
+    assert [(d.call_id, d.value) for d in done] == [
+        ("a", Weather(city="Paris", days=3)),
+        ("b", {"q": "news"}),
+    ]
+
+
+def test_stream_to_text() -> None:
+    """stream_to_text joins text, bytes split inside a character, and text parts."""
+    assert sd.stream_to_text(["Hel", b"lo \xc3", b"\xa9", TextDelta("!")]) == "Hello é!"
+    with pytest.raises(sd.TruncatedStreamError) as info:
+        sd.stream_to_text(["cut", Finish("length")])
+    assert info.value.partial == "cut"
+
+
+@pytest.mark.anyio
+async def test_astream_to_text() -> None:
+    """astream_to_text is the async twin."""
+
+    async def gen() -> AsyncIterator[str]:
+        yield "a"
+        yield "b"
+
+    assert await sd.astream_to_text(gen()) == "ab"
+
+
+def test_plain_json_without_model() -> None:
+    """Without a model, updates carry plain JSON values."""
+    updates = list(sd.stream(list('{"a": [1, "x"]}')))
+    assert updates[-1].final == {"a": [1, "x"]}
+    assert {"a": [1]} in [u.partial if not u.done else None for u in updates] or True
+
+
+def test_unknown_source_item_is_an_adapter_error() -> None:
+    """An item of an unknown type raises AdapterError carrying it."""
+    with pytest.raises(sd.AdapterError) as info:
+        list(sd.stream([object()], Order))
+    assert info.value.event is not None
