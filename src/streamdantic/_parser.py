@@ -75,6 +75,13 @@ _LITERALS: Final = {"t": ("true", True), "f": ("false", False), "n": ("null", No
 _NUMBER_START: Final = frozenset("-0123456789")
 _AlwaysMatch = Callable[[str, int], "re.Match[str]"]
 
+
+# These patterns end in `*`, so they always match: typed so, bound once.
+_ws_match: _AlwaysMatch = _WS.match  # type: ignore[assignment]
+_string_run: _AlwaysMatch = _STRING_RUN.match  # type: ignore[assignment]
+_number_run: _AlwaysMatch = _NUMBER_RUN.match  # type: ignore[assignment]
+
+
 # Limits. Defaults are generous for model output and still bound memory and work:
 # - depth: CPython's json stops near 1000 (its recursion limit), serde_json at 128; model
 #   output is rarely deeper than 20, and every level costs validation work later.
@@ -125,6 +132,7 @@ class JSONParser:
         "_max_depth",
         "_max_number_length",
         "_max_size",
+        "_max_string",
         "_max_string_length",
         "_paths",
         "_pending",
@@ -161,6 +169,7 @@ class JSONParser:
         self._max_depth = max_depth
         self._max_size = max_size
         self._max_string_length = max_string_length
+        self._max_string = max_string_length if max_string_length is not None else sys.maxsize
         self._max_number_length = max_number_length
         self._state = _SKIP if lenient else _VALUE
         self._containers: list[Any] = []  # open arrays and objects, outermost first
@@ -222,6 +231,34 @@ class JSONParser:
             if text[0] == "\ufeff":  # RFC 8259 section 8.1: a parser may ignore a BOM
                 text = text[1:]
                 self._pos_bytes += 3
+        elif self._state == _STRING and not self._pending:
+            # Fast path: most chunks of model output fall inside a string. When the whole
+            # chunk is plain string text, skip the state machine: one regex, one event.
+            n = len(text)
+            if n and _string_run(text, 0).end() == n:
+                parts = self._str_parts
+                parts.append(text)
+                self._str_len += n
+                self._pos_bytes += (
+                    n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+                )
+                self._pos_column += n  # a plain run holds no newline
+                if self._str_len > self._max_string or (
+                    self._max_size is not None and self._pos_bytes > self._max_size
+                ):
+                    parts.pop()  # let the general path report the limit where it is crossed
+                    self._str_len -= n
+                    self._pos_bytes -= (
+                        n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+                    )
+                    self._pos_column -= n
+                    return self._consume(text)
+                if self._str_emitted == len(parts) - 1:
+                    self._str_emitted += 1
+                    return [StringAppended(self._str_path, text)]
+                out: list[Event] = []
+                self._emit_string_text(out)
+                return out
         return self._consume(text)
 
     def close(self) -> list[Event]:
@@ -404,11 +441,9 @@ class JSONParser:
         state = self._state
         containers = self._containers
         paths = self._paths
-        # These patterns end in `*`, so they always match: type them so.
-        ws_match: _AlwaysMatch = _WS.match  # type: ignore[assignment]
-        string_run: _AlwaysMatch = _STRING_RUN.match  # type: ignore[assignment]
-        number_run: _AlwaysMatch = _NUMBER_RUN.match  # type: ignore[assignment]
-        max_string = self._max_string_length or sys.maxsize
+        ws_match = _ws_match
+        string_run = _string_run
+        max_string = self._max_string
         while pos < n:
             if state == _STRING:
                 end = string_run(s, pos).end()
@@ -514,7 +549,7 @@ class JSONParser:
                     state = _OBJECT_FIRST if c == "{" else _ARRAY_FIRST
                     continue
                 if c in _NUMBER_START:
-                    end = number_run(s, pos).end()
+                    end = _number_run(s, pos).end()
                     if end - pos > self._max_number_length:
                         self._state = state
                         self._fail(
