@@ -14,6 +14,15 @@ from ._aggregate import (
     stream_to_object,
     stream_to_text,
 )
+from ._deltas import (
+    Chunk,
+    ChunkMerger,
+    Delta,
+    DeltaEncoder,
+    chunk_from_object,
+    chunks_for_field,
+    chunks_from_text,
+)
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import (
     AdapterError,
@@ -53,9 +62,13 @@ from ._version import __version__
 __all__ = [
     "AdapterError",
     "AsyncStream",
+    "Chunk",
+    "ChunkMerger",
     "CompleteOnly",
     "ContentFilterError",
     "Debounce",
+    "Delta",
+    "DeltaEncoder",
     "DeltaError",
     "DocumentCompleted",
     "Event",
@@ -99,6 +112,9 @@ __all__ = [
     "astream",
     "astream_to_object",
     "astream_to_text",
+    "chunk_from_object",
+    "chunks_for_field",
+    "chunks_from_text",
     "parse_partial",
     "register_adapter",
     "render_path",

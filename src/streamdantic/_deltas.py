@@ -18,10 +18,10 @@ docs/deltas.md is the specification; this module implements it.
 #   (so a chunk never aliases the merged object) and the copy is the planning overlay, so a
 #   failing chunk touches nothing and the cost is proportional to the chunk.
 # - Open values (strings, arrays and objects not complete yet) are tracked in `_open`, keyed
-#   by path, as a tree: every open container lists its open children in document order, and
-#   the ancestors of an open value are open. Completing a container completes its open
-#   subtree (post-order), so `ValueCompleted` comes once per value, children first, as the
-#   parser emits it.
+#   by path, as a tree: every open container lists its open children in the order they
+#   opened (document order, unless a value was replaced), and the ancestors of an open value
+#   are open. Completing a container completes its open subtree (post-order), so
+#   `ValueCompleted` comes once per value, children first, as the parser emits it.
 # - An open string keeps its text as parts, joined into its slot only when `value` is read or
 #   the string completes, so appending n characters in small pieces costs O(n), not O(n^2).
 # - `DeltaEncoder` is compaction over one batch of parser events: what starts and completes in
@@ -34,7 +34,7 @@ from __future__ import annotations
 import json as _json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Literal
 
@@ -254,7 +254,7 @@ class Chunk(_Frozen):
             DeltaError: the shape is wrong (unknown field, wrong type); ``.path`` locates the
                 fault inside the chunk, e.g. ``$.delta.text["/a"]``.
         """
-        if not isinstance(data, Mapping):
+        if not _is_object(data):
             _malformed(f"a chunk is an object, not {_type_name(data)}", ())
         for key in data:
             if key not in _CHUNK_FIELDS:
@@ -263,24 +263,30 @@ class Chunk(_Frozen):
         if raw is None:
             delta = _EMPTY_DELTA
         else:
-            if not isinstance(raw, Mapping):
+            if not _is_object(raw):
                 _malformed(f"delta is an object, not {_type_name(raw)}", ("delta",))
             for key in raw:
                 if key not in _DELTA_FIELDS:
                     _malformed(f"unknown field {key!r}", ("delta", key))
-            text = raw.get("text", _EMPTY)
-            if not isinstance(text, Mapping):
+            text = raw.get("text")
+            if text is None:
+                text = _EMPTY
+            elif not _is_object(text):
                 _malformed(f"text is an object, not {_type_name(text)}", ("delta", "text"))
             for key, value in text.items():
                 if type(value) is not str:
                     _malformed(
                         f"text values are strings, not {_type_name(value)}", ("delta", "text", key)
                     )
-            values = raw.get("json", _EMPTY)
-            if not isinstance(values, Mapping):
+            values = raw.get("json")
+            if values is None:
+                values = _EMPTY
+            elif not _is_object(values):
                 _malformed(f"json is an object, not {_type_name(values)}", ("delta", "json"))
-            done = raw.get("done", ())
-            if not isinstance(done, list | tuple):
+            done = raw.get("done")
+            if done is None:
+                done = ()
+            elif type(done) is not list and type(done) is not tuple:
                 _malformed(f"done is an array, not {_type_name(done)}", ("delta", "done"))
             for i, key in enumerate(done):
                 if type(key) is not str:
@@ -294,17 +300,13 @@ class Chunk(_Frozen):
             _malformed(
                 f"finish_reason is a string, not {_type_name(finish_reason)}", ("finish_reason",)
             )
-        for name in ("usage", "metadata"):
-            extra = data.get(name)
-            if extra is not None and not isinstance(extra, Mapping):
-                _malformed(f"{name} is an object, not {_type_name(extra)}", (name,))
-        return cls(
-            delta,
-            seq=seq,
-            finish_reason=finish_reason,
-            usage=data.get("usage"),
-            metadata=data.get("metadata"),
-        )
+        usage = data.get("usage")
+        if usage is not None and not _is_object(usage):
+            _malformed(f"usage is an object, not {_type_name(usage)}", ("usage",))
+        metadata = data.get("metadata")
+        if metadata is not None and not _is_object(metadata):
+            _malformed(f"metadata is an object, not {_type_name(metadata)}", ("metadata",))
+        return cls(delta, seq=seq, finish_reason=finish_reason, usage=usage, metadata=metadata)
 
     @classmethod
     def from_json(cls, data: str | bytes | bytearray | memoryview, /) -> Chunk:
@@ -364,6 +366,11 @@ _CHUNK_FIELDS: Final = frozenset(Chunk._fields)
 _DELTA_FIELDS: Final = frozenset(Delta._fields)
 
 
+def _is_object(value: Any) -> bool:
+    # The exact-type test first: an ABC isinstance check costs more than the rest of a chunk.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _malformed(what: str, where: Path) -> Any:
     raise DeltaError(f"malformed chunk: {what}", path=where)
 
@@ -395,12 +402,13 @@ def _same_type(a: Any, b: Any) -> bool:
     return ta is tb or (ta is int and tb is float) or (ta is float and tb is int)
 
 
-def _copy(value: Any, path: Path) -> Any:
+def _copy(value: Any, base: Path | Callable[[], Path]) -> Any:
     """A private copy of JSON value `value`, checked to be JSON.
 
     Copying makes the merged object independent of the chunk (a chunk's dict is never grown
     by later chunks) and lets a chunk be planned on its own copy before anything is applied.
-    Tuples become lists; subclasses of the JSON types become the types themselves.
+    Tuples become lists; subclasses of the JSON types become the types themselves. `base`
+    is the value's path, or makes it: it is only needed for an error message.
 
     Raises:
         DeltaError: something in `value` is not JSON (a set, a NaN, a non-string key).
@@ -408,13 +416,15 @@ def _copy(value: Any, path: Path) -> Any:
     try:
         scalar = _scalar(value)
     except _NotJSON as exc:
-        raise DeltaError(str(exc), path=path) from None
+        raise DeltaError(str(exc), path=_trail_path(base, None)) from None
     if scalar is not _CONTAINER:
         return scalar
-    root: Any = {} if isinstance(value, Mapping) else []
-    stack: list[tuple[Any, Any, Path]] = [(value, root, path)]
+    root: Any = {} if _is_object(value) else []
+    # Each container's trail is (parent's trail, key): a path costs nothing unless an
+    # error needs it.
+    stack: list[tuple[Any, Any, Any]] = [(value, root, None)]
     while stack:
-        src, dst, where = stack.pop()
+        src, dst, trail = stack.pop()
         if type(dst) is dict:
             for key, item in src.items():
                 try:
@@ -422,22 +432,33 @@ def _copy(value: Any, path: Path) -> Any:
                         raise _NotJSON(f"object keys are strings, not {_type_name(key)}")
                     copied = _scalar(item)
                 except _NotJSON as exc:
-                    raise DeltaError(str(exc), path=(*where, key)) from None
+                    raise DeltaError(str(exc), path=_trail_path(base, (trail, key))) from None
                 if copied is _CONTAINER:
-                    copied = {} if isinstance(item, Mapping) else []
-                    stack.append((item, copied, (*where, key)))
+                    copied = {} if _is_object(item) else []
+                    stack.append((item, copied, (trail, key)))
                 dst[key] = copied
         else:
             for item in src:
                 try:
                     copied = _scalar(item)
                 except _NotJSON as exc:
-                    raise DeltaError(str(exc), path=(*where, len(dst))) from None
+                    path = _trail_path(base, (trail, len(dst)))
+                    raise DeltaError(str(exc), path=path) from None
                 if copied is _CONTAINER:
-                    copied = {} if isinstance(item, Mapping) else []
-                    stack.append((item, copied, (*where, len(dst))))
+                    copied = {} if _is_object(item) else []
+                    stack.append((item, copied, (trail, len(dst))))
                 dst.append(copied)
     return root
+
+
+def _trail_path(base: Path | Callable[[], Path], trail: Any) -> Path:
+    if callable(base):
+        base = base()
+    keys: list[str | int] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return (*base, *reversed(keys))
 
 
 _CONTAINER: Final = object()
@@ -459,9 +480,8 @@ def _scalar(value: Any) -> Any:
     if t is dict or t is list or isinstance(value, Mapping | list | tuple):
         return _CONTAINER
     if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool):
-        return bool(value)
+        # str.__str__, not str(): a str Enum member's str() is its name, not its value.
+        return str.__str__(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -499,10 +519,10 @@ class _Open:
         parts: list[str] | None,
     ) -> None:
         self.value = value  # the array or object (None for a string)
-        self.children = children  # its open children, in document order (None for a string)
+        self.children = children  # its open children, in the order they opened (None: a string)
         self.container = container  # a string's container (None at the root)
         self.slot = slot  # a string's key or index in its container
-        self.parts = parts  # a string's text: parts not joined into the slot yet
+        self.parts = parts  # a string's text, in parts (None once it completes or is replaced)
 
 
 class _Missing(Exception):
@@ -659,10 +679,10 @@ class ChunkMerger:
                 # The common chunk of a long stream: text for the string that had the last.
                 ((ptr, text),) = texts.items()
                 node = self._cache_node
-                if ptr == self._cache_ptr and node is not None and type(text) is str:
-                    path = self._cache_path
-                    if self._open.get(path) is node:
-                        assert node.parts is not None
+                # A string node's parts become None when it completes or is replaced.
+                if ptr == self._cache_ptr and node is not None and node.parts is not None:
+                    if type(text) is str:
+                        path = self._cache_path
                         node.parts.append(text)
                         self._dirty[path] = node
                         if text:
@@ -773,16 +793,15 @@ class ChunkMerger:
             ) from None
 
     def _error_path(self, ptr: Any) -> Path:
-        try:
+        if type(ptr) is str and (not ptr or ptr[0] == "/"):
             return _guess((), parse_pointer(ptr))
-        except (ValueError, AttributeError, TypeError):
-            return ()
+        return ()
 
     def _plan_set(
         self, ptr: str, value: Any, entries: dict[Path, list[Any]], grown: dict[Path, int]
     ) -> None:
         tokens = self._tokens(ptr)
-        copy = _copy(value, _guess((), tokens))
+        copy = _copy(value, lambda: _guess((), tokens))
         if not tokens:
             current = entries[()][2] if () in entries else self._root
             if (self._has_root or () in entries) and not _same_type(current, copy):
@@ -1050,6 +1069,7 @@ class ChunkMerger:
         if node is None:
             return
         self._dirty.pop(path, None)
+        node.parts = None
         if path:
             parent = self._open.get(path[:-1])
             if parent is not None and parent.children is not None:
@@ -1059,11 +1079,13 @@ class ChunkMerger:
             p = stack.pop()
             child = self._open.pop(p)
             self._dirty.pop(p, None)
+            child.parts = None
             if child.children:
                 stack.extend(child.children)
 
     def _complete_open(self, path: Path, events: list[Event]) -> None:
-        """Complete the open value at `path` and its open subtree, children first."""
+        """Complete the open value at `path` and its open subtree, children first (siblings in
+        the order they opened)."""
         stack: list[tuple[Path, _Open, bool]] = [(path, self._open[path], False)]
         while stack:
             p, node, expanded = stack.pop()
@@ -1076,6 +1098,7 @@ class ChunkMerger:
             if node.parts is not None:
                 self._dirty.pop(p, None)
                 events.append(ValueCompleted(p, _join(self, node)))
+                node.parts = None
             else:
                 events.append(ValueCompleted(p, node.value))
         if path:
@@ -1149,6 +1172,16 @@ class DeltaEncoder:
             raise UsageError("the encoder has had its final batch; create a new DeltaEncoder")
         if final:
             self._closed = True
+        if type(events) is list and len(events) < 2:
+            # The common batches of a long stream: nothing (a feed inside a token), or more
+            # text for a string that started earlier.
+            if not events:
+                return []
+            only: Any = events[0]
+            if type(only) is StringAppended:
+                seq = self._seq
+                self._seq = seq + 1
+                return [Chunk(Delta({self._pointer(only.path): only.text}), seq=seq)]
         chunks: list[Chunk] = []
         paths: list[Path] = []  # the json sets: paths and values, in order
         values: list[Any] = []
@@ -1226,10 +1259,13 @@ class DeltaEncoder:
     def _chunk(
         self, paths: list[Path], values: list[Any], texts: dict[Path, str], done: list[Path]
     ) -> Chunk:
+        sets: dict[str, Any] = {}
+        for i, path in enumerate(paths):
+            sets[to_pointer(path)] = values[i]
         delta = Delta(
             {self._pointer(p): t for p, t in texts.items()} if texts else _EMPTY,
-            {to_pointer(p): v for p, v in zip(paths, values, strict=True)} if paths else _EMPTY,
-            tuple(to_pointer(p) for p in done),
+            sets or _EMPTY,
+            tuple([to_pointer(p) for p in done]) if done else (),
         )
         seq = self._seq
         self._seq = seq + 1

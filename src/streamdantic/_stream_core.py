@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
+from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
 from ._events import Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import (
     AdapterError,
@@ -153,18 +154,24 @@ class Update(Generic[T]):
         self._delta: Any = None
 
     @property
-    def delta(self) -> Any:
-        """The nested-profile `Chunk` that carries this update's change (built on demand)."""
+    def delta(self) -> Chunk:
+        """The nested-profile `Chunk` that carries this update's change (built on demand).
+
+        A batch with a duplicated JSON key needs more than one chunk: see `deltas`.
+        """
+        chunks = self.deltas
+        if len(chunks) != 1:
+            raise UsageError(
+                "this update takes several chunks (a JSON key appeared twice): read .deltas"
+            )
+        return chunks[0]
+
+    @property
+    def deltas(self) -> list[Chunk]:
+        """The nested-profile chunks that carry this update's change (usually one)."""
         if self._delta is None:
-            from ._deltas import DeltaEncoder
-
-            chunk = DeltaEncoder().encode(self.events)
-            if chunk is None:
-                from ._deltas import Chunk, Delta
-
-                chunk = Chunk(Delta())
-            self._delta = chunk
-        return self._delta
+            self._delta = DeltaEncoder().encode(self.events) or [Chunk(Delta())]
+        return self._delta  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         extra = f", done=True, final={self.final!r}" if self.done else ""
@@ -174,7 +181,11 @@ class Update(Generic[T]):
 # ------------------------------------------------------------------------- adapters
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
+# Turns an exception a provider's SDK raised while the source was iterated (an error the
+# provider sent mid-stream) into the part that reports it, or None to let it propagate.
+ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | None]
 _ADAPTERS: dict[type, AdapterFactory] = {}
+_ERROR_TRANSLATORS: dict[type, ErrorTranslator] = {}
 # Provider packages whose event types an adapter module knows, imported on first sight.
 _LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("openai.", "streamdantic.adapters.openai"),
@@ -182,24 +193,37 @@ _LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def register_adapter(cls: type, factory: AdapterFactory) -> None:
+def register_adapter(
+    cls: type,
+    factory: AdapterFactory,
+    *,
+    errors: Mapping[type[BaseException], ErrorTranslator] | None = None,
+) -> None:
     """Teach streams a provider event type.
 
     Args:
         cls: the event class (subclasses match too).
         factory: called once per stream; returns a function that turns one event into
             stream items (text, `Chunk`s or `Part`s). It may keep state across events.
+        errors: exception class -> translator, for SDKs that raise (rather than yield) an
+            error the provider sent mid-stream. When iterating the source raises such an
+            exception (subclasses match too), the translator's `ProviderErrorPart` ends the
+            stream, which then raises `ProviderError` with the partial kept, chained to the
+            SDK's exception. A translator returns None to let the exception propagate.
     """
     _ADAPTERS[cls] = factory
+    if errors:
+        _ERROR_TRANSLATORS.update(errors)
 
 
-def _adapter_factory(item: Any) -> AdapterFactory | None:
-    cls = type(item)
+def _lookup(cls: type, registry: Mapping[type, Any]) -> Any:
+    """The registered value for `cls` or its nearest base, importing the adapter module of
+    a known provider package on first sight of one of its types."""
     for attempt in range(2):
         for base in cls.__mro__:
-            factory = _ADAPTERS.get(base)
-            if factory is not None:
-                return factory
+            found = registry.get(base)
+            if found is not None:
+                return found
         if attempt == 0:
             module = cls.__module__ or ""
             for prefix, adapter_module in _LAZY_ADAPTERS:
@@ -209,6 +233,16 @@ def _adapter_factory(item: Any) -> AdapterFactory | None:
             else:
                 return None
     return None
+
+
+def _adapter_factory(item: Any) -> AdapterFactory | None:
+    return _lookup(type(item), _ADAPTERS)  # type: ignore[no-any-return]
+
+
+def _error_part(exc: BaseException) -> ProviderErrorPart | None:
+    """The part reporting `exc` when an adapter translates it, else None (re-raise it)."""
+    translate: ErrorTranslator | None = _lookup(type(exc), _ERROR_TRANSLATORS)
+    return translate(exc) if translate is not None else None
 
 
 # ---------------------------------------------------------------------------- paths
@@ -495,7 +529,7 @@ class StreamCore(Generic[T]):
             self._feed_text(item.text, out)
         elif isinstance(item, Part):
             self._feed_part(item, out)
-        elif kind.__name__ == "Chunk" and kind.__module__.startswith("streamdantic"):
+        elif kind is Chunk:
             self._feed_chunk(item, out)
         else:
             adapter = self._adapter
@@ -530,8 +564,6 @@ class StreamCore(Generic[T]):
         if merger is None:
             if self._parser is not None:
                 raise UsageError("a stream takes text or chunks, not both")
-            from ._deltas import ChunkMerger
-
             merger = self._merger = ChunkMerger(profile=self._profile)
         self._ingest(merger.apply(chunk), out)
         if chunk.finish_reason is not None:
