@@ -1,18 +1,39 @@
-"""Server-Sent Events: encode events for browsers, decode event streams incrementally.
+"""Server-Sent Events: the codec, the streamdantic SSE profile, a reconnecting client, stores.
 
 ``SSEDecoder`` turns response-body chunks into `ServerSentEvent` objects exactly as a browser's
 EventSource would (WHATWG HTML §9.2.6); `encode` and `encode_comment` write frames such a
 decoder reads back. ``LineSplitter`` is the CR/LF/CRLF line splitter they are built on.
+
+`ProfileEncoder` and `ProfileDecoder` carry a stream's updates and parts as frames of the
+streamdantic SSE profile (docs/sse.md) and rebuild its object on the other side. `connect`
+and `aconnect` (httpx, the ``client`` extra) follow such a stream over reconnections,
+resuming with ``Last-Event-ID``. `MemoryStore` and `RedisStore` keep the frames of resumable
+streams (served by `streamdantic.starlette.ResumableStreams`).
 """
 
 from __future__ import annotations
 
+from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
 from ._sse import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
+from ._sse_profile import ClientUpdate, ProfileDecoder, ProfileEncoder
+from ._store import Frames, MemoryStore, RedisStore, Store
 
 __all__ = [
+    "AsyncClientStream",
+    "ClientStream",
+    "ClientUpdate",
+    "Frames",
     "LineSplitter",
+    "MemoryStore",
+    "ProfileDecoder",
+    "ProfileEncoder",
+    "RedisStore",
+    "Retry",
     "SSEDecoder",
     "ServerSentEvent",
+    "Store",
+    "aconnect",
+    "connect",
     "encode",
     "encode_comment",
 ]

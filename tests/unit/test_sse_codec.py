@@ -758,7 +758,8 @@ def test_line_splitter_feed_after_close_raises() -> None:
 
 
 def test_sse_module_all_is_sorted_and_complete() -> None:
-    """`streamdantic.sse.__all__` is sorted and lists exactly the public codec names."""
+    """`streamdantic.sse.__all__` is sorted and lists exactly the public SSE names: the codec,
+    plus the profile, the client and the stores."""
     assert sse.__all__ == sorted(sse.__all__)
     assert set(sse.__all__) == {
         "LineSplitter",
@@ -766,6 +767,19 @@ def test_sse_module_all_is_sorted_and_complete() -> None:
         "ServerSentEvent",
         "encode",
         "encode_comment",
+        # the profile, client and stores (docs/sse.md)
+        "AsyncClientStream",
+        "ClientStream",
+        "ClientUpdate",
+        "Frames",
+        "MemoryStore",
+        "ProfileDecoder",
+        "ProfileEncoder",
+        "RedisStore",
+        "Retry",
+        "Store",
+        "aconnect",
+        "connect",
     }
 
 

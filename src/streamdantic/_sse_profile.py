@@ -1,0 +1,839 @@
+"""The streamdantic SSE profile: a stream's outputs as Server-Sent Events, and back (sans-IO).
+
+`ProfileEncoder` turns what `stream`/`astream` produce (`Update`s and stream `Part`s) into
+`ServerSentEvent` frames; `ProfileDecoder` turns frames back into `ClientUpdate`s holding the
+same object, typed when a model is given. docs/sse.md specifies the wire format (frame names,
+ids, snapshots, terminal and error frames, resume rules); this module implements it, plus the
+"compatible" profile of agent frameworks (``data: <compatible chunk>`` frames).
+"""
+
+# Strategy / invariants
+# - The encoder keeps one DeltaEncoder for the whole stream (one batch per update) and a mirror
+#   ChunkMerger fed with exactly the chunks it sends: the mirror *is* the client's state, so a
+#   snapshot or an error frame's partial is what a client rebuilds, by construction.
+# - Open values (strings, arrays, objects still growing) are tracked from the mirror's events.
+#   A snapshot lists them; a client resetting from it completes every other value at once, so
+#   its merger, and its typed partial, are the same as if it had seen every delta.
+# - Every frame of the streamdantic profile gets the next integer id, from 1. The decoder
+#   applies frame n only right after n - 1; ids it has seen are replays (ignored); a jump is
+#   legal only onto a snapshot, which replaces the state.
+# - A snapshot is not in that sequence: it carries the id of the last frame it includes
+#   ("the state after frame k"). Stores keep the latest one aside and send it only to a
+#   client whose next frames were dropped, so live clients never pay for snapshots.
+# - Parts travel as their `to_dict()`; `Finish` and `ProviderErrorPart` are folded into the
+#   terminal frame, which ends every stream: `final`, or `error` with a type.
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Final, Generic, Literal, TypeVar
+
+import pydantic_core
+
+from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
+from ._events import Event, StringAppended, ValueCompleted, ValueStarted
+from ._exceptions import (
+    DeltaError,
+    IncompleteJSONError,
+    JSONParseError,
+    ProviderError,
+    SSEError,
+    StreamCancelledError,
+    StreamValidationError,
+    TruncatedStreamError,
+    UsageError,
+)
+from ._parts import (
+    Finish,
+    Part,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    Usage,
+)
+from ._paths import Path, render_path, to_pointer
+from ._sse import ServerSentEvent, encode
+from ._stream_core import Update
+from ._validation import PartialValidator
+
+__all__ = [
+    "ClientUpdate",
+    "ErrorType",
+    "ProfileDecoder",
+    "ProfileEncoder",
+    "SSEProfile",
+    "TERMINAL_EVENTS",
+]
+
+T = TypeVar("T")
+
+SSEProfile = Literal["streamdantic", "compatible"]
+_PROFILES: Final = ("streamdantic", "compatible")
+ErrorType = Literal[
+    "provider_error", "validation_error", "truncated", "cancelled", "internal_error"
+]
+
+#: Event names that end a stream of the streamdantic profile.
+TERMINAL_EVENTS: Final = frozenset({"final", "error"})
+
+# Frame names of the parts that travel as frames (Finish and ProviderErrorPart are folded into
+# the terminal frame; TextDelta is the object's own text, which travels as deltas).
+_PART_EVENTS: Final[Mapping[type, str]] = {
+    ReasoningDelta: "reasoning",
+    RefusalDelta: "refusal",
+    ToolCallDelta: "tool_call",
+    ToolCallDone: "tool_call",
+    ToolResult: "tool_result",
+    Usage: "usage",
+}
+_CONTAINERS: Final = (str, list, dict)
+
+
+def _dumps(value: Any) -> str:
+    # pydantic_core serializes models (by alias, so the client's model reads them back),
+    # dataclasses, dates, ... in one pass; NaN and infinities become null, as in JSON mode.
+    return pydantic_core.to_json(
+        value, by_alias=True, inf_nan_mode="null", serialize_unknown=True
+    ).decode("utf-8")
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in _PROFILES:
+        raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
+
+
+def error_type(error: BaseException) -> ErrorType:
+    """The ``type`` of the error frame that reports `error` (see docs/sse.md)."""
+    if isinstance(error, StreamCancelledError):
+        return "cancelled"
+    if isinstance(error, TruncatedStreamError):
+        return "truncated"
+    if isinstance(error, IncompleteJSONError):  # the text ended inside a value
+        return "truncated"
+    if isinstance(error, StreamValidationError | JSONParseError | DeltaError):
+        return "validation_error"
+    if isinstance(error, ProviderError):
+        return "provider_error"
+    return "internal_error"
+
+
+# --------------------------------------------------------------------------------- encoder
+
+
+class ProfileEncoder:
+    """Turn a stream's outputs into SSE frames of a profile; sans-IO.
+
+    Feed it every output of ``stream(...).events()`` / ``astream(...).events()`` in order
+    (`Update`s and `Part`s; plain iteration, which yields updates only, works too: their
+    parts are sent from ``Update.parts``), then `close` it, with the error if the stream
+    failed. Each call returns the frames to send, in order.
+
+    Streamdantic profile: ``delta`` frames (nested-profile chunks), part frames
+    (``reasoning``, ``refusal``, ``tool_call``, ``tool_result``, ``usage``) and one terminal
+    frame, ``final`` or ``error``, with ids 1, 2, 3, ...; and, when enabled, periodic
+    ``snapshot`` frames for a store. A snapshot carries the id of the last frame it includes
+    (it repeats that id): a store keeps the latest one aside, to resume clients whose frames
+    it has dropped, and does not send it to anyone else (docs/sse.md). A response to a single
+    live client needs no snapshots. Compatible profile: unnamed ``data:`` frames of
+    compatible-profile chunks and ``error`` frames, no ids, no parts, no snapshots.
+
+    Args:
+        profile: ``"streamdantic"`` (default) or ``"compatible"``.
+        snapshot_every: add a snapshot after this many frames since the last one (``None``,
+            the default: never by count).
+        snapshot_interval: add one when this many seconds (of the ``now`` passed to `feed`)
+            have passed since the last one and frames were produced meanwhile.
+
+    Raises:
+        ValueError: an unknown profile, or a non-positive period.
+    """
+
+    __slots__ = (
+        "_compatible",
+        "_deltas",
+        "_finish_reason",
+        "_id",
+        "_last_snapshot",
+        "_mirror",
+        "_open",
+        "_provider_error",
+        "_seen",
+        "_since_snapshot",
+        "_snapshot_every",
+        "_snapshot_interval",
+        "_state",
+        "_usage",
+    )
+
+    def __init__(
+        self,
+        *,
+        profile: SSEProfile = "streamdantic",
+        snapshot_every: int | None = None,
+        snapshot_interval: float | None = None,
+    ) -> None:
+        _check_profile(profile)
+        if snapshot_every is not None and (
+            isinstance(snapshot_every, bool)
+            or not isinstance(snapshot_every, int)
+            or snapshot_every < 1
+        ):
+            raise ValueError(
+                f"snapshot_every must be a positive int or None, not {snapshot_every!r}"
+            )
+        if snapshot_interval is not None and not snapshot_interval > 0:
+            raise ValueError(
+                f"snapshot_interval must be positive or None, not {snapshot_interval!r}"
+            )
+        self._compatible = profile == "compatible"
+        self._snapshot_every = snapshot_every
+        self._snapshot_interval = snapshot_interval
+        self._deltas = DeltaEncoder()
+        self._mirror = ChunkMerger("nested")
+        self._open: dict[Path, None] = {}  # open values of the mirror, in document order
+        self._id = 0
+        self._since_snapshot = 0
+        self._last_snapshot: float | None = None
+        self._seen: dict[int, Part] = {}  # parts fed directly since the last update, by id()
+        self._finish_reason: str | None = None
+        self._usage: Usage | None = None
+        self._provider_error: ProviderErrorPart | None = None
+        self._state = "open"  # "open" -> "ended" (terminal frame sent) -> "closed"
+
+    @property
+    def last_id(self) -> int:
+        """The id of the last frame produced (0 before the first; always 0 when compatible)."""
+        return self._id
+
+    @property
+    def value(self) -> Any:
+        """The raw JSON value the frames so far describe (``None`` before it starts)."""
+        return self._mirror.value
+
+    @property
+    def ended(self) -> bool:
+        """True once the terminal frame (``final`` or ``error``) was produced."""
+        return self._state != "open"
+
+    def feed(self, output: Update[Any] | Part, /, *, now: float = 0.0) -> list[ServerSentEvent]:
+        """Encode one output of a stream.
+
+        Args:
+            output: an `Update` or a stream `Part`.
+            now: the current time in seconds (any monotonic clock), for `snapshot_interval`.
+
+        Returns:
+            The frames to send, possibly none.
+
+        Raises:
+            UsageError: the stream already ended, or `output` is a `TextDelta` (the object's
+                text travels as deltas: pass ``astream(source)``, not the raw parts).
+            TypeError: `output` is neither an `Update` nor a `Part`.
+            DeltaError: the update's events contradict the earlier ones.
+        """
+        if self._state != "open":
+            raise UsageError("the encoder's stream has ended; use a new ProfileEncoder")
+        frames: list[ServerSentEvent] = []
+        if isinstance(output, Update):
+            self._feed_update(output, frames)
+            self._seen.clear()
+        elif isinstance(output, Part):
+            self._seen[id(output)] = output
+            self._feed_part(output, frames)
+        else:
+            raise TypeError(
+                f"ProfileEncoder.feed() takes an Update or a Part, not {type(output).__name__}"
+            )
+        if self._state == "open" and not self._compatible:
+            self._since_snapshot += len(frames)
+            if self._snapshot_every is not None or self._snapshot_interval is not None:
+                self._maybe_snapshot(now, frames)
+        return frames
+
+    def close(self, error: BaseException | None = None, /) -> list[ServerSentEvent]:
+        """End the stream: return its terminal frame if it has not been sent.
+
+        Args:
+            error: why the stream stopped early, if it did (`ProviderError`,
+                `StreamValidationError`, `TruncatedStreamError`, `StreamCancelledError`; any
+                other exception is reported as an ``internal_error`` without its message).
+
+        Returns:
+            ``[]`` when the ``final`` frame was already sent; otherwise one ``error`` frame:
+            for `error`, or, without one, ``provider_error`` when the stream carried a
+            `ProviderErrorPart`, else ``truncated`` (the stream ended without its final
+            update). Calling `close` again returns ``[]``.
+        """
+        if self._state != "open":
+            self._state = "closed"
+            return []
+        self._state = "closed"
+        if error is None:
+            part = self._provider_error
+            if part is not None:
+                error = ProviderError(part.message, code=part.code)
+            else:
+                error = TruncatedStreamError(
+                    "the stream ended before its final update", finish_reason=self._finish_reason
+                )
+        return [self._error_frame(error)]
+
+    def feed_bytes(self, output: Update[Any] | Part, /, *, now: float = 0.0) -> bytes:
+        """`feed`, encoded: the frames' bytes (see `feed` for arguments and errors)."""
+        return b"".join(map(encode, self.feed(output, now=now)))
+
+    def close_bytes(self, error: BaseException | None = None, /) -> bytes:
+        """`close`, encoded: the terminal frame's bytes, or ``b""``."""
+        return b"".join(map(encode, self.close(error)))
+
+    def snapshot(self) -> ServerSentEvent:
+        """A ``snapshot`` frame of the current state, now; its id is `last_id`.
+
+        Raises:
+            UsageError: the compatible profile has no snapshots, or the stream has ended.
+        """
+        if self._compatible or self._state != "open":
+            raise UsageError("snapshots belong to an open stream of the streamdantic profile")
+        return self._snapshot_frame()
+
+    # ------------------------------------------------------------------ internals
+
+    def _frame(self, event: str, data: str) -> ServerSentEvent:
+        if self._compatible:
+            return ServerSentEvent(data, event=event)
+        self._id += 1
+        return ServerSentEvent(data, event=event, id=str(self._id))
+
+    def _merge(self, update: Update[Any]) -> list[tuple[Chunk, list[Event]]]:
+        merged = []
+        for chunk in self._deltas.encode(update.events):
+            events = self._mirror.apply(chunk)
+            open_ = self._open
+            for event in events:
+                kind = type(event)
+                if kind is ValueStarted:
+                    open_[event.path] = None  # type: ignore[attr-defined]
+                elif kind is ValueCompleted:
+                    open_.pop(event.path, None)  # type: ignore[attr-defined]
+            merged.append((chunk, events))
+        return merged
+
+    def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
+        merged = self._merge(update)
+        if self._compatible:
+            self._compatible_delta(merged, frames)
+        else:
+            # The seq numbers of DeltaEncoder are left out: the frame id orders the chunks.
+            frames.extend(self._frame("delta", Chunk(chunk.delta).to_json()) for chunk, _ in merged)
+        seen = self._seen
+        for part in update.parts:
+            if id(part) not in seen:
+                self._feed_part(part, frames)
+        if update.finish_reason is not None:
+            self._finish_reason = update.finish_reason
+        if update.usage is not None:
+            self._usage = update.usage
+        if update.done:
+            self._final(update.final, frames)
+
+    def _feed_part(self, part: Part, frames: list[ServerSentEvent]) -> None:
+        kind = type(part)
+        if kind is Finish:
+            self._finish_reason = part.reason  # type: ignore[attr-defined]
+            return
+        if kind is ProviderErrorPart:
+            self._provider_error = part  # type: ignore[assignment]
+            return
+        if kind is TextDelta:
+            raise UsageError(
+                "a TextDelta is the object's own text: stream the source through "
+                "astream(source, Model) and pass that stream (or its events()) instead"
+            )
+        if kind is Usage:
+            self._usage = part  # type: ignore[assignment]
+        name = _PART_EVENTS.get(kind)
+        if name is None:
+            raise UsageError(f"the SSE profile has no frame for {part!r}")
+        if not self._compatible:
+            frames.append(self._frame(name, _dumps(part.to_dict())))
+
+    def _usage_dict(self) -> dict[str, Any] | None:
+        if self._usage is None:
+            return None
+        usage = self._usage.to_dict()
+        del usage["type"]
+        return usage
+
+    def _final(self, final: Any, frames: list[ServerSentEvent]) -> None:
+        self._state = "ended"
+        if self._compatible:
+            usage = self._usage_dict()
+            if self._finish_reason is not None or usage is not None:
+                chunk = Chunk(Delta(), finish_reason=self._finish_reason, usage=usage)
+                frames.append(ServerSentEvent(_dumps(chunk.to_dict())))
+            return
+        data = {"value": final, "finish_reason": self._finish_reason, "usage": self._usage_dict()}
+        frames.append(self._frame("final", _dumps(data)))
+
+    def _error_frame(self, error: BaseException) -> ServerSentEvent:
+        kind = error_type(error)
+        message = str(error) if kind != "internal_error" else "the server failed while streaming"
+        data: dict[str, Any] = {"type": kind, "message": message, "partial": self._mirror.value}
+        code = getattr(error, "code", None)
+        if kind == "provider_error" and isinstance(code, str):
+            data["code"] = code
+        if kind == "truncated":
+            data["finish_reason"] = getattr(error, "finish_reason", None) or self._finish_reason
+        return self._frame("error", _dumps(data))
+
+    def _maybe_snapshot(self, now: float, frames: list[ServerSentEvent]) -> None:
+        interval = self._snapshot_interval
+        if interval is not None and self._last_snapshot is None:
+            self._last_snapshot = now
+        if not self._since_snapshot:
+            return
+        every = self._snapshot_every
+        if (every is not None and self._since_snapshot >= every) or (
+            interval is not None
+            and self._last_snapshot is not None
+            and now - self._last_snapshot >= interval
+        ):
+            frames.append(self._snapshot_frame())
+            self._last_snapshot = now
+
+    def _snapshot_frame(self) -> ServerSentEvent:
+        self._since_snapshot = 0
+        # Not _frame(): a snapshot is the state after the last frame, and repeats its id.
+        value = self._mirror.value
+        if value is None and not self._mirror.done and not self._open:
+            data = "{}"  # nothing started yet
+        else:
+            open_ = [to_pointer(path) for path in self._open]
+            data = _dumps({"value": value, "open": open_})
+        return ServerSentEvent(data, event="snapshot", id=str(self._id))
+
+    def _compatible_delta(
+        self, merged: list[tuple[Chunk, list[Event]]], frames: list[ServerSentEvent]
+    ) -> None:
+        # The compatible profile knows top-level fields only: text appended to a top-level
+        # string stays text; any other change sends its top-level field whole (a shallow
+        # assign), so nested values cost their size per update (docs/sse.md).
+        texts: dict[str, str] = {}
+        assigned: dict[str, None] = {}
+        for _, events in merged:
+            for event in events:
+                path: Path | None = getattr(event, "path", None)
+                if path is None:
+                    continue  # DocumentCompleted
+                kind = type(event)
+                if not path:
+                    if (kind is ValueStarted and event.kind != "object") or (  # type: ignore[attr-defined]
+                        kind is ValueCompleted and type(event.value) is not dict  # type: ignore[attr-defined]
+                    ):
+                        raise UsageError("the compatible profile carries JSON objects only")
+                    continue
+                key = str(path[0])
+                if key in assigned:
+                    continue
+                if len(path) == 1 and kind is ValueStarted and event.kind == "string":  # type: ignore[attr-defined]
+                    texts.setdefault(key, "")
+                elif len(path) == 1 and kind is StringAppended:
+                    texts[key] = texts.get(key, "") + event.text  # type: ignore[attr-defined]
+                elif len(path) == 1 and kind is ValueCompleted and type(event.value) is str:  # type: ignore[attr-defined]
+                    pass  # completion is implicit in the compatible profile
+                else:
+                    assigned[key] = None
+                    texts.pop(key, None)
+        if not texts and not assigned:
+            return
+        root = self._mirror.value
+        chunk = Chunk(Delta(text=texts, json={key: root[key] for key in assigned}))
+        frames.append(ServerSentEvent(chunk.to_json()))
+
+
+# --------------------------------------------------------------------------------- decoder
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ClientUpdate(Generic[T]):
+    """One applied frame, as a client sees it.
+
+    Attributes:
+        event_id: the frame's id ("" in the compatible profile).
+        kind: the frame's name: ``"delta"``, ``"snapshot"`` (the state was replaced),
+            ``"reasoning"``, ``"refusal"``, ``"tool_call"``, ``"tool_result"``, ``"usage"``
+            or ``"final"``.
+        partial: the partial object after this frame (typed when there is a model); a live
+            object, updated in place by later frames (and replaced by a snapshot).
+        events: the merger's events for this frame (what changed).
+        parts: the stream parts the frame carried.
+        done: True on the final update.
+        final: the validated final object (final update only).
+        finish_reason: the provider's finish reason (final update only).
+        usage: token usage (usage frames and the final update).
+    """
+
+    event_id: str
+    kind: str
+    partial: Any
+    events: tuple[Event, ...] = ()
+    parts: tuple[Part, ...] = ()
+    done: bool = False
+    final: T | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+    def __repr__(self) -> str:
+        args = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name in ("event_id", "kind", "partial") or getattr(self, f.name) != f.default
+        )
+        return f"{type(self).__name__}({args})"
+
+
+def _error_from_frame(data: Any, partial: Any) -> Exception:
+    if not isinstance(data, dict):
+        return SSEError(f"malformed error frame: {data!r}")
+    kind = data.get("type")
+    message = str(data.get("message", kind))
+    if kind == "validation_error":
+        return StreamValidationError(message, partial=partial)
+    if kind == "truncated":
+        reason = data.get("finish_reason")
+        return TruncatedStreamError(
+            message, finish_reason=reason if isinstance(reason, str) else None, partial=partial
+        )
+    if kind == "cancelled":
+        return StreamCancelledError(message, partial=partial)
+    code = data.get("code") if kind == "provider_error" else kind
+    return ProviderError(message, code=code if isinstance(code, str) else None, partial=partial)
+
+
+def _usage_from(data: Any) -> Usage | None:
+    if not isinstance(data, Mapping):
+        return None
+    return Usage(
+        data.get("input_tokens"),
+        data.get("output_tokens"),
+        data.get("total_tokens"),
+        raw=data.get("raw"),
+    )
+
+
+def _snapshot_done(value: Any, open_: set[str]) -> tuple[str, ...]:
+    """The pointers to complete so that exactly `open_` stays open: the complete children
+    of open containers (each completes its subtree), or the root when it is not open."""
+    if "" not in open_:
+        return ("",) if isinstance(value, _CONTAINERS) else ()
+    done: list[str] = []
+    for ptr in open_:
+        node: Any = value
+        for token in ptr.split("/")[1:]:
+            key = token.replace("~1", "/").replace("~0", "~")
+            node = node[int(key)] if type(node) is list else node[key]
+        if type(node) is dict:
+            children: Any = node.items()
+        elif type(node) is list:
+            children = enumerate(node)
+        else:
+            continue
+        for key, child in children:
+            if isinstance(child, _CONTAINERS):
+                child_ptr = f"{ptr}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                if child_ptr not in open_:
+                    done.append(child_ptr)
+    return tuple(done)
+
+
+class ProfileDecoder(Generic[T]):
+    """Rebuild a stream's object from the frames of a profile; sans-IO.
+
+    Feed it the events an `SSEDecoder` returns, in order, across reconnections (one decoder
+    per stream); it returns a `ClientUpdate` for each frame that changed something. In the
+    streamdantic profile it ignores frames it has already applied (replays after a
+    reconnection), replaces its state with a snapshot of a later state, and ends at the
+    terminal frame: ``final`` gives the final update, ``error`` raises.
+
+    Args:
+        model: the type of the object (typed partials and a validated final object), or
+            ``None`` for plain JSON values.
+        profile: ``"streamdantic"`` (default) or ``"compatible"``.
+
+    Raises:
+        ValueError: an unknown profile.
+    """
+
+    def __init__(
+        self, model: type[T] | Any = None, *, profile: SSEProfile = "streamdantic"
+    ) -> None:
+        _check_profile(profile)
+        self.model = model
+        self._compatible = profile == "compatible"
+        self._merger = ChunkMerger("compatible" if self._compatible else "nested")
+        self._validator: PartialValidator[T] | None = (
+            PartialValidator(model) if model is not None else None
+        )
+        self._last = 0
+        self._done = False
+        self._closed = False
+        self.final: T | None = None
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The id of the last frame applied ("" before the first): send it as
+        ``Last-Event-ID`` to resume."""
+        return str(self._last) if self._last else ""
+
+    @property
+    def partial(self) -> Any:
+        """The partial object (typed when there is a model)."""
+        if self._validator is not None:
+            return self._validator.partial
+        return self._merger.value
+
+    @property
+    def value(self) -> Any:
+        """The raw JSON value so far."""
+        return self._merger.value
+
+    @property
+    def done(self) -> bool:
+        """True once the terminal frame arrived (or `close` ended a compatible stream)."""
+        return self._done
+
+    def feed(self, event: ServerSentEvent, /) -> list[ClientUpdate[T]]:
+        """Apply one frame.
+
+        Args:
+            event: a decoded event.
+
+        Returns:
+            The resulting update (one, or none for replays, snapshots of states already
+            reached, frames of no interest and anything after the terminal frame).
+
+        Raises:
+            SSEError: a frame of the profile without a valid id, a gap in the ids that is
+                not followed by a snapshot, or a malformed frame.
+            DeltaError: a delta contradicts the object so far.
+            StreamValidationError: a completed value does not fit the model (also: the
+                server reported a ``validation_error``).
+            ProviderError, TruncatedStreamError, StreamCancelledError: the server's ``error``
+                frame, by its type (an unknown type raises `ProviderError` with
+                ``code=type``); ``.partial`` is the client's partial object.
+            UsageError: the decoder was closed.
+        """
+        if self._closed:
+            raise UsageError("ProfileDecoder.feed() called after close(); use a new decoder")
+        if self._done:
+            return []
+        if self._compatible:
+            return self._feed_compatible(event)
+        name = event.event
+        if name == "message":
+            return []  # not a frame of the profile (docs/sse.md: clients ignore them)
+        raw_id = event.id or ""
+        if not (raw_id.isascii() and raw_id.isdigit()):
+            raise SSEError(f"a {name!r} frame without a valid id ({raw_id!r})")
+        n = int(raw_id)
+        last = self._last
+        if n <= last:
+            return []  # a replay, or a snapshot of a state we are past
+        if n != last + 1 and name != "snapshot":
+            raise SSEError(
+                f"frame {n} follows frame {last}: frames {last + 1}..{n - 1} are missing and "
+                "no snapshot replaces them"
+            )
+        if name == "delta":
+            events = self._merger.apply(Chunk.from_json(event.data))
+            self._validate(events)
+            self._last = n
+            return [ClientUpdate(raw_id, "delta", self.partial, events=tuple(events))]
+        if name == "snapshot":
+            update = self._reset(raw_id, _load(event))
+            self._last = n
+            return [update]
+        data = _load(event)
+        self._last = n
+        if name == "final":
+            return [self._finish(raw_id, data)]
+        if name == "error":
+            self._done = True
+            raise _error_from_frame(data, self._partial_or(data))
+        part = _part_from(name, data)
+        if part is None:
+            return []  # a frame this decoder does not know: skipped, as docs/sse.md says
+        if type(part) is Usage:
+            self.usage = part
+        return [ClientUpdate(raw_id, name, self.partial, parts=(part,), usage=self.usage)]
+
+    def close(self) -> list[ClientUpdate[T]]:
+        """End the stream (the connection closed for good).
+
+        Returns:
+            Compatible profile: the final update (its object completes here). Streamdantic
+            profile: ``[]`` after the terminal frame.
+
+        Raises:
+            TruncatedStreamError: streamdantic profile, no terminal frame arrived.
+            StreamValidationError: compatible profile, the object does not fit the model.
+        """
+        if self._closed:
+            return []
+        self._closed = True
+        if self._done:
+            return []
+        if not self._compatible:
+            raise TruncatedStreamError(
+                "the event stream ended before its final frame", partial=self.partial
+            )
+        events = self._merger.close()
+        self._validate(events)
+        self._done = True
+        final = self._validated(self._merger.value)
+        self.final = final
+        return [
+            ClientUpdate(
+                "",
+                "final",
+                self.partial,
+                events=tuple(events),
+                done=True,
+                final=final,
+                finish_reason=self.finish_reason,
+                usage=self.usage,
+            )
+        ]
+
+    # ------------------------------------------------------------------ internals
+
+    def _partial_or(self, data: Any) -> Any:
+        if self._merger.value is None and isinstance(data, dict):
+            return data.get("partial")
+        return self.partial
+
+    def _validate(self, events: list[Event]) -> None:
+        validator = self._validator
+        if validator is None or not events:
+            return
+        changes = validator.apply(events)
+        if changes.errors:
+            first = changes.errors[0]
+            raise StreamValidationError(
+                f"a completed value failed validation at {render_path(first.path)}: "
+                f"{first.errors[0]['msg']}",
+                errors=first.errors,
+                path=first.path,
+                partial=self.partial,
+            )
+
+    def _validated(self, value: Any) -> Any:
+        if self._validator is None:
+            return value
+        return self._validator.validate_final(value)
+
+    def _reset(self, event_id: str, data: Any) -> ClientUpdate[T]:
+        if not isinstance(data, dict):
+            raise SSEError(f"malformed snapshot frame {event_id}: {data!r}")
+        self._merger = ChunkMerger("nested")
+        self._validator = PartialValidator(self.model) if self.model is not None else None
+        events: list[Event] = []
+        if "value" in data:
+            value, open_ = data["value"], data.get("open", [])
+            if not isinstance(open_, list) or not all(type(p) is str for p in open_):
+                raise SSEError(
+                    f"malformed snapshot frame {event_id}: open is not a list of pointers"
+                )
+            try:
+                done = _snapshot_done(value, set(open_))
+            except (KeyError, IndexError, ValueError, TypeError) as exc:
+                raise SSEError(f"malformed snapshot frame {event_id}: {exc!r}") from exc
+            events = self._merger.apply(Chunk(Delta(json={"": value}, done=done)))
+            self._validate(events)
+        return ClientUpdate(event_id, "snapshot", self.partial, events=tuple(events))
+
+    def _finish(self, event_id: str, data: Any) -> ClientUpdate[T]:
+        if not isinstance(data, dict):
+            raise SSEError(f"malformed final frame {event_id}: {data!r}")
+        merger = self._merger
+        if merger.done:
+            value = merger.value
+        elif merger.value is None:
+            value = data.get("value")  # a stream without an object (tool calls only, ...)
+        else:
+            raise SSEError(f"final frame {event_id} arrived before the object was complete")
+        reason = data.get("finish_reason")
+        self.finish_reason = reason if isinstance(reason, str) else None
+        usage = _usage_from(data.get("usage"))
+        if usage is not None:
+            self.usage = usage
+        self.final = final = self._validated(value)
+        self._done = True
+        return ClientUpdate(
+            event_id,
+            "final",
+            self.partial,
+            done=True,
+            final=final,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+        )
+
+    def _feed_compatible(self, event: ServerSentEvent) -> list[ClientUpdate[T]]:
+        if event.event == "error":
+            self._done = True
+            data = _load(event)
+            raise _error_from_frame(data, self._partial_or(data))
+        if event.event != "message":
+            return []
+        chunk = Chunk.from_json(event.data)
+        events = self._merger.apply(chunk)
+        self._validate(events)
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+        if chunk.usage is not None:
+            self.usage = _usage_from(chunk.usage)
+        return [ClientUpdate(event.id or "", "delta", self.partial, events=tuple(events))]
+
+
+def _load(event: ServerSentEvent) -> Any:
+    try:
+        return json.loads(event.data)
+    except ValueError as exc:
+        raise SSEError(f"malformed {event.event!r} frame {event.id}: not JSON ({exc})") from exc
+
+
+def _part_from(name: str, data: Any) -> Part | None:
+    if not isinstance(data, dict):
+        raise SSEError(f"malformed {name!r} frame: {data!r}")
+    try:
+        if name == "reasoning":
+            return ReasoningDelta(data["text"])
+        if name == "refusal":
+            return RefusalDelta(data["text"])
+        if name == "tool_call":
+            if data.get("type") == "tool_call_delta":
+                return ToolCallDelta(
+                    data["call_id"],
+                    data.get("arguments", ""),
+                    name=data.get("name"),
+                    index=data.get("index"),
+                )
+            return ToolCallDone(
+                data["call_id"], data.get("name"), data.get("arguments", ""), data.get("value")
+            )
+        if name == "tool_result":
+            return ToolResult(data["call_id"], data.get("result"))
+        if name == "usage":
+            return _usage_from(data)
+    except KeyError as exc:
+        raise SSEError(f"malformed {name!r} frame: no {exc.args[0]!r}") from None
+    return None

@@ -1,0 +1,537 @@
+"""Serve streams as Server-Sent Events from Starlette (and FastAPI) apps.
+
+`EventStreamResponse` sends one stream (``astream(...)``, or any iterable of updates and
+parts) to one client in the streamdantic SSE profile (or the compatible one), with
+heartbeats, a send timeout and prompt cancellation of the generation when the client goes
+away; with a store it serves a stored stream from the client's ``Last-Event-ID`` instead.
+`ResumableStreams` runs generations in the background, independent of any connection, and
+gives the routes to start, follow (and resume, from any server process sharing the store)
+and cancel them. Requires the ``starlette`` extra. docs/sse.md describes the protocol and
+the concurrency (an ASCII diagram of the response's task group).
+"""
+
+# Strategy / invariants
+# - One async implementation: sync sources are iterated in worker threads, one item per
+#   anyio.to_thread call, so the event loop never blocks (S4.5).
+# - The response's body, its heartbeat and its disconnect listener race in one task group;
+#   every send goes through one lock with a timeout. A disconnect, a send error or a send
+#   timeout cancels the group, so the pending read of the upstream is cancelled at once and
+#   the upstream iterator is closed (shielded) before __call__ returns.
+# - A background generation writes frames to the store and nothing else; readers (client
+#   connections) only read the store. So a generation outlives its clients, and any process
+#   sharing the store can serve it.
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Final
+
+import anyio
+import anyio.abc
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from ._aggregate import AsyncStream, Stream
+from ._exceptions import StreamCancelledError, UsageError
+from ._sse import ServerSentEvent, encode, encode_comment
+from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type
+from ._store import Frames, MemoryStore, Store
+
+__all__ = ["EventStreamResponse", "ResumableStreams"]
+
+logger = logging.getLogger("streamdantic")
+
+# §9.2.7 suggests a comment "every 15 seconds or so" against proxies that close idle
+# connections; sse-starlette also pings every 15 s.
+DEFAULT_HEARTBEAT: Final = 15.0
+# A client that takes longer than this to accept one frame is treated as gone (its TCP
+# window stayed shut): long enough for a slow mobile link, short enough not to hold an LLM
+# request open for nobody.
+DEFAULT_SEND_TIMEOUT: Final = 30.0
+# How long one store read waits before looping (the heartbeat keeps the client meanwhile).
+_STORE_POLL: Final = 5.0
+_END: Final = object()
+
+
+# --------------------------------------------------------------------------------- sources
+
+
+class _Upstream:
+    """One source of outputs, async or sync, with a prompt and certain close."""
+
+    def __init__(self, source: Any) -> None:
+        self._stream: Any = None
+        self._aiter: Any = None
+        self._iter: Any = None
+        if isinstance(source, AsyncStream):
+            self._stream = source
+            self._aiter = source.events().__aiter__()
+        elif isinstance(source, Stream):
+            self._stream = source
+            self._iter = iter(source.events())
+        elif hasattr(source, "__aiter__"):
+            self._aiter = source.__aiter__()
+        elif hasattr(source, "__iter__") and not isinstance(source, str | bytes | Mapping):
+            self._iter = iter(source)
+        else:
+            raise TypeError(
+                "the source must be astream(...)/stream(...) or an (async) iterable of "
+                f"updates and parts, not {type(source).__name__}"
+            )
+
+    async def next(self) -> Any:
+        """The next output, or _END."""
+        if self._aiter is not None:
+            try:
+                return await self._aiter.__anext__()
+            except StopAsyncIteration:
+                return _END
+        return await anyio.to_thread.run_sync(next, self._iter, _END)
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            if self._aiter is not None:
+                aclose = getattr(self._aiter, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                if self._stream is not None:
+                    await self._stream.aclose()
+            else:
+                close = getattr(self._iter, "close", None)
+                if close is not None:
+                    await anyio.to_thread.run_sync(close)
+                if self._stream is not None:
+                    await anyio.to_thread.run_sync(self._stream.close)
+
+
+def _report(error: Exception) -> None:
+    if error_type(error) == "internal_error":
+        logger.error("a streamed generation failed", exc_info=error)
+
+
+# ------------------------------------------------------------------------------ response
+
+
+class _Connection:
+    """The sending side of one response: a lock, a timeout, and the group to cancel."""
+
+    def __init__(self, send: Send, timeout: float | None, scope: anyio.CancelScope) -> None:
+        self._send = send
+        self._timeout = timeout
+        self._scope = scope
+        self._lock = anyio.Lock()
+        self.last_send = anyio.current_time()
+        self.frozen = False
+        self.gone = False
+
+    async def send(self, message: Message) -> None:
+        async with self._lock:
+            if self.gone or self.frozen:
+                await anyio.lowlevel.checkpoint()
+                return
+            timeout = self._timeout if self._timeout is not None else float("inf")
+            with anyio.move_on_after(timeout) as deadline:
+                try:
+                    await self._send(message)
+                except OSError:  # ASGI 2.4: the client is gone
+                    self.gone = True
+            if deadline.cancelled_caught:
+                self.frozen = True
+            self.last_send = anyio.current_time()
+        if self.gone or self.frozen:
+            self._scope.cancel()
+            await anyio.lowlevel.checkpoint()  # raises the cancellation here
+
+    async def send_body(self, body: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+class EventStreamResponse(Response):
+    """An ASGI response that streams Server-Sent Events.
+
+    Give it a source to stream it to this client, or a store and a stream id to serve a
+    stored stream (resuming after the request's ``Last-Event-ID`` header, or its
+    ``last_event_id`` query parameter for EventSource polyfills).
+
+    The headers are ``Content-Type: text/event-stream; charset=utf-8``,
+    ``Cache-Control: no-store`` and ``X-Accel-Buffering: no`` (nginx must not buffer). A
+    comment goes out whenever nothing was sent for `heartbeat` seconds. When the client
+    disconnects, or does not accept a frame within `send_timeout`, the source is cancelled
+    and closed at once (for a sync source, after its current item), so no generation runs
+    on for nobody. An error of the source is sent as an ``error`` frame.
+
+    Args:
+        source: ``astream(...)`` / ``stream(...)``, or an async or sync iterable of
+            `Update`s and `Part`s (sync ones are iterated in worker threads). ``None`` with
+            `store`.
+        heartbeat: seconds of silence before a heartbeat comment; ``None`` for none.
+        send_timeout: seconds one send may take before the client counts as frozen;
+            ``None`` waits forever.
+        profile: ``"streamdantic"`` or ``"compatible"`` (sources only).
+        store: serve the stream `stream_id` from this store (see `ResumableStreams`): 404
+            when it does not exist, 204 when the client already has all of it, 400 for a
+            malformed ``Last-Event-ID``.
+        stream_id: the stored stream to serve.
+        retry: a reconnection delay for the client, in milliseconds, sent first.
+        status_code: the status of a streamed response.
+        headers: extra headers.
+
+    Raises:
+        ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
+            an unknown profile.
+        TypeError: the source is not iterable.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        source: Any = None,
+        /,
+        *,
+        heartbeat: float | None = DEFAULT_HEARTBEAT,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        profile: SSEProfile = "streamdantic",
+        store: Store | None = None,
+        stream_id: str | None = None,
+        retry: int | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if (source is None) == (store is None):
+            raise ValueError("give EventStreamResponse a source, or a store and a stream_id")
+        if store is not None and not stream_id:
+            raise ValueError("a stored stream needs its stream_id")
+        if heartbeat is not None and not heartbeat > 0:
+            raise ValueError(f"heartbeat must be positive or None, not {heartbeat!r}")
+        if send_timeout is not None and not send_timeout > 0:
+            raise ValueError(f"send_timeout must be positive or None, not {send_timeout!r}")
+        # No snapshots: they serve clients that missed frames, which only a store can serve.
+        self._encoder = ProfileEncoder(profile=profile) if source is not None else None
+        self._upstream = _Upstream(source) if source is not None else None
+        self._store = store
+        self.stream_id = stream_id
+        self.heartbeat = heartbeat
+        self.send_timeout = send_timeout
+        self.retry = retry
+        if retry is not None:
+            encode(ServerSentEvent(retry=retry))  # check it now, not mid-response
+        self.status_code = status_code
+        self.background = None
+        self.init_headers(
+            {"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})}
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        first: Frames | None = None
+        after = 0
+        if self._store is not None:
+            assert self.stream_id is not None
+            after_or_none = _last_event_id(scope)
+            if after_or_none is None:
+                await _plain(400, "malformed Last-Event-ID: frame ids are decimal integers")(
+                    scope, receive, send
+                )
+                return
+            after = after_or_none
+            first = await self._store.read(self.stream_id, after)
+            if first is None:
+                await _plain(404, "no such stream (or it expired)")(scope, receive, send)
+                return
+            if first.done and not first.events:
+                await Response(status_code=204)(scope, receive, send)  # nothing more: stop
+                return
+        try:
+            async with anyio.create_task_group() as group:
+                connection = _Connection(send, self.send_timeout, group.cancel_scope)
+                group.start_soon(_listen_for_disconnect, receive, group.cancel_scope)
+                await connection.send(
+                    {
+                        "type": "http.response.start",
+                        "status": self.status_code,
+                        "headers": self.raw_headers,
+                    }
+                )
+                if self.heartbeat is not None:
+                    group.start_soon(self._heartbeat, connection, self.heartbeat)
+                if self.retry is not None:
+                    await connection.send_body(encode(ServerSentEvent(retry=self.retry)))
+                if first is not None:
+                    await self._serve_stored(connection, after, first)
+                else:
+                    await self._serve_source(connection)
+                await connection.send(
+                    {"type": "http.response.body", "body": b"", "more_body": False}
+                )
+                group.cancel_scope.cancel()
+        finally:
+            if self._upstream is not None:
+                await self._upstream.aclose()
+
+    async def _heartbeat(self, connection: _Connection, every: float) -> None:
+        while True:
+            wait = connection.last_send + every - anyio.current_time()
+            if wait > 0:
+                await anyio.sleep(wait)
+            else:
+                await connection.send_body(encode_comment())
+
+    async def _serve_source(self, connection: _Connection) -> None:
+        upstream, encoder = self._upstream, self._encoder
+        assert upstream is not None and encoder is not None
+        error: Exception | None = None
+        try:
+            while (output := await upstream.next()) is not _END:
+                frames = encoder.feed(output, now=anyio.current_time())
+                if frames:
+                    await connection.send_body(b"".join(map(encode, frames)))
+        except Exception as exc:  # the source failed: the client gets an error frame
+            _report(exc)
+            error = exc
+        await upstream.aclose()
+        frames = encoder.close(error)
+        if frames:
+            await connection.send_body(b"".join(map(encode, frames)))
+
+    async def _serve_stored(self, connection: _Connection, after: int, first: Frames) -> None:
+        store, stream_id = self._store, self.stream_id
+        assert store is not None and stream_id is not None
+        frames: Frames | None = first
+        while frames is not None:
+            if frames.events:
+                await connection.send_body(b"".join(map(encode, frames.events)))
+                after = int(frames.events[-1].id or after)
+                if any(event.event in TERMINAL_EVENTS for event in frames.events):
+                    return
+            elif frames.done:
+                return
+            frames = await store.read(stream_id, after, wait=_STORE_POLL)
+
+
+async def _listen_for_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
+
+
+def _last_event_id(scope: Scope) -> int | None:
+    """The id to resume after: the Last-Event-ID header (UTF-8), else the last_event_id
+    query parameter; 0 for none; None when malformed."""
+    raw = ""
+    for name, value in scope.get("headers", ()):
+        if name == b"last-event-id":
+            raw = value.decode("utf-8", "replace").strip()
+            break
+    else:
+        request = Request(scope)
+        raw = request.query_params.get("last_event_id", "").strip()
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def _plain(status: int, detail: str) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+# ------------------------------------------------------------------------------ resumable
+
+
+class ResumableStreams:
+    """Background generations whose frames live in a store, and the routes to use them.
+
+    Routes (under `prefix`, default ``/streams``):
+
+    - ``POST /streams``: calls ``start(request)`` for a source (it may be async, and read
+      the request's body), runs it in the background, answers 201 with
+      ``{"stream_id": ..., "url": ...}`` and a ``Location`` header;
+    - ``GET /streams/{id}``: the stream as Server-Sent Events from the store, after the
+      client's ``Last-Event-ID`` (header, or ``last_event_id`` query parameter); 404 when
+      unknown or expired, 204 when the client already has everything;
+    - ``DELETE /streams/{id}`` or ``POST /streams/{id}/cancel``: stop the generation (202,
+      or 404 when there is no such running stream); it ends with a ``cancelled`` error
+      frame.
+
+    A generation runs to its end even when no client is connected (so a client can come
+    back, to this process or another sharing the store); only the cancel route (or the
+    app's shutdown, which cancels what still runs) stops it early. Run the generations'
+    task group with the app: ``Starlette(routes=streams.routes, lifespan=streams.lifespan)``
+    or ``async with streams:`` in your own lifespan.
+
+    Args:
+        start: request -> source (``astream(...)`` or an iterable of updates and parts), or
+            an awaitable of one. Without it there is no ``POST`` route; use `spawn`.
+        store: where frames are kept (default: a new `MemoryStore`, one process only).
+        prefix: the routes' path prefix.
+        heartbeat, send_timeout, retry: as for `EventStreamResponse`.
+        snapshot_every: frames between the snapshots kept in the store, from which a client
+            whose frames were dropped resumes (keep it below the store's ``max_frames``:
+            frames after the latest snapshot are never dropped).
+    """
+
+    def __init__(
+        self,
+        start: Callable[[Request], Any] | None = None,
+        *,
+        store: Store | None = None,
+        prefix: str = "/streams",
+        heartbeat: float | None = DEFAULT_HEARTBEAT,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        snapshot_every: int | None = 100,
+        retry: int | None = None,
+    ) -> None:
+        self._start = start
+        self.store: Store = store if store is not None else MemoryStore()
+        self.prefix = prefix.rstrip("/")
+        self.heartbeat = heartbeat
+        self.send_timeout = send_timeout
+        self.snapshot_every = snapshot_every
+        self.retry = retry
+        ProfileEncoder(snapshot_every=snapshot_every)  # check the option now
+        self._group: anyio.abc.TaskGroup | None = None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The Starlette routes (see the class docstring)."""
+        p = self.prefix
+        routes: list[BaseRoute] = [
+            Route(p + "/{stream_id}", self._get, methods=["GET"], name="streamdantic_stream"),
+            Route(p + "/{stream_id}", self._cancel, methods=["DELETE"]),
+            Route(p + "/{stream_id}/cancel", self._cancel, methods=["POST"]),
+        ]
+        if self._start is not None:
+            routes.insert(0, Route(p or "/", self._post, methods=["POST"]))
+        return routes
+
+    @asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """A Starlette lifespan that runs the generations' task group."""
+        async with self:
+            yield
+
+    async def __aenter__(self) -> ResumableStreams:
+        if self._group is not None:
+            raise UsageError("these ResumableStreams are already running")
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        group, self._group = self._group, None
+        assert group is not None
+        group.cancel_scope.cancel()  # running generations end with a "cancelled" frame
+        return await group.__aexit__(exc_type, exc, tb)
+
+    async def spawn(self, source: Any, /) -> str:
+        """Start a generation in the background.
+
+        Args:
+            source: ``astream(...)`` / ``stream(...)``, or an async or sync iterable of
+                updates and parts.
+
+        Returns:
+            The new stream's id (``secrets.token_urlsafe(16)``: unguessable, so knowing it
+            is the capability to read and cancel the stream).
+
+        Raises:
+            UsageError: the task group is not running (enter the object or use `lifespan`).
+            TypeError: the source is not iterable.
+        """
+        group = self._group
+        if group is None:
+            raise UsageError(
+                "ResumableStreams is not running: pass lifespan=streams.lifespan to the app, "
+                "or enter `async with streams:` in your lifespan"
+            )
+        upstream = _Upstream(source)
+        encoder = ProfileEncoder(snapshot_every=self.snapshot_every)
+        stream_id = secrets.token_urlsafe(16)
+        await self.store.create(stream_id)
+        group.start_soon(self._generate, stream_id, upstream, encoder, name=f"stream {stream_id}")
+        return stream_id
+
+    async def cancel(self, stream_id: str, /) -> bool:
+        """Stop a generation (whichever process runs it); False when not running."""
+        return await self.store.cancel(stream_id)
+
+    def response(self, stream_id: str, /) -> EventStreamResponse:
+        """The response that serves the stored stream `stream_id` (what ``GET`` returns)."""
+        return EventStreamResponse(
+            store=self.store,
+            stream_id=stream_id,
+            heartbeat=self.heartbeat,
+            send_timeout=self.send_timeout,
+            retry=self.retry,
+        )
+
+    async def _generate(self, stream_id: str, upstream: _Upstream, encoder: ProfileEncoder) -> None:
+        store = self.store
+        error: BaseException | None = None
+        try:
+            with anyio.CancelScope() as scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._watch_cancel, stream_id, scope)
+                    try:
+                        while (output := await upstream.next()) is not _END:
+                            now = anyio.current_time()
+                            for frame in encoder.feed(output, now=now):
+                                await store.append(stream_id, frame)
+                    except Exception as exc:
+                        _report(exc)
+                        error = exc
+                    finally:
+                        await upstream.aclose()
+                    group.cancel_scope.cancel()
+            if scope.cancelled_caught:
+                error = StreamCancelledError("the stream was cancelled")
+        except anyio.get_cancelled_exc_class():
+            error = StreamCancelledError("the stream was cancelled: the server is shutting down")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    for frame in encoder.close(error):
+                        await store.append(stream_id, frame)
+                    await store.mark_done(stream_id)
+                except Exception as exc:
+                    logger.error("could not end stream %s in the store", stream_id, exc_info=exc)
+
+    async def _watch_cancel(self, stream_id: str, scope: anyio.CancelScope) -> None:
+        await self.store.wait_cancelled(stream_id)
+        scope.cancel()
+
+    async def _post(self, request: Request) -> Response:
+        assert self._start is not None
+        source = self._start(request)
+        if inspect.isawaitable(source):
+            source = await source
+        stream_id = await self.spawn(source)
+        url = str(request.url_for("streamdantic_stream", stream_id=stream_id))
+        return JSONResponse(
+            {"stream_id": stream_id, "url": url}, status_code=201, headers={"Location": url}
+        )
+
+    async def _get(self, request: Request) -> Response:
+        return self.response(request.path_params["stream_id"])
+
+    async def _cancel(self, request: Request) -> Response:
+        if await self.cancel(request.path_params["stream_id"]):
+            return JSONResponse({"cancelled": True}, status_code=202)
+        return _plain(404, "no such running stream")

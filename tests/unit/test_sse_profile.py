@@ -1,0 +1,555 @@
+"""The streamdantic SSE profile: ProfileEncoder frames, ProfileDecoder rebuilding the object."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from streamdantic import (
+    ChunkMerger,
+    DeltaError,
+    Finish,
+    IncompleteJSONError,
+    JSONParseError,
+    ProviderError,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    SSEError,
+    StreamCancelledError,
+    StreamValidationError,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    TruncatedStreamError,
+    Update,
+    Usage,
+    UsageError,
+    stream,
+)
+from streamdantic._deltas import Chunk
+from streamdantic.sse import (
+    ClientUpdate,
+    ProfileDecoder,
+    ProfileEncoder,
+    ServerSentEvent as SSE,
+    SSEDecoder,
+    encode,
+)
+from tests.helpers import SPLITTERS, split_random
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERS_TEXT = (ROOT / "fixtures" / "documents" / "orders_20k.json").read_text("utf-8")
+SMALL_TEXT = (ROOT / "fixtures" / "documents" / "small.json").read_text("utf-8")
+UNICODE_TEXT = (ROOT / "fixtures" / "documents" / "unicode.json").read_text("utf-8")
+
+
+def fixture_models() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fixture_models", ROOT / "fixtures" / "models.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MODELS = fixture_models()
+
+
+def outputs(text: str, model: Any = None, seed: int = 0) -> list[Any]:
+    """What stream(...).events() gives for `text` streamed in random pieces."""
+    return list(stream(split_random(text, seed=seed, max_size=40), model).events())
+
+
+def outputs_until_error(source: list[Any]) -> tuple[list[Any], Exception | None]:
+    """The outputs of stream(source).events(), and the error that ended them, if any."""
+    items: list[Any] = []
+    iterator = stream(source).events()
+    while True:
+        try:
+            items.append(next(iterator))
+        except StopIteration:
+            return items, None
+        except Exception as exc:
+            return items, exc
+
+
+def encode_all(items: list[Any], **options: Any) -> list[SSE]:
+    encoder = ProfileEncoder(**options)
+    frames = [frame for item in items for frame in encoder.feed(item)]
+    return frames + encoder.close()
+
+
+def decode_all(frames: list[SSE], model: Any = None, **options: Any) -> list[ClientUpdate[Any]]:
+    decoder: ProfileDecoder[Any] = ProfileDecoder(model, **options)
+    updates = [update for frame in frames for update in decoder.feed(frame)]
+    return updates + decoder.close()
+
+
+def decode_bytes(data: bytes, chunks: list[bytes], model: Any = None) -> list[ClientUpdate[Any]]:
+    assert b"".join(chunks) == data
+    sse, decoder = SSEDecoder(), ProfileDecoder(model)
+    return [
+        update for chunk in chunks for event in sse.feed(chunk) for update in decoder.feed(event)
+    ]
+
+
+# ------------------------------------------------------------------------------ round trips
+
+
+@pytest.mark.parametrize(
+    ("text", "split"),
+    [
+        pytest.param(text, split, id=f"{name}-{split}")
+        for name, text in [
+            ("small", SMALL_TEXT),
+            ("unicode", UNICODE_TEXT),
+            ("orders", ORDERS_TEXT),
+        ]
+        for split in SPLITTERS
+        if (name, split) != ("orders", "bytewise")  # slow, and adds nothing
+    ],
+)
+def test_any_chunking_of_the_bytes_rebuilds_the_object(text: str, split: str) -> None:
+    """Encoded frames, decoded from the bytes split anywhere, rebuild the streamed object."""
+    data = b"".join(map(encode, encode_all(outputs(text))))
+    updates = decode_bytes(data, SPLITTERS[split](data))
+    assert updates[-1].done
+    assert updates[-1].final == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [(SMALL_TEXT, MODELS.Recipe), (ORDERS_TEXT, MODELS.OrderBatch)],
+    ids=["recipe", "orders"],
+)
+def test_a_typed_client_sees_the_servers_partials_and_final(text: str, model: Any) -> None:
+    """With a model on both sides, each client partial equals the server's at that point."""
+    encoder = ProfileEncoder()
+    decoder: ProfileDecoder[Any] = ProfileDecoder(model)
+    server = stream(split_random(text, max_size=40), model)
+    compared = 0
+    for item in server.events():  # live: partials are updated in place
+        for frame in encoder.feed(item):
+            decoder.feed(frame)
+        if isinstance(item, Update):
+            assert decoder.partial.model_dump() == item.partial.model_dump()
+            compared += 1
+    assert compared > 3
+    assert decoder.done
+    assert decoder.final == server.final
+    assert isinstance(decoder.final, model)
+
+
+def test_frames_are_numbered_from_one_and_end_with_final() -> None:
+    """A small stream gives delta frames with ids 1, 2, ... and one final frame."""
+    frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()))
+    assert frames == [
+        SSE('{"delta":{"json":{"":{},"/a":"he"}}}', event="delta", id="1"),
+        SSE(
+            '{"delta":{"text":{"/a":"llo"},"json":{"/b":[],"/b/0":1},"done":["/a"]}}',
+            event="delta",
+            id="2",
+        ),
+        SSE('{"delta":{"json":{"/b/1":2},"done":["/b",""]}}', event="delta", id="3"),
+        SSE(
+            '{"value":{"a":"hello","b":[1,2]},"finish_reason":null,"usage":null}',
+            event="final",
+            id="4",
+        ),
+    ]
+
+
+def test_plain_iteration_of_updates_carries_the_parts_too() -> None:
+    """Updates alone (without the parts as outputs) still send each part once."""
+    source = [ReasoningDelta("hm"), '{"a": 1}', Usage(3, 4)]
+    with_parts = encode_all(list(stream(source).events()))
+    updates_only = encode_all(list(stream(source)))
+    assert [f.event for f in with_parts] == ["reasoning", "delta", "usage", "final"]
+    assert sorted(f.event for f in updates_only) == sorted(f.event for f in with_parts)
+
+
+def test_parts_round_trip() -> None:
+    """Part frames decode to the same parts (a tool-call delta without its local partial)."""
+    parts = [
+        ReasoningDelta("thinking"),
+        ToolCallDelta("c1", '{"q": ', name="search", index=0),
+        ToolCallDelta("c1", '"x"}'),
+        ToolResult("c1", {"hits": 2}),
+        Usage(10, 5, raw={"prompt_tokens": 10}),
+        RefusalDelta("no"),
+        "{}",
+        Finish("stop"),
+    ]
+    frames = encode_all(list(stream(parts, tools={}).events()))
+    decoded = decode_all(frames)
+    got = [part for update in decoded for part in update.parts]
+    assert got == [
+        ReasoningDelta("thinking"),
+        ToolCallDelta("c1", '{"q": ', name="search", index=0),
+        ToolCallDelta("c1", '"x"}'),
+        ToolCallDone("c1", "search", '{"q": "x"}', {"q": "x"}),
+        ToolResult("c1", {"hits": 2}),
+        Usage(10, 5, raw={"prompt_tokens": 10}),
+        RefusalDelta("no"),
+    ]
+    final = decoded[-1]
+    assert final.done and final.final == {}
+    assert final.finish_reason == "stop"
+    assert final.usage == Usage(10, 5, 15, raw={"prompt_tokens": 10})
+
+
+def test_finish_reason_and_usage_ride_on_the_final_frame() -> None:
+    """The final frame carries the finish reason and usage seen during the stream."""
+    frames = encode_all(list(stream(['{"a": 1}', Finish("stop"), Usage(1, 2)]).events()))
+    final = json.loads(frames[-1].data)
+    assert final == {
+        "value": {"a": 1},
+        "finish_reason": "stop",
+        "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+    }
+
+
+def test_encoded_bytes_match_the_frames() -> None:
+    """feed_bytes and close_bytes are the encoded frames of feed and close."""
+    items = outputs(SMALL_TEXT)
+    frames, data = ProfileEncoder(), ProfileEncoder()
+    expected = b"".join(encode(f) for item in items for f in frames.feed(item))
+    assert b"".join(data.feed_bytes(item) for item in items) == expected
+    assert frames.close() == [] and data.close_bytes() == b""
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "raised"),
+    [
+        (ProviderError("overloaded", code="529"), "provider_error", ProviderError),
+        (StreamValidationError("bad value"), "validation_error", StreamValidationError),
+        (TruncatedStreamError("cut", finish_reason="length"), "truncated", TruncatedStreamError),
+        (StreamCancelledError("stopped"), "cancelled", StreamCancelledError),
+        (ValueError("secret internals"), "internal_error", ProviderError),
+    ],
+    ids=["provider", "validation", "truncated", "cancelled", "internal"],
+)
+def test_errors_become_typed_error_frames(error: Exception, kind: str, raised: type) -> None:
+    """close(error) sends an error frame of the right type; the decoder raises its twin."""
+    encoder = ProfileEncoder()
+    items, _ = outputs_until_error(['{"a": "par'])
+    frames = [f for item in items for f in encoder.feed(item)]
+    frames += encoder.close(error)
+    data = json.loads(frames[-1].data)
+    assert frames[-1].event == "error" and data["type"] == kind
+    assert data["partial"] == {"a": "par"}
+    if kind == "internal_error":
+        assert "secret" not in data["message"]
+    if kind == "provider_error":
+        assert data["code"] == "529"
+    if kind == "truncated":
+        assert data["finish_reason"] == "length"
+    with pytest.raises(raised) as info:
+        decode_all(frames)
+    assert info.value.partial == {"a": "par"}  # type: ignore[attr-defined]
+
+
+def test_a_stream_that_ends_without_its_final_update_is_truncated() -> None:
+    """close() without error before the final update reports a truncated stream."""
+    encoder = ProfileEncoder()
+    for item in outputs(SMALL_TEXT)[:-1]:
+        encoder.feed(item)
+    [frame] = encoder.close()
+    assert json.loads(frame.data)["type"] == "truncated"
+
+
+def test_a_provider_error_part_is_reported_at_close() -> None:
+    """A ProviderErrorPart in the stream makes the terminal frame a provider error."""
+    encoder = ProfileEncoder()
+    assert encoder.feed(ProviderErrorPart("rate limited", code="429")) == []
+    [frame] = encoder.close()
+    assert json.loads(frame.data) == {
+        "type": "provider_error",
+        "message": "rate limited",
+        "partial": None,
+        "code": "429",
+    }
+
+
+def test_the_encoder_refuses_misuse() -> None:
+    """No frames after the end; raw text and foreign objects are refused with a hint."""
+    encoder = ProfileEncoder()
+    with pytest.raises(UsageError, match="astream"):
+        encoder.feed(TextDelta("{"))
+    with pytest.raises(TypeError):
+        encoder.feed("{")  # type: ignore[arg-type]
+    encoder.close()
+    with pytest.raises(UsageError):
+        encoder.feed(Usage(1, 1))
+    with pytest.raises(ValueError, match="profile"):
+        ProfileEncoder(profile="json")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="snapshot_every"):
+        ProfileEncoder(snapshot_every=0)
+
+
+# ------------------------------------------------------------------------------ ids, replays, snapshots
+
+
+def test_replayed_frames_are_ignored() -> None:
+    """Frames seen before (a replay after reconnecting) change nothing."""
+    frames = encode_all(outputs(SMALL_TEXT))
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    once = [u for f in frames[:5] for u in decoder.feed(f)]
+    assert [u for f in frames[:5] for u in decoder.feed(f)] == []
+    rest = [u for f in frames[2:] for u in decoder.feed(f)]
+    assert len(once) + len(rest) == len(frames)
+    assert decoder.final == json.loads(SMALL_TEXT)
+    assert decoder.last_event_id == frames[-1].id
+
+
+def test_a_gap_without_a_snapshot_is_an_error() -> None:
+    """A frame whose predecessor never arrived raises SSEError."""
+    frames = encode_all(outputs(SMALL_TEXT))
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.feed(frames[0])
+    with pytest.raises(SSEError, match="missing"):
+        decoder.feed(frames[2])
+
+
+def test_snapshots_repeat_the_id_of_the_frame_they_follow() -> None:
+    """A snapshot is the state after frame k, and carries k as its id."""
+    frames = encode_all(outputs(SMALL_TEXT), snapshot_every=3)
+    for i, frame in enumerate(frames):
+        if frame.event == "snapshot":
+            assert frame.id == frames[i - 1].id
+    assert sum(f.event == "snapshot" for f in frames) >= 3
+    live = [f for f in frames if f.event != "snapshot"]
+    assert [f.id for f in live] == [str(n) for n in range(1, len(live) + 1)]
+
+
+def test_a_client_that_is_current_ignores_snapshots() -> None:
+    """Snapshots of states the client already has produce no update."""
+    frames = encode_all(outputs(SMALL_TEXT), snapshot_every=2)
+    updates = decode_all(frames)
+    assert all(u.kind != "snapshot" for u in updates)
+    assert updates[-1].final == json.loads(SMALL_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [(SMALL_TEXT, MODELS.Recipe), (UNICODE_TEXT, None)],
+    ids=["recipe", "unicode"],
+)
+def test_every_snapshot_resumes_to_the_same_state(text: str, model: Any) -> None:
+    """Resetting from the snapshot after any frame gives the state of a client that saw all
+    frames up to it, and the rest of the stream then applies cleanly."""
+    items = outputs(text, model, seed=3)
+    frames = encode_all(items, snapshot_every=1)
+    live = [f for f in frames if f.event != "snapshot"]
+    for snapshot in (f for f in frames if f.event == "snapshot"):
+        k = int(snapshot.id or 0)
+        current: ProfileDecoder[Any] = ProfileDecoder(model)
+        for frame in live[:k]:
+            current.feed(frame)
+        resumed: ProfileDecoder[Any] = ProfileDecoder(model)
+        [reset] = resumed.feed(snapshot)
+        assert reset.kind == "snapshot"
+        assert resumed.value == current.value
+        if model is not None:
+            assert resumed.partial.model_dump() == current.partial.model_dump()
+        for frame in live[k:]:
+            resumed.feed(frame)
+        assert resumed.done and resumed.final == current_final(live, model)
+
+
+def current_final(frames: list[SSE], model: Any) -> Any:
+    return decode_all(frames, model)[-1].final
+
+
+def test_a_snapshot_replaces_the_state_after_a_gap() -> None:
+    """A client that missed frames resets from a later snapshot and finishes the object."""
+    frames = encode_all(outputs(ORDERS_TEXT), snapshot_every=50)
+    snapshots = [f for f in frames if f.event == "snapshot"]
+    live = [f for f in frames if f.event != "snapshot"]
+    target = snapshots[len(snapshots) // 2]
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    for frame in live[:10]:
+        decoder.feed(frame)
+    assert decoder.feed(target)[0].kind == "snapshot"
+    assert decoder.last_event_id == target.id
+    for frame in live:
+        decoder.feed(frame)
+    assert decoder.final == json.loads(ORDERS_TEXT)
+
+
+def test_a_snapshot_before_anything_started_is_empty() -> None:
+    """A snapshot taken before the object started resets to nothing."""
+    encoder = ProfileEncoder()
+    encoder.feed(ReasoningDelta("hm"))
+    snapshot = encoder.snapshot()
+    assert snapshot == SSE("{}", event="snapshot", id="1")
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.feed(SSE('{"delta":{"json":{"":{}}}}', event="delta", id="1"))
+    decoder.feed(SSE("{}", event="snapshot", id="3"))
+    assert decoder.value is None
+
+
+# ------------------------------------------------------------------------------ malformed input
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        SSE('{"delta":{}}', event="delta"),
+        SSE('{"delta":{}}', event="delta", id="x1"),
+        SSE("{nope", event="final", id="1"),
+        SSE("[]", event="snapshot", id="1"),
+        SSE("{}", event="reasoning", id="1"),
+    ],
+    ids=["no-id", "bad-id", "not-json", "bad-snapshot", "part-without-text"],
+)
+def test_malformed_frames_raise_sse_error(frame: SSE) -> None:
+    """A profile frame without a valid id or with a malformed payload raises SSEError."""
+    with pytest.raises(SSEError):
+        ProfileDecoder().feed(frame)
+
+
+def test_a_contradicting_delta_raises_delta_error() -> None:
+    """A delta that does not fit the object raises DeltaError."""
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.feed(SSE('{"delta":{"json":{"":{"a":1}},"done":[""]}}', event="delta", id="1"))
+    with pytest.raises(DeltaError):
+        decoder.feed(SSE('{"delta":{"text":{"/a":"x"}}}', event="delta", id="2"))
+
+
+def test_unknown_and_unnamed_frames_are_skipped() -> None:
+    """Frames of unknown names advance the id; unnamed (message) frames are not the profile's."""
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    assert decoder.feed(SSE("hello")) == []
+    assert decoder.feed(SSE("{}", event="future_kind", id="1")) == []
+    assert decoder.last_event_id == "1"
+
+
+def test_a_stream_without_terminal_frame_is_truncated_at_close() -> None:
+    """Closing the decoder before the terminal frame raises TruncatedStreamError."""
+    frames = encode_all(outputs(SMALL_TEXT))
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    for frame in frames[:-1]:
+        decoder.feed(frame)
+    with pytest.raises(TruncatedStreamError):
+        decoder.close()
+    with pytest.raises(UsageError):
+        decoder.feed(frames[-1])
+
+
+def test_a_typed_client_reports_values_that_do_not_fit() -> None:
+    """A completed value that does not fit the client's model raises StreamValidationError."""
+    frames = encode_all(list(stream(['{"title": 5}']).events()))
+    with pytest.raises(StreamValidationError):
+        decode_all(frames, MODELS.Recipe)
+
+
+def test_client_update_repr_leaves_defaults_out() -> None:
+    """ClientUpdate's repr shows the id, kind, partial and what is set."""
+    update: ClientUpdate[Any] = ClientUpdate("3", "usage", {"a": 1}, usage=Usage(1, 2))
+    assert repr(update) == (
+        "ClientUpdate(event_id='3', kind='usage', partial={'a': 1}, "
+        "usage=Usage(input_tokens=1, output_tokens=2, total_tokens=3))"
+    )
+
+
+# ------------------------------------------------------------------------------ compatible profile
+
+
+def test_the_compatible_profile_round_trips() -> None:
+    """Compatible frames (unnamed, compatible chunks) rebuild the object at close."""
+    frames = encode_all(outputs(SMALL_TEXT, seed=5), profile="compatible")
+    assert {f.event for f in frames} == {"message"}
+    assert all(f.id is None for f in frames)
+    updates = decode_all(frames, profile="compatible")
+    assert updates[-1].done and updates[-1].final == json.loads(SMALL_TEXT)
+
+
+def test_compatible_frames_are_agent_framework_chunks() -> None:
+    """Top-level strings grow by text; other fields are assigned whole; any compatible
+    merger reads them."""
+    frames = encode_all(
+        list(stream(['{"title": "Sh', 'ak", "tags": ["a"', ', "b"]}', Finish("stop")]).events()),
+        profile="compatible",
+    )
+    chunks = [json.loads(f.data) for f in frames]
+    assert chunks == [
+        {"delta": {"text": {"title": "Sh"}}},
+        {"delta": {"text": {"title": "ak"}, "json": {"tags": ["a"]}}},
+        {"delta": {"json": {"tags": ["a", "b"]}}},
+        {"delta": {}, "finish_reason": "stop"},
+    ]
+    merger = ChunkMerger("compatible")
+    for data in chunks:
+        merger.apply(Chunk.from_dict(data))
+    merger.close()
+    assert merger.value == {"title": "Shak", "tags": ["a", "b"]}
+
+
+def test_compatible_errors_are_error_frames() -> None:
+    """An error is an `error` frame in the compatible profile too; the decoder raises it."""
+    encoder = ProfileEncoder(profile="compatible")
+    items, _ = outputs_until_error(['{"a": "x'])
+    frames = [f for item in items for f in encoder.feed(item)]
+    frames += encoder.close(ProviderError("boom"))
+    assert frames[-1].event == "error" and frames[-1].id is None
+    with pytest.raises(ProviderError, match="boom"):
+        decode_all(frames, profile="compatible")
+
+
+def test_the_compatible_profile_carries_objects_only() -> None:
+    """A root that is not an object cannot be carried by field names."""
+    encoder = ProfileEncoder(profile="compatible")
+    with pytest.raises(UsageError, match="objects"):
+        for item in stream(["[1, 2]"]).events():
+            encoder.feed(item)
+    with pytest.raises(UsageError):
+        encoder.snapshot()
+
+
+def test_the_sse_module_exports_its_names_sorted() -> None:
+    """streamdantic.sse has a sorted __all__ whose classes and functions present themselves
+    as members of streamdantic.sse."""
+    import inspect
+
+    import streamdantic.sse as sse
+
+    assert sse.__all__ == sorted(sse.__all__)
+    for name in sse.__all__:
+        member = getattr(sse, name)
+        if inspect.isclass(member) or inspect.isfunction(member):
+            assert member.__module__ == "streamdantic.sse", name
+
+
+def test_snapshots_can_also_follow_the_clock() -> None:
+    """snapshot_interval adds a snapshot once that many seconds of `now` have passed."""
+    encoder = ProfileEncoder(snapshot_interval=10)
+    items = outputs(SMALL_TEXT)
+    kinds = []
+    for i, item in enumerate(items[:-1]):
+        kinds.extend(f.event for f in encoder.feed(item, now=float(i * 4)))
+    assert kinds.count("snapshot") == (len(items) - 2) * 4 // 12
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (IncompleteJSONError("ended"), "truncated"),
+        (JSONParseError("bad token"), "validation_error"),
+        (DeltaError("type change"), "validation_error"),
+    ],
+    ids=["incomplete-json", "bad-json", "bad-delta"],
+)
+def test_parse_errors_map_to_error_types(error: Exception, kind: str) -> None:
+    """Text that ends early is truncated; malformed text or deltas are validation errors."""
+    [frame] = ProfileEncoder().close(error)
+    assert json.loads(frame.data)["type"] == kind

@@ -1,0 +1,445 @@
+"""EventStreamResponse, ResumableStreams and MemoryStore, driven in-process (no sockets)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from streamdantic import ProviderError, UsageError, astream, stream
+from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
+from streamdantic.starlette import EventStreamResponse, ResumableStreams
+
+pytestmark = pytest.mark.anyio
+
+DOC = '{"title": "Shakshuka", "tags": ["eggs", "tomato"], "servings": 2}'
+
+
+def pieces(text: str = DOC, size: int = 7) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class Call:
+    """One ASGI call: what was sent, and a receive that reports a disconnect on demand."""
+
+    def __init__(
+        self, *, headers: list[tuple[bytes, bytes]] | None = None, query: bytes = b""
+    ) -> None:
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "root_path": "",
+            "query_string": query,
+            "headers": headers or [],
+            "server": ("test", 80),
+            "client": ("client", 1234),
+        }
+        self.messages: list[Any] = []
+        self.disconnect = anyio.Event()
+        self.on_send: Callable[[Any], Any] | None = None
+        self._requested = False
+
+    async def receive(self) -> Any:
+        if not self._requested:
+            self._requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Any) -> None:
+        self.messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            self.disconnect.set()
+        if self.on_send is not None:
+            await self.on_send(message)
+
+    async def run(self, response: Any) -> None:
+        with anyio.fail_after(10):
+            await response(self.scope, self.receive, self.send)
+
+    @property
+    def status(self) -> int:
+        return int(self.messages[0]["status"])
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.messages[0]["headers"]}
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages[1:])
+
+    @property
+    def complete(self) -> bool:
+        return self.messages[-1]["type"] == "http.response.body" and not self.messages[-1].get(
+            "more_body"
+        )
+
+    def events(self) -> list[ServerSentEvent]:
+        return SSEDecoder().feed(self.body)
+
+
+def final_of(events: list[ServerSentEvent]) -> Any:
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    for event in events:
+        decoder.feed(event)
+    return decoder.final
+
+
+async def slow(chunks: list[str], gate: anyio.Event | None = None) -> AsyncIterator[str]:
+    for i, chunk in enumerate(chunks):
+        if i == 1 and gate is not None:
+            await gate.wait()
+        yield chunk
+
+
+# ------------------------------------------------------------------------------ EventStreamResponse
+
+
+async def test_a_stream_is_sent_as_profile_frames() -> None:
+    """The response has the SSE headers and carries the stream to its final frame."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces()))))
+    assert call.status == 200
+    assert call.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert call.headers["cache-control"] == "no-store"
+    assert call.headers["x-accel-buffering"] == "no"
+    assert "content-length" not in call.headers
+    assert call.complete
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_sync_sources_work_too() -> None:
+    """A sync stream, or a list of its outputs, is iterated off the event loop."""
+    for source in (stream(pieces()), list(stream(pieces()).events())):
+        call = Call()
+        await call.run(EventStreamResponse(source))
+        assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_the_retry_hint_comes_first() -> None:
+    """`retry` is sent as a control frame before anything else."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces())), retry=3000))
+    assert call.body.startswith(b"retry: 3000\n\n")
+
+
+async def test_a_failing_source_ends_with_an_error_frame() -> None:
+    """A source error becomes the stream's error frame; the response still completes."""
+
+    async def failing() -> AsyncIterator[Any]:
+        for item in list(stream(pieces()).events())[:2]:
+            yield item
+        raise ProviderError("overloaded", code="529")
+
+    call = Call()
+    await call.run(EventStreamResponse(failing()))
+    last = call.events()[-1]
+    assert last.event == "error"
+    assert json.loads(last.data)["type"] == "provider_error"
+    assert call.complete
+
+
+async def test_unexpected_errors_are_logged_and_not_leaked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in the source is logged; the client gets an internal_error without details."""
+
+    async def buggy() -> AsyncIterator[Any]:
+        raise RuntimeError("database password is hunter2")
+        yield  # pragma: no cover
+
+    call = Call()
+    with caplog.at_level(logging.ERROR, logger="streamdantic"):
+        await call.run(EventStreamResponse(buggy()))
+    data = json.loads(call.events()[-1].data)
+    assert data["type"] == "internal_error"
+    assert "hunter2" not in data["message"]
+    assert "hunter2" in caplog.text
+
+
+async def test_the_compatible_profile_sends_unnamed_chunks() -> None:
+    """profile="compatible" sends data-only compatible chunks."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces())), profile="compatible"))
+    events = call.events()
+    assert {e.event for e in events} == {"message"}
+    decoder: ProfileDecoder[Any] = ProfileDecoder(profile="compatible")
+    for event in events:
+        decoder.feed(event)
+    assert decoder.close()[-1].final == json.loads(DOC)
+
+
+async def test_a_disconnect_cancels_and_closes_the_source() -> None:
+    """When the client disconnects, the source is cancelled and closed before the call ends."""
+    log: list[str] = []
+
+    async def endless() -> AsyncIterator[str]:
+        try:
+            yield '{"a": "'
+            while True:
+                await anyio.sleep(0.001)
+                yield "x"
+        except BaseException as exc:
+            log.append(type(exc).__name__)
+            raise
+
+    call = Call()
+
+    async def disconnect_after_a_frame(message: Any) -> None:
+        if message.get("body"):
+            call.disconnect.set()
+
+    call.on_send = disconnect_after_a_frame
+    await call.run(EventStreamResponse(astream(endless())))
+    assert log and log[0] in ("CancelledError", "Cancelled", "GeneratorExit")
+    assert not call.complete
+
+
+async def test_a_frozen_client_is_dropped_after_the_send_timeout() -> None:
+    """A send that does not return within send_timeout ends the response and the source."""
+    log: list[str] = []
+
+    async def endless() -> AsyncIterator[str]:
+        try:
+            yield '{"a": "'
+            while True:
+                await anyio.lowlevel.checkpoint()
+                yield "x"
+        finally:
+            log.append("closed")
+
+    call = Call()
+
+    async def freeze(message: Any) -> None:
+        if message.get("body"):
+            await anyio.sleep_forever()
+
+    call.on_send = freeze
+    await call.run(EventStreamResponse(astream(endless()), send_timeout=0.05))
+    assert log == ["closed"]
+
+
+async def test_heartbeats_fill_the_silence() -> None:
+    """While the source is idle, comment frames go out."""
+    gate = anyio.Event()
+    call = Call()
+
+    async def count(message: Any) -> None:
+        if call.body.count(b":\n\n") >= 2:
+            gate.set()
+
+    call.on_send = count
+    await call.run(EventStreamResponse(astream(slow(pieces(), gate)), heartbeat=0.01))
+    assert call.body.count(b":\n\n") >= 2
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+def test_bad_arguments_are_refused() -> None:
+    """Source xor store; a store needs a stream id; timings must be positive."""
+    with pytest.raises(ValueError):
+        EventStreamResponse()
+    with pytest.raises(ValueError):
+        EventStreamResponse(store=MemoryStore())
+    with pytest.raises(ValueError):
+        EventStreamResponse([], heartbeat=0)
+    with pytest.raises(TypeError):
+        EventStreamResponse(42)
+
+
+# ------------------------------------------------------------------------------ stored streams
+
+
+async def stored(frames: int, *, done: bool = True) -> MemoryStore:
+    store = MemoryStore()
+    await store.create("s")
+    for n in range(1, frames + 1):
+        await store.append("s", ServerSentEvent(str(n), event="reasoning", id=str(n)))
+    if done:
+        await store.append("s", ServerSentEvent("{}", event="final", id=str(frames + 1)))
+        await store.mark_done("s")
+    return store
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "first"),
+    [([], b"", "1"), ([(b"last-event-id", b"2")], b"", "3"), ([], b"last_event_id=3", "4")],
+    ids=["from-start", "header", "query"],
+)
+async def test_a_stored_stream_resumes_after_the_last_event_id(
+    headers: list[tuple[bytes, bytes]], query: bytes, first: str
+) -> None:
+    """The Last-Event-ID header (or the last_event_id parameter) says where to resume."""
+    store = await stored(4)
+    call = Call(headers=headers, query=query)
+    await call.run(EventStreamResponse(store=store, stream_id="s"))
+    events = call.events()
+    assert events[0].id == first and events[-1].event == "final"
+    assert call.complete
+
+
+@pytest.mark.parametrize(
+    ("stream_id", "headers", "status"),
+    [
+        ("nope", [], 404),
+        ("s", [(b"last-event-id", b"x")], 400),
+        ("s", [(b"last-event-id", b"5")], 204),
+    ],
+    ids=["unknown", "malformed", "up-to-date"],
+)
+async def test_stored_streams_answer_without_a_stream_when_there_is_none(
+    stream_id: str, headers: list[tuple[bytes, bytes]], status: int
+) -> None:
+    """Unknown: 404; a malformed Last-Event-ID: 400; nothing more to send: 204."""
+    call = Call(headers=headers)
+    await call.run(EventStreamResponse(store=await stored(4), stream_id=stream_id))
+    assert call.status == status
+
+
+async def test_a_stored_stream_is_followed_while_it_grows() -> None:
+    """A reader gets frames as they are appended, until the terminal frame."""
+    store = await stored(1, done=False)
+    call = Call()
+    async with anyio.create_task_group() as group:
+        group.start_soon(call.run, EventStreamResponse(store=store, stream_id="s"))
+        for n in (2, 3):
+            await anyio.sleep(0.01)
+            await store.append("s", ServerSentEvent(str(n), event="reasoning", id=str(n)))
+        await store.append("s", ServerSentEvent("{}", event="final", id="4"))
+        await store.mark_done("s")
+    assert [e.id for e in call.events()] == ["1", "2", "3", "4"]
+
+
+# ------------------------------------------------------------------------------ ResumableStreams
+
+
+def resumable(**options: Any) -> tuple[ResumableStreams, httpx.AsyncClient]:
+    streams = ResumableStreams(lambda request: astream(slow(pieces())), **options)
+    app = Starlette(routes=streams.routes)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test")
+    return streams, client
+
+
+async def test_a_generation_is_started_followed_and_kept() -> None:
+    """POST starts a generation; GET serves it, to any number of clients, after it ended."""
+    streams, client = resumable()
+    async with streams, client:
+        answer = await client.post("/streams")
+        assert answer.status_code == 201
+        url = answer.json()["url"]
+        assert (
+            answer.headers["location"] == url == f"http://test/streams/{answer.json()['stream_id']}"
+        )
+        for _ in range(2):
+            response = await client.get(url)
+            assert final_of(SSEDecoder().feed(response.content)) == json.loads(DOC)
+
+
+async def test_the_generation_outlives_its_clients_until_cancelled() -> None:
+    """A generation runs without clients; DELETE (or POST .../cancel) stops it."""
+    gate = anyio.Event()
+    streams = ResumableStreams(store=MemoryStore())
+    app = Starlette(routes=streams.routes)
+    async with (
+        streams,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        stream_id = await streams.spawn(astream(slow(pieces(), gate)))
+        assert (await client.post(f"/streams/{stream_id}/cancel")).status_code == 202
+        response = await client.get(f"/streams/{stream_id}")
+        last = SSEDecoder().feed(response.content)[-1]
+        assert json.loads(last.data)["type"] == "cancelled"
+        assert (await client.delete(f"/streams/{stream_id}")).status_code == 404
+        assert (await client.post("/streams")).status_code == 404  # no start: no POST route
+
+
+async def test_spawning_needs_the_task_group() -> None:
+    """Without `async with streams` (or its lifespan), spawn explains what to do."""
+    with pytest.raises(UsageError, match="lifespan"):
+        await ResumableStreams().spawn([])
+
+
+async def test_leaving_the_lifespan_cancels_running_generations() -> None:
+    """At shutdown, running generations end with a cancelled frame in the store."""
+    store = MemoryStore()
+    streams = ResumableStreams(store=store)
+    async with streams:
+        stream_id = await streams.spawn(astream(slow(pieces(), anyio.Event())))
+        await anyio.sleep(0.01)
+    frames = await store.read(stream_id)
+    assert frames is not None and frames.done
+    assert json.loads(frames.events[-1].data)["type"] == "cancelled"
+
+
+# ------------------------------------------------------------------------------ MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_memory_entries_expire_by_the_clock() -> None:
+    """An entry is gone once `ttl` seconds passed since its last write."""
+    clock = Clock()
+    store = MemoryStore(ttl=10, clock=clock)
+    await store.create("s")
+    clock.now = 9.9
+    assert await store.read("s") is not None
+    clock.now = 10.0
+    assert await store.read("s") is None
+
+
+async def test_memory_appends_must_be_in_order() -> None:
+    """Frames take the next id; a snapshot's id lies between the last snapshot and frame."""
+    store = MemoryStore()
+    with pytest.raises(KeyError):
+        await store.append("s", ServerSentEvent("x", event="delta", id="1"))
+    await store.create("s")
+    with pytest.raises(ValueError):
+        await store.append("s", ServerSentEvent("x", event="delta", id="2"))
+    with pytest.raises(ValueError):
+        await store.append("s", ServerSentEvent("x", event="delta", id="one"))
+    await store.append("s", ServerSentEvent("x", event="delta", id="1"))
+    with pytest.raises(ValueError):
+        await store.append("s", ServerSentEvent("{}", event="snapshot", id="2"))
+
+
+async def test_a_waiting_memory_reader_wakes_when_the_stream_ends() -> None:
+    """mark_done wakes readers that wait for frames."""
+    store = MemoryStore()
+    await store.create("s")
+    got: list[Any] = []
+
+    async def reader() -> None:
+        got.append(await store.read("s", wait=10))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(reader)
+            await anyio.sleep(0.01)
+            await store.mark_done("s")
+    assert got[0].done and got[0].events == ()
+
+
+def test_store_limits_are_checked() -> None:
+    """ttl and max_frames must be positive."""
+    with pytest.raises(ValueError):
+        MemoryStore(ttl=0)
+    with pytest.raises(ValueError):
+        MemoryStore(max_frames=0)
