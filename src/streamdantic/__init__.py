@@ -14,6 +14,14 @@ from ._aggregate import (
     stream_to_object,
     stream_to_text,
 )
+from ._collect import (
+    AsyncCollectIterator,
+    CollectIterator,
+    ItemCollector,
+    SkippedItem,
+    acollect,
+    collect,
+)
 from ._deltas import (
     Chunk,
     ChunkMerger,
@@ -61,9 +69,11 @@ from ._version import __version__
 
 __all__ = [
     "AdapterError",
+    "AsyncCollectIterator",
     "AsyncStream",
     "Chunk",
     "ChunkMerger",
+    "CollectIterator",
     "CompleteOnly",
     "ContentFilterError",
     "Debounce",
@@ -76,6 +86,7 @@ __all__ = [
     "HoldsParent",
     "IncompleteJSONError",
     "InvalidValue",
+    "ItemCollector",
     "JSONParseError",
     "JSONParser",
     "LimitExceededError",
@@ -90,6 +101,7 @@ __all__ = [
     "RefusalDelta",
     "RefusalError",
     "SSEError",
+    "SkippedItem",
     "Stream",
     "StreamCancelledError",
     "StreamCore",
@@ -109,12 +121,14 @@ __all__ = [
     "ValueStarted",
     "ValueState",
     "__version__",
+    "acollect",
     "astream",
     "astream_to_object",
     "astream_to_text",
     "chunk_from_object",
     "chunks_for_field",
     "chunks_from_text",
+    "collect",
     "parse_partial",
     "register_adapter",
     "render_path",

@@ -111,6 +111,8 @@ class StreamValidationError(StreamdanticError):
         path: JSON path of the value that failed (``()`` for the final object).
         raw_text: the raw text received, when the source was text.
         partial: the last good partial object.
+        index: batch collection: the failing item's position among the items found.
+        offset: batch collection: the byte offset at which the failing item ended.
     """
 
     def __init__(
@@ -121,11 +123,15 @@ class StreamValidationError(StreamdanticError):
         path: Path = (),
         raw_text: str | None = None,
         partial: Any = None,
+        index: int | None = None,
+        offset: int | None = None,
     ) -> None:
         self.errors = list(errors)
         self.path = path
         self.raw_text = raw_text
         self.partial = partial
+        self.index = index
+        self.offset = offset
         super().__init__(message)
 
 
