@@ -34,4 +34,4 @@ def test_python_examples_run() -> None:
     blocks = re.findall(r"```python\n(.*?)\n```", README, re.S)
     assert blocks
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec", dont_inherit=True), {})

@@ -7,6 +7,11 @@ an HTTP response is released at once rather than by the garbage collector.
 
 Timers (throttle, debounce) are checked whenever an item arrives and at the end: a held
 update is delivered no later than the next item or the end of the stream.
+
+Some SDKs raise, rather than yield, an error the provider sent mid-stream. When iterating the
+source raises an exception an adapter registered a translator for
+(``register_adapter(..., errors=...)``), the translated `ProviderErrorPart` ends the stream
+through the core like an error event: `ProviderError` with the partial, chained to the SDK's.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._parts import Finish, Part, ProviderErrorPart, TextDelta
-from ._stream_core import EmitPolicy, StreamCore, Update, _adapter_factory
+from ._stream_core import EmitPolicy, StreamCore, Update, _adapter_factory, _error_part
 
 __all__ = [
     "AsyncStream",
@@ -176,10 +181,23 @@ class Stream(_StreamBase[T]):
         clock = self._clock
         iterator = iter(self._source)
         try:
-            for item in iterator:
-                if core.next_deadline <= (now := clock()):
-                    yield from core.poll(now)
-                yield from core.feed(item, clock())
+            try:
+                for item in iterator:
+                    if core.next_deadline <= (now := clock()):
+                        yield from core.poll(now)
+                    yield from core.feed(item, clock())
+            except Exception as exc:
+                part = _error_part(exc)
+                if part is None:
+                    raise
+                # An SDK raised for an error the provider sent mid-stream: end the stream
+                # through the core, so the ProviderError keeps the partial.
+                yield from core.feed(part, clock())
+                try:
+                    yield from core.close(clock())
+                except ProviderError as error:
+                    raise error from exc
+                return
             yield from core.close(clock())
         finally:
             self._close_source(iterator)
@@ -247,23 +265,37 @@ class AsyncStream(_StreamBase[T]):
         iterator: Any = source.__aiter__() if hasattr(source, "__aiter__") else iter(source)
         is_async = hasattr(iterator, "__anext__")
         try:
-            while True:
-                if is_async:
-                    try:
-                        item = await iterator.__anext__()
-                    except StopAsyncIteration:
-                        break
-                else:
-                    try:
-                        item = next(iterator)
-                    except StopIteration:
-                        break
-                    await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
-                if core.next_deadline <= (now := clock()):
-                    for out in core.poll(now):
+            try:
+                while True:
+                    if is_async:
+                        try:
+                            item = await iterator.__anext__()
+                        except StopAsyncIteration:
+                            break
+                    else:
+                        try:
+                            item = next(iterator)
+                        except StopIteration:
+                            break
+                        await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
+                    if core.next_deadline <= (now := clock()):
+                        for out in core.poll(now):
+                            yield out
+                    for out in core.feed(item, clock()):
                         yield out
-                for out in core.feed(item, clock()):
+            except Exception as exc:
+                part = _error_part(exc)
+                if part is None:
+                    raise
+                # As in Stream._outputs: the provider's error ends the stream, partial kept.
+                for out in core.feed(part, clock()):
                     yield out
+                try:
+                    for out in core.close(clock()):
+                        yield out
+                except ProviderError as error:
+                    raise error from exc
+                return
             for out in core.close(clock()):
                 yield out
         finally:
@@ -494,6 +526,14 @@ class _TextCollector:
             for converted in self._adapter(item):
                 self.feed(converted)
 
+    def fail(self, part: ProviderErrorPart, cause: BaseException) -> str:
+        """End with the error an SDK raised mid-stream (translated to `part`): always raises."""
+        self.error = part
+        try:
+            return self.close()
+        except ProviderError as error:
+            raise error from cause
+
     def close(self) -> str:
         self.parts.append(self._decoder.decode(b"", True))
         text = "".join(self.parts)
@@ -525,6 +565,10 @@ def stream_to_text(source: Iterable[Any]) -> str:
     try:
         for item in iterator:
             collector.feed(item)
+    except Exception as exc:
+        if (part := _error_part(exc)) is None:
+            raise
+        return collector.fail(part, exc)
     finally:
         close = getattr(iterator, "close", None)
         if callable(close):
@@ -540,6 +584,10 @@ async def astream_to_text(source: AsyncIterable[Any] | Iterable[Any]) -> str:
         try:
             async for item in iterator:
                 collector.feed(item)
+        except Exception as exc:
+            if (part := _error_part(exc)) is None:
+                raise
+            return collector.fail(part, exc)
         finally:
             aclose = getattr(iterator, "aclose", None)
             if callable(aclose):

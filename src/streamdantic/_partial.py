@@ -490,13 +490,17 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
     if kind == LIST:
         if not isinstance(raw, list):
             return None
-        items = (build_partial(node.item, v, complete=complete) for v in raw)  # type: ignore[arg-type]
-        return [v for v in items if v is not None]
+        # A null element is shown; a value not shown yet (a growing date, say) is left out.
+        items = ((v, build_partial(node.item, v, complete=complete)) for v in raw)  # type: ignore[arg-type]
+        return [s for v, s in items if s is not None or v is None]
     if kind == DICT:
         if not isinstance(raw, dict):
             return None
-        shown_items = ((k, build_partial(node.item, v, complete=complete)) for k, v in raw.items())  # type: ignore[arg-type]
-        return {k: v for k, v in shown_items if v is not None}
+        shown_items = (
+            (k, v, build_partial(node.item, v, complete=complete))  # type: ignore[arg-type]
+            for k, v in raw.items()
+        )
+        return {k: s for k, v, s in shown_items if s is not None or v is None}
     if kind == STR:
         return raw if isinstance(raw, str) else None
     if kind == CHOICE:

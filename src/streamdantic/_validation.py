@@ -350,6 +350,8 @@ class PartialValidator(Generic[T]):
             ):
                 frame.obj = shown
                 self._attach(frame, shown, changes)
+            elif value is None and parent is not None and type(parent.obj) in (list, dict):
+                self._attach(frame, None, changes)  # a null element or value is shown too
             self._mark_complete(frame, value)
         if parent is None or parent.node is None:
             return

@@ -1,0 +1,13 @@
+"""Provider adapters: provider stream events in, streamdantic stream parts out.
+
+- `streamdantic.adapters.openai`: the openai SDK's Chat Completions chunks and Responses API
+  events (registered on first sight, so ``streamdantic.stream(sdk_stream, Model)`` just works),
+  and `stream` / `stream_response` helpers that also make the request.
+- `streamdantic.adapters.anthropic`: Anthropic Messages events, as SDK objects or plain dicts
+  (`anthropic_events`), without requiring the anthropic package.
+- `streamdantic.adapters.http`: OpenAI-compatible Chat Completions over raw HTTP with httpx
+  (vLLM, llama.cpp, Ollama, ...), without the openai SDK in the loop.
+
+Each module imports its third-party packages itself; this package imports none of them.
+See docs/providers.md.
+"""

@@ -1,0 +1,147 @@
+"""`streamdantic serve`'s app without a browser: its routes, streams, cancel, and options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx  # noqa: F401  (imported before the app's thread runs: see below)
+import pytest
+from starlette.testclient import TestClient
+
+from streamdantic._cliutil import CommandError
+from streamdantic._examples import example
+from streamdantic._replay import ReplayServer
+from streamdantic._serve import ServeConfig, create_app, run_serve
+from streamdantic.sse import SSEDecoder, connect
+
+# `streamdantic.sse.connect` imports httpx on first use, while the openai client in the
+# app's thread looks it up in sys.modules: a first import racing with that lookup sees a
+# half-initialized module. Importing it here, up front, takes the race away.
+
+
+@pytest.fixture
+def http() -> Iterator[TestClient]:
+    with (
+        ReplayServer(tokens_per_second=0) as replay,
+        TestClient(create_app(ServeConfig(speed=0), replay=replay)) as client,
+    ):
+        yield client
+
+
+def frames(body: bytes) -> list[Any]:
+    decoder = SSEDecoder()
+    return [*decoder.feed(body), *decoder.close()]
+
+
+def test_page_and_client_module_are_served(http: TestClient) -> None:
+    """The page, its script, its style and the browser client come from package data."""
+    page = http.get("/")
+    assert page.status_code == 200 and '<script type="module" src="/app.js">' in page.text
+    module = http.get("/streamdantic.js")
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert "export function connect" in module.text
+    assert http.get("/style.css").status_code == 200
+    assert http.get("/nope.js").status_code == 404
+
+
+def test_examples_list_their_schema(http: TestClient) -> None:
+    """/api/examples lists the bundled examples with their JSON schema and prompt."""
+    info = http.get("/api/examples").json()
+    assert not info["live"]
+    names = [e["name"] for e in info["examples"]]
+    assert names == ["recipe", "numbers", "unicode"]
+    recipe = info["examples"][0]
+    assert recipe["model"] == "Recipe" and "title" in recipe["schema"]["properties"]
+    assert recipe["prompt"] == example("recipe").prompt
+
+
+@pytest.mark.parametrize("name", ["recipe", "numbers", "unicode"])
+def test_a_generation_streams_the_sse_profile(http: TestClient, name: str) -> None:
+    """POST starts a generation; its events are delta frames and a final with the object."""
+    started = http.post("/api/streams", json={"example": name})
+    assert started.status_code == 201
+    links = started.json()
+    ex = example(name)
+    with connect(http, links["events"], ex.model) as updates:
+        for _ in updates:
+            pass
+    assert updates.final == ex.model.model_validate_json(ex.text)
+    status = http.get(f"/api/streams/{links['id']}/status").json()
+    assert status == {"id": links["id"], "example": name, "state": "done", "cancelled": False}
+
+
+def test_resuming_after_an_id_sends_only_later_frames(http: TestClient) -> None:
+    """Last-Event-ID: n gives frames n+1, n+2, ... of the stored stream."""
+    links = http.post("/api/streams", json={"example": "recipe"}).json()
+    whole = frames(http.get(links["events"]).content)
+    resumed = frames(http.get(links["events"], headers={"Last-Event-ID": "10"}).content)
+    assert [f.id for f in resumed] == [f.id for f in whole][10:]
+    assert whole[-1].event == "final"
+
+
+def test_cancel_stops_the_generation_and_records_it() -> None:
+    """The cancel route ends a slow generation with a cancelled error frame."""
+    with (
+        ReplayServer(tokens_per_second=20) as replay,
+        TestClient(create_app(ServeConfig(speed=20), replay=replay)) as http,
+    ):
+        links = http.post("/api/streams", json={"example": "unicode"}).json()
+        time.sleep(0.3)
+        answer = http.post(links["stop"])
+        assert answer.status_code == 202
+        generation = http.app.state.serve.generations[links["id"]]  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 5
+        while generation.state != "cancelled":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert generation.cancelled
+        last = frames(http.get(links["events"]).content)[-1]
+        assert last.event == "error" and json.loads(last.data)["type"] == "cancelled"
+        assert http.post(links["stop"]).status_code == 404  # no longer running
+
+
+def test_unknown_example_is_404(http: TestClient) -> None:
+    """Asking for an example that does not exist is a 404, not a generation."""
+    assert http.post("/api/streams", json={"example": "nope"}).status_code == 404
+
+
+def serve_args(**overrides: Any) -> argparse.Namespace:
+    args = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "speed": 75.0,
+        "open": False,
+        "model": None,
+        "base_url": None,
+        "api_key": None,
+        "schema": None,
+        "prompt": None,
+        "timeout": 60.0,
+    }
+    args.update(overrides)
+    return argparse.Namespace(**args)
+
+
+@pytest.mark.parametrize("flag", ["base_url", "api_key", "schema", "prompt"])
+def test_serve_endpoint_options_need_a_model(flag: str) -> None:
+    """Endpoint options without --model are a usage error."""
+    with pytest.raises(CommandError, match="needs a real endpoint") as info:
+        run_serve(serve_args(**{flag: "x"}))
+    assert info.value.code == 2
+
+
+def test_serve_reports_a_taken_port() -> None:
+    """A port that is in use is one line with a hint, not a traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}") as info:
+            run_serve(serve_args(port=port))
+    assert info.value.hint is not None and "--port" in info.value.hint

@@ -1,0 +1,40 @@
+"""The adapter benchmark still runs: `benchmarks/bench_adapters.py --fast` in this interpreter.
+
+Only a smoke test: it checks that the script runs and reports its variants and ratios, never how
+fast anything is (speed is measured by the benchmark itself, side by side in one run).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_adapters.py"
+
+
+def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> None:
+    """The --fast run exits 0 and reports the four variants, the ratios and the conversion table."""
+    out_json = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--fast", "--json", str(out_json)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for variant in (
+        "| (a) sdk-plain",
+        "| (b) sdk-helper",
+        "| (c) streamdantic",
+        "| (d) streamdantic",
+    ):
+        assert variant in proc.stdout
+    assert "| (c) / (a)" in proc.stdout and "| (b) / (d)" in proc.stdout
+
+    results = json.loads(out_json.read_text())
+    assert set(results["variants"]) == {"a", "b", "c", "d"}
+    assert all(v["best_ms"] > 0 for v in results["variants"].values())
+    assert set(results["ratios"]) == {"c/a", "b/c", "b/d"}
