@@ -18,6 +18,7 @@ Strategy / invariants:
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -302,7 +303,9 @@ class StreamCore(Generic[T]):
     Args:
         model: the type of the object (a pydantic model or any type pydantic validates);
             ``None`` streams plain JSON values.
-        tools: tool name -> model of its arguments, for typed partial tool arguments.
+        tools: tool name -> model of its arguments, for typed partial tool arguments. With
+            tools and no `model`, the stream is an agent's: its text is prose, passed on as
+            `TextDelta` parts, and the final value is that text.
         emit: the emission policy: ``"changes"`` (every visible change, deduplicated),
             ``"completions"`` (only when a field or element completes), `Throttle` or
             `Debounce`. The final update is always delivered.
@@ -333,6 +336,10 @@ class StreamCore(Generic[T]):
             raise ValueError(f"on_invalid must be 'raise' or 'report', got {on_invalid!r}")
         self.model = model
         self._tools = dict(tools or {})
+        # With tools and no model the text beside the tool calls is prose (an agent's
+        # answer): it is passed on as TextDelta parts and the final value is the text.
+        self._text_mode = model is None and bool(tools)
+        self._text_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._emit = emit
         self._on_invalid = on_invalid
         self._lenient = lenient
@@ -489,7 +496,9 @@ class StreamCore(Generic[T]):
         if source is not None and not source.done:
             raise self._truncated(None)
         final: Any = None
-        if source is not None:
+        if self._text_mode:
+            final = "".join(self._raw) + self._text_decoder.decode(b"", True)
+        elif source is not None:
             value = source.value
             if self._validator is not None:
                 text = self.raw_text if self._parser is not None and not self._lenient else None
@@ -551,6 +560,16 @@ class StreamCore(Generic[T]):
                 self._dispatch(converted, out)
 
     def _feed_text(self, text: str | bytes, out: list[Any]) -> None:
+        if self._text_mode:
+            # An agent's stream without an output model: its text is prose, not JSON.
+            if not isinstance(text, str):
+                text = self._text_decoder.decode(text)
+            if text:
+                self._raw.append(text)
+                part = TextDelta(text)
+                self._parts.append(part)
+                out.append(part)
+            return
         parser = self._parser
         if parser is None:
             if self._merger is not None:

@@ -428,3 +428,22 @@ def test_unknown_source_item_is_an_adapter_error() -> None:
     with pytest.raises(sd.AdapterError) as info:
         list(sd.stream([object()], Order))
     assert info.value.event is not None
+
+
+def test_agent_prose_beside_tool_calls_is_text() -> None:
+    """With tools and no model, text is prose: passed on as parts, the final is the text."""
+    items = [
+        TextDelta("Let me check "),
+        b"the weather \xc3",
+        b"\xa9t\xc3\xa9.",
+        ToolCallDelta("a", '{"city": "Paris", "days": 2}', name="weather", index=0),
+        Finish("tool_calls"),
+    ]
+    s = sd.stream(items, None, tools={"weather": Weather})
+    events = list(s.events())
+    texts = [e.text for e in events if isinstance(e, TextDelta)]
+    assert "".join(texts) == "Let me check the weather été."
+    assert [e.value for e in events if isinstance(e, ToolCallDone)] == [
+        Weather(city="Paris", days=2)
+    ]
+    assert s.final == "Let me check the weather été."
