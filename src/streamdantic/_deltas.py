@@ -36,12 +36,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, Final, Literal
 
 import jiter
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import DeltaError, UsageError
+from ._frozen import Frozen, slot_setter
 from ._parser import JSONParser
 from ._paths import Path, parse_pointer, render_path, to_pointer
 
@@ -68,28 +69,11 @@ _WORDS = re.compile(r"\s*\S+\s*|\s+")
 # ---------------------------------------------------------------------------- data classes
 
 
-class _Frozen:
-    """Frozen and slotted; subclasses set their slots through the slot descriptors (as the
-    events do), which costs half of what a frozen dataclass's ``object.__setattr__`` does."""
+class _Frozen(Frozen):
+    """`Frozen`, unhashable (deltas and chunks hold dicts), with a repr of shown fields."""
 
     __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._astuple() == other._astuple()
-
-    # They hold dicts, so they cannot be hashed (Python sets __hash__ to None with __eq__).
+    __hash__ = None  # type: ignore[assignment]
 
     def _shown(self) -> list[str]:
         raise NotImplementedError
@@ -348,18 +332,14 @@ def _make_chunk(
     return Chunk(delta, seq=seq, finish_reason=finish_reason, usage=usage, metadata=metadata)
 
 
-def _setter(cls: type, name: str) -> Any:
-    return cls.__dict__[name].__set__
-
-
-_set_text = _setter(Delta, "text")
-_set_json = _setter(Delta, "json")
-_set_done = _setter(Delta, "done")
-_set_delta = _setter(Chunk, "delta")
-_set_seq = _setter(Chunk, "seq")
-_set_finish_reason = _setter(Chunk, "finish_reason")
-_set_usage = _setter(Chunk, "usage")
-_set_metadata = _setter(Chunk, "metadata")
+_set_text = slot_setter(Delta, "text")
+_set_json = slot_setter(Delta, "json")
+_set_done = slot_setter(Delta, "done")
+_set_delta = slot_setter(Chunk, "delta")
+_set_seq = slot_setter(Chunk, "seq")
+_set_finish_reason = slot_setter(Chunk, "finish_reason")
+_set_usage = slot_setter(Chunk, "usage")
+_set_metadata = slot_setter(Chunk, "metadata")
 
 _EMPTY_DELTA: Final = Delta()
 _CHUNK_FIELDS: Final = frozenset(Chunk._fields)

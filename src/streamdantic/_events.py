@@ -14,8 +14,9 @@ Strategy / invariants:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
+from ._frozen import Frozen, slot_setter
 from ._paths import Path
 
 __all__ = ["DocumentCompleted", "Event", "StringAppended", "ValueCompleted", "ValueStarted"]
@@ -23,35 +24,10 @@ __all__ = ["DocumentCompleted", "Event", "StringAppended", "ValueCompleted", "Va
 ValueKind = Literal["object", "array", "string"]
 
 
-class Event:
+class Event(Frozen):
     """Base class of parser events: frozen, slotted, compared by type and value."""
 
     __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Event) or type(other) is not type(self):
-            return NotImplemented
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._astuple()))
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
-        return f"{type(self).__name__}({args})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._astuple())
 
 
 class ValueStarted(Event):
@@ -111,15 +87,11 @@ class DocumentCompleted(Event):
         return f"DocumentCompleted(value={self.value!r}{extra})"
 
 
-def _setter(cls: type, name: str) -> Any:
-    return cls.__dict__[name].__set__
-
-
-_set_started_path = _setter(ValueStarted, "path")
-_set_started_kind = _setter(ValueStarted, "kind")
-_set_appended_path = _setter(StringAppended, "path")
-_set_appended_text = _setter(StringAppended, "text")
-_set_completed_path = _setter(ValueCompleted, "path")
-_set_completed_value = _setter(ValueCompleted, "value")
-_set_document_value = _setter(DocumentCompleted, "value")
-_set_document_index = _setter(DocumentCompleted, "index")
+_set_started_path = slot_setter(ValueStarted, "path")
+_set_started_kind = slot_setter(ValueStarted, "kind")
+_set_appended_path = slot_setter(StringAppended, "path")
+_set_appended_text = slot_setter(StringAppended, "text")
+_set_completed_path = slot_setter(ValueCompleted, "path")
+_set_completed_value = slot_setter(ValueCompleted, "value")
+_set_document_value = slot_setter(DocumentCompleted, "value")
+_set_document_index = slot_setter(DocumentCompleted, "index")

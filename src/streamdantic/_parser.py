@@ -479,11 +479,9 @@ class JSONParser:
                     if containers:
                         state = _AFTER_VALUE
                     else:
-                        self._state = state = _DONE
-                        self._document_done(out)
-                        if self._lenient and not self._multiple:
-                            return n
-                        state = self._state
+                        state = self._root_done(out)
+                        if state < 0:
+                            return n  # lenient: whatever follows the root value is not ours
                     continue
                 if c == "\\":
                     self._state = state
@@ -515,11 +513,9 @@ class JSONParser:
                     containers.pop()
                     out.append(ValueCompleted(paths.pop(), container))
                     if not containers:
-                        self._state = state = _DONE
-                        self._document_done(out)
-                        if self._lenient and not self._multiple:
-                            return n
-                        state = self._state
+                        state = self._root_done(out)
+                        if state < 0:
+                            return n  # lenient: whatever follows the root value is not ours
                     continue
                 self._state = state
                 expected = "',' or '}'" if type(container) is dict else "',' or ']'"
@@ -574,11 +570,9 @@ class JSONParser:
                     if containers:
                         state = _AFTER_VALUE
                     else:
-                        self._state = state = _DONE
-                        self._document_done(out)
-                        if self._lenient and not self._multiple:
-                            return n
-                        state = self._state
+                        state = self._root_done(out)
+                        if state < 0:
+                            return n  # lenient: whatever follows the root value is not ours
                     continue
                 literal = _LITERALS.get(c)
                 if literal is not None:
@@ -591,11 +585,9 @@ class JSONParser:
                         if containers:
                             state = _AFTER_VALUE
                         else:
-                            self._state = state = _DONE
-                            self._document_done(out)
-                            if self._lenient and not self._multiple:
-                                return n
-                            state = self._state
+                            state = self._root_done(out)
+                            if state < 0:
+                                return n  # lenient: whatever follows the root value is not ours
                         continue
                     if end > n and word.startswith(s[pos:]):
                         break  # an unfinished literal: hold it back
@@ -608,11 +600,9 @@ class JSONParser:
                     if containers:
                         state = _AFTER_VALUE
                     else:
-                        self._state = state = _DONE
-                        self._document_done(out)
-                        if self._lenient and not self._multiple:
-                            return n
-                        state = self._state
+                        state = self._root_done(out)
+                        if state < 0:
+                            return n  # lenient: whatever follows the root value is not ours
                     continue
                 self._state = state
                 if c == "]":
@@ -640,11 +630,9 @@ class JSONParser:
                     if containers:
                         state = _AFTER_VALUE
                     else:
-                        self._state = state = _DONE
-                        self._document_done(out)
-                        if self._lenient and not self._multiple:
-                            return n
-                        state = self._state
+                        state = self._root_done(out)
+                        if state < 0:
+                            return n  # lenient: whatever follows the root value is not ours
                     continue
                 self._state = state
                 if c == "}":
@@ -779,6 +767,15 @@ class JSONParser:
         self._str_joined = self._str_emitted = 0
         self._state = _STRING
         out.append(ValueStarted(path, "string"))
+
+    def _root_done(self, out: list[Event]) -> int:
+        """The root value closed: report the document; return the next state, or -1 when
+        the rest of the input is to be ignored (lenient mode, one document)."""
+        self._state = _DONE
+        self._document_done(out)
+        if self._lenient and not self._multiple:
+            return -1
+        return _DONE
 
     def _document_done(self, out: list[Event]) -> None:
         root = self._root
