@@ -22,7 +22,7 @@ enabled, best of a few repeats for small cases.
   floor-jiter          one jiter.from_json(doc_bytes) of the final document
 
 Time limits (no number is ever invented):
-- a run predicted (from the growth measured at smaller sizes of the same series) to take more
+- a peer's run predicted (from the growth at smaller sizes of the same series) to take more
   than --budget seconds is not run: it is reported as an extrapolated estimate, marked "~",
   or as "skipped" when there are too few measured points to extrapolate;
 - a run that passes --max-run seconds anyway is stopped and reported as a lower bound, ">".
@@ -257,7 +257,7 @@ def _optional_impl(name: str, dist: str, module: str, attr: str, description: st
 
 
 def _ijson_impl() -> Impl:
-    import ijson
+    import ijson  # type: ignore[import-untyped]
 
     desc = "yajl2_c basic_parse_coro(use_float=True), pushed bytes; events only, builds no value"
     try:
@@ -336,7 +336,8 @@ def measure(
     impl: Impl, case: Case, expected: Any, repeats: int, min_time: float, limit: float
 ) -> Result:
     """Best of up to `repeats` runs; stops repeating once `min_time` seconds were spent, but
-    runs streamdantic, ijson and the floors at least twice (the quadratic peers once)."""
+    runs streamdantic and ijson at least twice, the floors at least 5 times (the quadratic
+    peers at least once)."""
     assert impl.runner is not None
     best = math.inf
     best_cpu = math.nan
@@ -344,8 +345,13 @@ def measure(
     spent = 0.0
     raised = 0
     at_least = 1 if impl.kind == "peer" and not impl.incremental else min(2, repeats)
+    if impl.kind == "floor":
+        at_least = max(repeats, 5)  # one parse of a small document: noisy, and cheap to repeat
+        repeats = at_least
+    # Collect once, before the first run: collecting before every run would also evict the
+    # CPU caches, which makes sub-millisecond cases (the floors) several times slower.
+    gc.collect()
     while runs < repeats and (runs < at_least or spent < min_time):
-        gc.collect()
         cpu0 = time.process_time()
         try:
             seconds, value, raised = impl.runner(case, limit)
@@ -499,7 +505,7 @@ def markdown(
     w("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     w(
         f"- gc enabled; best of up to {args.repeats} runs, fewer once a case has taken "
-        f"{args.min_time}s (but streamdantic, ijson and the floors at least 2 runs); "
+        f"{args.min_time}s (but streamdantic and ijson at least 2 runs, the floors 5); "
         f"budget {args.budget}s, max-run {args.max_run}s"
     )
     timed = [r for r in results if r.status == "measured" and r.cpu_seconds and r.seconds]
@@ -540,8 +546,8 @@ def markdown(
     w("|" + "---|" * (5 + len(cols)))
     for wl, sz, ch in cases:
         first = next(r for r in results if (r.workload, r.size, r.chunking) == (wl, sz, ch))
-        cells = " | ".join(fmt_ms(idx.get((wl, sz, ch, c))) for c in cols)
-        w(f"| {wl} | {sz} | {ch} | {first.bytes:,} | {first.chunks:,} | {cells} |")
+        row = " | ".join(fmt_ms(idx.get((wl, sz, ch, c))) for c in cols)
+        w(f"| {wl} | {sz} | {ch} | {first.bytes:,} | {first.chunks:,} | {row} |")
     w("")
 
     if OURS in ran:
@@ -559,8 +565,10 @@ def markdown(
             cells += [ratio_cell(idx.get((wl, sz, ch, p)), ours) for p in peers]
             for f in floors:
                 fr = idx.get((wl, sz, ch, f))
-                ok = ours and ours.status == "measured" and fr and fr.seconds and ours.seconds
-                cells.append(_ratio(ours.seconds / fr.seconds) if ok else "")  # type: ignore[union-attr,operator]
+                if ours and ours.status == "measured" and ours.seconds and fr and fr.seconds:
+                    cells.append(_ratio(ours.seconds / fr.seconds))
+                else:
+                    cells.append("")
             w(f"| {wl} | {sz} | {ch} | " + " | ".join(cells) + " |")
         w("")
 
@@ -579,11 +587,11 @@ def markdown(
         w("|" + "---|" * (3 + len(steps)))
         for wl, ch in dict.fromkeys((r.workload, r.chunking) for r in results):
             for name in [c for c in [OURS, OURS_FEED, *peers] if c in ran]:
-                cells = [
+                steps_cells = [
                     growth(idx.get((wl, a, ch, name)), idx.get((wl, b, ch, name))) for a, b in steps
                 ]
-                if any(cells):
-                    w(f"| {wl} | {ch} | {name} | " + " | ".join(cells) + " |")
+                if any(steps_cells):
+                    w(f"| {wl} | {ch} | {name} | " + " | ".join(steps_cells) + " |")
         w("")
 
     flagged = [r for r in results if r.raised_on_chunks or r.status in ("error", "aborted")]
@@ -693,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {i.name} skipped: {i.unavailable}", file=sys.stderr)
     runnable = [i for i in impls if not i.unavailable]
     argv_shown = sys.argv[1:] if argv is None else argv
-    meta = {
+    meta: dict[str, Any] = {
         "command": " ".join([_rel(sys.executable), _rel(__file__), *argv_shown]),
         "python": sys.version.replace("\n", " "),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",

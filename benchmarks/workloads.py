@@ -147,7 +147,7 @@ def _records(target: int, seed: int) -> str:
     def orders() -> Iterator[dict[str, Any]]:
         for i in itertools.count(1):
             city = rng.randrange(len(_CITIES))
-            items = [
+            items: list[dict[str, Any]] = [
                 {
                     "sku": f"SKU-{rng.randrange(10_000, 99_999)}",
                     "name": f"{rng.choice(_WORDS)} {rng.choice(_PRODUCTS)}",

@@ -9,7 +9,9 @@ Strategy / invariants:
 - The partial value is updated in place along the path that changed: containers are real
   dicts and lists, mutated as values arrive. The one open string is kept as a list of parts
   and joined into its slot only when `value` is read or the string closes, so a 2 MB string
-  streamed in 4-character chunks costs O(2 MB), not O(2 MB squared).
+  streamed in 4-character chunks costs O(2 MB), not O(2 MB squared). Reading `value` after
+  every chunk re-joins the open string each time (quadratic on one huge string): consumers
+  of long strings follow the `StringAppended` text deltas instead.
 - Numbers and literals are never shown before they are complete: an unfinished token at
   the end of a chunk (``12`` that may become ``123``, ``tr``, half an escape sequence) is held
   back in `_pending` and re-scanned with the next chunk. It is bounded: escapes and literals
