@@ -16,7 +16,6 @@ through the core like an error event: `ProviderError` with the partial, chained 
 
 from __future__ import annotations
 
-import codecs
 import time
 from collections import deque
 from collections.abc import (
@@ -35,14 +34,12 @@ from typing import Any, Generic, Literal, TypeVar, overload
 import anyio
 
 from ._exceptions import (
-    ContentFilterError,
     ProviderError,
     StreamCancelledError,
-    TruncatedStreamError,
     UsageError,
 )
-from ._parts import Finish, Part, ProviderErrorPart, TextDelta
-from ._stream_core import EmitPolicy, StreamCore, Update, _adapter_factory, _error_part
+from ._parts import Part
+from ._stream_core import EmitPolicy, StreamCore, Update, _error_part
 
 __all__ = [
     "AsyncStream",
@@ -56,6 +53,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_S = TypeVar("_S", bound="_StreamBase[Any]")
 Clock = Callable[[], float]
 
 
@@ -74,6 +72,7 @@ class _StreamBase(Generic[T]):
         profile: Literal["nested", "compatible"],
         strict: bool | None,
         clock: Clock,
+        text: bool = False,
     ) -> None:
         self._source = source
         self._core: StreamCore[T] = StreamCore(
@@ -84,6 +83,7 @@ class _StreamBase(Generic[T]):
             lenient=lenient,
             profile=profile,
             strict=strict,
+            text=text,
         )
         self._clock = clock
         self._started = False
@@ -491,66 +491,19 @@ async def astream_to_object(
     return s.final  # type: ignore[return-value]
 
 
-class _TextCollector:
-    """Sans-IO core of `stream_to_text`: text from str, bytes, text parts or provider events."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._adapter: Callable[[Any], Iterable[Any]] | None = None
-        self.finish_reason: str | None = None
-        self.error: ProviderErrorPart | None = None
-
-    def feed(self, item: Any) -> None:
-        kind = type(item)
-        if kind is str:
-            self.parts.append(item)
-        elif kind is bytes or kind is bytearray:
-            self.parts.append(self._decoder.decode(item))
-        elif kind is TextDelta:
-            self.parts.append(item.text)
-        elif kind is Finish:
-            self.finish_reason = item.reason
-        elif kind is ProviderErrorPart:
-            self.error = item
-        elif isinstance(item, Part):
-            pass  # reasoning, usage, tool calls: not part of the text
-        else:
-            if self._adapter is None:
-                factory = _adapter_factory(item)
-                if factory is None:
-                    from ._exceptions import AdapterError
-
-                    raise AdapterError(f"no adapter for {kind.__qualname__}", event=item)
-                self._adapter = factory()
-            for converted in self._adapter(item):
-                self.feed(converted)
-
-    def fail(self, part: ProviderErrorPart, cause: BaseException) -> str:
-        """End with the error an SDK raised mid-stream (translated to `part`): always raises."""
-        self.error = part
-        try:
-            return self.close()
-        except ProviderError as error:
-            raise error from cause
-
-    def close(self) -> str:
-        self.parts.append(self._decoder.decode(b"", True))
-        text = "".join(self.parts)
-        if self.error is not None:
-            raise ProviderError(self.error.message, code=self.error.code, partial=text)
-        if self.finish_reason == "content_filter":
-            raise ContentFilterError(
-                "the provider's content filter stopped the output", partial=text
-            )
-        if self.finish_reason == "length":
-            raise TruncatedStreamError(
-                "the text was cut at the token limit (finish reason 'length')",
-                finish_reason="length",
-                raw_text=text,
-                partial=text,
-            )
-        return text
+def _text_stream(cls: type[_S], source: Any) -> _S:
+    return cls(
+        source,
+        None,
+        tools=None,
+        emit="completions",
+        on_invalid="raise",
+        lenient=False,
+        profile="nested",
+        strict=None,
+        clock=time.monotonic,
+        text=True,
+    )
 
 
 def stream_to_text(source: Iterable[Any]) -> str:
@@ -558,43 +511,26 @@ def stream_to_text(source: Iterable[Any]) -> str:
 
     Raises:
         TruncatedStreamError: the provider cut the text at its token limit.
+        ContentFilterError: the provider's content filter stopped the text.
         ProviderError: the provider reported an error (``.partial`` holds the text so far).
     """
-    collector = _TextCollector()
-    iterator = iter(source)
+    s = _text_stream(Stream, source)
+    outputs = s._outputs()
     try:
-        for item in iterator:
-            collector.feed(item)
-    except Exception as exc:
-        if (part := _error_part(exc)) is None:
-            raise
-        return collector.fail(part, exc)
+        for _ in outputs:
+            pass
     finally:
-        close = getattr(iterator, "close", None)
-        if callable(close):
-            close()
-    return collector.close()
+        outputs.close()
+    return s.final  # type: ignore[return-value]
 
 
 async def astream_to_text(source: AsyncIterable[Any] | Iterable[Any]) -> str:
     """The async twin of `stream_to_text`."""
-    collector = _TextCollector()
-    if hasattr(source, "__aiter__"):
-        iterator = source.__aiter__()
-        try:
-            async for item in iterator:
-                collector.feed(item)
-        except Exception as exc:
-            if (part := _error_part(exc)) is None:
-                raise
-            return collector.fail(part, exc)
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if callable(aclose):
-                with anyio.CancelScope(shield=True):
-                    await aclose()
-    else:
-        for item in source:
-            collector.feed(item)
-            await anyio.lowlevel.checkpoint()
-    return collector.close()
+    s = _text_stream(AsyncStream, source)
+    outputs = s._outputs()
+    try:
+        async for _ in outputs:
+            pass
+    finally:
+        await outputs.aclose()
+    return s.final  # type: ignore[return-value]

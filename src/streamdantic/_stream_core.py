@@ -314,6 +314,8 @@ class StreamCore(Generic[T]):
         lenient: let the parser skip prose or a code fence around the JSON.
         profile: merge profile for `Chunk` sources: ``"nested"`` or ``"compatible"``.
         strict: pydantic strict mode for the final validation.
+        text: the content is prose, not JSON: it is passed on as `TextDelta` parts and the
+            final value is the text (what `stream_to_text` uses).
     """
 
     def __init__(
@@ -326,7 +328,10 @@ class StreamCore(Generic[T]):
         lenient: bool = False,
         profile: Literal["nested", "compatible"] = "nested",
         strict: bool | None = None,
+        text: bool = False,
     ) -> None:
+        if text and model is not None:
+            raise ValueError("a text stream has no model: pass model=None with text=True")
         if not isinstance(emit, Throttle | Debounce) and emit not in _POLICY_WORDS:
             raise ValueError(
                 f"emit must be one of {', '.join(map(repr, _POLICY_WORDS))}, "
@@ -338,7 +343,7 @@ class StreamCore(Generic[T]):
         self._tools = dict(tools or {})
         # With tools and no model the text beside the tool calls is prose (an agent's
         # answer): it is passed on as TextDelta parts and the final value is the text.
-        self._text_mode = model is None and bool(tools)
+        self._text_mode = text or (model is None and bool(tools))
         self._text_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._emit = emit
         self._on_invalid = on_invalid
@@ -379,7 +384,9 @@ class StreamCore(Generic[T]):
 
     @property
     def partial(self) -> Any:
-        """The partial object so far (typed when there is a model)."""
+        """The partial object so far (typed when there is a model; the text in text mode)."""
+        if self._text_mode:
+            return "".join(self._raw)
         if self._validator is not None:
             return self._validator.partial
         source = self._parser or self._merger
@@ -485,7 +492,7 @@ class StreamCore(Generic[T]):
             raise ContentFilterError(
                 "the provider's content filter stopped the output", partial=self.partial
             )
-        has_output = self._parser is not None or self._merger is not None
+        has_output = self._parser is not None or self._merger is not None or bool(self._raw)
         if self.refusal and not has_output:
             raise RefusalError(f"the model refused: {self.refusal}", refusal=self.refusal)
         if truncated is not None or (
@@ -498,6 +505,13 @@ class StreamCore(Generic[T]):
         final: Any = None
         if self._text_mode:
             final = "".join(self._raw) + self._text_decoder.decode(b"", True)
+            if self.finish_reason == "length":
+                raise TruncatedStreamError(
+                    "the text was cut at the token limit (finish reason 'length')",
+                    finish_reason="length",
+                    raw_text=final,
+                    partial=final,
+                )
         elif source is not None:
             value = source.value
             if self._validator is not None:
