@@ -38,6 +38,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._parser import JSONParser
+from ._partial import compile_node
 from ._parts import (
     Finish,
     Part,
@@ -535,9 +536,10 @@ class StreamCore(Generic[T]):
         partial = self.partial
         fields = getattr(model, "model_fields", None)
         if fields is not None:
-            for name, info in fields.items():
-                if info.is_required() and (partial is None or getattr(partial, name) is None):
-                    key = info.alias or name
+            # The JSON keys as the validator reads them (aliases, validation aliases).
+            for key, spec in compile_node(model).fields.items():
+                info = fields[spec.name]
+                if info.is_required() and (partial is None or getattr(partial, spec.name) is None):
                     if (key,) not in missing:
                         missing.append((key,))
         return missing

@@ -447,3 +447,15 @@ def test_agent_prose_beside_tool_calls_is_text() -> None:
         Weather(city="Paris", days=2)
     ]
     assert s.final == "Let me check the weather été."
+
+
+class Aliased(BaseModel):
+    name: str = Field(validation_alias="fullName")
+    age: int
+
+
+def test_missing_paths_use_the_json_keys() -> None:
+    """A truncation names missing fields by the keys the JSON uses (validation aliases too)."""
+    with pytest.raises(sd.TruncatedStreamError) as info:
+        sd.stream_to_object(['{"age": 3'], Aliased)
+    assert ("fullName",) in info.value.missing_paths
