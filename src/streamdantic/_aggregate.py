@@ -513,6 +513,7 @@ def stream_to_text(source: Iterable[Any]) -> str:
         TruncatedStreamError: the provider cut the text at its token limit.
         ContentFilterError: the provider's content filter stopped the text.
         ProviderError: the provider reported an error (``.partial`` holds the text so far).
+        RefusalError: the model refused and wrote no text (``.refusal`` holds why).
     """
     s = _text_stream(Stream, source)
     outputs = s._outputs()
