@@ -21,15 +21,22 @@ Strategy / invariants:
   shows a placeholder value.
 - After an error the parser is terminal: the partial value stays readable, further input is
   refused.
+- Two scanners run this state machine: `_PyParser._scan` here (the reference) and its
+  line-by-line C twin in `_speedups.c` (4-8x faster per chunk), which `JSONParser` uses when
+  the extension is built. Both keep the same fields under the same names and share the
+  Python code off the hot path (construction, `close`, errors, bytes decoding), and the
+  differential tests in tests/property/test_parser_compiled.py hold them to the same events,
+  values and errors.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, Final, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import IncompleteJSONError, JSONParseError, LimitExceededError, UsageError
@@ -100,59 +107,90 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-class JSONParser:
-    """Incremental, sans-IO partial-JSON parser.
+# The parser's state, shared by name between both scanners (slots here, C fields there).
+_FIELDS: Final = (
+    "_containers",
+    "_decoder",
+    "_documents",
+    "_error",
+    "_key",
+    "_key_parts",
+    "_lenient",
+    "_multiple",
+    "_max_depth",
+    "_max_number_length",
+    "_max_size",
+    "_max_size_bytes",
+    "_max_string",
+    "_max_string_length",
+    "_paths",
+    "_pending",
+    "_root",
+    "_root_started",
+    "_started",
+    "_state",
+    "_str_container",
+    "_str_emitted",
+    "_str_joined",
+    "_str_len",
+    "_str_parts",
+    "_str_path",
+    "_str_slot",
+    "_pos_bytes",
+    "_pos_column",
+    "_pos_line",
+)
 
-    Feed it JSON text in any split (str, or UTF-8 bytes split anywhere, even inside a
-    character); after every `feed` the `value` attribute is the partial value so far and the
-    returned events say what changed. Nothing shown is ever taken back: strings only grow,
-    numbers and literals appear only complete, and nothing changes type or disappears.
 
-    Args:
-        lenient: skip any text before the first ``{`` or ``[`` (prose, a ```` ```json ````
-            fence) and ignore everything after the root value (a closing fence, a remark).
-        multiple: accept several documents in one stream (JSON Lines, or concatenated
-            values); each completed document produces a `DocumentCompleted` event.
-        max_depth: deepest nesting of arrays and objects allowed.
-        max_size: largest input accepted, in UTF-8 bytes (``None``: no limit).
-        max_string_length: longest string or key, in characters (``None``: no limit).
-        max_number_length: longest number token, in characters.
+class _ParserLogic:
+    """What both scanners share: construction, the end of the stream, queries, errors.
 
-    The partial `value` is a live view, updated in place: copy it if you need to keep a
-    snapshot of an earlier state.
+    The state lives in the subclass: slots in `_PyParser`, C fields of the same names in
+    `_speedups.ParserCore`. The annotations below declare it for type checkers.
     """
 
-    __slots__ = (
-        "_containers",
-        "_decoder",
-        "_documents",
-        "_error",
-        "_key",
-        "_key_parts",
-        "_lenient",
-        "_multiple",
-        "_max_depth",
-        "_max_number_length",
-        "_max_size",
-        "_max_string",
-        "_max_string_length",
-        "_paths",
-        "_pending",
-        "_root",
-        "_root_started",
-        "_started",
-        "_state",
-        "_str_container",
-        "_str_emitted",
-        "_str_joined",
-        "_str_len",
-        "_str_parts",
-        "_str_path",
-        "_str_slot",
-        "_pos_bytes",
-        "_pos_column",
-        "_pos_line",
-    )
+    # The slots are the subclasses' (a C struct or real slots); type checkers see them here.
+    if TYPE_CHECKING:
+        __slots__ = _FIELDS
+
+        @property
+        def value(self) -> Any: ...
+
+        def _consume(self, text: str) -> list[Event]: ...
+
+    else:
+        __slots__ = ()
+
+    _containers: list[Any]
+    _decoder: codecs.IncrementalDecoder | None
+    _documents: list[Any]
+    _error: JSONParseError | None
+    _key: str
+    _key_parts: list[str]
+    _lenient: bool
+    _multiple: bool
+    _max_depth: int
+    _max_number_length: int
+    _max_size: int | None
+    _max_size_bytes: int
+    _max_string: int
+    _max_string_length: int | None
+    _paths: list[Path]
+    _pending: str
+    _root: Any
+    _root_started: bool
+    _started: bool
+    _state: int
+    _str_container: Any
+    _str_emitted: int
+    _str_joined: int
+    _str_len: int
+    _str_parts: list[str]
+    _str_path: Path
+    _str_slot: Any
+    _pos_bytes: int
+    _pos_column: int
+    _pos_line: int
 
     def __init__(
         self,
@@ -166,13 +204,18 @@ class JSONParser:
     ) -> None:
         if max_depth < 1 or max_number_length < 1:
             raise ValueError("max_depth and max_number_length must be at least 1")
-        self._lenient = lenient
-        self._multiple = multiple
-        self._max_depth = max_depth
+        self._lenient = bool(lenient)
+        self._multiple = bool(multiple)
+        # Limits are kept as given (for messages) and as machine-sized ints (for the
+        # compiled core); a limit above sys.maxsize cannot be reached anyway.
+        self._max_depth = min(max_depth, sys.maxsize)
         self._max_size = max_size
+        self._max_size_bytes = sys.maxsize if max_size is None else min(max_size, sys.maxsize)
         self._max_string_length = max_string_length
-        self._max_string = max_string_length if max_string_length is not None else sys.maxsize
-        self._max_number_length = max_number_length
+        self._max_string = (
+            sys.maxsize if max_string_length is None else min(max_string_length, sys.maxsize)
+        )
+        self._max_number_length = min(max_number_length, sys.maxsize)
         self._state = _SKIP if lenient else _VALUE
         self._containers: list[Any] = []  # open arrays and objects, outermost first
         self._paths: list[Path] = []  # the path of each open container
@@ -199,70 +242,6 @@ class JSONParser:
         self._pos_column = 1
 
     # ------------------------------------------------------------------ public API
-
-    def feed(self, data: str | bytes, /) -> list[Event]:
-        """Consume the next piece of the document.
-
-        Args:
-            data: text, or UTF-8 bytes (a character may be split between calls).
-
-        Returns:
-            The events this piece caused, in document order (possibly none).
-
-        Raises:
-            JSONParseError: the input is not valid JSON (offset, line, column, path).
-            LimitExceededError: a configured limit was exceeded.
-            UsageError: the parser already finished or failed.
-        """
-        if self._state >= _ERROR:
-            self._refuse()
-        if type(data) is str:
-            if self._decoder is not None and self._decoder.getstate()[0]:
-                self._fail("text fed after bytes that ended inside a UTF-8 character", "", 0)
-            text = data
-        elif isinstance(data, bytes | bytearray | memoryview):
-            text = self._decode(bytes(data), final=False)
-        elif isinstance(data, str):
-            text = str(data)
-        else:
-            raise TypeError(f"feed() takes str or bytes, not {type(data).__name__}")
-        if not self._started:
-            if not text:
-                return []
-            self._started = True
-            if text[0] == "\ufeff":  # RFC 8259 section 8.1: a parser may ignore a BOM
-                text = text[1:]
-                self._pos_bytes += 3
-        elif self._state == _STRING and not self._pending:
-            # Fast path: most chunks of model output fall inside a string. When the whole
-            # chunk is plain string text, skip the state machine: one regex, one event.
-            n = len(text)
-            if n and _string_run(text, 0).end() == n:
-                parts = self._str_parts
-                parts.append(text)
-                self._str_len += n
-                self._pos_bytes += (
-                    n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-                )
-                self._pos_column += n  # a plain run holds no newline
-                if self._str_len > self._max_string or (
-                    self._max_size is not None and self._pos_bytes > self._max_size
-                ):
-                    parts.pop()  # let the general path report the limit where it is crossed
-                    self._str_len -= n
-                    self._pos_bytes -= (
-                        n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-                    )
-                    self._pos_column -= n
-                    return self._consume(text)
-                if self._str_emitted == len(parts) - 1:
-                    self._str_emitted += 1
-                    return [StringAppended(self._str_path, text)]
-                out: list[Event] = []
-                self._emit_string_text(out)
-                return out
-        return self._consume(text)
-
     def close(self) -> list[Event]:
         """End the stream; return the events the end caused (a number at the very end
         completes now). Read the final value from `value` (or call `finish` instead).
@@ -301,13 +280,6 @@ class JSONParser:
         """
         self.close()
         return list(self._documents) if self._multiple else self._root
-
-    @property
-    def value(self) -> Any:
-        """The partial value so far (``None`` before anything is visible); a live view."""
-        if self._str_joined != len(self._str_parts) and self._state == _STRING:
-            self._join_open_string()
-        return self._root
 
     @property
     def done(self) -> bool:
@@ -356,6 +328,17 @@ class JSONParser:
         return self._pos_bytes
 
     # ------------------------------------------------------------------ internals
+    def _prepare_text(self, data: str | bytes) -> str:
+        """The text of `data`: bytes decoded (a character may be split between calls)."""
+        if type(data) is str:
+            if self._decoder is not None and self._decoder.getstate()[0]:
+                self._fail("text fed after bytes that ended inside a UTF-8 character", "", 0)
+            return data
+        if isinstance(data, bytes | bytearray | memoryview):
+            return self._decode(bytes(data), final=False)
+        if isinstance(data, str):
+            return str(data)
+        raise TypeError(f"feed() takes str or bytes, not {type(data).__name__}")
 
     def _decode(self, data: bytes, *, final: bool) -> str:
         decoder = self._decoder
@@ -383,6 +366,144 @@ class JSONParser:
                 "create a new JSONParser to parse another document"
             ) from self._error
         raise UsageError("the parser is finished; create a new JSONParser for another document")
+
+    def _escape(self, s: str, pos: int) -> tuple[str, int]:
+        """Decode the escape at `pos`; ``("", 0)`` when it is not complete in `s` yet."""
+        n = len(s)
+        if pos + 1 >= n:
+            return "", 0
+        e = s[pos + 1]
+        if e != "u":
+            char = _ESCAPES.get(e)
+            if char is None:
+                self._fail(f"invalid escape '\\{e}'", s, pos)
+            return char, 2
+        if pos + 6 > n:
+            if not _HEX4.match(s[pos + 2 :].ljust(4, "0")):
+                self._fail("invalid \\u escape: four hex digits expected", s, pos)
+            return "", 0
+        if not _HEX4.match(s, pos + 2):
+            self._fail("invalid \\u escape: four hex digits expected", s, pos)
+        code = int(s[pos + 2 : pos + 6], 16)
+        if 0xD800 <= code < 0xDC00:
+            # A high surrogate must be followed by the escape of a low surrogate.
+            rest = s[pos + 6 : pos + 12]
+            if not "\\u".startswith(rest[:2]):
+                self._fail("lone surrogate escape (no low surrogate follows)", s, pos)
+            if len(rest) < 6:
+                if not _HEX4.match(rest[2:].ljust(4, "0")):
+                    self._fail("invalid \\u escape: four hex digits expected", s, pos + 6)
+                return "", 0
+            if not _HEX4.match(rest, 2):
+                self._fail("invalid \\u escape: four hex digits expected", s, pos + 6)
+            low = int(rest[2:], 16)
+            if not 0xDC00 <= low < 0xE000:
+                self._fail("lone surrogate escape (no low surrogate follows)", s, pos)
+            return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
+        if 0xDC00 <= code < 0xE000:
+            self._fail("lone low surrogate escape", s, pos)
+        return chr(code), 6
+
+    def _fail(
+        self,
+        what: str,
+        s: str,
+        pos: int,
+        cls: type[JSONParseError] = JSONParseError,
+        *,
+        byte_delta: int = 0,
+        cause: BaseException | None = None,
+    ) -> NoReturn:
+        """Raise `cls` for position `pos` of `s`, the text starting at the first character
+        not yet consumed (the held-back token, then the new text)."""
+        before = s[:pos]
+        line = self._pos_line
+        column = self._pos_column
+        newlines = before.count("\n")
+        if newlines:
+            line += newlines
+            column = len(before) - before.rfind("\n")
+        else:
+            column += len(before)
+        error = cls(
+            what,
+            offset=self._pos_bytes + _utf8_len(before) + byte_delta,
+            line=line,
+            column=column,
+            path=self.current_path or (),
+            partial=self.value,
+        )
+        self._error = error
+        self._state = _ERROR
+        if cause is not None:
+            raise error from cause
+        raise error
+
+
+class _PyParser(_ParserLogic):
+    """The pure-Python scanner: the reference implementation, and the fallback when the
+    compiled core (`_speedups.ParserCore`, the same state machine in C) is not built."""
+
+    __slots__ = _FIELDS
+
+    def feed(self, data: str | bytes, /) -> list[Event]:
+        """Consume the next piece of the document.
+
+        Args:
+            data: text, or UTF-8 bytes (a character may be split between calls).
+
+        Returns:
+            The events this piece caused, in document order (possibly none).
+
+        Raises:
+            JSONParseError: the input is not valid JSON (offset, line, column, path).
+            LimitExceededError: a configured limit was exceeded.
+            UsageError: the parser already finished or failed.
+        """
+        if self._state >= _ERROR:
+            self._refuse()
+        text = data if type(data) is str and self._decoder is None else self._prepare_text(data)
+        if not self._started:
+            if not text:
+                return []
+            self._started = True
+            if text[0] == "\ufeff":  # RFC 8259 section 8.1: a parser may ignore a BOM
+                text = text[1:]
+                self._pos_bytes += 3
+        elif self._state == _STRING and not self._pending:
+            # Fast path: most chunks of model output fall inside a string. When the whole
+            # chunk is plain string text, skip the state machine: one regex, one event.
+            n = len(text)
+            if n and _string_run(text, 0).end() == n:
+                parts = self._str_parts
+                parts.append(text)
+                self._str_len += n
+                self._pos_bytes += (
+                    n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+                )
+                self._pos_column += n  # a plain run holds no newline
+                if self._str_len > self._max_string or self._pos_bytes > self._max_size_bytes:
+                    parts.pop()  # let the general path report the limit where it is crossed
+                    self._str_len -= n
+                    self._pos_bytes -= (
+                        n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+                    )
+                    self._pos_column -= n
+                    return self._consume(text)
+                if self._str_emitted == len(parts) - 1:
+                    self._str_emitted += 1
+                    return [StringAppended(self._str_path, text)]
+                out: list[Event] = []
+                self._emit_string_text(out)
+                return out
+        return self._consume(text)
+
+    @property
+    def value(self) -> Any:
+        """The partial value so far (``None`` before anything is visible); a live view."""
+        if self._str_joined != len(self._str_parts) and self._state == _STRING:
+            self._join_open_string()
+        return self._root
 
     def _join_open_string(self) -> None:
         parts = self._str_parts
@@ -417,7 +538,7 @@ class JSONParser:
             self._pos_column = len(s) - s.rfind("\n")
         else:
             self._pos_column += len(s)
-        if self._max_size is not None and self._pos_bytes > self._max_size:
+        if self._pos_bytes > self._max_size_bytes:
             self._fail(
                 f"document larger than max_size={self._max_size} bytes",
                 "",
@@ -701,43 +822,6 @@ class JSONParser:
         self._state = state
         return pos
 
-    def _escape(self, s: str, pos: int) -> tuple[str, int]:
-        """Decode the escape at `pos`; ``("", 0)`` when it is not complete in `s` yet."""
-        n = len(s)
-        if pos + 1 >= n:
-            return "", 0
-        e = s[pos + 1]
-        if e != "u":
-            char = _ESCAPES.get(e)
-            if char is None:
-                self._fail(f"invalid escape '\\{e}'", s, pos)
-            return char, 2
-        if pos + 6 > n:
-            if not _HEX4.match(s[pos + 2 :].ljust(4, "0")):
-                self._fail("invalid \\u escape: four hex digits expected", s, pos)
-            return "", 0
-        if not _HEX4.match(s, pos + 2):
-            self._fail("invalid \\u escape: four hex digits expected", s, pos)
-        code = int(s[pos + 2 : pos + 6], 16)
-        if 0xD800 <= code < 0xDC00:
-            # A high surrogate must be followed by the escape of a low surrogate.
-            rest = s[pos + 6 : pos + 12]
-            if not "\\u".startswith(rest[:2]):
-                self._fail("lone surrogate escape (no low surrogate follows)", s, pos)
-            if len(rest) < 6:
-                if not _HEX4.match(rest[2:].ljust(4, "0")):
-                    self._fail("invalid \\u escape: four hex digits expected", s, pos + 6)
-                return "", 0
-            if not _HEX4.match(rest, 2):
-                self._fail("invalid \\u escape: four hex digits expected", s, pos + 6)
-            low = int(rest[2:], 16)
-            if not 0xDC00 <= low < 0xE000:
-                self._fail("lone surrogate escape (no low surrogate follows)", s, pos)
-            return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
-        if 0xDC00 <= code < 0xE000:
-            self._fail("lone low surrogate escape", s, pos)
-        return chr(code), 6
-
     def _place(self, value: Any) -> Path:
         """Put a newly visible value into its parent; return its path."""
         containers = self._containers
@@ -786,40 +870,70 @@ class JSONParser:
             self._documents.append(root)
         out.append(DocumentCompleted(root, index))
 
-    def _fail(
-        self,
-        what: str,
-        s: str,
-        pos: int,
-        cls: type[JSONParseError] = JSONParseError,
-        *,
-        byte_delta: int = 0,
-        cause: BaseException | None = None,
-    ) -> NoReturn:
-        """Raise `cls` for position `pos` of `s`, the text starting at the first character
-        not yet consumed (the held-back token, then the new text)."""
-        before = s[:pos]
-        line = self._pos_line
-        column = self._pos_column
-        newlines = before.count("\n")
-        if newlines:
-            line += newlines
-            column = len(before) - before.rfind("\n")
-        else:
-            column += len(before)
-        error = cls(
-            what,
-            offset=self._pos_bytes + _utf8_len(before) + byte_delta,
-            line=line,
-            column=column,
-            path=self.current_path or (),
-            partial=self.value,
-        )
-        self._error = error
-        self._state = _ERROR
-        if cause is not None:
-            raise error from cause
-        raise error
+
+def _compiled_base() -> type[_PyParser] | None:
+    """The compiled scanner under the shared logic, or None when it is not available.
+
+    ``STREAMDANTIC_PURE_PYTHON=1`` in the environment selects the pure-Python scanner.
+    """
+    if os.environ.get("STREAMDANTIC_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup(
+        ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, LimitExceededError
+    )
+    base: type[_PyParser] = type(
+        "_CParser", (_speedups.ParserCore, _ParserLogic), {"__slots__": (), "__module__": __name__}
+    )
+    return base
+
+
+_CParser = _compiled_base()
+COMPILED: Final = _CParser is not None
+"""True when `JSONParser` runs on the compiled scanner (`streamdantic._speedups`)."""
+
+if TYPE_CHECKING:
+    _Base = _PyParser
+else:
+    _Base = _PyParser if _CParser is None else _CParser
+
+
+class JSONParser(_Base):
+    """Incremental, sans-IO partial-JSON parser.
+
+    Feed it JSON text in any split (str, or UTF-8 bytes split anywhere, even inside a
+    character); after every `feed` the `value` attribute is the partial value so far and the
+    returned events say what changed. Nothing shown is ever taken back: strings only grow,
+    numbers and literals appear only complete, and nothing changes type or disappears.
+
+    Args:
+        lenient: skip any text before the first ``{`` or ``[`` (prose, a ```` ```json ````
+            fence) and ignore everything after the root value (a closing fence, a remark).
+        multiple: accept several documents in one stream (JSON Lines, or concatenated
+            values); each completed document produces a `DocumentCompleted` event.
+        max_depth: deepest nesting of arrays and objects allowed.
+        max_size: largest input accepted, in UTF-8 bytes (``None``: no limit).
+        max_string_length: longest string or key, in characters (``None``: no limit).
+        max_number_length: longest number token, in characters.
+
+    The partial `value` is a live view, updated in place: copy it if you need to keep a
+    snapshot of an earlier state.
+
+    The state machine is compiled (`streamdantic._speedups`, built from C when the package
+    is installed) when available, and pure Python otherwise: the same events, values and
+    errors either way (`streamdantic._parser.COMPILED` tells which runs).
+    """
+
+    __slots__ = ()
+
+
+class PyJSONParser(_PyParser):
+    """`JSONParser` on the pure-Python scanner, whatever is built (for tests and comparison)."""
+
+    __slots__ = ()
 
 
 def parse_partial(text: str | bytes, /, **options: Any) -> Any:

@@ -1,0 +1,1557 @@
+/* streamdantic._speedups: the parser's state machine in C.
+ *
+ * `ParserCore` is the compiled twin of the pure-Python scanner in `_parser.py` (`_PyParser`):
+ * the same fields under the same names, the same states, the same events, the same errors.
+ * `_parser.JSONParser` puts it first in its bases, so `feed`, `_consume` and `value` run
+ * here, while everything off the hot path (constructor, `close`, `finish`, `state_of`, error
+ * reporting, decoding bytes, rare escape cases) stays in Python and is shared by both.
+ *
+ * Why a compiled core: at token-sized chunks (about 4 characters) a Python state machine
+ * spends about 1 us per chunk on interpreter overhead alone; here a chunk costs a few
+ * dozen nanoseconds plus the objects it creates.
+ *
+ * Rules kept from the Python version (see its module docstring):
+ * - only the new text is scanned; an unfinished token is held back in `_pending`;
+ * - the open string is a list of parts joined into its slot on reading `value`;
+ * - errors are raised by the shared Python `_fail`, after `_state` is stored, so messages,
+ *   offsets, lines, columns and paths are identical in both implementations.
+ *
+ * Events are instances of the Python classes in `_events.py` (slotted, frozen). They are
+ * built here by allocating the instance and storing its two slots directly at the offsets
+ * their member descriptors give, as `slot_setter` does in Python, without calling __init__.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+enum {
+    ST_VALUE = 0,
+    ST_ARRAY_FIRST = 1,
+    ST_AFTER_VALUE = 2,
+    ST_OBJECT_FIRST = 3,
+    ST_KEY = 4,
+    ST_COLON = 5,
+    ST_STRING = 6,
+    ST_KEY_STRING = 7,
+    ST_DONE = 8,
+    ST_SKIP = 9,
+    ST_ERROR = 10,
+    ST_FINISHED = 11,
+};
+
+typedef struct {
+    PyTypeObject *type;
+    Py_ssize_t off0;
+    Py_ssize_t off1;
+} EventClass;
+
+/* Set once by setup(); the module is not meant for sub-interpreters. */
+static int ready = 0;
+static EventClass ev_started, ev_appended, ev_completed, ev_document;
+static PyObject *limit_error; /* LimitExceededError */
+static PyObject *s_object, *s_array, *s_string, *s_empty, *empty_tuple;
+static PyObject *s_fail, *s_escape, *s_prepare_text, *s_refuse;
+
+typedef struct {
+    PyObject_HEAD
+    int state;
+    char lenient;
+    char multiple;
+    char root_started;
+    char started;
+    PyObject *containers; /* list: open arrays and objects, outermost first */
+    PyObject *paths;      /* list: the path (tuple) of each open container */
+    PyObject *key;        /* str: the key whose value comes next */
+    PyObject *key_parts;  /* list of str: parts of a key split across chunks */
+    PyObject *pending;    /* str: an unfinished token held back */
+    PyObject *root;
+    PyObject *documents; /* list */
+    PyObject *str_parts; /* list of str: the open string */
+    PyObject *str_container;
+    PyObject *str_slot;
+    PyObject *str_path;
+    Py_ssize_t str_len;
+    Py_ssize_t str_joined;
+    Py_ssize_t str_emitted;
+    PyObject *decoder;
+    PyObject *error;
+    Py_ssize_t pos_bytes;
+    Py_ssize_t pos_line;
+    Py_ssize_t pos_column;
+    Py_ssize_t max_depth;
+    Py_ssize_t max_number_length;
+    Py_ssize_t max_string;
+    Py_ssize_t max_size_bytes;
+    PyObject *max_size;
+    PyObject *max_string_length;
+} Core;
+
+/* ------------------------------------------------------------------ helpers */
+
+static PyObject *
+make_event(EventClass *cls, PyObject *a, PyObject *b)
+{
+    PyObject *event = cls->type->tp_alloc(cls->type, 0);
+    if (event == NULL) {
+        return NULL;
+    }
+    Py_INCREF(a);
+    *(PyObject **)((char *)event + cls->off0) = a;
+    Py_INCREF(b);
+    *(PyObject **)((char *)event + cls->off1) = b;
+    return event;
+}
+
+/* Append a new event to `out`; steals nothing. */
+static int
+emit(PyObject *out, EventClass *cls, PyObject *a, PyObject *b)
+{
+    PyObject *event = make_event(cls, a, b);
+    if (event == NULL) {
+        return -1;
+    }
+    int rc = PyList_Append(out, event);
+    Py_DECREF(event);
+    return rc;
+}
+
+/* Raise through the Python `_fail(what, s, pos, cls)` (which always raises). Steals `what`. */
+static int
+fail_with(Core *self, int state, PyObject *what, PyObject *s, Py_ssize_t pos, PyObject *cls)
+{
+    self->state = state;
+    if (what == NULL) {
+        return -1;
+    }
+    PyObject *pos_obj = PyLong_FromSsize_t(pos);
+    if (pos_obj == NULL) {
+        Py_DECREF(what);
+        return -1;
+    }
+    PyObject *result;
+    if (cls == NULL) {
+        result = PyObject_CallMethodObjArgs((PyObject *)self, s_fail, what, s, pos_obj, NULL);
+    }
+    else {
+        result =
+            PyObject_CallMethodObjArgs((PyObject *)self, s_fail, what, s, pos_obj, cls, NULL);
+    }
+    Py_DECREF(what);
+    Py_DECREF(pos_obj);
+    if (result != NULL) { /* _fail returned: it must not */
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_SystemError, "_fail() returned instead of raising");
+    }
+    return -1;
+}
+
+/* `what` built with `fmt`, which has one %R for the character `c`. */
+static int
+fail_char(Core *self, int state, const char *fmt, Py_UCS4 c, PyObject *s, Py_ssize_t pos)
+{
+    PyObject *ch = PyUnicode_FromOrdinal(c);
+    if (ch == NULL) {
+        return -1;
+    }
+    PyObject *what = PyUnicode_FromFormat(fmt, ch);
+    Py_DECREF(ch);
+    return fail_with(self, state, what, s, pos, NULL);
+}
+
+static int
+fail_text(Core *self, int state, const char *what, PyObject *s, Py_ssize_t pos, PyObject *cls)
+{
+    return fail_with(self, state, PyUnicode_FromString(what), s, pos, cls);
+}
+
+/* End of the run of plain string characters (not '"', '\\' or a control character). */
+static inline Py_ssize_t
+string_run(int kind, const void *data, Py_ssize_t pos, Py_ssize_t n)
+{
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        while (pos < n) {
+            Py_UCS1 c = p[pos];
+            if (c == '"' || c == '\\' || c < 0x20) {
+                break;
+            }
+            pos++;
+        }
+        return pos;
+    }
+    case PyUnicode_2BYTE_KIND: {
+        const Py_UCS2 *p = (const Py_UCS2 *)data;
+        while (pos < n) {
+            Py_UCS2 c = p[pos];
+            if (c == '"' || c == '\\' || c < 0x20) {
+                break;
+            }
+            pos++;
+        }
+        return pos;
+    }
+    default: {
+        const Py_UCS4 *p = (const Py_UCS4 *)data;
+        while (pos < n) {
+            Py_UCS4 c = p[pos];
+            if (c == '"' || c == '\\' || c < 0x20) {
+                break;
+            }
+            pos++;
+        }
+        return pos;
+    }
+    }
+}
+
+static inline int
+is_ws(Py_UCS4 c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline int
+is_digit(Py_UCS4 c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int
+is_number_char(Py_UCS4 c)
+{
+    return is_digit(c) || c == 'e' || c == 'E' || c == '.' || c == '+' || c == '-';
+}
+
+static inline int
+hex_value(Py_UCS4 c)
+{
+    if (c >= '0' && c <= '9') {
+        return (int)(c - '0');
+    }
+    if (c >= 'a' && c <= 'f') {
+        return (int)(c - 'a' + 10);
+    }
+    if (c >= 'A' && c <= 'F') {
+        return (int)(c - 'A' + 10);
+    }
+    return -1;
+}
+
+/* The four hex digits at `pos` (all present), or -1. */
+static int
+hex4(int kind, const void *data, Py_ssize_t pos)
+{
+    int code = 0;
+    for (Py_ssize_t i = pos; i < pos + 4; i++) {
+        int h = hex_value(PyUnicode_READ(kind, data, i));
+        if (h < 0) {
+            return -1;
+        }
+        code = (code << 4) | h;
+    }
+    return code;
+}
+
+/* A new tuple: `path` with `segment` appended. Steals `segment`. */
+static PyObject *
+path_plus(PyObject *path, PyObject *segment)
+{
+    if (segment == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(path);
+    PyObject *result = PyTuple_New(n + 1);
+    if (result == NULL) {
+        Py_DECREF(segment);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(path, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(result, i, item);
+    }
+    PyTuple_SET_ITEM(result, n, segment);
+    return result;
+}
+
+static PyObject *
+join_parts(PyObject *parts, Py_ssize_t start)
+{
+    Py_ssize_t n = PyList_GET_SIZE(parts);
+    if (n - start == 1) {
+        PyObject *only = PyList_GET_ITEM(parts, start);
+        Py_INCREF(only);
+        return only;
+    }
+    if (n == start) {
+        Py_INCREF(s_empty);
+        return s_empty;
+    }
+    if (start == 0) {
+        return PyUnicode_Join(s_empty, parts);
+    }
+    PyObject *slice = PyList_GetSlice(parts, start, n);
+    if (slice == NULL) {
+        return NULL;
+    }
+    PyObject *joined = PyUnicode_Join(s_empty, slice);
+    Py_DECREF(slice);
+    return joined;
+}
+
+/* ------------------------------------------------------------------ value building */
+
+/* Put a newly visible value into its parent; return its path (new reference). */
+static PyObject *
+place(Core *self, PyObject *value)
+{
+    Py_ssize_t depth = PyList_GET_SIZE(self->containers);
+    if (depth == 0) {
+        Py_INCREF(value);
+        Py_SETREF(self->root, value);
+        self->root_started = 1;
+        Py_INCREF(empty_tuple);
+        return empty_tuple;
+    }
+    PyObject *parent = PyList_GET_ITEM(self->containers, depth - 1);
+    PyObject *parent_path = PyList_GET_ITEM(self->paths, depth - 1);
+    if (PyDict_CheckExact(parent)) {
+        if (PyDict_SetItem(parent, self->key, value) < 0) {
+            return NULL;
+        }
+        Py_INCREF(self->key);
+        return path_plus(parent_path, self->key);
+    }
+    if (PyList_Append(parent, value) < 0) {
+        return NULL;
+    }
+    return path_plus(parent_path, PyLong_FromSsize_t(PyList_GET_SIZE(parent) - 1));
+}
+
+static int
+open_string(Core *self, PyObject *out)
+{
+    Py_ssize_t depth = PyList_GET_SIZE(self->containers);
+    if (depth == 0) {
+        Py_INCREF(Py_None);
+        Py_SETREF(self->str_container, Py_None);
+        Py_INCREF(Py_None);
+        Py_SETREF(self->str_slot, Py_None);
+    }
+    else {
+        PyObject *parent = PyList_GET_ITEM(self->containers, depth - 1);
+        PyObject *slot;
+        if (PyDict_CheckExact(parent)) {
+            slot = self->key;
+            Py_INCREF(slot);
+        }
+        else {
+            slot = PyLong_FromSsize_t(PyList_GET_SIZE(parent));
+            if (slot == NULL) {
+                return -1;
+            }
+        }
+        Py_INCREF(parent);
+        Py_SETREF(self->str_container, parent);
+        Py_SETREF(self->str_slot, slot);
+    }
+    PyObject *path = place(self, s_empty);
+    if (path == NULL) {
+        return -1;
+    }
+    Py_SETREF(self->str_path, path);
+    self->str_len = 0;
+    if (PyList_SetSlice(self->str_parts, 0, PyList_GET_SIZE(self->str_parts), NULL) < 0) {
+        return -1;
+    }
+    self->str_joined = self->str_emitted = 0;
+    self->state = ST_STRING;
+    return emit(out, &ev_started, path, s_string);
+}
+
+static int
+store_string(Core *self, PyObject *text)
+{
+    if (self->str_container == Py_None) {
+        Py_INCREF(text);
+        Py_SETREF(self->root, text);
+        return 0;
+    }
+    return PyObject_SetItem(self->str_container, self->str_slot, text);
+}
+
+static int
+emit_string_text(Core *self, PyObject *out)
+{
+    PyObject *parts = self->str_parts;
+    PyObject *piece = join_parts(parts, self->str_emitted);
+    if (piece == NULL) {
+        return -1;
+    }
+    self->str_emitted = PyList_GET_SIZE(parts);
+    int rc = 0;
+    if (PyUnicode_GET_LENGTH(piece)) {
+        rc = emit(out, &ev_appended, self->str_path, piece);
+    }
+    Py_DECREF(piece);
+    return rc;
+}
+
+static int
+join_open_string(Core *self)
+{
+    PyObject *parts = self->str_parts;
+    Py_ssize_t n = PyList_GET_SIZE(parts);
+    int all_emitted = self->str_emitted == n;
+    PyObject *joined = join_parts(parts, 0);
+    if (joined == NULL) {
+        return -1;
+    }
+    int rc;
+    if (PyUnicode_GET_LENGTH(joined)) {
+        PyObject *one = PyList_New(1);
+        if (one == NULL) {
+            Py_DECREF(joined);
+            return -1;
+        }
+        Py_INCREF(joined);
+        PyList_SET_ITEM(one, 0, joined);
+        rc = PyList_SetSlice(parts, 0, n, one);
+        Py_DECREF(one);
+    }
+    else {
+        rc = PyList_SetSlice(parts, 0, n, NULL);
+    }
+    if (rc == 0) {
+        n = PyList_GET_SIZE(parts);
+        self->str_joined = n;
+        self->str_emitted = all_emitted ? n : 0;
+        rc = store_string(self, joined);
+    }
+    Py_DECREF(joined);
+    return rc;
+}
+
+static int
+document_done(Core *self, PyObject *out)
+{
+    PyObject *index = PyLong_FromSsize_t(PyList_GET_SIZE(self->documents));
+    if (index == NULL) {
+        return -1;
+    }
+    int rc = 0;
+    if (self->multiple) {
+        rc = PyList_Append(self->documents, self->root);
+    }
+    if (rc == 0) {
+        rc = emit(out, &ev_document, self->root, index);
+    }
+    Py_DECREF(index);
+    return rc;
+}
+
+/* The root value closed: the next state, -1 when the rest of the input is not ours (lenient,
+ * one document), -2 on error. */
+static int
+root_done(Core *self, PyObject *out)
+{
+    self->state = ST_DONE;
+    if (document_done(self, out) < 0) {
+        return -2;
+    }
+    if (self->lenient && !self->multiple) {
+        return -1;
+    }
+    return ST_DONE;
+}
+
+/* Decode the escape at `pos` (s[pos] is a backslash). Sets *decoded (new reference) and
+ * *used; *used == 0 when it is not complete yet. The common, complete and valid forms are
+ * decoded here; the rest (incomplete or invalid) goes to the Python `_escape`, which holds
+ * back or raises with the exact message. */
+static int
+escape(Core *self, PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_ssize_t n,
+       PyObject **decoded, Py_ssize_t *used)
+{
+    if (pos + 1 < n) {
+        Py_UCS4 e = PyUnicode_READ(kind, data, pos + 1);
+        Py_UCS4 c = 0x110000;
+        switch (e) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u':
+            if (pos + 6 <= n) {
+                int code = hex4(kind, data, pos + 2);
+                if (code >= 0 && (code < 0xD800 || code >= 0xE000)) {
+                    c = (Py_UCS4)code;
+                    *used = 6;
+                }
+                else if (code >= 0xD800 && code < 0xDC00 && pos + 12 <= n &&
+                         PyUnicode_READ(kind, data, pos + 6) == '\\' &&
+                         PyUnicode_READ(kind, data, pos + 7) == 'u') {
+                    int low = hex4(kind, data, pos + 8);
+                    if (low >= 0xDC00 && low < 0xE000) {
+                        c = 0x10000 + (((Py_UCS4)code - 0xD800) << 10) +
+                            ((Py_UCS4)low - 0xDC00);
+                        *used = 12;
+                    }
+                }
+            }
+            break;
+        default:
+            break;
+        }
+        if (c != 0x110000) {
+            if (e != 'u') {
+                *used = 2;
+            }
+            *decoded = PyUnicode_FromOrdinal(c);
+            return *decoded == NULL ? -1 : 0;
+        }
+    }
+    PyObject *pos_obj = PyLong_FromSsize_t(pos);
+    if (pos_obj == NULL) {
+        return -1;
+    }
+    PyObject *result = PyObject_CallMethodObjArgs((PyObject *)self, s_escape, s, pos_obj, NULL);
+    Py_DECREF(pos_obj);
+    if (result == NULL) {
+        return -1;
+    }
+    if (!PyTuple_Check(result) || PyTuple_GET_SIZE(result) != 2) {
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_SystemError, "_escape() must return (str, int)");
+        return -1;
+    }
+    *used = PyLong_AsSsize_t(PyTuple_GET_ITEM(result, 1));
+    *decoded = PyTuple_GET_ITEM(result, 0);
+    Py_INCREF(*decoded);
+    Py_DECREF(result);
+    if (*used < 0 && PyErr_Occurred()) {
+        Py_CLEAR(*decoded);
+        return -1;
+    }
+    return 0;
+}
+
+/* A complete number token s[pos:end]: int or float, or NULL with *invalid set. */
+static PyObject *
+number_value(PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_ssize_t end,
+             int *invalid)
+{
+    Py_ssize_t i = pos;
+    int is_float = 0;
+    if (PyUnicode_READ(kind, data, i) == '-') {
+        i++;
+    }
+    Py_ssize_t digits_start = i;
+    if (i < end && PyUnicode_READ(kind, data, i) == '0') {
+        i++;
+    }
+    else if (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+        while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+    }
+    else {
+        *invalid = 1;
+        return NULL;
+    }
+    Py_ssize_t int_digits = i - digits_start;
+    if (i < end && PyUnicode_READ(kind, data, i) == '.') {
+        i++;
+        if (!(i < end && is_digit(PyUnicode_READ(kind, data, i)))) {
+            *invalid = 1;
+            return NULL;
+        }
+        while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        is_float = 1;
+    }
+    if (i < end && (PyUnicode_READ(kind, data, i) == 'e' || PyUnicode_READ(kind, data, i) == 'E')) {
+        i++;
+        if (i < end && (PyUnicode_READ(kind, data, i) == '+' || PyUnicode_READ(kind, data, i) == '-')) {
+            i++;
+        }
+        if (!(i < end && is_digit(PyUnicode_READ(kind, data, i)))) {
+            *invalid = 1;
+            return NULL;
+        }
+        while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        is_float = 1;
+    }
+    if (i != end) {
+        *invalid = 1;
+        return NULL;
+    }
+    if (!is_float && int_digits <= 18) {
+        long long v = 0;
+        for (Py_ssize_t j = digits_start; j < end; j++) {
+            v = v * 10 + (long long)(PyUnicode_READ(kind, data, j) - '0');
+        }
+        return PyLong_FromLongLong(digits_start > pos ? -v : v);
+    }
+    /* Number characters are ASCII: copy them out for the C conversions. */
+    char small[64];
+    Py_ssize_t len = end - pos;
+    char *buf = len < (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)len + 1);
+    if (buf == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t j = 0; j < len; j++) {
+        buf[j] = (char)PyUnicode_READ(kind, data, pos + j);
+    }
+    buf[len] = '\0';
+    PyObject *result;
+    if (is_float) {
+        /* The same conversion as float(str): correctly rounded, inf on overflow. */
+        double d = PyOS_string_to_double(buf, NULL, NULL);
+        result = (d == -1.0 && PyErr_Occurred()) ? NULL : PyFloat_FromDouble(d);
+    }
+    else {
+        /* As int(str), including its limit on the number of digits. */
+        result = PyLong_FromString(buf, NULL, 10);
+    }
+    if (buf != small) {
+        PyMem_Free(buf);
+    }
+    (void)s;
+    return result;
+}
+
+/* A value (number or literal) completed at the root or in a container; next state or <0. */
+static int
+scalar_done(Core *self, PyObject *value, PyObject *out)
+{
+    PyObject *path = place(self, value);
+    if (path == NULL) {
+        return -2;
+    }
+    int rc = emit(out, &ev_completed, path, value);
+    Py_DECREF(path);
+    if (rc < 0) {
+        return -2;
+    }
+    if (PyList_GET_SIZE(self->containers)) {
+        return ST_AFTER_VALUE;
+    }
+    return root_done(self, out);
+}
+
+/* A container closed; next state or <0. */
+static int
+container_done(Core *self, PyObject *out)
+{
+    Py_ssize_t depth = PyList_GET_SIZE(self->containers);
+    PyObject *container = PyList_GET_ITEM(self->containers, depth - 1);
+    PyObject *path = PyList_GET_ITEM(self->paths, depth - 1);
+    Py_INCREF(container);
+    Py_INCREF(path);
+    int rc = PyList_SetSlice(self->containers, depth - 1, depth, NULL);
+    if (rc == 0) {
+        rc = PyList_SetSlice(self->paths, depth - 1, depth, NULL);
+    }
+    if (rc == 0) {
+        rc = emit(out, &ev_completed, path, container);
+    }
+    Py_DECREF(container);
+    Py_DECREF(path);
+    if (rc < 0) {
+        return -2;
+    }
+    if (depth > 1) {
+        return ST_AFTER_VALUE;
+    }
+    return root_done(self, out);
+}
+
+/* ------------------------------------------------------------------ the state machine */
+
+/* Run the state machine over `s`; return how far it got (the rest is held back), -1 on
+ * error. Mirrors `_PyParser._scan` line for line. */
+static Py_ssize_t
+scan(Core *self, PyObject *s, PyObject *out)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t pos = 0;
+    int state = self->state;
+    PyObject *containers = self->containers;
+    Py_UCS4 c;
+    int next;
+
+    while (pos < n) {
+        if (state == ST_STRING) {
+            Py_ssize_t end = string_run(kind, data, pos, n);
+            if (end > pos) {
+                PyObject *part = PyUnicode_Substring(s, pos, end);
+                if (part == NULL) {
+                    goto error;
+                }
+                int rc = PyList_Append(self->str_parts, part);
+                Py_DECREF(part);
+                if (rc < 0) {
+                    goto error;
+                }
+                self->str_len += end - pos;
+                if (self->str_len > self->max_string) {
+                    fail_with(self, state,
+                              PyUnicode_FromFormat("string longer than max_string_length=%R",
+                                                   self->max_string_length),
+                              s, end, limit_error);
+                    goto error;
+                }
+                pos = end;
+                if (pos >= n) {
+                    break;
+                }
+            }
+            c = PyUnicode_READ(kind, data, pos);
+            if (c == '"') {
+                pos++;
+                if (self->str_emitted < PyList_GET_SIZE(self->str_parts) &&
+                    emit_string_text(self, out) < 0) {
+                    goto error;
+                }
+                PyObject *final = join_parts(self->str_parts, 0);
+                if (final == NULL) {
+                    goto error;
+                }
+                int rc = PyList_SetSlice(self->str_parts, 0, PyList_GET_SIZE(self->str_parts),
+                                         NULL);
+                self->str_joined = self->str_emitted = 0;
+                if (rc == 0) {
+                    rc = store_string(self, final);
+                }
+                if (rc == 0) {
+                    rc = emit(out, &ev_completed, self->str_path, final);
+                }
+                Py_DECREF(final);
+                if (rc < 0) {
+                    goto error;
+                }
+                if (PyList_GET_SIZE(containers)) {
+                    state = ST_AFTER_VALUE;
+                }
+                else {
+                    next = root_done(self, out);
+                    if (next == -2) {
+                        goto error;
+                    }
+                    if (next < 0) {
+                        return n; /* lenient: whatever follows the root value is not ours */
+                    }
+                    state = next;
+                }
+                continue;
+            }
+            if (c == '\\') {
+                self->state = state;
+                PyObject *decoded = NULL;
+                Py_ssize_t used = 0;
+                if (escape(self, s, kind, data, pos, n, &decoded, &used) < 0) {
+                    goto error;
+                }
+                if (!used) {
+                    Py_DECREF(decoded);
+                    break; /* an unfinished escape: hold it back */
+                }
+                int rc = PyList_Append(self->str_parts, decoded);
+                Py_DECREF(decoded);
+                if (rc < 0) {
+                    goto error;
+                }
+                self->str_len += 1;
+                pos += used;
+                continue;
+            }
+            fail_char(self, state, "control character %R in a string", c, s, pos);
+            goto error;
+        }
+
+        c = PyUnicode_READ(kind, data, pos);
+        if (is_ws(c) && state != ST_KEY_STRING) {
+            pos++;
+            while (pos < n && is_ws(PyUnicode_READ(kind, data, pos))) {
+                pos++;
+            }
+            if (pos >= n) {
+                break;
+            }
+            c = PyUnicode_READ(kind, data, pos);
+        }
+
+        /* Inside this switch `break` would only leave the switch: the cases leave the loop
+         * with `goto out_of_loop`. */
+        switch (state) {
+        case ST_AFTER_VALUE: {
+            PyObject *container =
+                PyList_GET_ITEM(containers, PyList_GET_SIZE(containers) - 1);
+            int is_dict = PyDict_CheckExact(container);
+            if (c == ',') {
+                pos++;
+                state = is_dict ? ST_KEY : ST_VALUE;
+                continue;
+            }
+            if (c == (Py_UCS4)(is_dict ? '}' : ']')) {
+                pos++;
+                next = container_done(self, out);
+                if (next == -2) {
+                    goto error;
+                }
+                if (next == -1) {
+                    return n;
+                }
+                state = next;
+                continue;
+            }
+            fail_char(self, state,
+                      is_dict ? "expected ',' or '}', found %R" : "expected ',' or ']', found %R",
+                      c, s, pos);
+            goto error;
+        }
+
+        case ST_VALUE:
+        case ST_ARRAY_FIRST: {
+            if (c == '"') {
+                pos++;
+                if (open_string(self, out) < 0) {
+                    goto error;
+                }
+                state = ST_STRING;
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                pos++;
+                if (PyList_GET_SIZE(containers) >= self->max_depth) {
+                    fail_with(self, state,
+                              PyUnicode_FromFormat("nesting deeper than max_depth=%zd",
+                                                   self->max_depth),
+                              s, pos - 1, limit_error);
+                    goto error;
+                }
+                PyObject *new = c == '{' ? PyDict_New() : PyList_New(0);
+                if (new == NULL) {
+                    goto error;
+                }
+                PyObject *path = place(self, new);
+                if (path == NULL) {
+                    Py_DECREF(new);
+                    goto error;
+                }
+                int rc = PyList_Append(containers, new);
+                if (rc == 0) {
+                    rc = PyList_Append(self->paths, path);
+                }
+                if (rc == 0) {
+                    rc = emit(out, &ev_started, path, c == '{' ? s_object : s_array);
+                }
+                Py_DECREF(new);
+                Py_DECREF(path);
+                if (rc < 0) {
+                    goto error;
+                }
+                state = c == '{' ? ST_OBJECT_FIRST : ST_ARRAY_FIRST;
+                continue;
+            }
+            if (c == '-' || is_digit(c)) {
+                Py_ssize_t end = pos + 1;
+                while (end < n && is_number_char(PyUnicode_READ(kind, data, end))) {
+                    end++;
+                }
+                if (end - pos > self->max_number_length) {
+                    fail_with(self, state,
+                              PyUnicode_FromFormat(
+                                  "number longer than max_number_length=%zd",
+                                  self->max_number_length),
+                              s, pos, limit_error);
+                    goto error;
+                }
+                if (end >= n) {
+                    goto out_of_loop; /* the number may go on in the next chunk */
+                }
+                int invalid = 0;
+                PyObject *number = number_value(s, kind, data, pos, end, &invalid);
+                if (number == NULL) {
+                    if (invalid) {
+                        PyObject *token = PyUnicode_Substring(s, pos, end);
+                        if (token != NULL) {
+                            fail_with(self, state,
+                                      PyUnicode_FromFormat("invalid number %R", token), s, pos,
+                                      NULL);
+                            Py_DECREF(token);
+                        }
+                    }
+                    goto error;
+                }
+                pos = end;
+                next = scalar_done(self, number, out);
+                Py_DECREF(number);
+                if (next == -2) {
+                    goto error;
+                }
+                if (next == -1) {
+                    return n;
+                }
+                state = next;
+                continue;
+            }
+            if (c == 't' || c == 'f' || c == 'n') {
+                const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+                PyObject *lit = c == 't' ? Py_True : c == 'f' ? Py_False : Py_None;
+                Py_ssize_t len = (Py_ssize_t)strlen(word);
+                Py_ssize_t i = 0;
+                while (i < len && pos + i < n &&
+                       PyUnicode_READ(kind, data, pos + i) == (Py_UCS4)word[i]) {
+                    i++;
+                }
+                if (i == len) {
+                    pos += len;
+                    next = scalar_done(self, lit, out);
+                    if (next == -2) {
+                        goto error;
+                    }
+                    if (next == -1) {
+                        return n;
+                    }
+                    state = next;
+                    continue;
+                }
+                if (pos + i == n) {
+                    goto out_of_loop; /* an unfinished literal: hold it back */
+                }
+                fail_with(self, state,
+                          PyUnicode_FromFormat("invalid literal, expected '%s'", word), s, pos,
+                          NULL);
+                goto error;
+            }
+            if (c == ']' && state == ST_ARRAY_FIRST) {
+                pos++;
+                next = container_done(self, out);
+                if (next == -2) {
+                    goto error;
+                }
+                if (next == -1) {
+                    return n;
+                }
+                state = next;
+                continue;
+            }
+            if (c == ']') {
+                fail_text(self, state, "trailing comma before ']'", s, pos, NULL);
+                goto error;
+            }
+            fail_char(self, state, "expected a value, found %R", c, s, pos);
+            goto error;
+        }
+
+        case ST_OBJECT_FIRST:
+        case ST_KEY: {
+            if (c == '"') {
+                pos++;
+                Py_ssize_t end = string_run(kind, data, pos, n);
+                if (end < n && PyUnicode_READ(kind, data, end) == '"') {
+                    /* The whole key is in this chunk: the common case, no parts list. */
+                    PyObject *key = PyUnicode_Substring(s, pos, end);
+                    if (key == NULL) {
+                        goto error;
+                    }
+                    Py_SETREF(self->key, key);
+                    pos = end + 1;
+                    state = ST_COLON;
+                }
+                else {
+                    PyObject *parts = PyList_New(0);
+                    if (parts == NULL) {
+                        goto error;
+                    }
+                    Py_SETREF(self->key_parts, parts);
+                    self->str_len = 0;
+                    state = ST_KEY_STRING;
+                }
+                continue;
+            }
+            if (c == '}' && state == ST_OBJECT_FIRST) {
+                pos++;
+                next = container_done(self, out);
+                if (next == -2) {
+                    goto error;
+                }
+                if (next == -1) {
+                    return n;
+                }
+                state = next;
+                continue;
+            }
+            if (c == '}') {
+                fail_text(self, state, "trailing comma before '}'", s, pos, NULL);
+                goto error;
+            }
+            fail_char(self, state, "expected a string key, found %R", c, s, pos);
+            goto error;
+        }
+
+        case ST_COLON:
+            if (c == ':') {
+                pos++;
+                state = ST_VALUE;
+                continue;
+            }
+            fail_char(self, state, "expected ':' after a key, found %R", c, s, pos);
+            goto error;
+
+        case ST_KEY_STRING: {
+            Py_ssize_t end = string_run(kind, data, pos, n);
+            if (end > pos) {
+                PyObject *part = PyUnicode_Substring(s, pos, end);
+                if (part == NULL) {
+                    goto error;
+                }
+                int rc = PyList_Append(self->key_parts, part);
+                Py_DECREF(part);
+                if (rc < 0) {
+                    goto error;
+                }
+                self->str_len += end - pos;
+                pos = end;
+                if (self->str_len > self->max_string) {
+                    fail_text(self, state, "key longer than max_string_length", s, pos,
+                              limit_error);
+                    goto error;
+                }
+                if (pos >= n) {
+                    goto out_of_loop;
+                }
+                c = PyUnicode_READ(kind, data, pos);
+            }
+            if (c == '"') {
+                pos++;
+                PyObject *key = PyUnicode_Join(s_empty, self->key_parts);
+                if (key == NULL) {
+                    goto error;
+                }
+                Py_SETREF(self->key, key);
+                PyObject *parts = PyList_New(0);
+                if (parts == NULL) {
+                    goto error;
+                }
+                Py_SETREF(self->key_parts, parts);
+                state = ST_COLON;
+                continue;
+            }
+            if (c == '\\') {
+                self->state = state;
+                PyObject *decoded = NULL;
+                Py_ssize_t used = 0;
+                if (escape(self, s, kind, data, pos, n, &decoded, &used) < 0) {
+                    goto error;
+                }
+                if (!used) {
+                    Py_DECREF(decoded);
+                    goto out_of_loop; /* an unfinished escape: hold it back */
+                }
+                int rc = PyList_Append(self->key_parts, decoded);
+                Py_DECREF(decoded);
+                if (rc < 0) {
+                    goto error;
+                }
+                pos += used;
+                continue;
+            }
+            fail_char(self, state, "control character %R in a key", c, s, pos);
+            goto error;
+        }
+
+        case ST_DONE:
+            if (self->lenient && !self->multiple) {
+                self->state = state;
+                return n; /* lenient: whatever follows the root value is not ours */
+            }
+            if (self->multiple) {
+                state = self->lenient ? ST_SKIP : ST_VALUE;
+                self->root_started = 0;
+                continue;
+            }
+            fail_char(self, state, "extra data after the JSON value: %R", c, s, pos);
+            goto error;
+
+        case ST_SKIP: {
+            Py_ssize_t i = pos;
+            while (i < n) {
+                Py_UCS4 d = PyUnicode_READ(kind, data, i);
+                if (d == '{' || d == '[') {
+                    break;
+                }
+                i++;
+            }
+            pos = i;
+            if (i >= n) {
+                goto out_of_loop;
+            }
+            state = ST_VALUE;
+            continue;
+        }
+
+        default:
+            PyErr_Format(PyExc_SystemError, "unreachable parser state %d", state);
+            goto error;
+        }
+    }
+out_of_loop:
+    self->state = state;
+    return pos;
+
+error:
+    if (self->state < ST_ERROR && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_SystemError, "parser error without an exception");
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ consume / feed */
+
+static PyObject *
+consume(Core *self, PyObject *text)
+{
+    PyObject *s;
+    if (PyUnicode_GET_LENGTH(self->pending)) {
+        s = PyUnicode_Concat(self->pending, text);
+        if (s == NULL) {
+            return NULL;
+        }
+        Py_INCREF(s_empty);
+        Py_SETREF(self->pending, s_empty);
+    }
+    else {
+        Py_INCREF(text);
+        s = text;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_ssize_t pos = scan(self, s, out);
+    if (pos < 0) {
+        goto error;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (pos < n) {
+        PyObject *rest = PyUnicode_Substring(s, pos, n);
+        if (rest == NULL) {
+            goto error;
+        }
+        Py_SETREF(self->pending, rest);
+    }
+    /* Track where the unconsumed text starts, for error messages. */
+    {
+        int kind = PyUnicode_KIND(s);
+        const void *data = PyUnicode_DATA(s);
+        Py_ssize_t nbytes = pos, newlines = 0, last_newline = -1;
+        if (PyUnicode_IS_ASCII(s)) {
+            const Py_UCS1 *p = (const Py_UCS1 *)data;
+            const Py_UCS1 *hit = p;
+            while ((hit = memchr(hit, '\n', (size_t)(p + pos - hit))) != NULL) {
+                newlines++;
+                last_newline = hit - p;
+                hit++;
+            }
+        }
+        else {
+            nbytes = 0;
+            for (Py_ssize_t i = 0; i < pos; i++) {
+                Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+                nbytes += ch < 0x80 ? 1 : ch < 0x800 ? 2 : ch < 0x10000 ? 3 : 4;
+                if (ch == '\n') {
+                    newlines++;
+                    last_newline = i;
+                }
+            }
+        }
+        self->pos_bytes += nbytes;
+        if (newlines) {
+            self->pos_line += newlines;
+            self->pos_column = pos - last_newline;
+        }
+        else {
+            self->pos_column += pos;
+        }
+    }
+    if (self->pos_bytes > self->max_size_bytes) {
+        fail_with(self, self->state,
+                  PyUnicode_FromFormat("document larger than max_size=%R bytes", self->max_size),
+                  s_empty, 0, limit_error);
+        goto error;
+    }
+    if (self->state == ST_STRING && self->str_emitted < PyList_GET_SIZE(self->str_parts) &&
+        emit_string_text(self, out) < 0) {
+        goto error;
+    }
+    Py_DECREF(s);
+    return out;
+
+error:
+    Py_DECREF(s);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* Field types are set by the Python constructor; check them once per call, since a wrong
+ * type would crash the C code where Python would raise. */
+static int
+check_fields(Core *self)
+{
+    if (!ready) {
+        PyErr_SetString(PyExc_RuntimeError, "streamdantic._speedups.setup() was not called");
+        return -1;
+    }
+    if (!PyList_CheckExact(self->containers) || !PyList_CheckExact(self->paths) ||
+        !PyList_CheckExact(self->str_parts) || !PyList_CheckExact(self->key_parts) ||
+        !PyList_CheckExact(self->documents) || !PyUnicode_CheckExact(self->pending) ||
+        !PyUnicode_CheckExact(self->key) || !PyTuple_CheckExact(self->str_path) ||
+        PyList_GET_SIZE(self->containers) != PyList_GET_SIZE(self->paths)) {
+        PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Core_consume(Core *self, PyObject *text)
+{
+    if (check_fields(self) < 0) {
+        return NULL;
+    }
+    if (!PyUnicode_CheckExact(text)) {
+        PyErr_SetString(PyExc_TypeError, "_consume() takes str");
+        return NULL;
+    }
+    return consume(self, text);
+}
+
+static PyObject *
+Core_feed(Core *self, PyObject *data)
+{
+    if (self->state >= ST_ERROR) {
+        PyObject *r = PyObject_CallMethodNoArgs((PyObject *)self, s_refuse);
+        Py_XDECREF(r);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_SystemError, "_refuse() returned instead of raising");
+        }
+        return NULL;
+    }
+    if (check_fields(self) < 0) {
+        return NULL;
+    }
+    PyObject *text;
+    if (PyUnicode_CheckExact(data) && self->decoder == Py_None) {
+        Py_INCREF(data);
+        text = data;
+    }
+    else {
+        /* Bytes, str subclasses, text after bytes, wrong types: the shared Python path. */
+        text = PyObject_CallMethodOneArg((PyObject *)self, s_prepare_text, data);
+        if (text == NULL) {
+            return NULL;
+        }
+        if (!PyUnicode_CheckExact(text)) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_SystemError, "_prepare_text() must return str");
+            return NULL;
+        }
+    }
+    if (!self->started) {
+        if (PyUnicode_GET_LENGTH(text) == 0) {
+            Py_DECREF(text);
+            return PyList_New(0);
+        }
+        self->started = 1;
+        if (PyUnicode_READ_CHAR(text, 0) == 0xFEFF) {
+            /* RFC 8259 section 8.1: a parser may ignore a byte order mark. */
+            PyObject *rest = PyUnicode_Substring(text, 1, PyUnicode_GET_LENGTH(text));
+            Py_DECREF(text);
+            if (rest == NULL) {
+                return NULL;
+            }
+            text = rest;
+            self->pos_bytes += 3;
+        }
+    }
+    PyObject *out = consume(self, text);
+    Py_DECREF(text);
+    return out;
+}
+
+static PyObject *
+Core_get_value(Core *self, void *closure)
+{
+    (void)closure;
+    if (self->state == ST_STRING && PyList_CheckExact(self->str_parts) &&
+        self->str_joined != PyList_GET_SIZE(self->str_parts)) {
+        if (join_open_string(self) < 0) {
+            return NULL;
+        }
+    }
+    Py_INCREF(self->root);
+    return self->root;
+}
+
+/* ------------------------------------------------------------------ type */
+
+static PyObject *
+Core_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args;
+    (void)kwds;
+    Core *self = (Core *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    /* Valid defaults; the Python constructor sets the real ones. */
+    self->containers = PyList_New(0);
+    self->paths = PyList_New(0);
+    self->key_parts = PyList_New(0);
+    self->documents = PyList_New(0);
+    self->str_parts = PyList_New(0);
+    if (!self->containers || !self->paths || !self->key_parts || !self->documents ||
+        !self->str_parts) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    Py_INCREF(s_empty);
+    self->key = s_empty;
+    Py_INCREF(s_empty);
+    self->pending = s_empty;
+    Py_INCREF(empty_tuple);
+    self->str_path = empty_tuple;
+    self->root = Py_NewRef(Py_None);
+    self->str_container = Py_NewRef(Py_None);
+    self->str_slot = Py_NewRef(Py_None);
+    self->decoder = Py_NewRef(Py_None);
+    self->error = Py_NewRef(Py_None);
+    self->max_size = Py_NewRef(Py_None);
+    self->max_string_length = Py_NewRef(Py_None);
+    self->pos_line = self->pos_column = 1;
+    self->max_depth = self->max_number_length = 1;
+    self->max_string = self->max_size_bytes = PY_SSIZE_T_MAX;
+    return (PyObject *)self;
+}
+
+#define CORE_OBJECT_FIELDS(X)                                                                 \
+    X(containers) X(paths) X(key) X(key_parts) X(pending) X(root) X(documents) X(str_parts) \
+        X(str_container) X(str_slot) X(str_path) X(decoder) X(error) X(max_size)              \
+            X(max_string_length)
+
+static int
+Core_traverse(Core *self, visitproc visit, void *arg)
+{
+#define VISIT(f) Py_VISIT(self->f);
+    CORE_OBJECT_FIELDS(VISIT)
+#undef VISIT
+    return 0;
+}
+
+static int
+Core_clear(Core *self)
+{
+#define CLEAR(f) Py_CLEAR(self->f);
+    CORE_OBJECT_FIELDS(CLEAR)
+#undef CLEAR
+    return 0;
+}
+
+static void
+Core_dealloc(Core *self)
+{
+    /* Subclasses are heap types over this static type: their dealloc drops the type. */
+    PyObject_GC_UnTrack(self);
+    Core_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Object members refuse deletion (T_OBJECT_EX would allow it and leave NULL). */
+#define OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
+static PyMemberDef Core_members[] = {
+    {"_state", T_INT, offsetof(Core, state), 0, NULL},
+    {"_lenient", T_BOOL, offsetof(Core, lenient), 0, NULL},
+    {"_multiple", T_BOOL, offsetof(Core, multiple), 0, NULL},
+    {"_root_started", T_BOOL, offsetof(Core, root_started), 0, NULL},
+    {"_started", T_BOOL, offsetof(Core, started), 0, NULL},
+    {"_str_len", T_PYSSIZET, offsetof(Core, str_len), 0, NULL},
+    {"_str_joined", T_PYSSIZET, offsetof(Core, str_joined), 0, NULL},
+    {"_str_emitted", T_PYSSIZET, offsetof(Core, str_emitted), 0, NULL},
+    {"_pos_bytes", T_PYSSIZET, offsetof(Core, pos_bytes), 0, NULL},
+    {"_pos_line", T_PYSSIZET, offsetof(Core, pos_line), 0, NULL},
+    {"_pos_column", T_PYSSIZET, offsetof(Core, pos_column), 0, NULL},
+    {"_max_depth", T_PYSSIZET, offsetof(Core, max_depth), 0, NULL},
+    {"_max_number_length", T_PYSSIZET, offsetof(Core, max_number_length), 0, NULL},
+    {"_max_string", T_PYSSIZET, offsetof(Core, max_string), 0, NULL},
+    {"_max_size_bytes", T_PYSSIZET, offsetof(Core, max_size_bytes), 0, NULL},
+    OBJ("_containers", containers),
+    OBJ("_paths", paths),
+    OBJ("_key", key),
+    OBJ("_key_parts", key_parts),
+    OBJ("_pending", pending),
+    OBJ("_root", root),
+    OBJ("_documents", documents),
+    OBJ("_str_parts", str_parts),
+    OBJ("_str_container", str_container),
+    OBJ("_str_slot", str_slot),
+    OBJ("_str_path", str_path),
+    OBJ("_decoder", decoder),
+    OBJ("_error", error),
+    OBJ("_max_size", max_size),
+    OBJ("_max_string_length", max_string_length),
+    {NULL, 0, 0, 0, NULL},
+};
+#undef OBJ
+
+static PyMethodDef Core_methods[] = {
+    {"feed", (PyCFunction)Core_feed, METH_O,
+     "feed(data, /)\n--\n\nConsume the next piece of the document; return its events."},
+    {"_consume", (PyCFunction)Core_consume, METH_O, "Scan text after the held-back token."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Core_getset[] = {
+    {"value", (getter)Core_get_value, NULL,
+     "The partial value so far (None before anything is visible); a live view.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "streamdantic._speedups.ParserCore",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The compiled state machine under JSONParser (see _parser.py).",
+    .tp_new = Core_new,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_traverse = (traverseproc)Core_traverse,
+    .tp_clear = (inquiry)Core_clear,
+    .tp_members = Core_members,
+    .tp_methods = Core_methods,
+    .tp_getset = Core_getset,
+};
+
+/* ------------------------------------------------------------------ module */
+
+/* The offset of slot `name` of `cls`, from its member descriptor. */
+static int
+slot_offset(PyTypeObject *cls, const char *name, Py_ssize_t *offset)
+{
+    PyObject *descr = PyDict_GetItemString(cls->tp_dict, name); /* borrowed */
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", cls->tp_name, name);
+        return -1;
+    }
+    PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+    if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a writable object slot", cls->tp_name,
+                     name);
+        return -1;
+    }
+    *offset = member->offset;
+    return 0;
+}
+
+static int
+event_class(PyObject *obj, const char *a, const char *b, EventClass *out)
+{
+    if (!PyType_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes the event classes");
+        return -1;
+    }
+    PyTypeObject *cls = (PyTypeObject *)obj;
+    if (slot_offset(cls, a, &out->off0) < 0 || slot_offset(cls, b, &out->off1) < 0) {
+        return -1;
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(out->type, cls);
+    return 0;
+}
+
+static PyObject *
+setup(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *started, *appended, *completed, *document, *limit;
+    if (!PyArg_ParseTuple(args, "OOOOO:setup", &started, &appended, &completed, &document,
+                          &limit)) {
+        return NULL;
+    }
+    if (event_class(started, "path", "kind", &ev_started) < 0 ||
+        event_class(appended, "path", "text", &ev_appended) < 0 ||
+        event_class(completed, "path", "value", &ev_completed) < 0 ||
+        event_class(document, "value", "index", &ev_document) < 0) {
+        return NULL;
+    }
+    Py_INCREF(limit);
+    Py_XSETREF(limit_error, limit);
+    ready = 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"setup", setup, METH_VARARGS,
+     "setup(ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, "
+     "LimitExceededError)\n--\n\nRegister the classes the parser creates."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "streamdantic._speedups",
+    .m_doc = "The compiled core of streamdantic's JSON parser.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+#define INTERN(var, text)                           \
+    do {                                            \
+        var = PyUnicode_InternFromString(text);     \
+        if (var == NULL) {                          \
+            return NULL;                            \
+        }                                           \
+    } while (0)
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    INTERN(s_object, "object");
+    INTERN(s_array, "array");
+    INTERN(s_string, "string");
+    INTERN(s_empty, "");
+    INTERN(s_fail, "_fail");
+    INTERN(s_escape, "_escape");
+    INTERN(s_prepare_text, "_prepare_text");
+    INTERN(s_refuse, "_refuse");
+    empty_tuple = PyTuple_New(0);
+    if (empty_tuple == NULL) {
+        return NULL;
+    }
+    if (PyType_Ready(&CoreType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&CoreType);
+    if (PyModule_AddObject(module, "ParserCore", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(&CoreType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,11 @@
+# The compiled core of the JSON parser (_speedups.c); see streamdantic._parser.
+from typing import Any
+
+class ParserCore:
+    value: Any
+    def feed(self, data: str | bytes, /) -> list[Any]: ...
+    def _consume(self, text: str, /) -> list[Any]: ...
+
+def setup(
+    started: type, appended: type, completed: type, document: type, limit_error: type, /
+) -> None: ...

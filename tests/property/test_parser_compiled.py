@@ -1,0 +1,193 @@
+"""The compiled scanner (`streamdantic._speedups`) against the pure-Python one.
+
+Both must be indistinguishable: the same events, the same partial value after every chunk,
+the same final value, and the same errors (class, message, offset, line, column, path,
+partial) on any input, in any split, in every mode and under tight limits. The pure-Python
+scanner is the reference; the rest of the suite checks it against the JSON contract.
+
+`test_parser_suites_pass_on_the_pure_python_scanner` also runs the parser's own test
+modules in a subprocess with ``STREAMDANTIC_PURE_PYTHON=1``, so both scanners pass them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from streamdantic import JSONParseError, JSONParser
+from streamdantic._parser import COMPILED, PyJSONParser
+
+from .strategies import chunkings, json_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+needs_compiled = pytest.mark.skipif(not COMPILED, reason="the C extension is not built")
+
+OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "lenient": st.booleans(),
+        "multiple": st.booleans(),
+        "max_depth": st.integers(1, 6),
+        "max_size": st.integers(0, 200) | st.none(),
+        "max_string_length": st.integers(0, 12) | st.none(),
+        "max_number_length": st.integers(1, 8),
+    },
+)
+
+
+def trace(cls: type[JSONParser] | type[PyJSONParser], chunks: list[Any], options: Any) -> list[Any]:
+    """Everything observable while parsing `chunks`: events, values, the end or the error."""
+    parser = cls(**options)
+    seen: list[Any] = []
+    try:
+        for chunk in chunks:
+            seen.append(parser.feed(chunk))
+            seen.append(repr(parser.value))
+            seen.append((parser.open_paths, parser.current_path, parser.offset, parser.done))
+        seen.append(parser.close())
+        seen.append(repr(parser.value))
+    except JSONParseError as exc:
+        seen.append(
+            (type(exc), str(exc), exc.offset, exc.line, exc.column, exc.path, repr(exc.partial))
+        )
+        seen.append(repr(parser.value))
+    return seen
+
+
+def assert_same(chunks: list[Any], options: Any) -> None:
+    assert trace(JSONParser, chunks, options) == trace(PyJSONParser, chunks, options)
+
+
+def test_the_extension_is_built_in_ci() -> None:
+    # CI installs from source with gcc present: a silently missing build would make every
+    # benchmark and this module's comparisons meaningless.
+    if os.environ.get("CI"):
+        assert COMPILED, "streamdantic._speedups was not built"
+
+
+@needs_compiled
+@SETTINGS
+@given(st.data(), json_documents(), OPTIONS, st.booleans())
+def test_same_trace_on_valid_documents(
+    data: st.DataObject, text: str, options: Any, as_bytes: bool
+) -> None:
+    doc: str | bytes = text.encode() if as_bytes else text
+    assert_same(data.draw(chunkings(doc)), options)
+
+
+@needs_compiled
+@SETTINGS
+@given(st.data(), json_documents(), st.integers(0, 10_000), st.sampled_from('x]}:,"\\0-e.\n'))
+def test_same_trace_on_damaged_documents(
+    data: st.DataObject, text: str, where: int, junk: str
+) -> None:
+    # One character inserted anywhere: most such documents are invalid somewhere inside.
+    where %= len(text) + 1
+    damaged = text[:where] + junk + text[where:]
+    options = data.draw(OPTIONS)
+    assert_same(data.draw(chunkings(damaged)), options)
+
+
+@needs_compiled
+@SETTINGS
+@given(
+    st.data(),
+    st.text(alphabet='{}[]":,0123456789.eE+-truefalsn \\u\n\u00e9\U0001f600', max_size=60),
+)
+def test_same_trace_on_json_shaped_noise(data: st.DataObject, text: str) -> None:
+    assert_same(data.draw(chunkings(text)), data.draw(OPTIONS))
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.binary(max_size=64))
+def test_same_trace_on_random_bytes(data: st.DataObject, raw: bytes) -> None:
+    assert_same(data.draw(chunkings(raw)), data.draw(OPTIONS))
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ['{"a": "\\ud83d', '\\ude00"}'],  # a surrogate pair split between chunks
+        ['["\\ud83d\\u0041"]'],  # a high surrogate followed by a non-surrogate
+        ['["\\udc00"]'],  # a lone low surrogate
+        ['["\\u12', 'G4"]'],  # bad hex in a split escape
+        ['["\\q"]'],
+        ["[1.]", "[01]", "[-]", "[1e]", "[1e+]"],
+        ["[tru", "e, nul", "l, fals", "e]"],
+        ["[trux]"],
+        ["\ufeff[1]"],
+        [b"\xef\xbb\xbf[1]"],
+        [b'["\xc3', b'\xa9"]'],
+        [b'["\xc3', '"]'],  # text after bytes that ended inside a character
+        ["[" + "9" * 30 + "]"],
+        ["[123456789012345678, -123456789012345678, 1234567890123456789]"],
+        ["[1e400, -1e400, 1e-400, 0.1, 2.5e-3]"],
+        ['{"k\\n\\u00e9y": 1, "', "sp", 'lit\\"key": 2}'],
+        ['{"a": 1} {"b": 2}\n[3]'],
+        ['prose before ```json\n{"a": [1, 2]}\n``` after'],
+    ],
+)
+@pytest.mark.parametrize("mode", [{}, {"lenient": True}, {"multiple": True}])
+def test_same_trace_on_edge_cases(chunks: list[Any], mode: dict[str, Any]) -> None:
+    for one in chunks:
+        assert_same([one], mode)
+    assert_same(chunks, mode)
+    joined: Any = b"".join(chunks) if all(isinstance(c, bytes) for c in chunks) else None
+    if joined is not None:
+        assert_same([joined[i : i + 1] for i in range(len(joined))], mode)
+
+
+@needs_compiled
+def test_same_errors_after_failure_and_finish() -> None:
+    for cls in (JSONParser, PyJSONParser):
+        parser = cls()
+        with pytest.raises(JSONParseError):
+            parser.feed("[1, x")
+        with pytest.raises(Exception, match="stopped at an earlier error"):
+            parser.feed("]")
+        done = cls()
+        done.feed("[1]")
+        assert done.finish() == [1]
+        with pytest.raises(Exception, match="finished"):
+            done.feed(" ")
+
+
+@needs_compiled
+def test_type_errors_and_corrupted_state() -> None:
+    with pytest.raises(TypeError, match="takes str or bytes"):
+        JSONParser().feed(42)  # type: ignore[arg-type]
+    parser = JSONParser()
+    parser._containers = ()  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="corrupted"):
+        parser.feed("[")
+
+
+def test_parser_suites_pass_on_the_pure_python_scanner() -> None:
+    env = {**os.environ, "STREAMDANTIC_PURE_PYTHON": "1"}
+    modules = [
+        "tests/unit/test_parser.py",
+        "tests/property/test_parser_properties.py",
+        "tests/conformance/test_json_test_suite.py",
+    ]
+    check = "from streamdantic._parser import COMPILED; assert not COMPILED"
+    subprocess.run([sys.executable, "-c", check], env=env, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *modules],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
