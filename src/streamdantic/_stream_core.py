@@ -701,7 +701,7 @@ class StreamCore(Generic[T]):
         elif self._emit == "completions" and changes.completed:
             self._held = True
 
-    def _raise_or_keep(self, errors: list[InvalidValue], prefix: Path) -> None:
+    def _raise_or_keep(self, errors: Sequence[InvalidValue], prefix: Path) -> None:
         if self._on_invalid == "report":
             self._errors.extend(errors)
             return
@@ -794,15 +794,15 @@ def _plain_changes(events: list[Event]) -> Changes:
     for event in events:
         kind = type(event)
         if kind is ValueCompleted:
-            changes.completed.append(event.path)  # type: ignore[attr-defined]
+            changes.add("completed", event.path)  # type: ignore[attr-defined]
             value = event.value  # type: ignore[attr-defined]
             if not isinstance(value, dict | list | str):
                 changes.changed = True
             path = event.path  # type: ignore[attr-defined]
             if path and isinstance(path[-1], int):
-                changes.elements.append((path, value))
+                changes.add("elements", (path, value))
             elif path:
-                changes.fields.append((path, value))
+                changes.add("fields", (path, value))
         elif kind is ValueStarted or kind is StringAppended:
             changes.changed = True
     return changes

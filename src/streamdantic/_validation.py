@@ -21,8 +21,8 @@ Strategy / invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -64,15 +64,33 @@ class InvalidValue:
     message: str
 
 
-@dataclass(slots=True)
 class Changes:
-    """What one batch of events did to the typed partial object."""
+    """What one batch of events did to the typed partial object.
+
+    Made once per chunk, so it is cheap: the lists start as one shared empty tuple and become
+    lists on the first `add`. Read them; add to them with `add`.
+    """
 
     changed: bool = False  # something visible changed
-    completed: list[Path] = field(default_factory=list)  # values completed, in order
-    elements: list[tuple[Path, Any]] = field(default_factory=list)  # validated list items
-    fields: list[tuple[Path, Any]] = field(default_factory=list)  # completed model fields
-    errors: list[InvalidValue] = field(default_factory=list)
+    completed: Sequence[Path] = ()  # values completed, in order
+    elements: Sequence[tuple[Path, Any]] = ()  # validated list items
+    fields: Sequence[tuple[Path, Any]] = ()  # completed model fields
+    errors: Sequence[InvalidValue] = ()
+
+    def add(self, name: str, item: Any) -> None:
+        """Append `item` to the list `name` (``"completed"``, ``"elements"``, ...)."""
+        items = getattr(self, name)
+        if items:
+            items.append(item)
+        else:
+            setattr(self, name, [item])
+
+    def __repr__(self) -> str:
+        return (
+            f"Changes(changed={self.changed}, completed={list(self.completed)}, "
+            f"elements={list(self.elements)}, fields={list(self.fields)}, "
+            f"errors={list(self.errors)})"
+        )
 
 
 class _Frame:
@@ -90,6 +108,7 @@ class _Frame:
         "union",
         "raw",
         "failed",
+        "sink",
     )
 
     def __init__(
@@ -111,6 +130,9 @@ class _Frame:
         self.union: _Frame | None = None  # the undecided union this frame lies inside
         self.raw: Any = None  # unions: the raw mirror of the value
         self.failed = False  # this value, or one inside it, failed validation (reported)
+        # A plain string already shown: the mapping or list its text is stored in at `slot`
+        # (a model's __dict__, a dict, a list), so growing it is one store (see `apply`).
+        self.sink: Any = None
 
 
 class PartialValidator(Generic[T]):
@@ -175,7 +197,13 @@ class PartialValidator(Generic[T]):
             if kind is StringAppended:
                 frame = open_frames.get(event.path)
                 if frame is not None:
-                    self._grow(frame, event.text, changes)
+                    sink = frame.sink
+                    if sink is not None:  # the common case: a shown string grows
+                        text = frame.text = frame.obj = frame.text + event.text
+                        sink[frame.slot] = text
+                        changes.changed = True
+                    else:
+                        self._grow(frame, event.text, changes)
             elif kind is ValueCompleted:
                 self._complete(event.path, event.value, changes)
             elif kind is ValueStarted:
@@ -287,6 +315,10 @@ class PartialValidator(Generic[T]):
         if kind == STR or kind == ANY:
             frame.obj = frame.text
             self._attach(frame, frame.text, changes)
+            target = frame.parent.obj if frame.parent is not None else None
+            if frame.attached and target is not None:
+                # Shown now: later growth stores into the same slot (`apply`'s fast path).
+                frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
         elif kind == CHOICE:
             member = match_choice(node, frame.text)
             if member is not None and member is not frame.obj:
@@ -311,7 +343,7 @@ class PartialValidator(Generic[T]):
         elif frame.union is not None and frame.union is not frame:
             self._complete_in_union(frame, path, value)
             return
-        changes.completed.append(path)
+        changes.add("completed", path)
         node = frame.node
         parent = frame.parent
         validated: Any = _NOTHING
@@ -363,7 +395,7 @@ class PartialValidator(Generic[T]):
         parent_kind = parent.node.kind
         if parent_kind == MODEL and frame.spec is not None:
             if node is not None:
-                changes.fields.append((path, shown if validated is _NOTHING else validated))
+                changes.add("fields", (path, shown if validated is _NOTHING else validated))
             if parent.parent is None and not frame.failed:  # a root field: check it now
                 own = parent.validated.get(key, value) if parent.validated else value
                 if not self._validate_root_field(frame.spec, own, path, changes):
@@ -372,9 +404,9 @@ class PartialValidator(Generic[T]):
                 self._release_held(parent, changes)
         elif parent_kind == LIST and node is not None:
             if validated is not _NOTHING:
-                changes.elements.append((path, validated))
+                changes.add("elements", (path, validated))
             elif node.kind != MODEL and node.kind != UNION:  # a model that failed is not shown
-                changes.elements.append((path, shown))
+                changes.add("elements", (path, shown))
 
     def _mark_complete(self, frame: _Frame, value: Any) -> None:
         parent = frame.parent
@@ -440,7 +472,7 @@ class PartialValidator(Generic[T]):
             message += f" (and {len(errors) - 1} more)"
         report = InvalidValue(path, errors, message)
         self.errors.append(report)
-        changes.errors.append(report)
+        changes.add("errors", report)
 
     # ------------------------------------------------------------------ unions
 

@@ -48,7 +48,7 @@ class Run:
 
     @property
     def elements(self) -> list[list[tuple[Any, Any]]]:
-        return [c.elements for c in self.changes]
+        return [list(c.elements) for c in self.changes]
 
     @property
     def changed(self) -> list[bool]:
@@ -182,7 +182,7 @@ def test_partial_classes_are_generated_partial_models() -> None:
 def test_nested_model_reports_its_completed_fields() -> None:
     """`changes.fields` lists each completed field in order, a closed model as its instance."""
     run = stream(Person, ['{"name": "A", "address": {"city": "P"', ', "zip": "75"}}'])
-    assert [c.fields for c in run.changes] == [
+    assert [list(c.fields) for c in run.changes] == [
         [(("name",), "A"), (("address", "city"), "P")],
         [
             (("address", "zip"), "75"),
@@ -487,7 +487,7 @@ def test_constraints_are_not_checked_on_prefixes() -> None:
         {"code": "abcd", "count": None, "note": None},
         {"code": "abcdef", "count": None, "note": None},
     ]
-    assert [c.errors for c in run.changes[:3]] == [[], [], []]
+    assert [list(c.errors) for c in run.changes[:3]] == [[], [], []]
 
 
 def test_completed_violating_value_is_reported_at_once_and_kept() -> None:
@@ -965,7 +965,7 @@ def test_regression_partials_yielded_before_every_required_field_exists() -> Non
         {"name": None, "age": None, "address": None},
         {"name": "B", "age": None, "address": None},
     ]
-    assert [c.errors for c in run.changes[:2]] == [[], []]
+    assert [list(c.errors) for c in run.changes[:2]] == [[], []]
 
 
 def test_regression_validators_never_run_on_half_written_values(
