@@ -102,6 +102,14 @@ make_event(EventClass *cls, PyObject *a, PyObject *b)
     return event;
 }
 
+static inline int
+is_atomic(PyObject *obj)
+{
+    return PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) || PyFloat_CheckExact(obj) ||
+           obj == Py_None || PyBool_Check(obj) ||
+           (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
+}
+
 /* Append a new event to `out`; steals nothing. */
 static int
 emit(PyObject *out, EventClass *cls, PyObject *a, PyObject *b)
@@ -109,6 +117,11 @@ emit(PyObject *out, EventClass *cls, PyObject *a, PyObject *b)
     PyObject *event = make_event(cls, a, b);
     if (event == NULL) {
         return -1;
+    }
+    /* Events are frozen: one holding only a path and a str, number or literal can never be
+     * part of a cycle, and most events are such. Untracked, the collector skips them. */
+    if (is_atomic(b) && is_atomic(a)) {
+        PyObject_GC_UnTrack(event);
     }
     int rc = PyList_Append(out, event);
     Py_DECREF(event);
@@ -272,6 +285,9 @@ path_plus(PyObject *path, PyObject *segment)
         PyTuple_SET_ITEM(result, i, item);
     }
     PyTuple_SET_ITEM(result, n, segment);
+    /* Paths hold only str and int: they cannot be part of a cycle, so the collector need not
+     * scan them (it would untrack them itself at its first pass, as it does such tuples). */
+    PyObject_GC_UnTrack(result);
     return result;
 }
 
