@@ -414,12 +414,84 @@ emit_string_text(Core *self, PyObject *out)
     return rc;
 }
 
+/* What the open string's slot holds now (borrowed; NULL when it holds nothing). */
+static PyObject *
+slot_value(Core *self)
+{
+    PyObject *container = self->str_container;
+    if (container == Py_None) {
+        return self->root;
+    }
+    if (PyDict_CheckExact(container)) {
+        return PyDict_GetItemWithError(container, self->str_slot);
+    }
+    if (PyList_CheckExact(container) && PyLong_CheckExact(self->str_slot)) {
+        Py_ssize_t i = PyLong_AsSsize_t(self->str_slot);
+        if (i >= 0 && i < PyList_GET_SIZE(container)) {
+            return PyList_GET_ITEM(container, i);
+        }
+        PyErr_Clear();
+    }
+    return NULL;
+}
+
+/* Show the open string by appending the new parts to the string already shown, in place,
+ * when nothing but the parser holds that string (its parts list and its slot: a reference
+ * count of exactly 2). Nobody can then see it change, and CPython grows a str in place
+ * under the same rule (`s += t` with one reference), so reading `value` after every chunk
+ * costs the new text, not the whole string. Returns 1 when done, 0 when not applicable (a
+ * caller, an event or a variable still holds the shown string: build a new one), -1 on
+ * error. */
+static int
+join_in_place(Core *self, int all_emitted)
+{
+    PyObject *parts = self->str_parts;
+    Py_ssize_t n = PyList_GET_SIZE(parts);
+    if (n < 2 || self->str_joined != 1) {
+        return 0;
+    }
+    PyObject *shown = PyList_GET_ITEM(parts, 0);
+    if (Py_REFCNT(shown) != 2 || !PyUnicode_CheckExact(shown) || slot_value(self) != shown) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *rest = PyList_GetSlice(parts, 1, n);
+    if (rest == NULL) {
+        return -1;
+    }
+    Py_INCREF(shown);
+    if (PyList_SetSlice(parts, 0, n, NULL) < 0 || store_string(self, Py_None) < 0) {
+        Py_DECREF(shown);
+        Py_DECREF(rest);
+        return -1;
+    }
+    /* Now `shown` has one reference, ours: PyUnicode_Append may resize it in place. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rest) && shown != NULL; i++) {
+        PyUnicode_Append(&shown, PyList_GET_ITEM(rest, i));
+    }
+    Py_DECREF(rest);
+    if (shown == NULL) {
+        return -1;
+    }
+    int rc = PyList_Append(parts, shown);
+    if (rc == 0) {
+        rc = store_string(self, shown);
+    }
+    Py_DECREF(shown);
+    self->str_joined = 1;
+    self->str_emitted = all_emitted ? 1 : 0;
+    return rc < 0 ? -1 : 1;
+}
+
 static int
 join_open_string(Core *self)
 {
     PyObject *parts = self->str_parts;
     Py_ssize_t n = PyList_GET_SIZE(parts);
     int all_emitted = self->str_emitted == n;
+    int done = join_in_place(self, all_emitted);
+    if (done != 0) {
+        return done < 0 ? -1 : 0;
+    }
     PyObject *joined = join_parts(parts, 0);
     if (joined == NULL) {
         return -1;
@@ -1223,8 +1295,14 @@ error:
     return NULL;
 }
 
+#define CORE_OBJECT_FIELDS(X)                                                                 \
+    X(containers) X(paths) X(key) X(key_parts) X(pending) X(root) X(documents) X(str_parts) \
+        X(str_container) X(str_slot) X(str_path) X(decoder) X(error) X(max_size)              \
+            X(max_string_length)
+
 /* Field types are set by the Python constructor; check them once per call, since a wrong
- * type would crash the C code where Python would raise. */
+ * type (or a deleted attribute, which leaves NULL) would crash the C code where Python would
+ * raise. */
 static int
 check_fields(Core *self)
 {
@@ -1232,14 +1310,17 @@ check_fields(Core *self)
         PyErr_SetString(PyExc_RuntimeError, "streamdantic._speedups.setup() was not called");
         return -1;
     }
-    if (!PyList_CheckExact(self->containers) || !PyList_CheckExact(self->paths) ||
-        !PyList_CheckExact(self->str_parts) || !PyList_CheckExact(self->key_parts) ||
-        !PyList_CheckExact(self->documents) || !PyUnicode_CheckExact(self->pending) ||
-        !PyUnicode_CheckExact(self->key) || !PyTuple_CheckExact(self->str_path) ||
+#define MISSING(f) self->f == NULL ||
+    if (CORE_OBJECT_FIELDS(MISSING) !PyList_CheckExact(self->containers) ||
+        !PyList_CheckExact(self->paths) || !PyList_CheckExact(self->str_parts) ||
+        !PyList_CheckExact(self->key_parts) || !PyList_CheckExact(self->documents) ||
+        !PyUnicode_CheckExact(self->pending) || !PyUnicode_CheckExact(self->key) ||
+        !PyTuple_CheckExact(self->str_path) ||
         PyList_GET_SIZE(self->containers) != PyList_GET_SIZE(self->paths)) {
         PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
         return -1;
     }
+#undef MISSING
     return 0;
 }
 
@@ -1313,8 +1394,10 @@ static PyObject *
 Core_get_value(Core *self, void *closure)
 {
     (void)closure;
-    if (self->state == ST_STRING && PyList_CheckExact(self->str_parts) &&
-        self->str_joined != PyList_GET_SIZE(self->str_parts)) {
+    if (check_fields(self) < 0) {
+        return NULL;
+    }
+    if (self->state == ST_STRING && self->str_joined != PyList_GET_SIZE(self->str_parts)) {
         if (join_open_string(self) < 0) {
             return NULL;
         }
@@ -1364,11 +1447,6 @@ Core_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
-#define CORE_OBJECT_FIELDS(X)                                                                 \
-    X(containers) X(paths) X(key) X(key_parts) X(pending) X(root) X(documents) X(str_parts) \
-        X(str_container) X(str_slot) X(str_path) X(decoder) X(error) X(max_size)              \
-            X(max_string_length)
-
 static int
 Core_traverse(Core *self, visitproc visit, void *arg)
 {
@@ -1396,7 +1474,7 @@ Core_dealloc(Core *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Object members refuse deletion (T_OBJECT_EX would allow it and leave NULL). */
+/* Deleting one of these leaves NULL: check_fields() turns that into a TypeError. */
 #define OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
 static PyMemberDef Core_members[] = {
     {"_state", T_INT, offsetof(Core, state), 0, NULL},

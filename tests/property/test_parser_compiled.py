@@ -170,6 +170,13 @@ def test_type_errors_and_corrupted_state() -> None:
     parser._containers = ()  # type: ignore[assignment]
     with pytest.raises(TypeError, match="corrupted"):
         parser.feed("[")
+    # A deleted field is NULL in C: an error, not a crash.
+    parser = JSONParser()
+    del parser._root
+    with pytest.raises(TypeError, match="corrupted"):
+        parser.feed("[")
+    with pytest.raises(TypeError, match="corrupted"):
+        parser.value  # noqa: B018
 
 
 def test_parser_suites_pass_on_the_pure_python_scanner() -> None:
@@ -191,3 +198,28 @@ def test_parser_suites_pass_on_the_pure_python_scanner() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize("cls", [JSONParser, PyJSONParser])
+def test_a_shown_string_held_by_the_caller_never_changes(cls: type[PyJSONParser]) -> None:
+    # The compiled scanner grows the shown string in place only while nothing else holds
+    # it; a string the caller kept must stay what it was.
+    parser = cls()
+    parser.feed('{"text": "ab')
+    parser.feed("cd")
+    kept = parser.value["text"]
+    event_text = parser.feed("ef")[0].text
+    assert (kept, event_text, parser.value["text"]) == ("abcd", "ef", "abcdef")
+    for piece in ("gh", "ij", "kl"):
+        parser.feed(piece)
+        assert parser.value["text"].endswith(piece)
+    assert kept == "abcd"
+    root = cls()
+    root.feed('"x')
+    first = root.value
+    root.feed("y")
+    assert (first, root.value) == ("x", "xy")
+    root.feed("z")
+    second = root.value
+    root.feed('"')
+    assert (first, second, root.finish()) == ("x", "xyz", "xyz")
