@@ -676,15 +676,21 @@ def _versions() -> dict[str, str]:
 
 
 def _parser_digest() -> str:
-    """First 12 hex digits of the sha256 of streamdantic's parser source, to tie results to
-    the parser they measured ("-" if the source is not found)."""
+    """First 12 hex digits of the sha256 of streamdantic's parser sources (`_parser.py`, then
+    `_speedups.c`), to tie results to the parser they measured ("-" if not found), and which
+    scanner ran: "compiled" or "pure Python"."""
     try:
         import streamdantic._parser as parser_module
 
-        source = Path(parser_module.__file__ or "").read_bytes()
+        module = Path(parser_module.__file__ or "")
+        source = module.read_bytes()
+        c_source = module.with_name("_speedups.c")
+        if c_source.exists():
+            source += c_source.read_bytes()
     except (ImportError, OSError):
         return "-"
-    return hashlib.sha256(source).hexdigest()[:12]
+    scanner = "compiled" if parser_module.COMPILED else "pure Python"
+    return f"{hashlib.sha256(source).hexdigest()[:12]} ({scanner})"
 
 
 def _rel(path: str) -> str:
