@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streamdantic import JSONParseError, JSONParser
+from streamdantic import JSONParseError, JSONParser, StringAppended
 from streamdantic._parser import COMPILED, PyJSONParser
 
 from .strategies import chunkings, json_documents
@@ -208,8 +208,9 @@ def test_a_shown_string_held_by_the_caller_never_changes(cls: type[PyJSONParser]
     parser.feed('{"text": "ab')
     parser.feed("cd")
     kept = parser.value["text"]
-    event_text = parser.feed("ef")[0].text
-    assert (kept, event_text, parser.value["text"]) == ("abcd", "ef", "abcdef")
+    (event,) = parser.feed("ef")
+    assert isinstance(event, StringAppended)
+    assert (kept, event.text, parser.value["text"]) == ("abcd", "ef", "abcdef")
     for piece in ("gh", "ij", "kl"):
         parser.feed(piece)
         assert parser.value["text"].endswith(piece)
@@ -223,3 +224,17 @@ def test_a_shown_string_held_by_the_caller_never_changes(cls: type[PyJSONParser]
     second = root.value
     root.feed('"')
     assert (first, second, root.finish()) == ("x", "xyz", "xyz")
+
+
+@needs_compiled
+def test_the_c_fields_are_the_python_slots() -> None:
+    # Both scanners keep the same state under the same names: the shared Python code reads
+    # and writes it on either.
+    from streamdantic import _parser, _speedups
+
+    members = {
+        name
+        for name, attr in vars(_speedups.ParserCore).items()
+        if type(attr).__name__ == "member_descriptor"
+    }
+    assert members == set(_parser._FIELDS)
