@@ -454,25 +454,25 @@ join_in_place(Core *self, int all_emitted)
     if (Py_REFCNT(shown) != 2 || !PyUnicode_CheckExact(shown) || slot_value(self) != shown) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *rest = PyList_GetSlice(parts, 1, n);
-    if (rest == NULL) {
-        return -1;
-    }
+    /* Take `shown` out of its list item and its slot (None in both for a moment), keeping
+     * one reference of our own: then PyUnicode_Append may resize it in place. */
     Py_INCREF(shown);
-    if (PyList_SetSlice(parts, 0, n, NULL) < 0 || store_string(self, Py_None) < 0) {
+    Py_INCREF(Py_None);
+    if (PyList_SetItem(parts, 0, Py_None) < 0 || store_string(self, Py_None) < 0) {
         Py_DECREF(shown);
-        Py_DECREF(rest);
         return -1;
     }
-    /* Now `shown` has one reference, ours: PyUnicode_Append may resize it in place. */
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rest) && shown != NULL; i++) {
-        PyUnicode_Append(&shown, PyList_GET_ITEM(rest, i));
+    for (Py_ssize_t i = 1; i < n && shown != NULL; i++) {
+        PyUnicode_Append(&shown, PyList_GET_ITEM(parts, i));
     }
-    Py_DECREF(rest);
     if (shown == NULL) {
         return -1;
     }
-    int rc = PyList_Append(parts, shown);
+    Py_INCREF(shown);
+    int rc = PyList_SetItem(parts, 0, shown); /* steals the new reference */
+    if (rc == 0) {
+        rc = PyList_SetSlice(parts, 1, n, NULL);
+    }
     if (rc == 0) {
         rc = store_string(self, shown);
     }
@@ -765,6 +765,22 @@ container_done(Core *self, PyObject *out)
 
 /* ------------------------------------------------------------------ the state machine */
 
+/* A value closed: go on in the state `next_state` says (a value's next state, or root_done's
+ * -1: the rest of the input is not ours, lenient mode; -2: an error). A plain block, not
+ * do-while, so that `continue` continues the scanning loop. */
+#define GO_ON(next_state)                                                                  \
+    {                                                                                      \
+        next = (next_state);                                                               \
+        if (next == -2) {                                                                  \
+            goto error;                                                                    \
+        }                                                                                  \
+        if (next == -1) {                                                                  \
+            return n;                                                                      \
+        }                                                                                  \
+        state = next;                                                                      \
+        continue;                                                                          \
+    }
+
 /* Run the state machine over `s`; return how far it got (the rest is held back), -1 on
  * error. Mirrors `_PyParser._scan` line for line. */
 static Py_ssize_t
@@ -829,20 +845,7 @@ scan(Core *self, PyObject *s, PyObject *out)
                 if (rc < 0) {
                     goto error;
                 }
-                if (PyList_GET_SIZE(containers)) {
-                    state = ST_AFTER_VALUE;
-                }
-                else {
-                    next = root_done(self, out);
-                    if (next == -2) {
-                        goto error;
-                    }
-                    if (next < 0) {
-                        return n; /* lenient: whatever follows the root value is not ours */
-                    }
-                    state = next;
-                }
-                continue;
+                GO_ON(PyList_GET_SIZE(containers) ? ST_AFTER_VALUE : root_done(self, out));
             }
             if (c == '\\') {
                 self->state = state;
@@ -894,15 +897,7 @@ scan(Core *self, PyObject *s, PyObject *out)
             }
             if (c == (Py_UCS4)(is_dict ? '}' : ']')) {
                 pos++;
-                next = container_done(self, out);
-                if (next == -2) {
-                    goto error;
-                }
-                if (next == -1) {
-                    return n;
-                }
-                state = next;
-                continue;
+                GO_ON(container_done(self, out));
             }
             fail_char(self, state,
                       is_dict ? "expected ',' or '}', found %R" : "expected ',' or ']', found %R",
@@ -986,14 +981,7 @@ scan(Core *self, PyObject *s, PyObject *out)
                 pos = end;
                 next = scalar_done(self, number, out);
                 Py_DECREF(number);
-                if (next == -2) {
-                    goto error;
-                }
-                if (next == -1) {
-                    return n;
-                }
-                state = next;
-                continue;
+                GO_ON(next);
             }
             if (c == 't' || c == 'f' || c == 'n') {
                 const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
@@ -1006,15 +994,7 @@ scan(Core *self, PyObject *s, PyObject *out)
                 }
                 if (i == len) {
                     pos += len;
-                    next = scalar_done(self, lit, out);
-                    if (next == -2) {
-                        goto error;
-                    }
-                    if (next == -1) {
-                        return n;
-                    }
-                    state = next;
-                    continue;
+                    GO_ON(scalar_done(self, lit, out));
                 }
                 if (pos + i == n) {
                     goto out_of_loop; /* an unfinished literal: hold it back */
@@ -1026,15 +1006,7 @@ scan(Core *self, PyObject *s, PyObject *out)
             }
             if (c == ']' && state == ST_ARRAY_FIRST) {
                 pos++;
-                next = container_done(self, out);
-                if (next == -2) {
-                    goto error;
-                }
-                if (next == -1) {
-                    return n;
-                }
-                state = next;
-                continue;
+                GO_ON(container_done(self, out));
             }
             if (c == ']') {
                 fail_text(self, state, "trailing comma before ']'", s, pos, NULL);
@@ -1072,15 +1044,7 @@ scan(Core *self, PyObject *s, PyObject *out)
             }
             if (c == '}' && state == ST_OBJECT_FIRST) {
                 pos++;
-                next = container_done(self, out);
-                if (next == -2) {
-                    goto error;
-                }
-                if (next == -1) {
-                    return n;
-                }
-                state = next;
-                continue;
+                GO_ON(container_done(self, out));
             }
             if (c == '}') {
                 fail_text(self, state, "trailing comma before '}'", s, pos, NULL);
@@ -1206,6 +1170,8 @@ error:
     }
     return -1;
 }
+
+#undef GO_ON
 
 /* ------------------------------------------------------------------ consume / feed */
 
