@@ -736,8 +736,9 @@ class _PyParser(_ParserLogic):
                 if c == '"':
                     pos += 1
                     end = string_run(s, pos).end()
-                    if end < n and s[end] == '"':
+                    if end < n and s[end] == '"' and end - pos <= max_string:
                         # The whole key is in this chunk: the common case, no parts list.
+                        # (A key over the limit takes the general path, which reports it.)
                         self._key = s[pos:end]
                         pos = end + 1
                         state = _COLON

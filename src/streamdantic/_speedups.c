@@ -1021,8 +1021,10 @@ scan(Core *self, PyObject *s, PyObject *out)
             if (c == '"') {
                 pos++;
                 Py_ssize_t end = string_run(kind, data, pos, n);
-                if (end < n && PyUnicode_READ(kind, data, end) == '"') {
-                    /* The whole key is in this chunk: the common case, no parts list. */
+                if (end < n && PyUnicode_READ(kind, data, end) == '"' &&
+                    end - pos <= self->max_string) {
+                    /* The whole key is in this chunk: the common case, no parts list. (A key
+                     * over the limit takes the general path, which reports it.) */
                     PyObject *key = PyUnicode_Substring(s, pos, end);
                     if (key == NULL) {
                         goto error;

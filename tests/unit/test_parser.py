@@ -337,9 +337,12 @@ class TestLimits:
                 parse_chunks(split('["123456"]'), max_string_length=5)
 
     def test_key_length(self) -> None:
-        """A key longer than max_string_length raises too."""
-        with pytest.raises(LimitExceededError, match="key longer"):
-            parse_chunks(['{"123', '456": 1}'], max_string_length=5)
+        """A key longer than max_string_length raises too, however it is split (a whole key
+        in one chunk included), and one at the limit does not."""
+        for split in SPLITTERS.values():
+            with pytest.raises(LimitExceededError, match="key longer"):
+                parse_chunks(split('{"123456": 1}'), max_string_length=5)
+            assert parse_chunks(split('{"12345": 1}'), max_string_length=5)[0] == {"12345": 1}
 
     def test_number_length(self) -> None:
         """A number longer than max_number_length raises, even while still growing."""
