@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
@@ -50,6 +49,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workloads
+from _harness import (
+    MARK,
+    Aborted,
+    csv_list,
+    fmt_ms,
+    growth,
+    predict,
+    progress,
+    ratio,
+    ratio_cell,
+    rel_path,
+    version,
+)
 
 perf_counter = time.perf_counter
 
@@ -61,12 +73,6 @@ FLOORS = ["floor-json", "floor-jiter"]
 # The stream loops check the clock once per batch of chunks, so a run over --max-run can be
 # stopped without putting a clock read into the per-chunk loop.
 BATCH = 2048
-
-
-class Aborted(Exception):
-    def __init__(self, elapsed: float, done: int) -> None:
-        self.elapsed = elapsed
-        self.done = done
 
 
 @dataclass
@@ -127,13 +133,6 @@ class Result:
 
 
 # -- implementations ---------------------------------------------------------------------------
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
 
 
 def _streamdantic_impls() -> list[Impl]:
@@ -398,17 +397,6 @@ def _result(
     )
 
 
-def predict(history: list[tuple[int, float]], nbytes: int) -> tuple[float, float] | None:
-    """Extrapolate (seconds, exponent) at `nbytes` from the two largest measured sizes, with
-    their growth exponent clamped to [1, 2.2]; None with fewer than two points."""
-    if len(history) < 2:
-        return None
-    (b1, t1), (b2, t2) = history[-2], history[-1]
-    k = math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(b2 / b1)
-    k = min(max(k, 1.0), 2.2)
-    return t2 * (nbytes / b2) ** k, k
-
-
 def run_one(
     impl: Impl, case: Case, expected: Any, hist: list[tuple[int, float]], args: argparse.Namespace
 ) -> Result:
@@ -438,54 +426,10 @@ def run_one(
 # -- reporting ---------------------------------------------------------------------------------
 
 
-def _num(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
-
-
-def _ratio(x: float) -> str:
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x" if x >= 10 else f"{x:.2f}x"
-
-
-_MARK = {"estimated": "~", "aborted": ">"}
-
-
-def fmt_ms(r: Result | None) -> str:
-    if r is None:
-        return ""
-    if r.seconds is not None and r.status in ("measured", "estimated", "aborted"):
-        return _MARK.get(r.status, "") + _num(r.seconds * 1e3)
-    return r.status
-
-
-def ratio_cell(peer: Result | None, ours: Result | None) -> str:
-    """peer time / our time, marked like the peer's time."""
-    if peer is None or ours is None or ours.status != "measured" or not ours.seconds:
-        return ""
-    if peer.seconds is None or peer.status not in ("measured", "estimated", "aborted"):
-        return peer.status
-    return _MARK.get(peer.status, "") + _ratio(peer.seconds / ours.seconds)
-
-
 def per_chunk(r: Result | None) -> str:
     if r is None or r.seconds is None or r.status not in ("measured", "aborted"):
         return fmt_ms(r)
-    return _MARK.get(r.status, "") + f"{r.seconds / r.chunks * 1e6:.2f}"
-
-
-def growth(a: Result | None, b: Result | None) -> str:
-    """time(b) / time(a), normalized to exactly 10x bytes (10 = linear, 100 = quadratic)."""
-    if a is None or b is None or a.seconds is None or b.seconds is None:
-        return ""
-    if a.status != "measured" or b.status not in ("measured", "estimated", "aborted"):
-        return ""
-    g = (b.seconds / a.seconds) / (b.bytes / a.bytes) * 10
-    return _MARK.get(b.status, "") + (f"{g:.1f}" if g < 100 else f"{g:,.0f}")
+    return MARK.get(r.status, "") + f"{r.seconds / r.chunks * 1e6:.2f}"
 
 
 def markdown(
@@ -566,7 +510,7 @@ def markdown(
             for f in floors:
                 fr = idx.get((wl, sz, ch, f))
                 if ours and ours.status == "measured" and ours.seconds and fr and fr.seconds:
-                    cells.append(_ratio(ours.seconds / fr.seconds))
+                    cells.append(ratio(ours.seconds / fr.seconds))
                 else:
                     cells.append("")
             w(f"| {wl} | {sz} | {ch} | " + " | ".join(cells) + " |")
@@ -607,10 +551,6 @@ def markdown(
 # -- main --------------------------------------------------------------------------------------
 
 
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -620,12 +560,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="smoke run: every workload at 2K, token chunks, 3 repeats, small budget (seconds)",
     )
-    ap.add_argument("--workloads", type=_csv, help="comma list (default: all)")
-    ap.add_argument("--sizes", type=_csv, help="comma list of 2K,20K,200K,2M (default: all)")
-    ap.add_argument("--chunkings", type=_csv, help="comma list of char,token,64 (default: all)")
+    ap.add_argument("--workloads", type=csv_list, help="comma list (default: all)")
+    ap.add_argument("--sizes", type=csv_list, help="comma list of 2K,20K,200K,2M (default: all)")
+    ap.add_argument("--chunkings", type=csv_list, help="comma list of char,token,64 (default: all)")
     ap.add_argument(
         "--peers",
-        type=_csv,
+        type=csv_list,
         help="comma list of the peers and floors to run next to streamdantic "
         f"(default: all): {','.join(PEERS + FLOORS)}",
     )
@@ -671,7 +611,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _versions() -> dict[str, str]:
     dists = ["streamdantic", "jiter", "pydantic", "pydantic-core", "ijson"]
     dists += ["partial-json-parser", "langchain-core"]
-    versions = {d: _version(d) for d in dists}
+    versions = {d: version(d) for d in dists}
     return {d: v for d, v in versions.items() if v != "?"}
 
 
@@ -693,10 +633,6 @@ def _parser_digest() -> str:
     return f"{hashlib.sha256(source).hexdigest()[:12]} ({scanner})"
 
 
-def _rel(path: str) -> str:
-    return os.path.relpath(path) if os.path.exists(path) else path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     gc.enable()
@@ -708,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     runnable = [i for i in impls if not i.unavailable]
     argv_shown = sys.argv[1:] if argv is None else argv
     meta: dict[str, Any] = {
-        "command": " ".join([_rel(sys.executable), _rel(__file__), *argv_shown]),
+        "command": " ".join([rel_path(sys.executable), rel_path(__file__), *argv_shown]),
         "python": sys.version.replace("\n", " "),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "versions": _versions(),
@@ -733,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
                     elif r.status in ("skipped", "aborted"):
                         hist.append((r.bytes, math.inf))
                     results.append(r)
-                    _progress(r)
+                    progress(r, 20)
                 del case
 
     meta["loadavg"].append(os.getloadavg()[0])
@@ -745,15 +681,6 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"meta": meta, "results": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
-
-
-def _progress(r: Result) -> None:
-    t = f"{r.seconds:.4f}s" if r.seconds is not None else "-"
-    print(
-        f"  {r.workload:8} {r.size:5} {r.chunking:6} {r.impl:20} {r.status:9} {t} {r.note}",
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import math
 import os
@@ -59,6 +58,20 @@ from typing_extensions import TypedDict
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workloads
+from _harness import (
+    MARK,
+    TIMED,
+    Aborted,
+    csv_list,
+    fmt_ms,
+    growth,
+    predict,
+    progress,
+    ratio,
+    ratio_cell,
+    rel_path,
+    version,
+)
 
 perf_counter = time.perf_counter
 
@@ -257,12 +270,6 @@ TYPED_DICTS: dict[str, Any] = {
 
 
 # -- cases and results -------------------------------------------------------------------------
-
-
-class Aborted(Exception):
-    def __init__(self, elapsed: float, done: int) -> None:
-        self.elapsed = elapsed
-        self.done = done
 
 
 @dataclass
@@ -559,17 +566,6 @@ def measure(impl: Impl, case: Case, repeats: int, min_time: float, limit: float)
     return _result(case, impl, "measured", best, runs, raised)
 
 
-def predict(history: list[tuple[int, float]], nbytes: int) -> tuple[float, float] | None:
-    """(seconds, exponent) at `nbytes` from the two largest measured sizes, the exponent
-    clamped to [1, 2.2]; None with fewer than two points."""
-    if len(history) < 2:
-        return None
-    (b1, t1), (b2, t2) = history[-2], history[-1]
-    k = math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(b2 / b1)
-    k = min(max(k, 1.0), 2.2)
-    return t2 * (nbytes / b2) ** k, k
-
-
 def run_one(
     impl: Impl, case: Case, hist: list[tuple[int, float]], args: argparse.Namespace
 ) -> Result:
@@ -591,49 +587,10 @@ def run_one(
 
 # -- reporting ---------------------------------------------------------------------------------
 
-_MARK = {"estimated": "~", "aborted": ">"}
-_TIMED = ("measured", "estimated", "aborted")
-
-
-def _num(x: float) -> str:
-    return (
-        f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 1 else f"{x:.3f}"
-    )
-
-
-def _ratio(x: float) -> str:
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x" if x >= 10 else f"{x:.2f}x"
-
-
-def fmt_ms(r: Result | None) -> str:
-    if r is None:
-        return ""
-    if r.seconds is not None and r.status in _TIMED:
-        return _MARK.get(r.status, "") + _num(r.seconds * 1e3)
-    return r.status
-
-
-def ratio_cell(peer: Result | None, ours: Result | None) -> str:
-    if peer is None or ours is None or ours.status != "measured" or not ours.seconds:
-        return ""
-    if peer.seconds is None or peer.status not in _TIMED:
-        return peer.status
-    return _MARK.get(peer.status, "") + _ratio(peer.seconds / ours.seconds)
-
 
 def fastest(results: list[Result | None]) -> Result | None:
-    timed = [r for r in results if r is not None and r.seconds is not None and r.status in _TIMED]
+    timed = [r for r in results if r is not None and r.seconds is not None and r.status in TIMED]
     return min(timed, key=lambda r: r.seconds or 0.0, default=None)
-
-
-def growth(a: Result | None, b: Result | None) -> str:
-    """time(b) / time(a), normalized to exactly 10x bytes (10 = linear, 100 = quadratic)."""
-    if a is None or b is None or a.seconds is None or b.seconds is None:
-        return ""
-    if a.status != "measured" or b.status not in _TIMED:
-        return ""
-    g = (b.seconds / a.seconds) / (b.bytes / a.bytes) * 10
-    return _MARK.get(b.status, "") + (f"{g:.1f}" if g < 100 else f"{g:,.0f}")
 
 
 def markdown(
@@ -764,10 +721,10 @@ def _targets(
             if ours is None or best is None or not ours.seconds or ours.status != "measured":
                 continue
             assert best.seconds is not None
-            ratio = best.seconds / ours.seconds
-            verdict = "met" if ratio >= want else "NOT met"
+            speedup = best.seconds / ours.seconds
+            verdict = "met" if speedup >= want else "NOT met"
             lines.append(
-                f"- {wl} {size}: {_MARK.get(best.status, '')}{_ratio(ratio)} the fastest peer "
+                f"- {wl} {size}: {MARK.get(best.status, '')}{ratio(speedup)} the fastest peer "
                 f"({best.impl}), target >= {want:.0f}x: **{verdict}**"
             )
     # Linear growth: the exponent k of time ~ bytes**k from 20K (2K is dominated by fixed
@@ -805,10 +762,6 @@ def _targets(
 # -- main --------------------------------------------------------------------------------------
 
 
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -818,12 +771,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="smoke run: every workload at 2K, token chunks, 3 repeats, small budget (seconds)",
     )
-    ap.add_argument("--workloads", type=_csv, help="comma list (default: all)")
-    ap.add_argument("--sizes", type=_csv, help="comma list of 2K,20K,200K,2M (default: all)")
-    ap.add_argument("--chunkings", type=_csv, help="comma list of char,token,64 (default: all)")
+    ap.add_argument("--workloads", type=csv_list, help="comma list (default: all)")
+    ap.add_argument("--sizes", type=csv_list, help="comma list of 2K,20K,200K,2M (default: all)")
+    ap.add_argument("--chunkings", type=csv_list, help="comma list of char,token,64 (default: all)")
     ap.add_argument(
         "--peers",
-        type=_csv,
+        type=csv_list,
         help=f"comma list of the peers to run next to streamdantic (default: all): {','.join(PEERS)}",
     )
     ap.add_argument("--repeats", type=int, default=5, help="max runs per case; the best counts")
@@ -865,30 +818,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
 def _versions() -> dict[str, str]:
     dists = ["streamdantic", "pydantic", "pydantic-core", "jiter", "instructor", "openai"]
-    versions = {d: _version(d) for d in dists}
+    versions = {d: version(d) for d in dists}
     return {d: v for d, v in versions.items() if v != "?"}
-
-
-def _rel(path: str) -> str:
-    return os.path.relpath(path) if os.path.exists(path) else path
-
-
-def _progress(r: Result) -> None:
-    t = f"{r.seconds:.4f}s" if r.seconds is not None else "-"
-    print(
-        f"  {r.workload:8} {r.size:5} {r.chunking:6} {r.impl:15} {r.status:9} {t} {r.note}",
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -902,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
     runnable = [i for i in impls if not i.unavailable]
     argv_shown = sys.argv[1:] if argv is None else argv
     meta = {
-        "command": " ".join([_rel(sys.executable), _rel(__file__), *argv_shown]),
+        "command": " ".join([rel_path(sys.executable), rel_path(__file__), *argv_shown]),
         "python": sys.version.replace("\n", " "),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "versions": _versions(),
@@ -927,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
                     elif r.status in ("skipped", "aborted"):
                         hist.append((r.bytes, math.inf))
                     results.append(r)
-                    _progress(r)
+                    progress(r, 15)
                 del case, chunks
 
     report = markdown(results, impls, args, meta)

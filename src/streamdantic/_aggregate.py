@@ -409,6 +409,33 @@ def stream(
     )
 
 
+# Typed like `stream`: with a model, the final object is that model.
+@overload
+def astream(
+    source: AsyncIterable[Any] | Iterable[Any],
+    model: type[T],
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> AsyncStream[T]: ...
+@overload
+def astream(
+    source: AsyncIterable[Any] | Iterable[Any],
+    model: None = None,
+    *,
+    tools: Any = None,
+    emit: EmitPolicy = "changes",
+    on_invalid: Literal["raise", "report"] = "raise",
+    lenient: bool = False,
+    profile: Literal["nested", "compatible"] = "nested",
+    strict: bool | None = None,
+    clock: Clock = time.monotonic,
+) -> AsyncStream[Any]: ...
 def astream(
     source: AsyncIterable[Any] | Iterable[Any],
     model: Any = None,

@@ -66,6 +66,7 @@ from ._exceptions import (
     StreamValidationError,
     UsageError,
 )
+from ._parser import _utf8_len
 from ._paths import Path, render_path
 from ._sse import _LINE_ENDING, LineSplitter
 
@@ -672,16 +673,12 @@ def _char_count(data: bytes) -> int:
     return len(data.translate(None, _CONTINUATION_BYTES))
 
 
-def _utf8_length(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
 def _line_end(text: str, text_start: int, skip_lf: bool, position: int) -> int:
     # The byte offset where the `position`-th line completed by `text` ends (its text, not
     # its line ending). Only called when a line fails, so the scan costs nothing otherwise.
     for k, match in enumerate(_LINE_ENDING.finditer(text, 1 if skip_lf else 0)):
         if k == position:
-            return text_start + _utf8_length(text[: match.start()])
+            return text_start + _utf8_len(text[: match.start()])
     raise AssertionError("the line splitter returned more lines than the text has")
 
 

@@ -1179,8 +1179,27 @@ class DeltaEncoder:
                     values[i] += event.text  # type: ignore[attr-defined]
                 else:
                     texts[path] = texts.get(path, "") + event.text  # type: ignore[attr-defined]
-            elif t is ValueStarted:
+            elif t is ValueStarted or t is ValueCompleted:  # (DocumentCompleted: nothing)
                 path = event.path  # type: ignore[attr-defined]
+                if t is ValueStarted:
+                    kind = event.kind  # type: ignore[attr-defined]
+                    value: Any = "" if kind == "string" else [] if kind == "array" else {}
+                else:
+                    value = event.value  # type: ignore[attr-defined]
+                    vtype = type(value)
+                    if vtype is str or vtype is list or vtype is dict:
+                        i = index_of.get(path)
+                        if i is not None:
+                            # Started and completed in this batch: one set of the final
+                            # value replaces the ops of its descendants.
+                            values[i] = value
+                            del paths[i + 1 :], values[i + 1 :], done[done_mark[path] :]
+                        done.append(path)
+                        done_set.add(path)
+                        continue
+                # A value appears at `path` (a container or string opens, or a number or
+                # literal completes). A second one at a path this batch already changed (a
+                # duplicate key) goes into the next chunk.
                 if path in index_of or path in texts or path in done_set:
                     chunks.append(self._chunk(paths, values, texts, done))
                     paths, values, texts, done = [], [], {}, []
@@ -1190,31 +1209,7 @@ class DeltaEncoder:
                 index_of[path] = len(paths)
                 done_mark[path] = len(done)
                 paths.append(path)
-                kind = event.kind  # type: ignore[attr-defined]
-                values.append("" if kind == "string" else [] if kind == "array" else {})
-            elif t is ValueCompleted:
-                path = event.path  # type: ignore[attr-defined]
-                value = event.value  # type: ignore[attr-defined]
-                vtype = type(value)
-                if vtype is str or vtype is list or vtype is dict:
-                    i = index_of.get(path)
-                    if i is not None:
-                        # Started and completed in this batch: one set of the final value
-                        # replaces the ops of its descendants.
-                        values[i] = value
-                        del paths[i + 1 :], values[i + 1 :], done[done_mark[path] :]
-                    done.append(path)
-                    done_set.add(path)
-                else:
-                    if path in index_of or path in texts or path in done_set:
-                        chunks.append(self._chunk(paths, values, texts, done))
-                        paths, values, texts, done = [], [], {}, []
-                        index_of, done_mark, done_set = {}, {}, set()
-                    if not path:
-                        self._check_root()
-                    index_of[path] = len(paths)
-                    paths.append(path)
-                    values.append(value)
+                values.append(value)
         if paths or texts or done:
             chunks.append(self._chunk(paths, values, texts, done))
         return chunks

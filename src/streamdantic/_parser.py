@@ -475,27 +475,23 @@ class _PyParser(_ParserLogic):
             # chunk is plain string text, skip the state machine: one regex, one event.
             n = len(text)
             if n and _string_run(text, 0).end() == n:
-                parts = self._str_parts
-                parts.append(text)
-                self._str_len += n
-                self._pos_bytes += (
-                    n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-                )
-                self._pos_column += n  # a plain run holds no newline
-                if self._str_len > self._max_string or self._pos_bytes > self._max_size_bytes:
-                    parts.pop()  # let the general path report the limit where it is crossed
-                    self._str_len -= n
-                    self._pos_bytes -= (
-                        n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-                    )
-                    self._pos_column -= n
-                    return self._consume(text)
-                if self._str_emitted == len(parts) - 1:
-                    self._str_emitted += 1
-                    return [StringAppended(self._str_path, text)]
-                out: list[Event] = []
-                self._emit_string_text(out)
-                return out
+                size = _utf8_len(text)
+                # Over a limit: the general path reports it where it is crossed.
+                if (
+                    self._str_len + n <= self._max_string
+                    and self._pos_bytes + size <= self._max_size_bytes
+                ):
+                    parts = self._str_parts
+                    parts.append(text)
+                    self._str_len += n
+                    self._pos_bytes += size
+                    self._pos_column += n  # a plain run holds no newline
+                    if self._str_emitted == len(parts) - 1:
+                        self._str_emitted += 1
+                        return [StringAppended(self._str_path, text)]
+                    out: list[Event] = []
+                    self._emit_string_text(out)
+                    return out
         return self._consume(text)
 
     @property
@@ -531,7 +527,7 @@ class _PyParser(_ParserLogic):
             self._pending = s[pos:]
             s = s[:pos]
         # Track where the unconsumed text starts, for error messages: C-level scans only.
-        self._pos_bytes += len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+        self._pos_bytes += _utf8_len(s)
         newlines = s.count("\n")
         if newlines:
             self._pos_line += newlines

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar, assert_type
 from partial_models import Box, Color, Customer, Item, Order, Record
 from pydantic import BaseModel
 
+from streamdantic import astream, stream
 from streamdantic._partial import Partial, ValueState
 
 M = TypeVar("M", bound=BaseModel)
@@ -82,3 +83,10 @@ def usage(p: Partial[Order]) -> list[str]:
     if p.field_state("note") == "complete" and p.note:
         lines.append(p.note)
     return lines
+
+
+def typed_streams(source: list[str]) -> None:
+    # stream and astream are typed alike: with a model, the final object is that model.
+    assert_type(stream(source, Order).final, Order | None)
+    assert_type(astream(source, Order).final, Order | None)
+    assert_type(astream(source).final, Any | None)
