@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -490,9 +491,14 @@ class ResumableStreams:
                     group.start_soon(self._watch_cancel, stream_id, scope)
                     try:
                         while (output := await upstream.next()) is not _END:
-                            now = anyio.current_time()
-                            for frame in encoder.feed(output, now=now):
-                                await store.append(stream_id, frame)
+                            frames = encoder.feed(output, now=anyio.current_time())
+                            # The encoder has numbered these frames: a cancel must not drop
+                            # one half-stored, or the terminal frame would follow a gap.
+                            with anyio.CancelScope(shield=True):
+                                for frame in frames:
+                                    await store.append(stream_id, frame)
+                            # ...and it lands here, even if the source never waits.
+                            await anyio.lowlevel.checkpoint_if_cancelled()
                     except Exception as exc:
                         _report(exc)
                         error = exc

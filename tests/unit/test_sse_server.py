@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from streamdantic import ProviderError, UsageError, astream, stream
+from streamdantic import ProviderError, StreamCancelledError, UsageError, astream, stream
 from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
 from streamdantic.starlette import EventStreamResponse, ResumableStreams
 
@@ -363,6 +363,46 @@ async def test_the_generation_outlives_its_clients_until_cancelled() -> None:
         assert json.loads(last.data)["type"] == "cancelled"
         assert (await client.delete(f"/streams/{stream_id}")).status_code == 404
         assert (await client.post("/streams")).status_code == 404  # no start: no POST route
+
+
+class SlowStore(MemoryStore):
+    """A store whose appends take a while, as over a network: a cancel lands mid-append."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.appending = anyio.Event()
+        self.ended = anyio.Event()
+
+    async def mark_done(self, stream_id: str, /) -> None:
+        await super().mark_done(stream_id)
+        self.ended.set()
+
+    async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
+        self.appending.set()
+        await anyio.sleep(0.02)
+        await super().append(stream_id, frame)
+
+
+async def test_a_cancel_during_an_append_loses_no_frame() -> None:
+    """The frame being stored when the cancel arrives is kept: the terminal frame follows
+    it without a gap in the ids (a client would refuse the gap)."""
+    store = SlowStore()
+    streams = ResumableStreams(store=store)
+    async with streams:
+        stream_id = await streams.spawn(astream(slow(pieces(size=3))))
+        with anyio.fail_after(5):
+            await store.appending.wait()
+            assert await streams.cancel(stream_id)
+            await store.ended.wait()
+    frames = await store.read(stream_id)
+    assert frames is not None and frames.done
+    ids = [int(event.id or 0) for event in frames.events]
+    assert ids == list(range(1, len(ids) + 1))
+    assert json.loads(frames.events[-1].data)["type"] == "cancelled"
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    with pytest.raises(StreamCancelledError):
+        for event in frames.events:
+            decoder.feed(event)
 
 
 async def test_spawning_needs_the_task_group() -> None:
