@@ -5,10 +5,13 @@ For each workload x size x chunking, every implementation consumes the whole str
 produces the partial value after EVERY chunk (what a UI does). Timed with perf_counter, gc
 enabled, best of a few repeats for small cases.
 
-  streamdantic         JSONParser: feed(chunk), then read .value after every chunk; finish()
-  streamdantic-feed    JSONParser: feed(chunk) only; the returned events are the output. This
-                       is how a UI follows the huge-string workload: it appends the string-delta
-                       events instead of re-reading a multi-MB string from .value per chunk
+  streamdantic         JSONParser(events=False): feed(chunk), then read .value after every
+                       chunk; finish(). What a UI that re-renders the partial value does: it
+                       builds no events (the value and the path queries only)
+  streamdantic-feed    JSONParser(): feed(chunk) only; the returned events (each with its full
+                       JSON path) are the output. This is how a UI follows the huge-string
+                       workload: it appends the string-delta events instead of re-reading a
+                       multi-MB string from .value per chunk
   jiter                jiter.from_json(buf.encode(), partial_mode="trailing-strings") on the
                        accumulated buffer (what the openai SDK and many users do)
   pydantic             TypeAdapter(Any).validate_json(buf, experimental_allow_partial=
@@ -136,8 +139,8 @@ class Result:
 
 
 def _streamdantic_impls() -> list[Impl]:
-    desc_value = "JSONParser: feed(chunk), read .value after every chunk, finish()"
-    desc_feed = "JSONParser: feed(chunk) only (events returned), .value not read, finish()"
+    desc_value = "JSONParser(events=False): feed(chunk), read .value after every chunk, finish()"
+    desc_feed = "JSONParser(): feed(chunk) only (events returned), .value not read, finish()"
     try:
         import streamdantic
 
@@ -152,7 +155,7 @@ def _streamdantic_impls() -> list[Impl]:
     def run_value(case: Case, limit: float) -> tuple[float, Any, int]:
         value = None
         t0 = perf_counter()
-        parser = parser_cls()
+        parser = parser_cls(events=False)
         feed = parser.feed
         for i, batch in enumerate(case.batches):
             for chunk in batch:

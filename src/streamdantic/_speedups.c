@@ -59,8 +59,10 @@ typedef struct {
     char multiple;
     char root_started;
     char started;
+    char events; /* build events (and the paths they carry); off: only the value */
     PyObject *containers; /* list: open arrays and objects, outermost first */
-    PyObject *paths;      /* list: the path (tuple) of each open container */
+    PyObject *paths; /* list: the path (tuple) of each open container; its key or index
+                        when events are off (see _ParserLogic._path_to) */
     PyObject *key;        /* str: the key whose value comes next */
     PyObject *key_parts;  /* list of str: parts of a key split across chunks */
     PyObject *pending;    /* str: an unfinished token held back */
@@ -110,10 +112,13 @@ is_atomic(PyObject *obj)
            (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
 }
 
-/* Append a new event to `out`; steals nothing. */
+/* Append a new event to `out` (NULL when events are off: nothing to do); steals nothing. */
 static int
 emit(PyObject *out, EventClass *cls, PyObject *a, PyObject *b)
 {
+    if (out == NULL) {
+        return 0;
+    }
     PyObject *event = make_event(cls, a, b);
     if (event == NULL) {
         return -1;
@@ -318,7 +323,8 @@ join_parts(PyObject *parts, Py_ssize_t start)
 
 /* ------------------------------------------------------------------ value building */
 
-/* Put a newly visible value into its parent; return its path (new reference). */
+/* Put a newly visible value into its parent; return its path (new reference), or only its
+ * key or index when events are off (no event will carry the path: queries rebuild it). */
 static PyObject *
 place(Core *self, PyObject *value)
 {
@@ -331,18 +337,29 @@ place(Core *self, PyObject *value)
         return empty_tuple;
     }
     PyObject *parent = PyList_GET_ITEM(self->containers, depth - 1);
-    PyObject *parent_path = PyList_GET_ITEM(self->paths, depth - 1);
+    PyObject *segment;
     if (PyDict_CheckExact(parent)) {
         if (PyDict_SetItem(parent, self->key, value) < 0) {
             return NULL;
         }
-        Py_INCREF(self->key);
-        return path_plus(parent_path, self->key);
+        segment = Py_NewRef(self->key);
     }
-    if (PyList_Append(parent, value) < 0) {
+    else {
+        if (PyList_Append(parent, value) < 0) {
+            return NULL;
+        }
+        segment = PyLong_FromSsize_t(PyList_GET_SIZE(parent) - 1);
+    }
+    if (!self->events) {
+        return segment;
+    }
+    PyObject *parent_path = PyList_GET_ITEM(self->paths, depth - 1);
+    if (!PyTuple_CheckExact(parent_path)) {
+        Py_XDECREF(segment);
+        PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
         return NULL;
     }
-    return path_plus(parent_path, PyLong_FromSsize_t(PyList_GET_SIZE(parent) - 1));
+    return path_plus(parent_path, segment);
 }
 
 static int
@@ -376,14 +393,19 @@ open_string(Core *self, PyObject *out)
     if (path == NULL) {
         return -1;
     }
-    Py_SETREF(self->str_path, path);
+    if (out == NULL) {
+        Py_DECREF(path); /* events off: the string's path stays (), queries use str_slot */
+    }
+    else {
+        Py_SETREF(self->str_path, path);
+    }
     self->str_len = 0;
     if (PyList_SetSlice(self->str_parts, 0, PyList_GET_SIZE(self->str_parts), NULL) < 0) {
         return -1;
     }
     self->str_joined = self->str_emitted = 0;
     self->state = ST_STRING;
-    return emit(out, &ev_started, path, s_string);
+    return emit(out, &ev_started, self->str_path, s_string);
 }
 
 static int
@@ -824,7 +846,7 @@ scan(Core *self, PyObject *s, PyObject *out)
             c = PyUnicode_READ(kind, data, pos);
             if (c == '"') {
                 pos++;
-                if (self->str_emitted < PyList_GET_SIZE(self->str_parts) &&
+                if (out != NULL && self->str_emitted < PyList_GET_SIZE(self->str_parts) &&
                     emit_string_text(self, out) < 0) {
                     goto error;
                 }
@@ -1193,8 +1215,8 @@ consume(Core *self, PyObject *text)
         Py_INCREF(text);
         s = text;
     }
-    PyObject *out = PyList_New(0);
-    if (out == NULL) {
+    PyObject *out = NULL;
+    if (self->events && (out = PyList_New(0)) == NULL) {
         Py_DECREF(s);
         return NULL;
     }
@@ -1250,16 +1272,16 @@ consume(Core *self, PyObject *text)
                   s_empty, 0, limit_error);
         goto error;
     }
-    if (self->state == ST_STRING && self->str_emitted < PyList_GET_SIZE(self->str_parts) &&
-        emit_string_text(self, out) < 0) {
+    if (out != NULL && self->state == ST_STRING &&
+        self->str_emitted < PyList_GET_SIZE(self->str_parts) && emit_string_text(self, out) < 0) {
         goto error;
     }
     Py_DECREF(s);
-    return out;
+    return out != NULL ? out : PyList_New(0);
 
 error:
     Py_DECREF(s);
-    Py_DECREF(out);
+    Py_XDECREF(out);
     return NULL;
 }
 
@@ -1283,7 +1305,7 @@ check_fields(Core *self)
         !PyList_CheckExact(self->paths) || !PyList_CheckExact(self->str_parts) ||
         !PyList_CheckExact(self->key_parts) || !PyList_CheckExact(self->documents) ||
         !PyUnicode_CheckExact(self->pending) || !PyUnicode_CheckExact(self->key) ||
-        !PyTuple_CheckExact(self->str_path) ||
+        (self->events && !PyTuple_CheckExact(self->str_path)) ||
         PyList_GET_SIZE(self->containers) != PyList_GET_SIZE(self->paths)) {
         PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
         return -1;
@@ -1412,6 +1434,7 @@ Core_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->pos_line = self->pos_column = 1;
     self->max_depth = self->max_number_length = 1;
     self->max_string = self->max_size_bytes = PY_SSIZE_T_MAX;
+    self->events = 1;
     return (PyObject *)self;
 }
 
@@ -1450,6 +1473,7 @@ static PyMemberDef Core_members[] = {
     {"_multiple", T_BOOL, offsetof(Core, multiple), 0, NULL},
     {"_root_started", T_BOOL, offsetof(Core, root_started), 0, NULL},
     {"_started", T_BOOL, offsetof(Core, started), 0, NULL},
+    {"_events", T_BOOL, offsetof(Core, events), 0, NULL},
     {"_str_len", T_PYSSIZET, offsetof(Core, str_len), 0, NULL},
     {"_str_joined", T_PYSSIZET, offsetof(Core, str_joined), 0, NULL},
     {"_str_emitted", T_PYSSIZET, offsetof(Core, str_emitted), 0, NULL},

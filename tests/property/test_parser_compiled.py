@@ -39,6 +39,7 @@ OPTIONS = st.fixed_dictionaries(
         "max_size": st.integers(0, 200) | st.none(),
         "max_string_length": st.integers(0, 12) | st.none(),
         "max_number_length": st.integers(1, 8),
+        "events": st.booleans(),
     },
 )
 

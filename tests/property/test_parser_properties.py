@@ -138,3 +138,36 @@ def test_json_shaped_noise_raises_only_parse_errors(text: str) -> None:
         assert not ok, text
     else:
         assert ok and value == expected, text
+
+
+def observed(chunks: list[Any], *, events: bool) -> tuple[list[Any], list[Any]]:
+    """What feeding `chunks` shows apart from the events, and the events."""
+    parser = JSONParser(events=events)
+    seen: list[Any] = []
+    emitted: list[Any] = []
+    try:
+        for chunk in chunks:
+            emitted.extend(parser.feed(chunk))
+            paths = parser.open_paths
+            seen.append((copy.deepcopy(parser.value), paths, parser.current_path, parser.offset))
+            seen.append([parser.state_of(path) for path in paths])
+        emitted.extend(parser.close())
+        seen.append(parser.value)
+    except JSONParseError as exc:
+        seen.append((type(exc), str(exc), exc.offset, exc.path, exc.partial))
+    return seen, emitted
+
+
+@SETTINGS
+@given(st.data(), json_documents(), st.integers(0, 10_000), st.sampled_from(["", "]", ",", "x"]))
+def test_events_off_changes_nothing_but_the_events(
+    data: st.DataObject, text: str, where: int, junk: str
+) -> None:
+    """With events=False, feed and close return no events; the value after every chunk, the
+    paths, the states, the offset and any error (message and path) are the same."""
+    where %= len(text) + 1
+    chunks = data.draw(chunkings(text[:where] + junk + text[where:]))
+    quiet, none = observed(chunks, events=False)
+    loud, _ = observed(chunks, events=True)
+    assert none == []
+    assert quiet == loud
