@@ -3,7 +3,8 @@
 
 For each workload x size x chunking, every implementation consumes the whole stream and
 produces the partial value after EVERY chunk (what a UI does). Timed with perf_counter, gc
-enabled, best of a few repeats for small cases.
+enabled (the harness's own objects frozen during a run: _harness.frozen_heap), best of a
+few repeats for small cases.
 
   streamdantic         JSONParser(events=False): feed(chunk), then read .value after every
                        chunk; finish(). What a UI that re-renders the partial value does: it
@@ -57,6 +58,7 @@ from _harness import (
     Aborted,
     csv_list,
     fmt_ms,
+    frozen_heap,
     growth,
     predict,
     progress,
@@ -356,7 +358,8 @@ def measure(
     while runs < repeats and (runs < at_least or spent < min_time):
         cpu0 = time.process_time()
         try:
-            seconds, value, raised = impl.runner(case, limit)
+            with frozen_heap():
+                seconds, value, raised = impl.runner(case, limit)
         except Aborted as stop:
             done = min(stop.done, case.nchunks) / case.nchunks
             note = f"stopped after {stop.elapsed:.0f}s, at {done:.0%} of the stream"
@@ -451,7 +454,7 @@ def markdown(
     w(f"- machine: {meta['machine']}")
     w("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     w(
-        f"- gc enabled; best of up to {args.repeats} runs, fewer once a case has taken "
+        f"- gc enabled (the harness's own objects frozen during a run); best of up to {args.repeats} runs, fewer once a case has taken "
         f"{args.min_time}s (but streamdantic and ijson at least 2 runs, the floors 5); "
         f"budget {args.budget}s, max-run {args.max_run}s"
     )

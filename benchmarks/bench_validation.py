@@ -64,6 +64,7 @@ from _harness import (
     Aborted,
     csv_list,
     fmt_ms,
+    frozen_heap,
     growth,
     predict,
     progress,
@@ -550,7 +551,8 @@ def measure(impl: Impl, case: Case, repeats: int, min_time: float, limit: float)
     while runs < repeats and (runs == 0 or spent < min_time):
         gc.collect()
         try:
-            seconds, final, raised = impl.runner(case, limit)
+            with frozen_heap():
+                seconds, final, raised = impl.runner(case, limit)
         except Aborted as stop:
             done = min(stop.done, len(case.chunks)) / len(case.chunks)
             note = f"stopped after {stop.elapsed:.0f}s, at {done:.0%} of the stream"
@@ -609,7 +611,7 @@ def markdown(
     w(f"- machine: {meta['machine']}")
     w("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     w(
-        f"- gc enabled; best of up to {args.repeats} runs (fewer once a case has taken "
+        f"- gc enabled (the harness's own objects frozen during a run); best of up to {args.repeats} runs (fewer once a case has taken "
         f"{args.min_time}s; 1 run from 100,000 chunks); budget {args.budget}s, "
         f"max-run {args.max_run}s"
     )
