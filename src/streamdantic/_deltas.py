@@ -1252,7 +1252,8 @@ def chunks_from_text(chunks: Iterable[str | bytes], /, **parser_options: Any) ->
 
     Args:
         chunks: the JSON text in pieces (str, or UTF-8 bytes split anywhere).
-        **parser_options: options of `JSONParser` (``lenient``, limits; not ``multiple``).
+        **parser_options: options of `JSONParser` (``lenient``, limits; not ``multiple``,
+            and not ``events=False``: the chunks are made from the events).
 
     Returns:
         An iterator of chunks numbered from 0; merged by ``ChunkMerger("nested")`` they give
@@ -1260,8 +1261,10 @@ def chunks_from_text(chunks: Iterable[str | bytes], /, **parser_options: Any) ->
 
     Raises:
         JSONParseError: the text is not valid JSON (IncompleteJSONError when it ends early).
-        UsageError: the text holds more than one document.
+        UsageError: the text holds more than one document, or ``events=False`` was given.
     """
+    if not parser_options.get("events", True):
+        raise UsageError("chunks_from_text() encodes the parser's events: drop events=False")
     parser = JSONParser(**parser_options)
     encoder = DeltaEncoder()
     for data in chunks:

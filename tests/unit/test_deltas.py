@@ -810,6 +810,12 @@ def test_encoder_refuses_a_second_document() -> None:
         list(chunks_from_text(["[1] [2]"], multiple=True))
 
 
+def test_chunks_from_text_refuses_a_parser_without_events() -> None:
+    """The chunks are made from the parser's events: events=False would silently lose them."""
+    with pytest.raises(UsageError, match="events=False"):
+        list(chunks_from_text(['{"a": 1}'], events=False))
+
+
 @pytest.mark.parametrize("splitter", list(SPLITTERS), ids=list(SPLITTERS))
 def test_merger_events_match_the_parsers(splitter: str) -> None:
     """Merging the encoder's chunks completes the same values as parsing, with the same text."""
