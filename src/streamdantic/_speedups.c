@@ -393,8 +393,8 @@ open_string(Core *self, PyObject *out)
     if (path == NULL) {
         return -1;
     }
-    if (out == NULL) {
-        Py_DECREF(path); /* events off: the string's path stays (), queries use str_slot */
+    if (!self->events) {
+        Py_DECREF(path); /* only its key or index: the string's path stays (), see above */
     }
     else {
         Py_SETREF(self->str_path, path);
