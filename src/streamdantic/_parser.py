@@ -609,8 +609,8 @@ class _PyParser(_ParserLogic):
                 if c == '"':
                     pos += 1
                     parts = self._str_parts
-                    if self._str_emitted < len(parts):
-                        self._emit_string_text(out)
+                    if self._events and self._str_emitted < len(parts):
+                        self._emit_string_text(out)  # (with events off, no second join)
                     final = parts[0] if len(parts) == 1 else "".join(parts)
                     parts.clear()
                     self._str_joined = self._str_emitted = 0
