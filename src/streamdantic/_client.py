@@ -12,6 +12,9 @@ sync and async drivers only perform the actions with httpx, the way httpx runs a
 #   resumed connection never delivers a delta twice, and it raises on a gap, so none is lost.
 # - Last-Event-ID is the decoder's last applied id (not the SSE decoder's: a replayed frame
 #   would move that one backwards).
+# - Each 200 response is announced to the decoder (begin_response), which checks its stream
+#   frame: a reconnection answered by another generation fails instead of being spliced in.
+#   A 409 to a request that asked to resume is the server saying it cannot resume: final.
 # - Failures are counted per run of attempts without progress: a connection that applied a
 #   frame resets the count, so a long stream survives any number of spaced-out drops.
 # - The drivers catch only httpx.TransportError (connection, read timeout, protocol errors)
@@ -19,6 +22,7 @@ sync and async drivers only perform the actions with httpx, the way httpx runs a
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, TypeV
 
 import anyio
 
-from ._exceptions import SSEError, UsageError
+from ._exceptions import SSEError, StreamNotResumableError, UsageError
 from ._sse import SSEDecoder
 from ._sse_profile import ClientUpdate, ProfileDecoder
 
@@ -56,6 +60,8 @@ T = TypeVar("T")
 DEFAULT_READ_TIMEOUT: Final = 45.0
 # At most this much is read after the terminal frame, waiting for the end of the body.
 _DRAIN_LIMIT: Final = 65536
+# At most this much of a 409 answer is read for its explanation.
+_DETAIL_LIMIT: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,8 @@ def event_flow(
     - 204: the server says there is nothing more: stop, without an error.
     - 5xx, a failed connection, a read error or timeout, or a body that ends before the
       terminal frame: reconnect after the backoff delay, sending ``Last-Event-ID``.
+    - 409 to a request that asked to resume: the endpoint cannot resume this stream (it
+      would run the model again): `StreamNotResumableError`, no retry.
     - Any other status, or 200 with another content type: `SSEError`, no retry.
     - The terminal frame: ``final`` is delivered and the flow ends; ``error`` raises.
 
@@ -170,6 +178,9 @@ def event_flow(
     Raises:
         SSEError: a non-retryable status or content type, a malformed stream, or
             ``retry.max_retries`` attempts in a row without progress.
+        StreamNotResumableError: (an `SSEError`) the server refused to resume (409).
+        StreamIntegrityError: (an `SSEError`) from the decoder: a reconnection answered by
+            another generation, or an object that is not the final frame's.
         ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError,
             DeltaError: from the decoder (an ``error`` frame, or a bad frame).
     """
@@ -191,6 +202,21 @@ def event_flow(
             return  # §9.2.3: 204 No Content means "stop reconnecting"
         elif 500 <= result.status_code < 600:
             error = SSEError(f"the server answered {result.status_code}")
+        elif result.status_code == 409 and resume:
+            body = b""
+            while len(body) < _DETAIL_LIMIT:
+                data = yield Receive()
+                if not isinstance(data, bytes) or not data:
+                    break
+                body += data
+            detail = _detail(body[:_DETAIL_LIMIT])
+            raise StreamNotResumableError(
+                f"the connection was lost after frame {resume} and the server refused to resume "
+                "the stream (409): "
+                + (detail or "the endpoint cannot resume it; serve it with ResumableStreams"),
+                detail=detail,
+                partial=decoder.partial,
+            )
         elif result.status_code != 200:
             raise SSEError(f"the server answered {result.status_code}, not 200: not retrying")
         elif not _is_event_stream(result.content_type):
@@ -200,6 +226,7 @@ def event_flow(
             )
         else:
             sse = SSEDecoder()
+            decoder.begin_response()
             while True:
                 data = yield Receive()
                 if isinstance(data, Failed):
@@ -222,7 +249,8 @@ def event_flow(
                     server_delay = sse.retry / 1000
                 if decoder.last_event_id != resume:
                     resume = decoder.last_event_id
-                    attempts = 0  # progress
+                    if resume:
+                        attempts = 0  # progress (a restart alone is not: it moves back to "")
                 if updates:
                     yield Deliver(tuple(updates))  # what came before the failure, first
                 if failure is not None:
@@ -244,6 +272,18 @@ def event_flow(
                 f"{error}"
             ) from error
         yield Sleep(retry.delay(attempts, server_delay))
+
+
+def _detail(body: bytes) -> str:
+    # The server's explanation: the "detail" of a JSON answer (ours), or the text itself.
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500]
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return str(data["detail"])
+    return text[:500]
 
 
 def _is_event_stream(content_type: str | None) -> bool:

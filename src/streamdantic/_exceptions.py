@@ -13,6 +13,8 @@ StreamdanticError
 │   ├── ContentFilterError          finish_reason == "content_filter"
 │   └── RefusalError                the model refused instead of answering: .refusal
 ├── SSEError                        malformed event stream, bad status/content type, retries spent
+│   ├── StreamIntegrityError        frames of another generation, or lost: .path .partial
+│   └── StreamNotResumableError     the server refused to resume the stream (409): .detail
 ├── AdapterError                    a provider event of a shape we do not know: .event
 └── UsageError(RuntimeError)        misuse: feeding after the end, consuming a stream twice
 ```
@@ -40,6 +42,8 @@ __all__ = [
     "RefusalError",
     "SSEError",
     "StreamCancelledError",
+    "StreamIntegrityError",
+    "StreamNotResumableError",
     "StreamValidationError",
     "StreamdanticError",
     "TruncatedStreamError",
@@ -195,6 +199,40 @@ class RefusalError(ProviderError):
 
 class SSEError(StreamdanticError):
     """A malformed event stream, a response that is not an event stream, or retries spent."""
+
+
+class StreamIntegrityError(SSEError):
+    """The frames a client applied do not make one stream: a response of another generation
+    (its stream token differs, see docs/sse.md), or an object that differs from the one the
+    ``final`` frame reports (frames were lost or spliced). Nothing is retried: the object
+    cannot be trusted.
+
+    Attributes:
+        path: the JSON path of the first difference from the final object, when known.
+        partial: the client's partial object when the error was found.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, partial: Any = None) -> None:
+        self.path = path
+        self.partial = partial
+        super().__init__(message)
+
+
+class StreamNotResumableError(SSEError):
+    """The server refused to resume the stream after a dropped connection (HTTP 409): the
+    endpoint would run the model again instead (a source-backed ``EventStreamResponse``).
+    Serve resumable streams with ``streamdantic.starlette.ResumableStreams``, or let the
+    endpoint restart (``on_resume="restart"``).
+
+    Attributes:
+        detail: the server's explanation (the ``detail`` of its JSON answer), or ``""``.
+        partial: the client's partial object when the connection was lost.
+    """
+
+    def __init__(self, message: str, *, detail: str = "", partial: Any = None) -> None:
+        self.detail = detail
+        self.partial = partial
+        super().__init__(message)
 
 
 class AdapterError(StreamdanticError):

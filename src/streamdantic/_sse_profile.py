@@ -22,6 +22,12 @@ ids, snapshots, terminal and error frames, resume rules); this module implements
 #   client whose next frames were dropped, so live clients never pay for snapshots.
 # - Parts travel as their `to_dict()`; `Finish` and `ProviderErrorPart` are folded into the
 #   terminal frame, which ends every stream: `final`, or `error` with a type.
+# - Generations are told apart by the unnumbered `stream` frame that opens every response
+#   (`stream_frame`): the decoder keeps the first token; a response with another one (or
+#   none) after frames were applied is another generation, refused unless it declares a
+#   restart, which resets the decoder. The `final` frame carries the object the frames built
+#   (`value`, or `raw` where validation changed it): the decoder compares its own with it, so
+#   a frame lost or spliced anyway fails loudly instead of producing a wrong object.
 
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ from ._exceptions import (
     ProviderError,
     SSEError,
     StreamCancelledError,
+    StreamIntegrityError,
     StreamValidationError,
     TruncatedStreamError,
     UsageError,
@@ -69,6 +76,7 @@ __all__ = [
     "ProfileEncoder",
     "SSEProfile",
     "TERMINAL_EVENTS",
+    "stream_frame",
 ]
 
 T = TypeVar("T")
@@ -121,6 +129,70 @@ def error_type(error: BaseException) -> ErrorType:
     if isinstance(error, ProviderError):
         return "provider_error"
     return "internal_error"
+
+
+def stream_frame(token: str, /, *, restart: bool = False) -> ServerSentEvent:
+    """The ``stream`` frame that opens every response of the streamdantic profile.
+
+    It has no id (it is not part of the numbered sequence) and names the generation the
+    response carries, so a client that reconnects can tell a continuation from another
+    generation (docs/sse.md, "Stream tokens").
+
+    Args:
+        token: the generation's token: a new random one for each run of a model
+            (``secrets.token_urlsafe``), the same one for every response of a stored stream.
+        restart: the response is a new generation replacing the one the client asked to
+            resume (a client resets its object instead of refusing it).
+
+    Returns:
+        The frame: ``event: stream``, data ``{"token": ..., "restart": ...}``.
+
+    Raises:
+        ValueError: an empty token.
+    """
+    if not token:
+        raise ValueError("a stream token must not be empty")
+    return ServerSentEvent(_dumps({"token": token, "restart": restart}), event="stream")
+
+
+def _first_difference(a: Any, b: Any, path: Path = ()) -> Path | None:
+    """The path of the first place where two JSON values differ (types included: 1 is not
+    1.0 nor True), or None when they are the same; object key order does not count."""
+    kind = type(a)
+    if kind is not type(b):
+        return path
+    if kind is dict:
+        if a.keys() != b.keys():
+            missing = [key for key in a if key not in b] or [key for key in b if key not in a]
+            return (*path, missing[0])
+        for key, value in a.items():
+            found = _first_difference(value, b[key], (*path, key))
+            if found is not None:
+                return found
+        return None
+    if kind is list:
+        for index, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = _first_difference(x, y, (*path, index))
+            if found is not None:
+                return found
+        return None if len(a) == len(b) else (*path, min(len(a), len(b)))
+    return None if a == b else path
+
+
+def _add_raw(data: dict[str, Any], raw: Any) -> None:
+    # A final frame carries the raw value the frames built as "raw" when the validated
+    # "value" differs from it (defaults, aliases, coerced or transformed values), so that a
+    # client can compare the object it merged with the server's (docs/sse.md).
+    if raw is None:
+        return
+    try:
+        raw_json, value_json = _dumps(raw), _dumps(data["value"])
+    except ValueError:  # the final frame's own serialization reports it
+        return
+    if raw_json != value_json and (
+        _first_difference(json.loads(raw_json), json.loads(value_json)) is not None
+    ):
+        data["raw"] = raw
 
 
 # --------------------------------------------------------------------------------- encoder
@@ -379,6 +451,7 @@ class ProfileEncoder:
                 frames.append(ServerSentEvent(_dumps(chunk.to_dict())))
             return
         data = {"value": final, "finish_reason": self._finish_reason, "usage": self._usage_dict()}
+        _add_raw(data, self._mirror.value)
         frames.append(self._frame("final", _dumps(data)))
 
     def _error_frame(self, error: BaseException) -> ServerSentEvent:
@@ -467,8 +540,9 @@ class ClientUpdate(Generic[T]):
     Attributes:
         event_id: the frame's id ("" in the compatible profile).
         kind: the frame's name: ``"delta"``, ``"snapshot"`` (the state was replaced),
-            ``"reasoning"``, ``"refusal"``, ``"tool_call"``, ``"tool_result"``, ``"usage"``
-            or ``"final"``.
+            ``"reasoning"``, ``"refusal"``, ``"tool_call"``, ``"tool_result"``, ``"usage"``,
+            ``"final"``, or ``"restart"`` (a new generation replaced the stream: the object
+            starts again from nothing).
         partial: the partial object after this frame (typed when there is a model); a live
             object, updated in place by later frames (and replaced by a snapshot).
         events: the merger's events for this frame (what changed).
@@ -477,6 +551,9 @@ class ClientUpdate(Generic[T]):
         final: the validated final object (final update only).
         finish_reason: the provider's finish reason (final update only).
         usage: token usage (usage frames and the final update).
+        restarted: True on the ``"restart"`` update: the server started a new generation
+            instead of resuming (``on_resume="restart"``), so clear what was shown of the
+            old one; `partial` is the new, empty object.
     """
 
     event_id: str
@@ -488,6 +565,7 @@ class ClientUpdate(Generic[T]):
     final: T | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    restarted: bool = False
 
     def __repr__(self) -> str:
         args = ", ".join(
@@ -559,7 +637,15 @@ class ProfileDecoder(Generic[T]):
     per stream); it returns a `ClientUpdate` for each frame that changed something. In the
     streamdantic profile it ignores frames it has already applied (replays after a
     reconnection), replaces its state with a snapshot of a later state, and ends at the
-    terminal frame: ``final`` gives the final update, ``error`` raises.
+    terminal frame: ``final`` gives the final update (after checking that the object it
+    built is the server's), ``error`` raises.
+
+    Generations: it keeps the token of the first ``stream`` frame. A ``stream`` frame with
+    another token, after frames were applied, raises `StreamIntegrityError`, unless it
+    declares a restart: then the decoder starts again from nothing and returns a
+    ``"restart"`` update. Call `begin_response` when a new response starts (the client
+    does): a response that does not open with a ``stream`` frame, on a stream that has a
+    token, is refused the same way.
 
     Args:
         model: the type of the object (typed partials and a validated final object), or
@@ -583,9 +669,22 @@ class ProfileDecoder(Generic[T]):
         self._last = 0
         self._done = False
         self._closed = False
+        self._token: str | None = None
+        self._response_started = False  # begin_response() called, no frame seen since
         self.final: T | None = None
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+
+    @property
+    def token(self) -> str | None:
+        """The stream's token (from its first ``stream`` frame), or None before one."""
+        return self._token
+
+    def begin_response(self) -> None:
+        """A new response of the stream starts (a connection or reconnection answered 200):
+        its first frame must be a ``stream`` frame when the stream has a token (`feed`
+        raises `StreamIntegrityError` otherwise)."""
+        self._response_started = True
 
     @property
     def last_event_id(self) -> str:
@@ -623,6 +722,10 @@ class ProfileDecoder(Generic[T]):
         Raises:
             SSEError: a frame of the profile without a valid id, a gap in the ids that is
                 not followed by a snapshot, or a malformed frame.
+            StreamIntegrityError: (an `SSEError`) the frame belongs to another generation
+                (another stream token, or a response without one, after frames were
+                applied), or the object the frames built is not the one the ``final``
+                frame reports (frames were lost or spliced).
             DeltaError: a delta contradicts the object so far.
             StreamValidationError: a completed value does not fit the model (also: the
                 server reported a ``validation_error``).
@@ -638,6 +741,11 @@ class ProfileDecoder(Generic[T]):
         if self._compatible:
             return self._feed_compatible(event)
         name = event.event
+        if name == "stream":
+            return self._stream(event)
+        if self._response_started:
+            self._response_started = False
+            self._check_untokened(name)
         if name == "message":
             return []  # not a frame of the profile (docs/sse.md: clients ignore them)
         raw_id = event.id or ""
@@ -715,6 +823,53 @@ class ProfileDecoder(Generic[T]):
 
     # ------------------------------------------------------------------ internals
 
+    def _stream(self, event: ServerSentEvent) -> list[ClientUpdate[T]]:
+        self._response_started = False
+        data = _load(event)
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SSEError(f"malformed stream frame: {event.data!r}")
+        restart = data.get("restart") is True
+        known, self._token = self._token, token
+        if not self._last:
+            return []  # nothing applied yet: this is the stream, whatever came before
+        if restart:
+            self._restart()
+            return [ClientUpdate("", "restart", self.partial, restarted=True)]
+        if token != known:
+            self._done = True
+            raise StreamIntegrityError(
+                "the server answered with another stream (its stream token changed, without "
+                f"a restart) after frame {self._last}: a new generation, not a continuation "
+                "of this one; it is not applied",
+                partial=self.partial,
+            )
+        return []
+
+    def _check_untokened(self, name: str) -> None:
+        if self._token is not None and self._last:
+            self._done = True
+            raise StreamIntegrityError(
+                f"a response of this stream began without its stream frame (with a {name!r} "
+                f"frame) after frame {self._last}: it cannot be the same generation; it is "
+                "not applied",
+                partial=self.partial,
+            )
+        if name == "message" and self._token is None:
+            raise SSEError(
+                "the response opens with unnamed frames and no stream frame: it looks like the "
+                "compatible profile, which this client does not read (use "
+                "ProfileDecoder(profile='compatible') on one response, or the streamdantic "
+                "profile)"
+            )
+
+    def _restart(self) -> None:
+        self._merger = ChunkMerger("nested")
+        self._validator = PartialValidator(self.model) if self.model is not None else None
+        self._last = 0
+        self.finish_reason = None
+        self.usage = None
+
     def _partial_or(self, data: Any) -> Any:
         if self._merger.value is None and isinstance(data, dict):
             return data.get("partial")
@@ -766,6 +921,17 @@ class ProfileDecoder(Generic[T]):
         merger = self._merger
         if merger.done:
             value = merger.value
+            expected = data["raw"] if "raw" in data else data.get("value")
+            path = _first_difference(value, expected)
+            if path is not None:
+                self._done = True
+                raise StreamIntegrityError(
+                    f"the object the frames built differs from the final frame's at "
+                    f"{render_path(path)}: frames were lost or spliced from another "
+                    "generation; the object is not delivered",
+                    path=path,
+                    partial=self.partial,
+                )
         elif merger.value is None:
             value = data.get("value")  # a stream without an object (tool calls only, ...)
         else:

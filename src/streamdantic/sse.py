@@ -5,7 +5,8 @@ EventSource would (WHATWG HTML §9.2.6); `encode` and `encode_comment` write fra
 decoder reads back. ``LineSplitter`` is the CR/LF/CRLF line splitter they are built on.
 
 `ProfileEncoder` and `ProfileDecoder` carry a stream's updates and parts as frames of the
-streamdantic SSE profile (docs/sse.md) and rebuild its object on the other side. `connect`
+streamdantic SSE profile (docs/sse.md) and rebuild its object on the other side;
+`stream_frame` is the frame that opens each response and names its generation. `connect`
 and `aconnect` (httpx, the ``client`` extra) follow such a stream over reconnections,
 resuming with ``Last-Event-ID``. `MemoryStore` and `RedisStore` keep the frames of resumable
 streams (served by `streamdantic.starlette.ResumableStreams`).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
 from ._sse import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
-from ._sse_profile import ClientUpdate, ProfileDecoder, ProfileEncoder
+from ._sse_profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
 from ._store import Frames, MemoryStore, RedisStore, Store
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "connect",
     "encode",
     "encode_comment",
+    "stream_frame",
 ]
 
 # Exported names present themselves as `streamdantic.sse.X` in reprs and tracebacks.

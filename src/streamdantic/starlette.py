@@ -23,13 +23,15 @@ the concurrency (an ASCII diagram of the response's task group).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 import anyio.abc
@@ -42,10 +44,14 @@ from starlette.types import Message, Receive, Scope, Send
 from ._aggregate import AsyncStream, Stream
 from ._exceptions import StreamCancelledError, UsageError
 from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type
+from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
 from ._store import Frames, MemoryStore, Store
 
-__all__ = ["EventStreamResponse", "ResumableStreams"]
+__all__ = ["EventStreamResponse", "OnResume", "ResumableStreams"]
+
+#: What a source-backed `EventStreamResponse` does with a request that asks to resume.
+OnResume = Literal["refuse", "restart"]
+_ON_RESUME: Final = ("refuse", "restart")
 
 logger = logging.getLogger("streamdantic")
 
@@ -59,6 +65,13 @@ DEFAULT_SEND_TIMEOUT: Final = 30.0
 # How long one store read waits before looping (the heartbeat keeps the client meanwhile).
 _STORE_POLL: Final = 5.0
 _END: Final = object()
+_NOT_RESUMABLE: Final = (
+    "this stream cannot be resumed: the endpoint runs its model again for each request (a "
+    "source-backed EventStreamResponse), so a reconnection would get another generation. "
+    "Request it again without Last-Event-ID to start over, serve it with "
+    "streamdantic.starlette.ResumableStreams to make it resumable, or create the response "
+    "with on_resume='restart' to let reconnections restart it"
+)
 
 
 # --------------------------------------------------------------------------------- sources
@@ -168,6 +181,14 @@ class EventStreamResponse(Response):
     and closed at once (for a sync source, after its current item), so no generation runs
     on for nobody. An error of the source is sent as an ``error`` frame.
 
+    Every response of the streamdantic profile opens with a ``stream`` frame naming its
+    generation (docs/sse.md): a fresh random token for a source, the stream's own token for
+    a stored stream. A source cannot be resumed (running it again gives another
+    generation), so a request that asks to resume (``Last-Event-ID``, or the
+    ``last_event_id`` query parameter) is refused with 409 and a JSON ``detail``, and the
+    source is closed unread; with ``on_resume="restart"`` it is answered with a new
+    generation instead, which the ``stream`` frame declares as a restart (clients reset).
+
     Args:
         source: ``astream(...)`` / ``stream(...)``, or an async or sync iterable of
             `Update`s and `Part`s (sync ones are iterated in worker threads). ``None`` with
@@ -176,6 +197,9 @@ class EventStreamResponse(Response):
         send_timeout: seconds one send may take before the client counts as frozen;
             ``None`` waits forever.
         profile: ``"streamdantic"`` or ``"compatible"`` (sources only).
+        on_resume: for a source, what a request asking to resume gets: ``"refuse"``
+            (default: 409) or ``"restart"`` (a new generation, declared as such; the
+            streamdantic profile only).
         store: serve the stream `stream_id` from this store (see `ResumableStreams`): 404
             when it does not exist, 204 when the client already has all of it, 400 for a
             malformed ``Last-Event-ID``.
@@ -186,7 +210,8 @@ class EventStreamResponse(Response):
 
     Raises:
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
-            an unknown profile.
+            an unknown profile or `on_resume`; ``on_resume="restart"`` with the compatible
+            profile (it has no frame to declare a restart).
         TypeError: the source is not iterable.
     """
 
@@ -200,12 +225,20 @@ class EventStreamResponse(Response):
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         profile: SSEProfile = "streamdantic",
+        on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
         retry: int | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if on_resume not in _ON_RESUME:
+            raise ValueError(f"on_resume must be one of {_ON_RESUME!r}, not {on_resume!r}")
+        if on_resume == "restart" and profile == "compatible":
+            raise ValueError(
+                "on_resume='restart' needs the streamdantic profile: the compatible profile "
+                "has no stream frame to declare a restart"
+            )
         if (source is None) == (store is None):
             raise ValueError("give EventStreamResponse a source, or a store and a stream_id")
         if store is not None and not stream_id:
@@ -219,6 +252,14 @@ class EventStreamResponse(Response):
         self._upstream = _Upstream(source) if source is not None else None
         self._store = store
         self.stream_id = stream_id
+        self.on_resume = on_resume
+        # The generation's token (docs/sse.md): None in the compatible profile, which has
+        # no stream frame.
+        self._token: str | None = None
+        if stream_id:
+            self._token = stored_stream_token(stream_id)
+        elif profile == "streamdantic":
+            self._token = secrets.token_urlsafe(16)
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
         self.retry = retry
@@ -233,6 +274,13 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         first: Frames | None = None
         after = 0
+        restart = False
+        if self._upstream is not None and _resume_position(scope):
+            if self.on_resume == "refuse":
+                await self._upstream.aclose()  # never run: its output would be another stream
+                await _plain(409, _NOT_RESUMABLE)(scope, receive, send)
+                return
+            restart = True
         if self._store is not None:
             assert self.stream_id is not None
             after_or_none = _last_event_id(scope)
@@ -262,8 +310,13 @@ class EventStreamResponse(Response):
                 )
                 if self.heartbeat is not None:
                     group.start_soon(self._heartbeat, connection, self.heartbeat)
+                head = []
                 if self.retry is not None:
-                    await connection.send_body(encode(ServerSentEvent(retry=self.retry)))
+                    head.append(ServerSentEvent(retry=self.retry))
+                if self._token is not None:
+                    head.append(stream_frame(self._token, restart=restart))
+                if head:
+                    await connection.send_body(b"".join(map(encode, head)))
                 if first is not None:
                     await self._serve_stored(connection, after, first)
                 else:
@@ -324,22 +377,33 @@ async def _listen_for_disconnect(receive: Receive, scope: anyio.CancelScope) -> 
             return
 
 
-def _last_event_id(scope: Scope) -> int | None:
-    """The id to resume after: the Last-Event-ID header (UTF-8), else the last_event_id
-    query parameter; 0 for none; None when malformed."""
-    raw = ""
+def _resume_position(scope: Scope) -> str:
+    """The Last-Event-ID header (UTF-8), else the last_event_id query parameter; "" for
+    none."""
     for name, value in scope.get("headers", ()):
         if name == b"last-event-id":
-            raw = value.decode("utf-8", "replace").strip()
-            break
-    else:
-        request = Request(scope)
-        raw = request.query_params.get("last_event_id", "").strip()
+            raw: bytes = value
+            return raw.decode("utf-8", "replace").strip()
+    return str(Request(scope).query_params.get("last_event_id", "")).strip()
+
+
+def _last_event_id(scope: Scope) -> int | None:
+    """The id to resume after: the position (`_resume_position`) as an int; 0 for none;
+    None when malformed."""
+    raw = _resume_position(scope)
     if not raw:
         return 0
     if not (raw.isascii() and raw.isdigit()):
         return None
     return int(raw)
+
+
+def stored_stream_token(stream_id: str, /) -> str:
+    """The stream token of a stored stream: derived from its id, so every response of the
+    generation, from any process sharing the store, carries the same one (a stored stream
+    id names one generation), without echoing the id itself in the body."""
+    digest = hashlib.sha256(b"streamdantic stream token\0" + stream_id.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 
 def _plain(status: int, detail: str) -> Response:

@@ -77,3 +77,50 @@ def redis_app() -> Starlette:
             await store.aclose()
 
     return Starlette(routes=[Route("/health", health), *streams.routes], lifespan=lifespan)
+
+
+# ------------------------------------------------------------------ the reconnect matrix's app
+
+
+def book_texts(count: int = 5) -> list[str]:
+    """`count` different books as JSON text: a model answering differently on each call."""
+    titles = [
+        "The Left Hand of Darkness",
+        "A Wizard of Earthsea",
+        "The Dispossessed",
+        "The Lathe of Heaven",
+        "Always Coming Home",
+        "The Word for World Is Forest",
+    ]
+    words = "ice winter gethen shifgrethor ansible orbit anarres urras river dream".split()
+    out = []
+    for n in range(count):
+        rng = random.Random(100 + n)
+        title = titles[n % len(titles)]
+        book = {
+            "title": title,
+            "author": "Ursula K. Le Guin",
+            "year": 1966 + 3 * n,
+            "chapters": [
+                {"title": f"{title}, part {i + 1}", "pages": rng.randint(5, 40)}
+                for i in range(rng.randint(6, 10))
+            ],
+            "blurb": " ".join(rng.choice(words) for _ in range(rng.randint(120, 180))),
+        }
+        out.append(json.dumps(book))
+    return out
+
+
+BOOK_TEXTS = book_texts()
+
+
+class Books:
+    """The model of the matrix: call n answers book n mod 5, in the pieces of seed n mod 5."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def answer(self) -> AsyncIterator[str]:
+        index = self.calls % len(BOOK_TEXTS)
+        self.calls += 1
+        return slow_text(pieces(BOOK_TEXTS[index], seed=index, longest=12), 0)

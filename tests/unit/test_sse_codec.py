@@ -780,6 +780,7 @@ def test_sse_module_all_is_sorted_and_complete() -> None:
         "Store",
         "aconnect",
         "connect",
+        "stream_frame",
     }
 
 
