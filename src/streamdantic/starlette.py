@@ -257,7 +257,7 @@ class EventStreamResponse(Response):
         # no stream frame.
         self._token: str | None = None
         if stream_id:
-            self._token = stored_stream_token(stream_id)
+            self._token = _stored_token(stream_id)
         elif profile == "streamdantic":
             self._token = secrets.token_urlsafe(16)
         self.heartbeat = heartbeat
@@ -398,7 +398,7 @@ def _last_event_id(scope: Scope) -> int | None:
     return int(raw)
 
 
-def stored_stream_token(stream_id: str, /) -> str:
+def _stored_token(stream_id: str) -> str:
     """The stream token of a stored stream: derived from its id, so every response of the
     generation, from any process sharing the store, carries the same one (a stored stream
     id names one generation), without echoing the id itself in the body."""

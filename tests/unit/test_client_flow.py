@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from streamdantic import ProviderError, SSEError, stream
+from streamdantic import (
+    ProviderError,
+    SSEError,
+    StreamIntegrityError,
+    StreamNotResumableError,
+    stream,
+)
 from streamdantic._client import (
     Connect,
     Deliver,
@@ -28,6 +34,7 @@ from streamdantic.sse import (
     aconnect,
     connect,
     encode,
+    stream_frame,
 )
 from tests.helpers import split_random
 
@@ -222,6 +229,74 @@ def test_an_error_frame_raises() -> None:
     send(flow, EVENT_STREAM)
     with pytest.raises(ProviderError, match="overloaded"):
         send(flow, body(frames))
+
+
+def cut_then_reconnect(flow: Flow, action: Any, first: bytes) -> tuple[Any, list[Any]]:
+    """Answer the first connection with `first` then a cut; return the reconnection's
+    Connect and the updates delivered."""
+    action = send(flow, EVENT_STREAM)
+    action, updates = read_all(flow, action, first)
+    action = send(flow, b"")  # the body ended early
+    assert isinstance(action, Sleep)
+    action = send(flow, None)
+    assert isinstance(action, Connect)
+    return action, updates
+
+
+def test_a_refused_resume_is_a_declared_error() -> None:
+    """A 409 to a request that asked to resume raises StreamNotResumableError with the
+    server's detail (its body is read, a little at most), and is not retried."""
+    flow, action = new_flow()
+    action, _ = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:3]]))
+    assert action.headers["Last-Event-ID"] == b"3"
+    assert send(flow, Opened(409, "application/json")) == Receive()
+    assert send(flow, b'{"detail": "this stream cannot') == Receive()
+    assert send(flow, b' be resumed: use ResumableStreams"}') == Receive()
+    with pytest.raises(StreamNotResumableError, match=r"after frame 3 .*\(409\)") as caught:
+        send(flow, b"")
+    assert caught.value.detail == "this stream cannot be resumed: use ResumableStreams"
+    assert caught.value.partial == flow_partial(FRAMES[:3])
+
+
+def flow_partial(frames: list[ServerSentEvent]) -> Any:
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    for frame in frames:
+        decoder.feed(frame)
+    return decoder.partial
+
+
+def test_a_reconnection_answered_by_another_generation_fails() -> None:
+    """A reconnection whose stream frame names another generation raises
+    StreamIntegrityError; none of its frames is delivered."""
+    flow, action = new_flow()
+    action, first = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:3]]))
+    assert send(flow, EVENT_STREAM) == Receive()
+    with pytest.raises(StreamIntegrityError, match="another stream"):
+        send(flow, body([stream_frame("b"), *FRAMES]))
+    assert len(first) == 3
+
+
+def test_a_declared_restart_is_delivered_and_followed() -> None:
+    """A restart resets the object (a "restart" update) and the new generation is
+    delivered from its first frame to its final one."""
+    flow, action = new_flow()
+    action, first = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:3]]))
+    send(flow, EVENT_STREAM)
+    action, rest = read_all(flow, Receive(), body([stream_frame("b", restart=True), *FRAMES]))
+    assert rest[0].kind == "restart" and rest[0].restarted and rest[0].partial is None
+    assert [u.event_id for u in rest[1:]] == [f.id for f in FRAMES]
+    assert rest[-1].final == SMALL
+
+
+def test_a_restart_alone_is_not_progress() -> None:
+    """A restart that applies no frame does not reset the retry count; the next request,
+    with nothing applied, asks for the stream from the start."""
+    flow, action = new_flow(Retry(initial_delay=1))
+    action, _ = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:1]]))
+    send(flow, EVENT_STREAM)
+    action, _ = read_all(flow, Receive(), body([stream_frame("b", restart=True)]))
+    assert send(flow, b"") == Sleep(2.0)  # the second attempt without progress
+    assert "Last-Event-ID" not in send(flow, None).headers
 
 
 def test_retry_options_are_checked() -> None:

@@ -6,9 +6,10 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import AfterValidator, BaseModel, Field
 
 from streamdantic import (
     ChunkMerger,
@@ -22,6 +23,7 @@ from streamdantic import (
     RefusalDelta,
     SSEError,
     StreamCancelledError,
+    StreamIntegrityError,
     StreamValidationError,
     TextDelta,
     ToolCallDelta,
@@ -41,6 +43,7 @@ from streamdantic.sse import (
     ServerSentEvent as SSE,
     SSEDecoder,
     encode,
+    stream_frame,
 )
 from tests.helpers import SPLITTERS, split_random
 
@@ -59,6 +62,17 @@ def fixture_models() -> ModuleType:
 
 
 MODELS = fixture_models()
+
+
+class Book(BaseModel):
+    title: str
+    year: int
+
+
+class Item(BaseModel):
+    name: str = Field(alias="Name")
+    count: int = 0
+    tag: Annotated[str, AfterValidator(str.upper)]
 
 
 def outputs(text: str, model: Any = None, seed: int = 0) -> list[Any]:
@@ -294,6 +308,135 @@ def test_the_encoder_refuses_misuse() -> None:
         ProfileEncoder(profile="json")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="snapshot_every"):
         ProfileEncoder(snapshot_every=0)
+
+
+# ------------------------------------------------------------------------------ generations
+
+# Two generations of one prompt, in pieces cut at the same places: frames 1.. of one splice
+# onto the other without any DeltaError (the "A Wizaeft Hand of Darkness" of issue #11).
+BOOK_A = ['{"title": "A Wiza', 'rd of Earthsea", "year": 1968}']
+BOOK_B = ['{"title": "The L', 'eft Hand of Darkness", "year": 1969}']
+
+
+def generation(chunks: list[str], model: Any = None) -> list[SSE]:
+    return encode_all(list(stream(chunks, model).events()))
+
+
+def feed_all(decoder: ProfileDecoder[Any], frames: list[SSE]) -> list[ClientUpdate[Any]]:
+    return [update for frame in frames for update in decoder.feed(frame)]
+
+
+def test_frames_spliced_from_another_generation_fail_at_the_final_frame() -> None:
+    """Frames of a second generation applied after the first's (ids it has seen skipped)
+    build an object that is not the final frame's: StreamIntegrityError at its path."""
+    a, b = generation(BOOK_A), generation(BOOK_B)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    feed_all(decoder, a[:1])
+    with pytest.raises(StreamIntegrityError, match=r"at \$\.title: frames were lost or spliced"):
+        feed_all(decoder, b)  # a server that restarted, numbering from 1 again
+    assert decoder.value == {"title": "A Wizaeft Hand of Darkness", "year": 1969}
+    assert decoder.final is None
+
+
+def test_a_stream_frame_with_another_token_is_refused() -> None:
+    """A response naming another generation, after frames were applied, is refused before
+    any of its frames is applied."""
+    a, b = generation(BOOK_A), generation(BOOK_B)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    feed_all(decoder, [stream_frame("gen-a"), *a[:1]])
+    assert decoder.token == "gen-a"
+    decoder.begin_response()
+    with pytest.raises(StreamIntegrityError, match="another stream") as caught:
+        feed_all(decoder, [stream_frame("gen-b"), *b])
+    assert caught.value.partial == {"title": "A Wiza"} == decoder.value
+    assert decoder.done and decoder.feed(b[-1]) == []
+
+
+def test_a_response_without_the_streams_token_is_refused() -> None:
+    """Once the stream has a token, a response that does not open with it is refused."""
+    a = generation(BOOK_A)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    feed_all(decoder, [stream_frame("gen-a"), *a[:1]])
+    decoder.begin_response()
+    with pytest.raises(StreamIntegrityError, match="without its stream frame"):
+        decoder.feed(a[1])
+
+
+def test_the_same_token_continues_the_stream() -> None:
+    """A reconnection answered with the same token resumes: replays skipped, final kept."""
+    a = generation(BOOK_A)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    first = feed_all(decoder, [stream_frame("gen-a"), *a[:1]])
+    decoder.begin_response()
+    rest = feed_all(decoder, [stream_frame("gen-a"), *a])
+    assert [u.event_id for u in first + rest] == [f.id for f in a]
+    assert decoder.final == json.loads("".join(BOOK_A))
+
+
+def test_a_declared_restart_resets_the_object() -> None:
+    """A stream frame declaring a restart starts the object again, with a visible
+    "restart" update, and the new generation's final object is checked and delivered."""
+    a, b = generation(BOOK_A, Book), generation(BOOK_B, Book)
+    decoder: ProfileDecoder[Any] = ProfileDecoder(Book)
+    feed_all(decoder, [stream_frame("gen-a"), *a[:2]])
+    decoder.begin_response()
+    updates = feed_all(decoder, [stream_frame("gen-b", restart=True), *b])
+    assert updates[0] == ClientUpdate("", "restart", None, restarted=True)  # nothing yet
+    assert updates[-1].final == Book(title="The Left Hand of Darkness", year=1969)
+    assert decoder.token == "gen-b" and decoder.last_event_id == b[-1].id
+
+
+def test_a_restart_before_any_frame_changes_nothing() -> None:
+    """A restart (or a new token) before anything was applied is simply the stream."""
+    b = generation(BOOK_B)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.begin_response()
+    updates = feed_all(decoder, [stream_frame("x"), stream_frame("y", restart=True), *b])
+    assert [u.kind for u in updates][0] == "delta"
+    assert decoder.final == json.loads("".join(BOOK_B))
+
+
+def test_unnamed_frames_opening_a_response_are_not_read_as_the_profile() -> None:
+    """A response that opens with unnamed frames (the compatible profile) fails at once."""
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.begin_response()
+    with pytest.raises(SSEError, match="compatible profile"):
+        decoder.feed(SSE('{"delta":{"json":{"title":"A"}}}'))
+
+
+@pytest.mark.parametrize(
+    "data", ["{}", '{"token": ""}', '{"token": 3}', "[]"], ids=["none", "empty", "int", "list"]
+)
+def test_malformed_stream_frames_raise_sse_error(data: str) -> None:
+    """A stream frame without a token string is malformed."""
+    with pytest.raises(SSEError, match="malformed stream frame"):
+        ProfileDecoder().feed(SSE(data, event="stream"))
+
+
+def test_stream_frames_have_no_id_and_need_a_token() -> None:
+    """The stream frame is unnumbered; an empty token is refused."""
+    assert stream_frame("t", restart=True) == SSE('{"token":"t","restart":true}', event="stream")
+    with pytest.raises(ValueError, match="empty"):
+        stream_frame("")
+
+
+def test_validation_that_changes_the_object_is_not_a_mismatch() -> None:
+    """Defaults, aliases, ignored keys and transforming validators make the final value
+    differ from the merged one: the final frame carries the raw value too, and the check
+    passes, typed or not."""
+    text = '{"Name": "kettle", "tag": "tea", "extra": [1]}'
+    frames = encode_all(list(stream(split_random(text, seed=3, max_size=5), Item).events()))
+    final = json.loads(frames[-1].data)
+    assert final["value"] == {"Name": "kettle", "count": 0, "tag": "TEA"}
+    assert final["raw"] == json.loads(text)
+    assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
+    assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what the frames built
+
+
+def test_the_raw_value_is_left_out_when_validation_changes_nothing() -> None:
+    """Key order aside, a final value equal to the merged one is not sent twice."""
+    frames = encode_all(outputs('{"b": 1, "a": [true, 2.5]}'))
+    assert "raw" not in json.loads(frames[-1].data)
 
 
 # ------------------------------------------------------------------------------ ids, replays, snapshots

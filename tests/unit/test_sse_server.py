@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from streamdantic import ProviderError, StreamCancelledError, UsageError, astream, stream
 from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
-from streamdantic.starlette import EventStreamResponse, ResumableStreams
+from streamdantic.starlette import EventStreamResponse, ResumableStreams, _stored_token
 
 pytestmark = pytest.mark.anyio
 
@@ -257,6 +257,95 @@ def test_bad_arguments_are_refused() -> None:
         EventStreamResponse([], heartbeat=0)
     with pytest.raises(TypeError):
         EventStreamResponse(42)
+
+
+# ------------------------------------------------------------------------------ generations
+
+
+def closing_source(log: list[str]) -> Any:
+    """An astream whose model records whether it ran and whether it was closed."""
+
+    async def model() -> AsyncIterator[str]:
+        log.append("ran")
+        for chunk in pieces():
+            yield chunk
+
+    stream_ = astream(model())
+    aclose = stream_.aclose
+
+    async def logged_aclose() -> None:
+        log.append("closed")
+        await aclose()
+
+    stream_.aclose = logged_aclose  # type: ignore[method-assign]
+    return stream_
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [([(b"last-event-id", b"7")], b""), ([], b"last_event_id=7")],
+    ids=["header", "query"],
+)
+async def test_a_source_refuses_to_resume(headers: list[tuple[bytes, bytes]], query: bytes) -> None:
+    """A request asking to resume a source-backed response gets 409 with a JSON detail
+    pointing to ResumableStreams; the source is closed without running."""
+    log: list[str] = []
+    call = Call(headers=headers, query=query)
+    await call.run(EventStreamResponse(closing_source(log)))
+    assert call.status == 409
+    assert call.headers["content-type"] == "application/json"
+    detail = json.loads(call.body)["detail"]
+    assert "cannot be resumed" in detail and "ResumableStreams" in detail
+    assert log == ["closed"]
+
+
+async def test_a_restarting_source_declares_a_new_generation() -> None:
+    """With on_resume="restart", a resume request gets the whole stream of a new
+    generation, opened by a stream frame that says so."""
+    call = Call(headers=[(b"last-event-id", b"7")])
+    await call.run(EventStreamResponse(astream(slow(pieces())), on_resume="restart"))
+    first, *frames = call.events()
+    assert first.event == "stream" and b"id:" not in call.body.split(b"\n\n")[0]
+    assert json.loads(first.data)["restart"] is True
+    assert frames[0].id == "1" and final_of(frames) == json.loads(DOC)
+
+
+async def test_every_source_response_opens_with_a_fresh_token() -> None:
+    """Each response of a source names its own generation, not as a restart."""
+    tokens = []
+    for _ in range(2):
+        call = Call()
+        await call.run(EventStreamResponse(astream(slow(pieces())), retry=100))
+        assert call.body.startswith(b"retry: 100\n\nevent: stream\n")
+        data = json.loads(call.events()[0].data)
+        assert data["restart"] is False
+        tokens.append(data["token"])
+    assert len(set(tokens)) == 2 and all(len(t) >= 16 for t in tokens)
+
+
+async def test_a_stored_streams_token_is_fixed_per_stream() -> None:
+    """Every response of a stored stream carries the same token (derived from its id, not
+    the id itself); another stream has another."""
+    store = await stored(2)
+    await store.create("t")
+    await store.append("t", ServerSentEvent("{}", event="final", id="1"))
+    tokens = []
+    for stream_id, headers in [("s", []), ("s", [(b"last-event-id", b"1")]), ("t", [])]:
+        call = Call(headers=headers)
+        await call.run(EventStreamResponse(store=store, stream_id=stream_id))
+        first = call.events()[0]
+        assert first.event == "stream"
+        tokens.append(json.loads(first.data)["token"])
+    assert tokens[0] == tokens[1] != tokens[2]
+    assert "s" != tokens[0] == _stored_token("s")
+
+
+def test_on_resume_is_checked() -> None:
+    """on_resume is one of its words, and restart needs the streamdantic profile."""
+    with pytest.raises(ValueError, match=r"on_resume must be one of \('refuse', 'restart'\)"):
+        EventStreamResponse([], on_resume="resume")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="compatible profile has no stream frame"):
+        EventStreamResponse([], on_resume="restart", profile="compatible")
 
 
 # ------------------------------------------------------------------------------ stored streams
