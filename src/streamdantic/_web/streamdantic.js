@@ -19,6 +19,11 @@
 //   chunk that contradicts the object is rolled back before the error is reported.
 // - Reconnects resume: EventSource sends Last-Event-ID itself; the fetch transport sends the
 //   header on its own retries. Events already applied (same or older id) are skipped.
+// - Generations: every response opens with an unnumbered `stream` frame naming its
+//   generation (docs/sse.md). The first token is kept; a response with another token (or
+//   none) after frames were applied is another generation: a StreamIntegrityError, unless
+//   it declares a restart, which resets the object ("restart" event). The `final` frame's
+//   object (`raw`, else `value`) must be the merged one, or frames were lost or spliced.
 
 const MISSING = Symbol("missing");
 
@@ -51,6 +56,64 @@ export class DeltaError extends Error {
     this.name = "DeltaError";
     this.pointer = pointer;
   }
+}
+
+/**
+ * The frames applied do not make one stream (like Python's StreamIntegrityError): a
+ * response of another generation, or a merged object that is not the final frame's.
+ * `pointer` is the JSON Pointer of the first difference, when known.
+ */
+export class StreamIntegrityError extends Error {
+  constructor(message, pointer) {
+    super(message);
+    this.name = "StreamIntegrityError";
+    this.type = "integrity_error";
+    this.pointer = pointer;
+  }
+}
+
+/** The server refused to resume the stream (HTTP 409): its endpoint cannot resume it. */
+export class StreamNotResumableError extends Error {
+  constructor(message, detail) {
+    super(message);
+    this.name = "StreamNotResumableError";
+    this.type = "not_resumable";
+    this.detail = detail;
+  }
+}
+
+/**
+ * The JSON Pointer of the first place where two JSON values differ ("" for the root), or
+ * null when they are the same (object key order does not count).
+ */
+export function firstDifference(a, b, pointer = "") {
+  const type = jsonType(a);
+  if (type !== jsonType(b)) return pointer;
+  if (type === "array") {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const found = firstDifference(a[i], b[i], `${pointer}/${i}`);
+      if (found !== null) return found;
+    }
+    return a.length === b.length ? null : `${pointer}/${n}`;
+  }
+  if (type === "object") {
+    for (const key of Object.keys(a)) {
+      const child = pointer + toPointer([key]);
+      if (!Object.prototype.hasOwnProperty.call(b, key)) return child;
+      const found = firstDifference(a[key], b[key], child);
+      if (found !== null) return found;
+    }
+    for (const key of Object.keys(b)) {
+      if (!Object.prototype.hasOwnProperty.call(a, key)) return pointer + toPointer([key]);
+    }
+    return null;
+  }
+  if (isRawNumber(a) || isRawNumber(b)) {
+    const digits = (v) => (isRawNumber(v) ? v.rawJSON : String(v));
+    return digits(a) === digits(b) ? null : pointer;
+  }
+  return a === b ? null : pointer;
 }
 
 /** Split an RFC 6901 JSON Pointer into its reference tokens. */
@@ -394,12 +457,15 @@ export function snapshotDone(value, open) {
  * A live stream of one object over the streamdantic SSE profile.
  *
  * Events (it is an EventTarget): "frame" ({type, id, data}: each frame applied, before
- * it is), "update" ({touched, snapshot?}), "final" ({value,
+ * it is), "update" ({touched, snapshot?, restart?}), "final" ({value,
  * finishReason, usage}), "part" ({type, data}: reasoning, refusal, tool_call, tool_result,
- * usage frames), "error" ({error, fatal}; error.type is the error frame's type),
- * "status" ({status}: connecting, open, reconnecting, done, failed, stopped, closed), "end".
- * Properties: value, final, finishReason, usage, done, error, status, lastEventId,
- * updates, reconnects.
+ * usage frames), "restart" ({token}: the server replaced the stream with a new generation;
+ * the object starts again from nothing, an "update" with restart: true follows), "error"
+ * ({error, fatal}; error.type is the error frame's type, or "integrity_error" for a
+ * StreamIntegrityError, "not_resumable" for a StreamNotResumableError), "status"
+ * ({status}: connecting, open, reconnecting, done, failed, stopped, closed), "end".
+ * Properties: value, final, finishReason, usage, done, error, status, lastEventId, token,
+ * updates, reconnects, restarts.
  */
 export class StreamdanticStream extends EventTarget {
   /**
@@ -427,6 +493,9 @@ export class StreamdanticStream extends EventTarget {
     this.lastEventId = options.lastEventId || "";
     this.updates = 0;
     this.reconnects = 0;
+    this.restarts = 0;
+    this.token = null; // the generation's token, from the first stream frame
+    this._responseStarted = false; // a response opened and no frame came yet
     this._failures = 0;
     this._reconnecting = false;
     this._source = null;
@@ -469,9 +538,13 @@ export class StreamdanticStream extends EventTarget {
     }
     const source = new EventSource(url, { withCredentials: !!this.options.withCredentials });
     this._source = source;
-    source.onopen = () => this._setStatus("open");
+    source.onopen = () => {
+      this._responseStarted = true;
+      this._setStatus("open");
+    };
     const handle = (event) => this._handle(event.type, event.data, event.lastEventId);
     for (const name of PROFILE_EVENTS) if (name !== "error") source.addEventListener(name, handle);
+    source.addEventListener("stream", handle);
     // Named "error" events carry data; the connection's own errors do not.
     source.addEventListener("error", (event) => {
       if (event.data !== undefined) {
@@ -481,7 +554,13 @@ export class StreamdanticStream extends EventTarget {
       if (this.done || this.status === "closed") return;
       this.reconnects += 1;
       if (source.readyState === EventSource.CLOSED) {
-        this._fail(new Error("the connection closed and the browser gave up reconnecting"), true);
+        // EventSource does not say why; after frames, the likely cause is a server that
+        // cannot resume (409 from a source-backed endpoint).
+        const why = this.lastEventId
+          ? `the connection was lost after frame ${this.lastEventId} and the server did not resume ` +
+            "the stream (an endpoint that cannot resume answers 409: serve it with ResumableStreams)"
+          : "the connection closed and the browser gave up reconnecting";
+        this._fail(new Error(why), true);
       } else {
         this._setStatus("reconnecting"); // the browser retries with Last-Event-ID
       }
@@ -514,6 +593,23 @@ export class StreamdanticStream extends EventTarget {
           return;
         }
         if (response.status >= 500) throw new Error(`the server answered ${response.status}`);
+        if (response.status === 409 && this.lastEventId) {
+          let detail = "";
+          try {
+            detail = (await response.json()).detail || "";
+          } catch {
+            // not our JSON answer: the status says enough
+          }
+          this._fail(
+            new StreamNotResumableError(
+              `the connection was lost after frame ${this.lastEventId} and the server refused to resume the stream (409): ` +
+                (detail || "the endpoint cannot resume it; serve it with ResumableStreams"),
+              detail,
+            ),
+            true,
+          );
+          return;
+        }
         if (!response.ok) {
           this._fail(new Error(`the server answered ${response.status}`), true);
           return;
@@ -521,6 +617,7 @@ export class StreamdanticStream extends EventTarget {
         if (!(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
           throw new Error("the response is not an event stream");
         }
+        this._responseStarted = true;
         this._setStatus("open");
         const reader = response.body.getReader();
         for (;;) {
@@ -563,7 +660,25 @@ export class StreamdanticStream extends EventTarget {
   // the names we listen to, so there a jump in ids may just be unknown frames: tolerated
   // (the browser itself resumes from the last id it received, whatever its name).
   _handle(type, data, id) {
-    if (this.done || type === "message") return;
+    // Nothing is applied once the stream ended, even from the rest of a chunk already read.
+    if (this.done || type === "message" || ["failed", "closed", "stopped"].includes(this.status)) return;
+    if (type === "stream") {
+      this._stream(data);
+      return;
+    }
+    if (this._responseStarted) {
+      this._responseStarted = false;
+      if (this.token !== null && this.lastEventId) {
+        this._fail(
+          new StreamIntegrityError(
+            `a response of this stream began without its stream frame after frame ${this.lastEventId}: ` +
+              "it cannot be the same generation; it is not applied",
+          ),
+          true,
+        );
+        return;
+      }
+    }
     if (!/^[0-9]+$/.test(id || "")) {
       this._fail(new Error(`a ${type} frame without a valid id (${JSON.stringify(id)})`), true);
       return;
@@ -593,6 +708,22 @@ export class StreamdanticStream extends EventTarget {
         this.dispatchEvent(new CustomEvent("update", { detail: { touched: [""], snapshot: true } }));
       } else if (type === "final") {
         const payload = parseJSON(data);
+        if (this.merger.hasRoot) {
+          const expected = "raw" in payload ? payload.raw : payload.value;
+          const pointer = firstDifference(this.merger.value, expected);
+          if (pointer !== null) {
+            this.done = true;
+            this._fail(
+              new StreamIntegrityError(
+                `the object the frames built differs from the final frame's at ${pointer || "the root"}: ` +
+                  "frames were lost or spliced from another generation; the object is not delivered",
+                pointer,
+              ),
+              true,
+            );
+            return;
+          }
+        }
         this.lastEventId = id;
         this.final = payload.value;
         this.finishReason = payload.finish_reason ?? null;
@@ -621,6 +752,45 @@ export class StreamdanticStream extends EventTarget {
       }
     } catch (error) {
       this._fail(error, true);
+    }
+  }
+
+  // The stream frame ({token, restart}) that opens every response: see the strategy above.
+  _stream(data) {
+    this._responseStarted = false;
+    let info = null;
+    try {
+      info = parseJSON(data);
+    } catch {
+      // malformed: reported below
+    }
+    if (!info || typeof info.token !== "string" || !info.token) {
+      this._fail(new Error(`malformed stream frame: ${data}`), true);
+      return;
+    }
+    const known = this.token;
+    this.token = info.token;
+    if (!this.lastEventId) return; // nothing applied yet: this is the stream
+    if (info.restart === true) {
+      this.merger.reset();
+      this.lastEventId = "";
+      this.final = undefined;
+      this.finishReason = null;
+      this.usage = null;
+      this.restarts += 1;
+      this.dispatchEvent(new CustomEvent("restart", { detail: { token: info.token } }));
+      this.dispatchEvent(new CustomEvent("update", { detail: { touched: [""], restart: true } }));
+      return;
+    }
+    if (info.token !== known) {
+      this.done = true;
+      this._fail(
+        new StreamIntegrityError(
+          `the server answered with another stream (its stream token changed, without a restart) after frame ${this.lastEventId}: ` +
+            "a new generation, not a continuation of this one; it is not applied",
+        ),
+        true,
+      );
     }
   }
 
