@@ -536,9 +536,13 @@ def connect(
 ) -> ClientStream[T]:
     """Stream typed partial objects from a streamdantic SSE endpoint, reconnecting as needed.
 
-    Each reconnection repeats the request with ``Last-Event-ID``, so the endpoint must be
-    resumable (``GET /streams/{id}`` of `ResumableStreams`); the client drops replayed frames
-    and never skips one. See `event_flow` for the exact status and retry policy.
+    Each reconnection repeats the request with ``Last-Event-ID``, so only a resumable
+    endpoint (``GET /streams/{id}`` of `ResumableStreams`) survives a dropped connection; the
+    client drops replayed frames and never skips one. A source-backed `EventStreamResponse`
+    refuses to resume (`StreamNotResumableError`), or, with ``on_resume="restart"``, answers
+    with a new generation: the client then starts the object again (a ``"restart"`` update,
+    ``restarted=True``). Every response's stream token is checked, so frames of another
+    generation are never applied. See `event_flow` for the exact status and retry policy.
 
     Args:
         client: the httpx client (its base URL, auth, ... apply; the read timeout is replaced).
@@ -558,6 +562,10 @@ def connect(
 
     Raises (while iterating):
         SSEError: a non-retryable status or content type, retries exhausted, a broken stream.
+        StreamNotResumableError: (an `SSEError`) the connection was lost and the server
+            refused to resume the stream (409).
+        StreamIntegrityError: (an `SSEError`) a reconnection answered by another generation,
+            or an object that is not the one the ``final`` frame reports.
         ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError:
             the server's error frame, by type.
         DeltaError: a frame contradicts the object.

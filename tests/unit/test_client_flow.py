@@ -299,6 +299,17 @@ def test_a_restart_alone_is_not_progress() -> None:
     assert "Last-Event-ID" not in send(flow, None).headers
 
 
+def test_a_compatible_response_fails_at_once() -> None:
+    """A compatible-profile body (unnamed frames, no stream frame) is refused at once
+    rather than ignored and retried (each retry would run the model again)."""
+    encoder = ProfileEncoder(profile="compatible")
+    frames = [f for item in stream(['{"title": "Ro', 'bot"}']).events() for f in encoder.feed(item)]
+    flow, _ = new_flow()
+    send(flow, EVENT_STREAM)
+    with pytest.raises(SSEError, match="compatible profile"):
+        send(flow, body(frames))
+
+
 def test_retry_options_are_checked() -> None:
     """Invalid policies are refused."""
     with pytest.raises(ValueError):
