@@ -62,12 +62,14 @@ def test_page_renders_the_final_object_python_builds(serve: Any, page: Any, name
 def test_stop_cancels_the_generation_on_the_server(serve: Any, page: Any, tmp_path: Path) -> None:
     """The stop button cancels the server-side generator (which records it) and the model
     request; the page keeps the partial object and gets no final one."""
-    # 20 tokens/s: the 108 frames take about 5 s, so the stream is still running after the
-    # screenshot (slow on a busy machine) when Stop is clicked.
-    server = serve(speed=20)
+    # The model's reply holds before frame 80 (of 108) until released: the stream is still
+    # running after the screenshot (slow on a busy machine) when Stop is clicked, however
+    # slow the machine is.
+    server = serve(speed=40, hold_after=80)
     generate(page, server.url, "recipe")
+    wait_until(server.replay.held.is_set, 30)
     page.wait_for_function(
-        "window.streamdanticPage.stream && window.streamdanticPage.stream.updates >= 45"
+        "window.streamdanticPage.stream && window.streamdanticPage.stream.updates >= 30"
     )
     shot = SCREENSHOT if os.environ.get("STREAMDANTIC_UPDATE_SCREENSHOT") else tmp_path / "mid.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +83,7 @@ def test_stop_cancels_the_generation_on_the_server(serve: Any, page: Any, tmp_pa
     generation = server.state.generations[stream_id]
     wait_until(lambda: generation.state == "cancelled")
     assert generation.cancelled  # recorded by the generator itself
+    server.replay.release()  # the held reply writes on, into the closed connection
     wait_until(lambda: server.replay.disconnects == 1)  # the model's response was closed
     assert page.text_content("#status") == "stopped"
     assert page.evaluate("window.streamdanticPage.final") is None
