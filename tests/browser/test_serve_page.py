@@ -179,3 +179,29 @@ def test_another_site_cannot_start_a_generation(serve: Any, page: Any, elsewhere
     # The page itself still works.
     generate(page, server.url, "numbers")
     assert rendered_final(page) == python_result(server.replay, "numbers")
+
+
+def test_the_page_locks_the_example_while_streaming_and_forgets_a_stop(
+    serve: Any, page: Any
+) -> None:
+    """While a stream runs, the example selector (and prompt) are locked, so the stream is
+    never drawn under another example's schema; a run after Stop shows no stale 'Stopped'."""
+    server = serve(speed=40, hold_after=80)
+    generate(page, server.url, "recipe")
+    wait_until(server.replay.held.is_set, 30)
+    assert page.is_disabled("#example") and page.is_disabled("#prompt")
+    page.click("#stop")
+    page.wait_for_function("window.streamdanticPage.stopped !== undefined")
+    assert "Stopped" in page.text_content("#source")
+    server.replay.release()
+    assert page.is_enabled("#example")
+    page.select_option("#example", "numbers")  # the same page, no reload
+    page.click("#start")
+    assert rendered_final(page) == python_result(server.replay, "numbers")
+    assert page.text_content("#status") == "done"
+    assert "Stopped" not in page.text_content("#source")
+    assert page.is_enabled("#example")
+    keys = page.eval_on_selector_all(
+        "#tree > ul > li > .key", "nodes => nodes.map(n => n.textContent)"
+    )
+    assert keys == list(example("numbers").model.model_fields)
