@@ -715,6 +715,58 @@ def _snapshot_done(value: Any, open_: set[str]) -> tuple[str, ...]:
     return tuple(done)
 
 
+class _Generations:
+    """The stage of `ProfileDecoder` that tells generations apart (docs/sse.md, "Stream
+    tokens"): it keeps the first token and judges what opens each response, given the
+    decoder's position (the last id applied, 0 for none)."""
+
+    __slots__ = ("opening", "token")
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.opening = False  # a response started and no frame of it was seen yet
+
+    def stream(self, data: Any, raw: str, *, position: int, partial: Any) -> bool:
+        """A ``stream`` frame's data: True when the decoder must start again (a declared
+        restart after frames were applied); raises for another generation."""
+        self.opening = False
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SSEError(f"malformed stream frame: {raw!r}")
+        known, self.token = self.token, token
+        if not position:
+            return False  # nothing applied yet: this is the stream, whatever came before
+        if data.get("restart") is True:
+            return True
+        if token != known:
+            raise StreamIntegrityError(
+                "the server answered with another stream (its stream token changed, without "
+                f"a restart) after frame {position}: a new generation, not a continuation "
+                "of this one; it is not applied",
+                partial=partial,
+            )
+        return False
+
+    def untokened(self, name: str, *, position: int, partial: Any) -> None:
+        """The first frame of a response opened without a ``stream`` frame: refused when
+        the stream has a token (or looks like the compatible profile)."""
+        self.opening = False
+        if self.token is not None and position:
+            raise StreamIntegrityError(
+                f"a response of this stream began without its stream frame (with a {name!r} "
+                f"frame) after frame {position}: it cannot be the same generation; it is "
+                "not applied",
+                partial=partial,
+            )
+        if name == "message" and self.token is None:
+            raise SSEError(
+                "the response opens with unnamed frames and no stream frame: it looks like the "
+                "compatible profile, which this client does not read (use "
+                "ProfileDecoder(profile='compatible') on one response, or the streamdantic "
+                "profile)"
+            )
+
+
 class ProfileDecoder(Generic[T]):
     """Rebuild a stream's object from the frames of a profile; sans-IO.
 
@@ -754,8 +806,7 @@ class ProfileDecoder(Generic[T]):
         self._last = 0
         self._done = False
         self._closed = False
-        self._token: str | None = None
-        self._response_started = False  # begin_response() called, no frame seen since
+        self._generations = _Generations()
         self.final: T | None = None
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -763,13 +814,13 @@ class ProfileDecoder(Generic[T]):
     @property
     def token(self) -> str | None:
         """The stream's token (from its first ``stream`` frame), or None before one."""
-        return self._token
+        return self._generations.token
 
     def begin_response(self) -> None:
         """A new response of the stream starts (a connection or reconnection answered 200):
         its first frame must be a ``stream`` frame when the stream has a token (`feed`
         raises `StreamIntegrityError` otherwise)."""
-        self._response_started = True
+        self._generations.opening = True
 
     @property
     def last_event_id(self) -> str:
@@ -828,9 +879,12 @@ class ProfileDecoder(Generic[T]):
         name = event.event
         if name == "stream":
             return self._stream(event)
-        if self._response_started:
-            self._response_started = False
-            self._check_untokened(name)
+        if self._generations.opening:
+            try:
+                self._generations.untokened(name, position=self._last, partial=self.partial)
+            except StreamIntegrityError:
+                self._done = True
+                raise
         if name == "message":
             return []  # not a frame of the profile (docs/sse.md: clients ignore them)
         raw_id = event.id or ""
@@ -909,44 +963,17 @@ class ProfileDecoder(Generic[T]):
     # ------------------------------------------------------------------ internals
 
     def _stream(self, event: ServerSentEvent) -> list[ClientUpdate[T]]:
-        self._response_started = False
-        data = _load(event)
-        token = data.get("token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise SSEError(f"malformed stream frame: {event.data!r}")
-        restart = data.get("restart") is True
-        known, self._token = self._token, token
-        if not self._last:
-            return []  # nothing applied yet: this is the stream, whatever came before
-        if restart:
-            self._restart()
-            return [ClientUpdate("", "restart", self.partial, restarted=True)]
-        if token != known:
-            self._done = True
-            raise StreamIntegrityError(
-                "the server answered with another stream (its stream token changed, without "
-                f"a restart) after frame {self._last}: a new generation, not a continuation "
-                "of this one; it is not applied",
-                partial=self.partial,
+        try:
+            restart = self._generations.stream(
+                _load(event), event.data, position=self._last, partial=self.partial
             )
-        return []
-
-    def _check_untokened(self, name: str) -> None:
-        if self._token is not None and self._last:
-            self._done = True
-            raise StreamIntegrityError(
-                f"a response of this stream began without its stream frame (with a {name!r} "
-                f"frame) after frame {self._last}: it cannot be the same generation; it is "
-                "not applied",
-                partial=self.partial,
-            )
-        if name == "message" and self._token is None:
-            raise SSEError(
-                "the response opens with unnamed frames and no stream frame: it looks like the "
-                "compatible profile, which this client does not read (use "
-                "ProfileDecoder(profile='compatible') on one response, or the streamdantic "
-                "profile)"
-            )
+        except StreamIntegrityError:
+            self._done = True  # nothing more is applied: the object cannot be trusted
+            raise
+        if not restart:
+            return []
+        self._restart()
+        return [ClientUpdate("", "restart", self.partial, restarted=True)]
 
     def _restart(self) -> None:
         self._merger = ChunkMerger("nested")
