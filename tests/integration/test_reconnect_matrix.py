@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pydantic import BaseModel
@@ -28,10 +29,13 @@ from starlette.routing import Route
 
 from streamdantic import StreamdanticError, astream, stream
 from streamdantic.sse import (
+    AsyncClientStream,
+    ClientUpdate,
     MemoryStore,
     ProfileEncoder,
     RedisStore,
     Retry,
+    aconnect,
     connect,
 )
 from streamdantic.starlette import EventStreamResponse, ResumableStreams
@@ -104,6 +108,16 @@ class Run:
     restarts: int = 0
 
 
+def check(run: Run, update: ClientUpdate[Book], value: Any) -> None:
+    """Record what one update shows: a restart, a spliced object, the final one."""
+    if update.restarted:
+        run.restarts += 1
+    if value is not None and not any(consistent(value, book) for book in BOOKS):
+        run.spliced.append(f"after frame {update.event_id}: {value!r:.160}")
+    if update.done:
+        run.final = update.final.model_dump() if update.final else None
+
+
 def follow(url: str, path: str) -> Run:
     """Follow `path` through the proxy at `url`; check every state the client reaches."""
     run = Run()
@@ -111,15 +125,26 @@ def follow(url: str, path: str) -> Run:
         updates = connect(client, path, Book, retry=RETRY)
         try:
             for update in updates:
-                if getattr(update, "restarted", False):
-                    run.restarts += 1
-                value = updates.decoder.value
-                if value is not None and not any(consistent(value, book) for book in BOOKS):
-                    run.spliced.append(f"after frame {update.event_id}: {value!r:.160}")
-                if update.done:
-                    run.final = update.final.model_dump() if update.final else None
+                check(run, update, updates.decoder.value)
         except Exception as exc:  # judged below: declared errors only
             run.error = exc
+    return run
+
+
+def afollow(url: str, path: str) -> Run:
+    """`follow` with `aconnect` (on asyncio)."""
+    run = Run()
+
+    async def main() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            updates: AsyncClientStream[Book] = aconnect(client, path, Book, retry=RETRY)
+            try:
+                async for update in updates:
+                    check(run, update, updates.decoder.value)
+            except Exception as exc:
+                run.error = exc
+
+    anyio.run(main)
     return run
 
 
@@ -208,14 +233,17 @@ def test_a_source_backed_stream_cut_anywhere_never_splices(server: Any) -> None:
     assert books.calls >= CUTS
 
 
-def test_a_restarting_stream_cut_20_times_ends_with_one_generation(server: Any) -> None:
+@pytest.mark.parametrize("driver", [follow, afollow], ids=["connect", "aconnect"])
+def test_a_restarting_stream_cut_20_times_ends_with_one_generation(
+    server: Any, driver: Callable[[str, str], Run]
+) -> None:
     """With on_resume="restart", each reconnect is a new generation: the client resets and
     ends with the last generation's book, whole."""
     url, books = server(False)
     rng = random.Random(12)
     budgets = [rng.randint(1, SHORTEST) for _ in range(CUTS)]
     with CuttingProxy([url], lambda n: budgets[n] if n < len(budgets) else None) as proxy:
-        run = follow(proxy.url, "/restart")
+        run = driver(proxy.url, "/restart")
         cuts = proxy.cuts
     assert_clean(run)
     assert run.error is None, repr(run.error)
