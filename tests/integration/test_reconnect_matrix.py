@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from streamdantic import StreamdanticError, astream, stream
+from streamdantic import StreamdanticError, StreamNotResumableError, astream, stream
 from streamdantic.sse import (
     AsyncClientStream,
     ClientUpdate,
@@ -215,13 +215,12 @@ def assert_clean(run: Run) -> None:
 def test_a_source_backed_stream_cut_anywhere_never_splices(server: Any) -> None:
     """20 runs, each cut once at a random offset: each ends with one book, or refuses to
     resume with a declared error."""
-    from streamdantic import StreamNotResumableError
-
     url, books = server(False)
     rng = random.Random(11)
     outcomes = []
-    for _ in range(CUTS):
-        offset = rng.randint(1, LONGEST + 300)
+    # 20 random offsets, and one inside the status line: the client, with nothing applied,
+    # asks again from the start and gets a whole (new) generation.
+    for offset in [*(rng.randint(1, LONGEST + 300) for _ in range(CUTS)), 5]:
         with CuttingProxy([url], lambda n, at=offset: at if n == 0 else None) as proxy:
             run = follow(proxy.url, "/source")
         assert_clean(run)
@@ -229,7 +228,8 @@ def test_a_source_backed_stream_cut_anywhere_never_splices(server: Any) -> None:
             assert isinstance(run.error, StreamNotResumableError), repr(run.error)
             assert "ResumableStreams" in str(run.error)
         outcomes.append("refused" if run.error else "final")
-    assert "refused" in outcomes and "final" in outcomes, outcomes  # both paths were taken
+    assert outcomes[-1] == "final"
+    assert outcomes.count("refused") >= CUTS // 2, outcomes  # most cuts land mid-stream
     assert books.calls >= CUTS
 
 
