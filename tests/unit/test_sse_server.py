@@ -342,6 +342,17 @@ async def test_a_source_refuses_to_resume(headers: list[tuple[bytes, bytes]], qu
     assert log == ["closed"]
 
 
+async def test_a_compatible_source_refuses_to_resume_too() -> None:
+    """The compatible profile has no ids, so nothing resumes it: a request that asks to is
+    refused the same way, and a compatible response has no stream frame."""
+    call = Call(headers=[(b"last-event-id", b"3")])
+    await call.run(EventStreamResponse(astream(slow(pieces())), profile="compatible"))
+    assert call.status == 409
+    fresh = Call()
+    await fresh.run(EventStreamResponse(astream(slow(pieces())), profile="compatible"))
+    assert {e.event for e in fresh.events()} == {"message"}
+
+
 async def test_a_restarting_source_declares_a_new_generation() -> None:
     """With on_resume="restart", a resume request gets the whole stream of a new
     generation, opened by a stream frame that says so."""
