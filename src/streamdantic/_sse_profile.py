@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final, Generic, Literal, TypeVar
 
@@ -180,13 +180,25 @@ def stream_frame(token: str, /, *, restart: bool = False) -> ServerSentEvent:
     return ServerSentEvent(_dumps({"token": token, "restart": restart}), event="stream")
 
 
+def _json_kind(value: Any) -> str:
+    # By JSON kind, not by Python type: a mapping or sequence of any class (a frozen value,
+    # say) is an object or an array; 1, 1.0 and True are three kinds.
+    if value is None or isinstance(value, bool | int | float | str):
+        return type(value).__name__
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, Sequence):
+        return "array"
+    return type(value).__name__
+
+
 def _first_difference(a: Any, b: Any, path: Path = ()) -> Path | None:
-    """The path of the first place where two JSON values differ (types included: 1 is not
+    """The path of the first place where two JSON values differ (kinds included: 1 is not
     1.0 nor True), or None when they are the same; object key order does not count."""
-    kind = type(a)
-    if kind is not type(b):
+    kind = _json_kind(a)
+    if kind != _json_kind(b):
         return path
-    if kind is dict:
+    if kind == "object":
         if a.keys() != b.keys():
             missing = [key for key in a if key not in b] or [key for key in b if key not in a]
             return (*path, missing[0])
@@ -195,7 +207,7 @@ def _first_difference(a: Any, b: Any, path: Path = ()) -> Path | None:
             if found is not None:
                 return found
         return None
-    if kind is list:
+    if kind == "array":
         for index, (x, y) in enumerate(zip(a, b, strict=False)):
             found = _first_difference(x, y, (*path, index))
             if found is not None:

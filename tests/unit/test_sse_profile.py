@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Annotated, Any
 
 import pytest
@@ -36,6 +36,7 @@ from streamdantic import (
     stream,
 )
 from streamdantic._deltas import Chunk
+from streamdantic._sse_profile import _first_difference
 from streamdantic.sse import (
     ClientUpdate,
     ProfileDecoder,
@@ -435,6 +436,23 @@ def test_validation_that_changes_the_object_is_not_a_mismatch() -> None:
     assert final["raw"] == json.loads(text)
     assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
     assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what the frames built
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "path"),
+    [
+        ({"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}, None),  # key order does not count
+        ({"a": 1}, {"a": 1.0}, ("a",)),  # JSON kinds, not Python equality
+        ({"a": True}, {"a": 1}, ("a",)),
+        ({"a": [1]}, {"a": [1, 2]}, ("a", 1)),
+        ({"a": 1}, {"b": 1}, ("a",)),
+        ({"a": [{"t": "x"}]}, MappingProxyType({"a": ({"t": "y"},)}), ("a", 0, "t")),
+    ],
+)
+def test_the_first_difference_is_found_by_json_kind(a: Any, b: Any, path: Any) -> None:
+    """The final check compares JSON values: kinds, members and items, not key order or
+    the Python classes of containers."""
+    assert _first_difference(a, b) == path
 
 
 def test_the_raw_value_is_left_out_when_validation_changes_nothing() -> None:
