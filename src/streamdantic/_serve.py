@@ -35,7 +35,14 @@ from typing import Any
 import anyio
 
 from ._aggregate import astream
-from ._cliutil import EXIT_OK, CommandError, endpoint_error, load_model, missing_extra
+from ._cliutil import (
+    EXIT_OK,
+    CommandError,
+    check_base_url,
+    endpoint_error,
+    load_model,
+    missing_extra,
+)
 from ._examples import Example, examples
 from ._exceptions import ProviderError
 from ._replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
@@ -394,8 +401,11 @@ def run_serve(args: Any, *, ready: Callable[[str], None] | None = None) -> int:
                 f"{flag} needs a real endpoint: add --model NAME "
                 "(without it the page replays recorded streams)"
             )
+    schema = load_model(args.schema) if args.schema else None  # before the key: see demo
     api_key = args.api_key or (os.environ.get("OPENAI_API_KEY") if live else None)
-    base_url = args.base_url or (os.environ.get("OPENAI_BASE_URL") if live else None)
+    base_url = check_base_url(
+        args.base_url or (os.environ.get("OPENAI_BASE_URL") if live else None)
+    )
     if live and not api_key and not base_url:
         raise CommandError(
             "no API key for the OpenAI API", hint="pass --api-key or set OPENAI_API_KEY"
@@ -405,7 +415,7 @@ def run_serve(args: Any, *, ready: Callable[[str], None] | None = None) -> int:
         model=args.model,
         base_url=base_url,
         api_key=api_key,
-        schema=load_model(args.schema) if args.schema else None,
+        schema=schema,
         timeout=args.timeout,
     )
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
