@@ -831,7 +831,21 @@ class ProfileDecoder(Generic[T]):
     def begin_response(self) -> None:
         """A new response of the stream starts (a connection or reconnection answered 200):
         its first frame must be a ``stream`` frame when the stream has a token (`feed`
-        raises `StreamIntegrityError` otherwise)."""
+        raises `StreamIntegrityError` otherwise).
+
+        Raises:
+            StreamIntegrityError: compatible profile, frames were applied already: its
+                frames carry no ids and no token, so a second response is another
+                generation that cannot be told apart (use a new decoder for it).
+        """
+        if self._compatible and self._merger.value is not None and not self._done:
+            self._done = True
+            raise StreamIntegrityError(
+                "a compatible-profile stream cannot continue in another response: its frames "
+                "have no ids and no stream token, so the new response is another generation; "
+                "start a new ProfileDecoder for it",
+                partial=self.partial,
+            )
         self._generations.opening = True
 
     @property

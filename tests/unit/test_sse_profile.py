@@ -691,6 +691,19 @@ def test_a_compatible_string_streamed_then_reassigned_keeps_one_value() -> None:
     assert updates[-1].final == {"a": "xyz", "b": 1}
 
 
+def test_a_compatible_stream_cannot_continue_in_another_response() -> None:
+    """A compatible decoder that applied frames refuses a second response: nothing in it
+    could tell a continuation from a new generation."""
+    frames = encode_all(outputs(SMALL_TEXT), profile="compatible")
+    decoder: ProfileDecoder[Any] = ProfileDecoder(profile="compatible")
+    decoder.begin_response()
+    for frame in frames[:2]:
+        decoder.feed(frame)
+    with pytest.raises(StreamIntegrityError, match="compatible-profile stream cannot continue"):
+        decoder.begin_response()
+    assert decoder.done and decoder.feed(frames[2]) == []
+
+
 def test_compatible_errors_are_error_frames() -> None:
     """An error is an `error` frame in the compatible profile too; the decoder raises it."""
     encoder = ProfileEncoder(profile="compatible")
