@@ -171,7 +171,8 @@ def event_flow(
         SSEError: a non-retryable status or content type, a malformed stream, or
             ``retry.max_retries`` attempts in a row without progress.
         ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError,
-            DeltaError: from the decoder (an ``error`` frame, or a bad frame).
+            GenerationLostError, StoreUnavailableError, DeltaError: from the decoder (an
+            ``error`` frame, or a bad frame).
     """
     attempts = 0  # reconnection attempts since the last progress
     server_delay: float | None = None
@@ -518,8 +519,8 @@ def connect(
 
     Raises (while iterating):
         SSEError: a non-retryable status or content type, retries exhausted, a broken stream.
-        ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError:
-            the server's error frame, by type.
+        ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError,
+            GenerationLostError, StoreUnavailableError: the server's error frame, by type.
         DeltaError: a frame contradicts the object.
     """
     return ClientStream(
