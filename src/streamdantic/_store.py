@@ -37,11 +37,11 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
 
 import anyio
 
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["Frames", "MemoryStore", "RedisStore", "Store"]
+
+T = TypeVar("T")
 
 # One hour: long enough for a client to come back after a network change or a laptop
 # sleep; the final object is kept as long. (Vercel's resumable-stream package defaults
@@ -521,6 +523,7 @@ class RedisStore:
         self.renew_every = renew_every
         self._owned = False
         self._unavailable: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+        self._stale: type[Exception] = ConnectionError
         self._timeout: type[Exception] = TimeoutError
         self._refused: type[Exception] = ResponseError
         pool = getattr(redis, "connection_pool", None)
@@ -577,19 +580,38 @@ class RedisStore:
     def _ms(self, seconds: float) -> int:
         return max(1, int(seconds * 1000))
 
-    @asynccontextmanager
-    async def _command(self, what: str) -> AsyncIterator[None]:
-        """One short exchange with Redis: limited in number, its failures translated."""
+    async def _call(self, what: str, exchange: Callable[[], Awaitable[T]]) -> T:
+        """One short `exchange` with Redis: limited in number, its failures translated.
+
+        A connection error is retried once at once: after a Redis restart, the pool's idle
+        connections are dead, and the first command on one fails although Redis is up
+        (every exchange here is idempotent: a retried append finds its frame stored).
+        """
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._concurrency)
-        try:
-            async with self._limiter:
-                yield
-        except self._unavailable as exc:
-            raise StoreUnavailableError(
-                f"could not {what}: Redis is unreachable ({exc}); the streams kept there "
-                "cannot go on until it is back"
-            ) from exc
+        async with self._limiter:
+            try:
+                try:
+                    return await exchange()
+                except self._refused:
+                    raise
+                except self._stale:
+                    return await exchange()
+            except self._unavailable as exc:
+                raise StoreUnavailableError(
+                    f"could not {what}: Redis is unreachable ({exc}); the streams kept there "
+                    "cannot go on until it is back"
+                ) from exc
+
+    async def _pipeline(self, what: str, build: Callable[[Any], None]) -> list[Any]:
+        """One transaction (``MULTI``/``EXEC``) of the commands `build(pipe)` queues."""
+
+        async def exchange() -> list[Any]:
+            async with self.redis.pipeline() as pipe:
+                build(pipe)
+                return await pipe.execute()
+
+        return await self._call(what, exchange)
 
     async def create(self, stream_id: str, /) -> None:
         """Register a new stream and take its lease (see `Store.create`).
@@ -605,11 +627,13 @@ class RedisStore:
             "snapshot_id": "0",
             "owner": self._inbox,
         }
-        async with self._command("create a stream"), self.redis.pipeline() as pipe:
+
+        def build(pipe: Any) -> None:
             pipe.hset(meta, mapping=fields)
             pipe.pexpire(meta, self._ms(self.ttl))
             pipe.set(lease, "1", px=self._ms(self.lease))
-            await pipe.execute()
+
+        await self._pipeline("create a stream", build)
 
     async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
         """Add a frame or replace the snapshot; renew the lease (see `Store.append`).
@@ -624,11 +648,11 @@ class RedisStore:
         n = _frame_id(frame)
         snapshot = "1" if frame.event == "snapshot" else "0"
         args: list[Any] = [n, frame.event, frame.data, snapshot, self.max_frames]
+        args += [self._ms(self.ttl), self._ms(self.lease)]
         try:
-            async with self._command("store a frame"):
-                stored = await self._append(
-                    keys=list(keys), args=[*args, self._ms(self.ttl), self._ms(self.lease)]
-                )
+            stored = await self._call(
+                "store a frame", lambda: self._append(keys=list(keys), args=args)
+            )
         except self._refused as exc:
             raise ValueError(f"stream {stream_id!r}: {exc}") from None
         if stored == -1:
@@ -647,11 +671,13 @@ class RedisStore:
         self, stream_id: str, after: int
     ) -> tuple[list[tuple[int, ServerSentEvent]], bool, bool] | None:
         frames_key, meta, lease = self._keys(stream_id)
-        async with self._command("read a stream"), self.redis.pipeline() as pipe:
+
+        def build(pipe: Any) -> None:
             pipe.hmget(meta, ["created", "done"])
             pipe.exists(lease)
             pipe.xrange(frames_key, min=f"({after}-0", max="+")
-            (created, done_flag), leased, entries = await pipe.execute()
+
+        (created, done_flag), leased, entries = await self._pipeline("read a stream", build)
         if created is None:
             return None
         done = done_flag is not None and _text(done_flag) == "1"
@@ -686,15 +712,15 @@ class RedisStore:
         # snapshot may trim between our two reads, so check and retry.
         frames_key, meta, _ = self._keys(stream_id)
         for _ in range(5):
-            async with self._command("read a stream"):
-                snapshot_id, snapshot, done_flag = await self.redis.hmget(
-                    meta, ["snapshot_id", "snapshot", "done"]
-                )
+            snapshot_id, snapshot, done_flag = await self._call(
+                "read a stream", lambda: self.redis.hmget(meta, ["snapshot_id", "snapshot", "done"])
+            )
             if snapshot is None:
                 return None
             s = int(_text(snapshot_id))
-            async with self._command("read a stream"):
-                entries = await self.redis.xrange(frames_key, min=f"({s}-0", max="+")
+            entries = await self._call(
+                "read a stream", partial(self.redis.xrange, frames_key, min=f"({s}-0", max="+")
+            )
             tail = self._events(entries)
             if not tail or tail[0][0] == s + 1:
                 head = ServerSentEvent(_text(snapshot), event="snapshot", id=str(s))
@@ -723,10 +749,12 @@ class RedisStore:
             return
         self._rung = True
         try:
-            async with self._command("wake the shared read"), self.redis.pipeline() as pipe:
+
+            def build(pipe: Any) -> None:
                 pipe.xadd(self._bell, {"n": "1"}, maxlen=1, approximate=False)
                 pipe.pexpire(self._bell, self._ms(self.ttl))
-                await pipe.execute()
+
+            await self._pipeline("wake the shared read", build)
         except StoreUnavailableError:
             pass  # the shared read is failing too; its waiters poll again soon
 
@@ -777,12 +805,14 @@ class RedisStore:
             StoreUnavailableError: Redis cannot be reached.
         """
         frames, meta, lease = self._keys(stream_id)
-        async with self._command("end a stream"), self.redis.pipeline() as pipe:
+
+        def build(pipe: Any) -> None:
             pipe.hset(meta, "done", "1")
             pipe.pexpire(meta, self._ms(self.ttl))
             pipe.pexpire(frames, self._ms(self.ttl))
             pipe.delete(lease)
-            await pipe.execute()
+
+        await self._pipeline("end a stream", build)
 
     async def cancel(self, stream_id: str, /) -> bool:
         """Ask the generation to stop (see `Store.cancel`).
@@ -791,14 +821,16 @@ class RedisStore:
             StoreUnavailableError: Redis cannot be reached.
         """
         _, meta, _ = self._keys(stream_id)
-        async with self._command("cancel a stream"):
-            owner = await self._cancel(keys=[meta])
-            if owner is None:
-                return False
-            async with self.redis.pipeline() as pipe:
-                pipe.rpush(_text(owner), stream_id)
-                pipe.pexpire(_text(owner), self._ms(self.ttl))
-                await pipe.execute()
+        owner = await self._call("cancel a stream", lambda: self._cancel(keys=[meta]))
+        if owner is None:
+            return False
+        inbox = _text(owner)
+
+        def build(pipe: Any) -> None:
+            pipe.rpush(inbox, stream_id)
+            pipe.pexpire(inbox, self._ms(self.ttl))
+
+        await self._pipeline("cancel a stream", build)
         return True
 
     async def wait_cancelled(self, stream_id: str, /) -> None:
@@ -809,8 +841,9 @@ class RedisStore:
         try:
             _, meta, _ = self._keys(stream_id)
             try:  # a request made before we waited
-                async with self._command("check for a cancel"):
-                    requested = await self.redis.hget(meta, "cancelled")
+                requested = await self._call(
+                    "check for a cancel", lambda: self.redis.hget(meta, "cancelled")
+                )
             except StoreUnavailableError:
                 requested = None
             if requested is not None and _text(requested) == "1":
@@ -844,8 +877,10 @@ class RedisStore:
         _, meta, lease = self._keys(stream_id)
         while True:
             try:
-                async with self._command("renew a lease"):
-                    state = await self._renew(keys=[meta, lease], args=[self._ms(self.lease)])
+                state = await self._call(
+                    "renew a lease",
+                    lambda: self._renew(keys=[meta, lease], args=[self._ms(self.lease)]),
+                )
             except StoreUnavailableError as exc:
                 logger.warning("could not renew the lease of stream %s: %s", stream_id, exc)
                 state = 1
