@@ -26,7 +26,14 @@ from streamdantic import (
     StoreUnavailableError,
     astream,
 )
-from streamdantic.sse import ProfileDecoder, RedisStore, SSEDecoder, connect
+from streamdantic.sse import (
+    MemoryStore,
+    ProfileDecoder,
+    RedisStore,
+    ServerSentEvent,
+    SSEDecoder,
+    connect,
+)
 from streamdantic.starlette import ResumableStreams
 
 from .apps import health, paced, soak_document
@@ -322,3 +329,59 @@ async def test_a_thousand_concurrent_streams_share_a_few_connections(redis_url: 
         assert frame_ids == list(range(1, len(frame_ids) + 1))
     assert most_connections <= 60  # the limiter: half the pool, plus the two blocking calls
     print(f"\n{n} streams in {elapsed:.1f} s, {most_connections} Redis connections at the peak")
+
+
+# -------------------------------------------------------------- one failure, one stream
+
+
+class FailingFor(MemoryStore):
+    """A MemoryStore whose every operation on one stream fails (a broken store entry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = ""
+
+    def _check(self, stream_id: str) -> None:
+        if stream_id == self.broken:
+            raise RuntimeError(f"stream {stream_id} is broken")
+
+    async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
+        self._check(stream_id)
+        await super().append(stream_id, frame)
+
+    async def wait_cancelled(self, stream_id: str, /) -> None:
+        self._check(stream_id)
+        await super().wait_cancelled(stream_id)
+
+    async def hold_lease(self, stream_id: str, /) -> None:
+        self._check(stream_id)
+        await super().hold_lease(stream_id)
+
+    async def mark_done(self, stream_id: str, /) -> None:
+        self._check(stream_id)
+        await super().mark_done(stream_id)
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(30)
+async def test_a_generation_whose_store_fails_never_cancels_the_others() -> None:
+    """Every store call of one stream raises: that stream alone stops (its readers learn it
+    is lost); a generation beside it completes, and new ones start afterwards."""
+    store = FailingFor()
+    streams = ResumableStreams(store=store)
+    document = soak_document(8, 10)
+    gate = anyio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        yield json.dumps(document)[:20]
+        await gate.wait()
+        yield json.dumps(document)[20:]
+
+    async with streams:
+        store.broken = await streams.spawn(astream(source()))
+        other = await streams.spawn(astream(source()))
+        await anyio.wait_all_tasks_blocked()  # the broken generation has failed by now
+        gate.set()
+        assert decode(await read_stored(streams, other))[1] == document
+        later = await streams.spawn(astream(paced(json.dumps(document), 3, 0.01)))
+        assert decode(await read_stored(streams, later))[1] == document
