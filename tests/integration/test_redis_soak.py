@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,10 @@ def test_a_soak_with_cuts_cancels_and_a_redis_restart(redis_server: RedisServer)
         cuts = proxy.cuts
         for server in servers:  # both processes still serve
             assert client.post(f"{server}/streams", json=after[0].spec).status_code == 201
+    outcomes = Counter(
+        (run.wave, "final" if run.error is None else type(run.error).__name__) for run in results
+    )
+    print(f"\n{len(results)} streams, {cuts} cuts: {dict(sorted(outcomes.items()))}")
     assert cuts >= 5, f"only {cuts} cuts"
     for run in results:
         check_frames(run)
