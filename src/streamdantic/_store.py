@@ -673,15 +673,17 @@ class RedisStore:
         frames_key, meta, lease = self._keys(stream_id)
 
         def build(pipe: Any) -> None:
-            pipe.hmget(meta, ["created", "done"])
+            pipe.hmget(meta, ["created", "done", "owner"])
             pipe.exists(lease)
             pipe.xrange(frames_key, min=f"({after}-0", max="+")
 
-        (created, done_flag), leased, entries = await self._pipeline("read a stream", build)
+        (created, done_flag, owner), leased, entries = await self._pipeline("read a stream", build)
         if created is None:
             return None
         done = done_flag is not None and _text(done_flag) == "1"
-        return self._events(entries), done, not done and not leased
+        # A stream without an owner was created by a version without leases (during a
+        # rolling upgrade): it is never reported lost.
+        return self._events(entries), done, not done and not leased and owner is not None
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
         """Frames after `after`, waiting up to `wait` seconds (see `Store.read`).

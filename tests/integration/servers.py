@@ -198,11 +198,26 @@ class CuttingProxy:
         self._pairs: set[_Pair] = set()
         self.connections: list[int] = []  # the upstream index of each connection
         self.cuts = 0
+        self._cut_all = threading.Event()
+        self._all_cut = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def cut_all(self) -> None:
+        """Cut every open connection now (a network blip); new ones are accepted."""
+        self._all_cut.clear()
+        self._cut_all.set()
+        if not self._all_cut.wait(10):
+            raise TimeoutError("the proxy did not cut its connections")
+
     def _run(self) -> None:
         while not self._stopping:
+            if self._cut_all.is_set():
+                for pair in list(self._pairs):
+                    self.cuts += 1
+                    self._drop(pair)
+                self._cut_all.clear()
+                self._all_cut.set()
             for key, _ in self._selector.select(0.05):
                 if key.data is None:
                     self._accept()

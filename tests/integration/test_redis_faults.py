@@ -37,7 +37,7 @@ from streamdantic.sse import (
 from streamdantic.starlette import ResumableStreams
 
 from .apps import health, paced, soak_document
-from .servers import RedisServer, serve_in_thread, server_process
+from .servers import CuttingProxy, RedisServer, serve_in_thread, server_process
 
 pytestmark = [pytest.mark.integration]
 
@@ -385,3 +385,32 @@ async def test_a_generation_whose_store_fails_never_cancels_the_others() -> None
         assert decode(await read_stored(streams, other))[1] == document
         later = await streams.spawn(astream(paced(json.dumps(document), 3, 0.01)))
         assert decode(await read_stored(streams, later))[1] == document
+
+
+@pytest.mark.timeout(60)
+def test_a_generation_goes_on_through_dropped_redis_connections(redis_url: str) -> None:
+    """Every Redis connection of the server dropped twice mid-stream (a network blip, a
+    proxy's reset): the generation goes on and its client gets the whole object, every
+    frame once."""
+    redis = httpx.URL(redis_url.replace("redis://", "http://"))
+    document = soak_document(9, 30)
+    with CuttingProxy([f"http://{redis.host}:{redis.port}"], lambda n: None) as tunnel:
+        port = httpx.URL(tunnel.url).port
+        store = RedisStore.from_url(f"redis://127.0.0.1:{port}/0", prefix=prefix())
+
+        async def start(request: Any) -> Any:
+            return astream(paced(json.dumps(document), 60, 0.05))
+
+        streams = ResumableStreams(start, store=store)
+        with serve_in_thread(app_for(streams, store)) as server:
+            with httpx.Client(base_url=server, timeout=30) as client:
+                url = client.post("/streams").json()["url"]
+                updates = []
+                for update in connect(client, url):
+                    updates.append(update)
+                    if len(updates) in (10, 30):
+                        tunnel.cut_all()
+        cuts = tunnel.cuts
+    assert cuts >= 2
+    assert updates[-1].final == document
+    assert [int(u.event_id) for u in updates] == list(range(1, len(updates) + 1))
