@@ -23,7 +23,7 @@ resume rules these implement.
 #   stream that has not ended and whose lease lapsed is lost (its generation died, or lost
 #   the store): `read` says so (`Frames.lost`), and readers end with a `generation_lost`
 #   error instead of waiting for the TTL.
-# - RedisStore scales with streams, not per stream: per store object (per process), one
+# - RedisStore's connections do not grow with streams: per store object (per process), one
 #   blocking XREAD over every stream that has waiting readers and one BLPOP on the process's
 #   cancel inbox, each run by one of its waiting callers at a time (`_Relay`); every other
 #   command is short and goes through a limiter sized to half the client's pool.
@@ -63,8 +63,8 @@ DEFAULT_TTL: Final = 3600.0
 DEFAULT_MAX_FRAMES: Final = 10_000
 # The lease of a running generation: its readers learn within ~10 s that it died (instead
 # of the TTL), while it survives four missed renewals in a row (a store failover, a
-# stalled event loop). Renewing every 2 s costs 0.5 commands/s per stream; `append`
-# renews it too, so a generation that is producing frames sends no extra command.
+# stalled event loop). Renewing every 2 s costs 0.5 commands/s per running stream (the
+# renewal also picks up a cancel request whose notification was lost).
 DEFAULT_LEASE: Final = 10.0
 DEFAULT_RENEW_EVERY: Final = 2.0
 
@@ -548,6 +548,7 @@ class RedisStore:
         self._bell_seen = "0-0"
         self._rung = False
         self._failing = False  # a blocking loop is failing (logged once until it recovers)
+        self._renewals_failing = False
 
     @classmethod
     def from_url(cls, url: str, /, **options: Any) -> RedisStore:
@@ -884,8 +885,12 @@ class RedisStore:
                     lambda: self._renew(keys=[meta, lease], args=[self._ms(self.lease)]),
                 )
             except StoreUnavailableError as exc:
-                logger.warning("could not renew the lease of stream %s: %s", stream_id, exc)
+                if not self._renewals_failing:  # once per outage, not once per stream
+                    self._renewals_failing = True
+                    logger.warning("RedisStore could not renew leases (retrying): %s", exc)
                 state = 1
+            else:
+                self._renewals_failing = False
             if state == -1:
                 raise KeyError(stream_id)
             if state == 0:

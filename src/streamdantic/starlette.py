@@ -614,7 +614,9 @@ class ResumableStreams:
             raise
         finally:
             if not run.gone:
-                with anyio.CancelScope(shield=True):
+                # Shielded (shutdown too), but bounded: a store that is down at shutdown
+                # leaves the stream to lapse.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(self.store_timeout):
                     await self._end(stream_id, encoder, error, run)
 
     async def _end(
