@@ -670,21 +670,27 @@ class RedisStore:
 
     async def _peek(
         self, stream_id: str, after: int
-    ) -> tuple[list[tuple[int, ServerSentEvent]], bool, bool] | None:
+    ) -> tuple[list[tuple[int, ServerSentEvent]], bool, float] | None:
+        """The frames after `after`, whether the stream is done, and the seconds its lease
+        has left (0: lost; inf: done, or a stream without a lease)."""
         frames_key, meta, lease = self._keys(stream_id)
 
         def build(pipe: Any) -> None:
             pipe.hmget(meta, ["created", "done", "owner"])
-            pipe.exists(lease)
+            pipe.pttl(lease)
             pipe.xrange(frames_key, min=f"({after}-0", max="+")
 
-        (created, done_flag, owner), leased, entries = await self._pipeline("read a stream", build)
+        (created, done_flag, owner), left, entries = await self._pipeline("read a stream", build)
         if created is None:
             return None
         done = done_flag is not None and _text(done_flag) == "1"
         # A stream without an owner was created by a version without leases (during a
         # rolling upgrade): it is never reported lost.
-        return self._events(entries), done, not done and not leased and owner is not None
+        if done or owner is None or left == -1:
+            remaining = math.inf
+        else:
+            remaining = max(0.0, left / 1000) if left >= 0 else 0.0
+        return self._events(entries), done, remaining
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
         """Frames after `after`, waiting up to `wait` seconds (see `Store.read`).
@@ -695,13 +701,15 @@ class RedisStore:
         peeked = await self._peek(stream_id, after)
         if peeked is None:
             return None
-        events, done, lost = peeked
-        if not events and not done and not lost and wait > 0:
-            await self._wait_frames(self._keys(stream_id)[0], after, wait)
+        events, done, remaining = peeked
+        if not events and not done and remaining > 0 and wait > 0:
+            # Wake at the next frame, or when the lease would lapse if it is not renewed.
+            await self._wait_frames(self._keys(stream_id)[0], after, min(wait, remaining + 0.01))
             peeked = await self._peek(stream_id, after)
             if peeked is None:
                 return None
-            events, done, lost = peeked
+            events, done, remaining = peeked
+        lost = remaining <= 0
         if events and events[0][0] > after + 1:
             resumed = await self._from_snapshot(stream_id)
             if resumed is not None:

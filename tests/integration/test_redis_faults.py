@@ -181,7 +181,7 @@ def test_a_reader_learns_that_the_generating_process_was_killed(redis_url: str) 
     env = {
         "STREAMDANTIC_REDIS_URL": redis_url,
         "STREAMDANTIC_TEST_PREFIX": prefix(),
-        "STREAMDANTIC_TEST_LEASE": "1.0",
+        "STREAMDANTIC_TEST_LEASE": "2.0",
         "STREAMDANTIC_TEST_RENEW": "0.2",
     }
     spec = {"seed": 5, "size": 200, "count": 2000, "delay": 0.05}  # 100 s if left alone

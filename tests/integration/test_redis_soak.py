@@ -94,8 +94,8 @@ def test_a_soak_with_cuts_cancels_and_a_redis_restart(redis_server: RedisServer)
     env = {
         "STREAMDANTIC_REDIS_URL": redis_server.url,
         "STREAMDANTIC_TEST_PREFIX": f"soak-{uuid.uuid4().hex}",
-        "STREAMDANTIC_TEST_LEASE": "2.0",
-        "STREAMDANTIC_TEST_RENEW": "0.4",
+        "STREAMDANTIC_TEST_LEASE": "5.0",
+        "STREAMDANTIC_TEST_RENEW": "0.5",
         "STREAMDANTIC_TEST_STORE_TIMEOUT": "3",
     }
 

@@ -156,7 +156,7 @@ async def test_entries_expire_after_their_ttl(make_store: MakeStore) -> None:
 async def test_a_stream_whose_lease_lapsed_reads_as_lost(make_store: MakeStore) -> None:
     """A stream whose generation stopped renewing its lease reads as lost (with the frames
     it has), and a blocking read returns instead of waiting; an ended one never does."""
-    store = make_store(lease=0.2, renew_every=0.05)
+    store = make_store(lease=1.0, renew_every=0.05)
     await store.create("s")
     await store.create("t")
     await store.append("s", frame(1))
@@ -173,15 +173,16 @@ async def test_a_stream_whose_lease_lapsed_reads_as_lost(make_store: MakeStore) 
 
 @pytest.mark.anyio
 async def test_a_held_lease_keeps_the_stream_alive(make_store: MakeStore) -> None:
-    """While hold_lease runs, the stream never reads as lost (checked over ten renewals);
-    hold_lease returns once the stream ended, and raises KeyError for a stream that is gone."""
-    store = make_store(lease=0.3, renew_every=0.05)
+    """While hold_lease runs, the stream never reads as lost (checked over three lease
+    periods); hold_lease returns once the stream ended, and raises KeyError for a stream
+    that is gone."""
+    store = make_store(lease=1.0, renew_every=0.05)
     await store.create("s")
     renewals = 0
     with anyio.fail_after(20):
         async with anyio.create_task_group() as group:
             group.start_soon(store.hold_lease, "s")
-            while renewals < 10:  # each read waits for the lease to lapse, up to 0.35 s
+            while renewals < 10:  # 10 reads of 0.35 s each
                 read = await store.read("s", 0, wait=0.35)
                 assert read is not None and not read.lost
                 renewals += 1
