@@ -182,7 +182,8 @@ def event_flow(
         StreamIntegrityError: (an `SSEError`) from the decoder: a reconnection answered by
             another generation, or an object that is not the final frame's.
         ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError,
-            DeltaError: from the decoder (an ``error`` frame, or a bad frame).
+            GenerationLostError, StoreUnavailableError, DeltaError: from the decoder (an
+            ``error`` frame, or a bad frame).
     """
     attempts = 0  # reconnection attempts since the last progress
     server_delay: float | None = None
@@ -566,8 +567,8 @@ def connect(
             refused to resume the stream (409).
         StreamIntegrityError: (an `SSEError`) a reconnection answered by another generation,
             or an object that is not the one the ``final`` frame reports.
-        ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError:
-            the server's error frame, by type.
+        ProviderError, StreamValidationError, TruncatedStreamError, StreamCancelledError,
+            GenerationLostError, StoreUnavailableError: the server's error frame, by type.
         DeltaError: a frame contradicts the object.
     """
     return ClientStream(

@@ -9,6 +9,8 @@ StreamdanticError
 ├── StreamValidationError           the value does not fit the model: .errors .partial
 ├── TruncatedStreamError            the stream ended before the object: .finish_reason .partial
 ├── StreamCancelledError            the consumer or a task cancelled the stream: .partial
+├── GenerationLostError             a resumable stream's generation stopped without ending it
+├── StoreUnavailableError           the store of resumable streams could not be reached
 ├── ProviderError                   the provider reported an error mid-stream: .partial
 │   ├── ContentFilterError          finish_reason == "content_filter"
 │   └── RefusalError                the model refused instead of answering: .refusal
@@ -35,12 +37,14 @@ __all__ = [
     "AdapterError",
     "ContentFilterError",
     "DeltaError",
+    "GenerationLostError",
     "IncompleteJSONError",
     "JSONParseError",
     "LimitExceededError",
     "ProviderError",
     "RefusalError",
     "SSEError",
+    "StoreUnavailableError",
     "StreamCancelledError",
     "StreamIntegrityError",
     "StreamNotResumableError",
@@ -167,6 +171,32 @@ class TruncatedStreamError(StreamdanticError):
 
 class StreamCancelledError(StreamdanticError):
     """The stream was cancelled before it finished; `.partial` holds the last partial."""
+
+    def __init__(self, message: str, *, partial: Any = None) -> None:
+        self.partial = partial
+        super().__init__(message)
+
+
+class GenerationLostError(StreamdanticError):
+    """The generation of a resumable stream stopped before the stream's terminal frame.
+
+    Its server process died, or lost the store, and stopped renewing its lease; or the
+    stream is no longer in the store. Nothing more will arrive: start a new stream.
+    `.partial` holds the last partial object.
+    """
+
+    def __init__(self, message: str, *, partial: Any = None) -> None:
+        self.partial = partial
+        super().__init__(message)
+
+
+class StoreUnavailableError(StreamdanticError):
+    """The store of resumable streams (Redis, ...) could not be read or written.
+
+    On a server, a store operation failed (the original error is chained as
+    ``__cause__``); on a client, the server reading the stream could not reach its store
+    (reconnect later or start a new stream). `.partial` holds the last partial object.
+    """
 
     def __init__(self, message: str, *, partial: Any = None) -> None:
         self.partial = partial

@@ -43,10 +43,12 @@ from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
 from ._events import Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import (
     DeltaError,
+    GenerationLostError,
     IncompleteJSONError,
     JSONParseError,
     ProviderError,
     SSEError,
+    StoreUnavailableError,
     StreamCancelledError,
     StreamIntegrityError,
     StreamValidationError,
@@ -85,7 +87,13 @@ T = TypeVar("T")
 SSEProfile = Literal["streamdantic", "compatible"]
 _PROFILES: Final = ("streamdantic", "compatible")
 ErrorType = Literal[
-    "provider_error", "validation_error", "truncated", "cancelled", "internal_error"
+    "provider_error",
+    "validation_error",
+    "truncated",
+    "cancelled",
+    "internal_error",
+    "generation_lost",
+    "store_unavailable",
 ]
 
 #: Event names that end a stream of the streamdantic profile.
@@ -145,6 +153,10 @@ def error_type(error: BaseException) -> ErrorType:
     """The ``type`` of the error frame that reports `error` (see docs/sse.md)."""
     if isinstance(error, StreamCancelledError):
         return "cancelled"
+    if isinstance(error, GenerationLostError):
+        return "generation_lost"
+    if isinstance(error, StoreUnavailableError):
+        return "store_unavailable"
     if isinstance(error, TruncatedStreamError):
         return "truncated"
     if isinstance(error, IncompleteJSONError):  # the text ended inside a value
@@ -687,6 +699,10 @@ def _error_from_frame(data: Any, partial: Any) -> Exception:
         )
     if kind == "cancelled":
         return StreamCancelledError(message, partial=partial)
+    if kind == "generation_lost":
+        return GenerationLostError(message, partial=partial)
+    if kind == "store_unavailable":
+        return StoreUnavailableError(message, partial=partial)
     code = data.get("code") if kind == "provider_error" else kind
     return ProviderError(message, code=code if isinstance(code, str) else None, partial=partial)
 
@@ -891,7 +907,8 @@ class ProfileDecoder(Generic[T]):
             DeltaError: a delta contradicts the object so far.
             StreamValidationError: a completed value does not fit the model (also: the
                 server reported a ``validation_error``).
-            ProviderError, TruncatedStreamError, StreamCancelledError: the server's ``error``
+            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError,
+                StoreUnavailableError: the server's ``error``
                 frame, by its type (an unknown type raises `ProviderError` with
                 ``code=type``); ``.partial`` is the client's partial object.
             UsageError: the decoder was closed.

@@ -18,18 +18,34 @@ resume rules these implement.
 #   arriving after completion still gets the final frame until then.
 # - Cancellation is a request stored with the stream, so a cancel arriving at any process
 #   reaches the process that runs the generation (which waits for it with wait_cancelled).
+# - Liveness: `create` gives the stream a lease of `lease` seconds, which the generation
+#   renews (each `append`, and `hold_lease` every `renew_every` seconds while it runs). A
+#   stream that has not ended and whose lease lapsed is lost (its generation died, or lost
+#   the store): `read` says so (`Frames.lost`), and readers end with a `generation_lost`
+#   error instead of waiting for the TTL.
+# - RedisStore's connections do not grow with streams: per store object (per process), one
+#   blocking XREAD over every stream that has waiting readers and one BLPOP on the process's
+#   cancel inbox, each run by one of its waiting callers at a time (`_Relay`); every other
+#   command is short and goes through a limiter sized to half the client's pool.
+# - No blocking call outlives the client's socket timeout (blocks are capped below it), and
+#   a store that cannot be reached raises `StoreUnavailableError`, never a redis error.
 
 from __future__ import annotations
 
+import logging
+import math
+import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
 
 import anyio
 
+from ._exceptions import StoreUnavailableError
 from ._sse import ServerSentEvent
 
 if TYPE_CHECKING:
@@ -37,12 +53,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Frames", "MemoryStore", "RedisStore", "Store"]
 
+T = TypeVar("T")
+
 # One hour: long enough for a client to come back after a network change or a laptop
 # sleep; the final object is kept as long. (Vercel's resumable-stream package defaults
 # to 24 hours on Redis; an in-process default is better kept short.)
 DEFAULT_TTL: Final = 3600.0
 # Frames per stream: a long structured answer is a few thousand deltas.
 DEFAULT_MAX_FRAMES: Final = 10_000
+# The lease of a running generation: its readers learn within ~10 s that it died (instead
+# of the TTL), while it survives four missed renewals in a row (a store failover, a
+# stalled event loop). Renewing every 2 s costs 0.5 commands/s per running stream (the
+# renewal also picks up a cancel request whose notification was lost).
+DEFAULT_LEASE: Final = 10.0
+DEFAULT_RENEW_EVERY: Final = 2.0
+
+logger = logging.getLogger("streamdantic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +79,13 @@ class Frames:
         events: frames after the requested id, in order (starting with the latest snapshot
             when the frames right after the requested id were dropped).
         done: the stream has ended (`Store.mark_done`) and `events` reach its end.
+        lost: the stream has not ended but its generation's lease lapsed (the process
+            running it died or lost the store): no more frames will come.
     """
 
     events: tuple[ServerSentEvent, ...]
     done: bool
+    lost: bool = False
 
 
 @runtime_checkable
@@ -66,19 +95,34 @@ class Store(Protocol):
     Frames are `ServerSentEvent`s whose ``id`` is the decimal frame number, 1, 2, 3, ...
     without holes. A ``"snapshot"`` is not a frame: its id is that of the last frame it
     includes; the store keeps the latest one to resume readers whose frames it dropped.
+
+    A running generation holds a lease on its stream (taken by `create`, renewed by `append`
+    and `hold_lease`); a stream whose lease lapsed before it ended reads as lost. A store
+    that cannot be reached raises `StoreUnavailableError` from any method but
+    `wait_cancelled` and `hold_lease`, which retry until it is back.
     """
 
     async def create(self, stream_id: str, /) -> None:
-        """Register a new stream (readers may arrive before its first frame)."""
+        """Register a new stream (readers may arrive before its first frame) and take its
+        lease."""
         ...
 
     async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
-        """Add the stream's next frame and wake its readers, or replace its snapshot."""
+        """Add the stream's next frame and wake its readers, or replace its snapshot; renew
+        the lease. Appending the last frame again is a no-op (so a failed append can be
+        retried); `KeyError` when the stream is gone."""
         ...
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
-        """The frames after id `after`; when there are none yet and the stream has not
-        ended, wait up to `wait` seconds for one. ``None``: no such stream (or expired)."""
+        """The frames after id `after`; when there are none yet and the stream has neither
+        ended nor been lost, wait up to `wait` seconds for one. ``None``: no such stream (or
+        expired)."""
+        ...
+
+    async def hold_lease(self, stream_id: str, /) -> None:
+        """Renew the stream's lease periodically while this runs (the generation runs it
+        beside its source and cancels it at the end); returns when the stream has ended,
+        raises `KeyError` when it is gone."""
         ...
 
     async def mark_done(self, stream_id: str, /) -> None:
@@ -94,11 +138,15 @@ class Store(Protocol):
         ...
 
 
-def _check_limits(ttl: float, max_frames: int) -> None:
+def _check_limits(ttl: float, max_frames: int, lease: float, renew_every: float) -> None:
     if not ttl > 0:
         raise ValueError(f"ttl must be positive, not {ttl!r}")
     if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1:
         raise ValueError(f"max_frames must be a positive int, not {max_frames!r}")
+    if not 0 < renew_every < lease:
+        raise ValueError(
+            f"renew_every must be positive and below the lease ({lease!r}), not {renew_every!r}"
+        )
 
 
 def _frame_id(frame: ServerSentEvent) -> int:
@@ -119,11 +167,13 @@ class _Entry:
         "expires",
         "frames",
         "last",
+        "lease_until",
         "snapshot",
         "snapshot_id",
     )
 
-    def __init__(self, expires: float) -> None:
+    def __init__(self, expires: float, lease_until: float) -> None:
+        self.lease_until = lease_until  # the generation's lease (clock time)
         self.frames: deque[ServerSentEvent] = deque()  # contiguous ids, ending at `last`
         self.last = 0  # id of the last frame appended
         self.snapshot: ServerSentEvent | None = None  # the latest snapshot
@@ -150,10 +200,12 @@ class MemoryStore:
         ttl: seconds an entry is kept after its last write.
         max_frames: frames kept per stream (older ones are dropped, never those after the
             latest snapshot).
+        lease: seconds a generation's lease lasts unless renewed (see `Store`).
+        renew_every: seconds between the renewals of `hold_lease` (below `lease`).
         clock: the monotonic clock, in seconds (replaceable in tests).
 
     Raises:
-        ValueError: a limit is not positive.
+        ValueError: a limit is not positive, or `renew_every` is not below `lease`.
     """
 
     def __init__(
@@ -161,11 +213,15 @@ class MemoryStore:
         *,
         ttl: float = DEFAULT_TTL,
         max_frames: int = DEFAULT_MAX_FRAMES,
+        lease: float = DEFAULT_LEASE,
+        renew_every: float = DEFAULT_RENEW_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_limits(ttl, max_frames)
+        _check_limits(ttl, max_frames, lease, renew_every)
         self.ttl = ttl
         self.max_frames = max_frames
+        self.lease = lease
+        self.renew_every = renew_every
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._next_purge = 0.0
@@ -190,7 +246,8 @@ class MemoryStore:
 
     async def create(self, stream_id: str, /) -> None:
         """Register a new stream (see `Store.create`)."""
-        entry = _Entry(self._clock() + self.ttl)
+        now = self._clock()
+        entry = _Entry(now + self.ttl, now + self.lease)
         self._entries[stream_id] = entry
         self._touch(entry)
 
@@ -206,6 +263,9 @@ class MemoryStore:
         if entry is None:
             raise KeyError(stream_id)
         n = _frame_id(frame)
+        entry.lease_until = self._clock() + self.lease
+        if frame.event != "snapshot" and n == entry.last and n and entry.frames[-1] == frame:
+            return  # a retried append of the frame stored last
         if frame.event == "snapshot":
             if not entry.snapshot_id <= n <= entry.last:
                 raise ValueError(f"snapshot {n} of stream {stream_id!r} is out of order")
@@ -231,21 +291,41 @@ class MemoryStore:
         entry = self._get(stream_id)
         if entry is None:
             return None
-        if entry.last <= after and not entry.done and wait > 0:
-            with anyio.move_on_after(wait):
+        if entry.last <= after and not entry.done and wait > 0 and not self._lost(entry):
+            # Wake at the next change, or when the lease would lapse.
+            with anyio.move_on_after(min(wait, entry.lease_until - self._clock() + 0.01)):
                 await entry.changed.wait()
             entry = self._get(stream_id)
             if entry is None:
                 return None
+        lost = self._lost(entry)
         if entry.last <= after:
-            return Frames((), entry.done)
+            return Frames((), entry.done, lost)
         first = entry.last - len(entry.frames) + 1
         if after + 1 < first and entry.snapshot is not None:
             # The frames after `after` were dropped: resume from the latest snapshot.
             events = [entry.snapshot, *entry.tail(entry.snapshot_id)]
         else:
             events = entry.tail(after)
-        return Frames(tuple(events), entry.done)
+        return Frames(tuple(events), entry.done, lost)
+
+    def _lost(self, entry: _Entry) -> bool:
+        return not entry.done and entry.lease_until <= self._clock()
+
+    async def hold_lease(self, stream_id: str, /) -> None:
+        """Renew the lease every `renew_every` seconds (see `Store.hold_lease`).
+
+        Raises:
+            KeyError: the stream is gone (expired).
+        """
+        while True:
+            entry = self._get(stream_id)
+            if entry is None:
+                raise KeyError(stream_id)
+            if entry.done:
+                return
+            entry.lease_until = max(entry.lease_until, self._clock() + self.lease)
+            await anyio.sleep(self.renew_every)
 
     async def mark_done(self, stream_id: str, /) -> None:
         """Record the end of the stream (see `Store.mark_done`)."""
@@ -278,26 +358,148 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+class _Waiter:
+    """One caller waiting in a `_Relay`: notified (``ready``) by the loop, or woken to lead."""
+
+    __slots__ = ("deadline", "event", "ready")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline  # anyio.current_time() at which it stops waiting
+        self.ready = False
+        self.event = anyio.Event()
+
+    def notify(self) -> None:
+        self.ready = True
+        self.event.set()
+
+
+class _Relay:
+    """A blocking loop run for all of its waiters by one of them at a time.
+
+    `step(deadline)` makes one blocking call (bounded by the deadline and the socket
+    timeout) and notifies the waiters it concerns. The first waiter that finds nobody
+    leading runs steps until it is notified itself (or its deadline passes), then hands the
+    lead to the next waiter in line, so one connection serves every waiter and no task
+    outlives its caller.
+    """
+
+    def __init__(self, step: Callable[[float], Awaitable[None]]) -> None:
+        self._step = step
+        self._leading = False
+        self._standby: dict[_Waiter, None] = {}  # waiting for the lead, in arrival order
+
+    async def wait(self, waiter: _Waiter) -> None:
+        try:
+            while not waiter.ready and anyio.current_time() < waiter.deadline:
+                if not self._leading:
+                    self._leading = True
+                    try:
+                        while not waiter.ready and anyio.current_time() < waiter.deadline:
+                            await self._step(waiter.deadline)
+                    finally:
+                        self._leading = False
+                    return
+                self._standby[waiter] = None
+                try:
+                    remaining = waiter.deadline - anyio.current_time()
+                    with anyio.move_on_after(None if math.isinf(remaining) else remaining):
+                        await waiter.event.wait()
+                finally:
+                    del self._standby[waiter]
+                if not waiter.ready:
+                    waiter.event = anyio.Event()  # woken to lead: loop
+        finally:
+            if not self._leading:  # hand the lead on
+                for other in self._standby:
+                    if not other.ready:
+                        other.event.set()
+                        break
+
+
+# One stream's keys: its frames, its hash, its lease.
+_APPEND: Final = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+local n = tonumber(ARGV[1])
+local meta = redis.call('HMGET', KEYS[2], 'last', 'snapshot_id')
+local last = tonumber(meta[1] or '0')
+local snapshot = tonumber(meta[2] or '0')
+if ARGV[4] == '1' then
+  if n < snapshot or n > last then
+    return redis.error_reply('snapshot ' .. ARGV[1] .. ' is out of order')
+  end
+  redis.call('HSET', KEYS[2], 'snapshot_id', ARGV[1], 'snapshot', ARGV[3])
+elseif n == last then
+  return 0
+elseif n ~= last + 1 then
+  return redis.error_reply('frame ' .. ARGV[1] .. ' appended, expected ' .. (last + 1))
+else
+  local minid = 0
+  if snapshot > 0 then minid = math.min(n - tonumber(ARGV[5]) + 1, snapshot + 1) end
+  if minid > 1 then
+    redis.call('XADD', KEYS[1], 'MINID', '=', string.format('%d-0', minid),
+               ARGV[1] .. '-0', 'event', ARGV[2], 'data', ARGV[3])
+  else
+    redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'event', ARGV[2], 'data', ARGV[3])
+  end
+  redis.call('HSET', KEYS[2], 'last', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[7])
+return 1
+"""
+# -1: gone, 0: ended, 1: renewed, 2: renewed and a cancel was requested.
+_RENEW: Final = """
+local meta = redis.call('HMGET', KEYS[1], 'created', 'done', 'cancelled')
+if not meta[1] then return -1 end
+if meta[2] == '1' then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+if meta[3] == '1' then return 2 end
+return 1
+"""
+# The owner (the generating store's inbox) of a running stream, marked cancelled; or nil.
+_CANCEL: Final = """
+local meta = redis.call('HMGET', KEYS[1], 'created', 'done', 'owner')
+if not meta[1] or meta[2] == '1' then return false end
+redis.call('HSET', KEYS[1], 'cancelled', '1')
+return meta[3]
+"""
+# Blocking calls end this much before the client's socket timeout would (and, without one,
+# after at most _MAX_BLOCK seconds): a block never meets the timeout.
+_MAX_BLOCK: Final = 10.0
+_BLOCK_SHARE: Final = 0.5
+
+
 class RedisStore:
     """A `Store` in Redis, shared by every server process: Redis Streams, one per stream.
 
     Keys (``{...}`` is a Redis Cluster hash tag, so a stream's keys share a slot):
     ``<prefix>:{<stream id>}:frames``, a Redis Stream of frames with entry ids ``<n>-0``
     (XADD with MINID trimming; XRANGE, and XREAD BLOCK to wait); ``<prefix>:{<stream id>}:meta``,
-    a hash (``created``, ``done``, and the latest snapshot: ``snapshot_id``, ``snapshot``);
-    ``<prefix>:{<stream id>}:cancel``, a list a cancel request is pushed to (BLPOP by the
-    generation). Every write renews the keys' expiry.
+    a hash (``created``, ``done``, ``last``, ``owner``, ``cancelled``, and the latest
+    snapshot: ``snapshot_id``, ``snapshot``); ``<prefix>:{<stream id>}:lease``, the running
+    generation's lease (a key that expires unless renewed). A cancel request sets
+    ``cancelled`` and is pushed to the inbox of the store that runs the generation,
+    ``<prefix>:inbox:<token>`` (a list). Every write renews the keys' expiry.
 
-    asyncio only (redis-py's ``redis.asyncio``).
+    Connections do not grow with streams: this object makes one blocking ``XREAD`` for all
+    the streams its readers wait for, and one blocking ``BLPOP`` on its inbox for all its
+    generations; its other commands are short, at most half the client's
+    ``max_connections`` at a time (so the default pool of 100 serves thousands of streams).
+    Blocking calls stay below the client's ``socket_timeout``. Redis errors become
+    `StoreUnavailableError`. asyncio only (redis-py's ``redis.asyncio``); the shared
+    multi-key ``XREAD`` needs one Redis (or its replicas), not a Cluster.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (with or without ``decode_responses``).
         ttl: seconds the keys are kept after the stream's last write.
         max_frames: frames kept per stream (never those after the latest snapshot).
         prefix: the key prefix.
+        lease: seconds a generation's lease lasts unless renewed (see `Store`).
+        renew_every: seconds between the renewals of `hold_lease` (below `lease`).
 
     Raises:
-        ValueError: a limit is not positive.
+        ValueError: a limit is not positive, or `renew_every` is not below `lease`.
     """
 
     def __init__(
@@ -307,20 +509,60 @@ class RedisStore:
         ttl: float = DEFAULT_TTL,
         max_frames: int = DEFAULT_MAX_FRAMES,
         prefix: str = "streamdantic",
+        lease: float = DEFAULT_LEASE,
+        renew_every: float = DEFAULT_RENEW_EVERY,
     ) -> None:
-        _check_limits(ttl, max_frames)
+        from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+        _check_limits(ttl, max_frames, lease, renew_every)
         self.redis = redis
         self.ttl = ttl
         self.max_frames = max_frames
         self.prefix = prefix
+        self.lease = lease
+        self.renew_every = renew_every
         self._owned = False
-        # The latest snapshot id of the streams this process writes (the writer trims).
-        self._snapshots: dict[str, int] = {}
+        self._unavailable: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+        self._stale: type[Exception] = ConnectionError
+        self._timeout: type[Exception] = TimeoutError
+        self._refused: type[Exception] = ResponseError
+        pool = getattr(redis, "connection_pool", None)
+        options = getattr(pool, "connection_kwargs", {})
+        timeout = options.get("socket_timeout")
+        self._block = _MAX_BLOCK if not timeout else min(_MAX_BLOCK, timeout * _BLOCK_SHARE)
+        self._concurrency = max(1, getattr(pool, "max_connections", 100) // 2)
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._append = redis.register_script(_APPEND)
+        self._renew = redis.register_script(_RENEW)
+        self._cancel = redis.register_script(_CANCEL)
+        # This object's cancel inbox, and the generations waiting for a cancel.
+        self._inbox = f"{prefix}:inbox:{secrets.token_hex(8)}"
+        self._cancel_waiters: dict[str, _Waiter] = {}
+        self._cancels = _Relay(self._cancel_step)
+        # Readers waiting for frames: stream key -> waiter -> the id it read up to; the keys
+        # (and ids) of the XREAD in flight; a stream that wakes that XREAD to add a key.
+        self._readers: dict[str, dict[_Waiter, int]] = {}
+        self._reads = _Relay(self._read_step)
+        self._covered: dict[str, int] | None = None
+        self._bell = f"{prefix}:bell:{self._inbox.rsplit(':', 1)[1]}"
+        self._bell_seen = "0-0"
+        self._rung = False
+        self._failing = False  # a blocking loop is failing (logged once until it recovers)
+        self._renewals_failing = False
 
     @classmethod
     def from_url(cls, url: str, /, **options: Any) -> RedisStore:
-        """A store with its own client for `url` (closed by `aclose`); `options` are the
-        store's (``ttl``, ``max_frames``, ``prefix``)."""
+        """A store with its own client for `url` (closed by `aclose`).
+
+        Args:
+            url: a ``redis://`` URL (its query may set the client's options, such as
+                ``socket_timeout``).
+            options: the store's options (``ttl``, ``max_frames``, ``prefix``, ``lease``,
+                ``renew_every``).
+
+        Returns:
+            The store.
+        """
         from redis.asyncio import Redis
 
         store = cls(Redis.from_url(url), **options)
@@ -334,46 +576,88 @@ class RedisStore:
 
     def _keys(self, stream_id: str) -> tuple[str, str, str]:
         base = f"{self.prefix}:{{{stream_id}}}"
-        return f"{base}:frames", f"{base}:meta", f"{base}:cancel"
+        return f"{base}:frames", f"{base}:meta", f"{base}:lease"
 
-    @property
-    def _ttl_ms(self) -> int:
-        return max(1, int(self.ttl * 1000))
+    def _ms(self, seconds: float) -> int:
+        return max(1, int(seconds * 1000))
+
+    async def _call(self, what: str, exchange: Callable[[], Awaitable[T]]) -> T:
+        """One short `exchange` with Redis: limited in number, its failures translated.
+
+        A connection error is retried once at once: after a Redis restart, the pool's idle
+        connections are dead, and the first command on one fails although Redis is up
+        (every exchange here is idempotent: a retried append finds its frame stored).
+        """
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._concurrency)
+        async with self._limiter:
+            try:
+                try:
+                    return await exchange()
+                except self._refused:
+                    raise
+                except self._stale:
+                    return await exchange()
+            except self._unavailable as exc:
+                raise StoreUnavailableError(
+                    f"could not {what}: Redis is unreachable ({exc}); the streams kept there "
+                    "cannot go on until it is back"
+                ) from exc
+
+    async def _pipeline(self, what: str, build: Callable[[Any], None]) -> list[Any]:
+        """One transaction (``MULTI``/``EXEC``) of the commands `build(pipe)` queues."""
+
+        async def exchange() -> list[Any]:
+            async with self.redis.pipeline() as pipe:
+                build(pipe)
+                return await pipe.execute()
+
+        return await self._call(what, exchange)
 
     async def create(self, stream_id: str, /) -> None:
-        """Register a new stream (see `Store.create`)."""
-        _, meta, _ = self._keys(stream_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(meta, mapping={"created": str(time.time()), "done": "0", "snapshot_id": "0"})
-            pipe.pexpire(meta, self._ttl_ms)
-            await pipe.execute()
-
-    async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
-        """Add a frame or replace the snapshot (see `Store.append`).
+        """Register a new stream and take its lease (see `Store.create`).
 
         Raises:
-            redis.ResponseError: a frame's id is not above the last one (XADD refuses it).
+            StoreUnavailableError: Redis cannot be reached.
         """
-        frames, meta, _ = self._keys(stream_id)
+        _, meta, lease = self._keys(stream_id)
+        fields: dict[Any, Any] = {
+            "created": str(time.time()),
+            "done": "0",
+            "last": "0",
+            "snapshot_id": "0",
+            "owner": self._inbox,
+        }
+
+        def build(pipe: Any) -> None:
+            pipe.hset(meta, mapping=fields)
+            pipe.pexpire(meta, self._ms(self.ttl))
+            pipe.set(lease, "1", px=self._ms(self.lease))
+
+        await self._pipeline("create a stream", build)
+
+    async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
+        """Add a frame or replace the snapshot; renew the lease (see `Store.append`).
+
+        Raises:
+            KeyError: no such stream (it expired, or Redis lost it).
+            ValueError: the frame's id is not the next one (a snapshot's: not between the
+                previous snapshot's and the last frame's).
+            StoreUnavailableError: Redis cannot be reached.
+        """
+        keys = self._keys(stream_id)
         n = _frame_id(frame)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if frame.event == "snapshot":
-                self._snapshots[stream_id] = n
-                pipe.hset(meta, mapping={"snapshot_id": str(n), "snapshot": frame.data})
-            else:
-                snapshot = self._snapshots.get(stream_id, 0)
-                # Keep the last max_frames frames, and every frame after the snapshot.
-                minid = min(n - self.max_frames + 1, snapshot + 1) if snapshot else 0
-                pipe.xadd(
-                    frames,
-                    {"event": frame.event, "data": frame.data},
-                    id=f"{n}-0",
-                    minid=f"{minid}-0" if minid > 1 else None,
-                    approximate=False,
-                )
-                pipe.pexpire(frames, self._ttl_ms)
-            pipe.pexpire(meta, self._ttl_ms)
-            await pipe.execute()
+        snapshot = "1" if frame.event == "snapshot" else "0"
+        args: list[Any] = [n, frame.event, frame.data, snapshot, self.max_frames]
+        args += [self._ms(self.ttl), self._ms(self.lease)]
+        try:
+            stored = await self._call(
+                "store a frame", lambda: self._append(keys=list(keys), args=args)
+            )
+        except self._refused as exc:
+            raise ValueError(f"stream {stream_id!r}: {exc}") from None
+        if stored == -1:
+            raise KeyError(stream_id)
 
     @staticmethod
     def _events(entries: Any) -> list[tuple[int, ServerSentEvent]]:
@@ -384,81 +668,250 @@ class RedisStore:
             out.append((n, ServerSentEvent(values["data"], event=values["event"], id=str(n))))
         return out
 
-    async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
-        """Frames after `after`, waiting up to `wait` seconds (see `Store.read`)."""
-        frames_key, meta, _ = self._keys(stream_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(meta, ["created", "done"])
+    async def _peek(
+        self, stream_id: str, after: int
+    ) -> tuple[list[tuple[int, ServerSentEvent]], bool, float] | None:
+        """The frames after `after`, whether the stream is done, and the seconds its lease
+        has left (0: lost; inf: done, or a stream without a lease)."""
+        frames_key, meta, lease = self._keys(stream_id)
+
+        def build(pipe: Any) -> None:
+            pipe.hmget(meta, ["created", "done", "owner"])
+            pipe.pttl(lease)
             pipe.xrange(frames_key, min=f"({after}-0", max="+")
-            (created, done_flag), entries = await pipe.execute()
+
+        (created, done_flag, owner), left, entries = await self._pipeline("read a stream", build)
         if created is None:
             return None
         done = done_flag is not None and _text(done_flag) == "1"
-        events = self._events(entries)
-        if not events and not done and wait > 0:
-            # XREAD BLOCK wakes at the next XADD; `done` is set after the terminal frame
-            # was added, so a reader never sleeps through the end.
-            answer = await self.redis.xread(
-                {frames_key: f"{after}-0"}, block=max(1, int(wait * 1000))
-            )
-            events = self._events(_stream_entries(answer))
-            if events:
-                flag = await self.redis.hget(meta, "done")
-                done = flag is not None and _text(flag) == "1"
+        # A stream without an owner was created by a version without leases (during a
+        # rolling upgrade): it is never reported lost.
+        if done or owner is None or left == -1:
+            remaining = math.inf
+        else:
+            remaining = max(0.0, left / 1000) if left >= 0 else 0.0
+        return self._events(entries), done, remaining
+
+    async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
+        """Frames after `after`, waiting up to `wait` seconds (see `Store.read`).
+
+        Raises:
+            StoreUnavailableError: Redis cannot be reached.
+        """
+        peeked = await self._peek(stream_id, after)
+        if peeked is None:
+            return None
+        events, done, remaining = peeked
+        if not events and not done and remaining > 0 and wait > 0:
+            # Wake at the next frame, or when the lease would lapse if it is not renewed.
+            await self._wait_frames(self._keys(stream_id)[0], after, min(wait, remaining + 0.01))
+            peeked = await self._peek(stream_id, after)
+            if peeked is None:
+                return None
+            events, done, remaining = peeked
+        lost = remaining <= 0
         if events and events[0][0] > after + 1:
-            # The frames after `after` were dropped: resume from the latest snapshot. A
-            # newer snapshot may trim between our two reads, so check and retry.
-            for _ in range(5):
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hmget(meta, ["snapshot_id", "snapshot", "done"])
-                    ((snapshot_id, snapshot, done_flag),) = await pipe.execute()
-                if snapshot is None:
-                    break
-                s = int(_text(snapshot_id))
-                entries = await self.redis.xrange(frames_key, min=f"({s}-0", max="+")
-                tail = self._events(entries)
-                if not tail or tail[0][0] == s + 1:
-                    head = ServerSentEvent(_text(snapshot), event="snapshot", id=str(s))
-                    done = done_flag is not None and _text(done_flag) == "1"
-                    return Frames((head, *(frame for _, frame in tail)), done)
-        return Frames(tuple(frame for _, frame in events), done)
+            resumed = await self._from_snapshot(stream_id)
+            if resumed is not None:
+                return Frames(resumed[0], resumed[1], lost)
+        return Frames(tuple(frame for _, frame in events), done, lost)
+
+    async def _from_snapshot(
+        self, stream_id: str
+    ) -> tuple[tuple[ServerSentEvent, ...], bool] | None:
+        # The frames after `after` were dropped: resume from the latest snapshot. A newer
+        # snapshot may trim between our two reads, so check and retry.
+        frames_key, meta, _ = self._keys(stream_id)
+        for _ in range(5):
+            snapshot_id, snapshot, done_flag = await self._call(
+                "read a stream", lambda: self.redis.hmget(meta, ["snapshot_id", "snapshot", "done"])
+            )
+            if snapshot is None:
+                return None
+            s = int(_text(snapshot_id))
+            entries = await self._call(
+                "read a stream", partial(self.redis.xrange, frames_key, min=f"({s}-0", max="+")
+            )
+            tail = self._events(entries)
+            if not tail or tail[0][0] == s + 1:
+                head = ServerSentEvent(_text(snapshot), event="snapshot", id=str(s))
+                done = done_flag is not None and _text(done_flag) == "1"
+                return (head, *(frame for _, frame in tail)), done
+        return None
+
+    async def _wait_frames(self, key: str, after: int, wait: float) -> None:
+        """Until the stream `key` may have a frame after `after`, or `wait` seconds."""
+        waiter = _Waiter(anyio.current_time() + wait)
+        waiters = self._readers.setdefault(key, {})
+        waiters[waiter] = after
+        try:
+            covered = self._covered
+            if covered is not None and covered.get(key, after + 1) > after:
+                await self._ring()  # the XREAD in flight does not cover this reader
+            await self._reads.wait(waiter)
+        finally:
+            waiters.pop(waiter, None)
+            if not waiters and self._readers.get(key) is waiters:
+                del self._readers[key]
+
+    async def _ring(self) -> None:
+        """Wake the XREAD in flight (it restarts with the keys of every waiting reader)."""
+        if self._rung:
+            return
+        self._rung = True
+        try:
+
+            def build(pipe: Any) -> None:
+                pipe.xadd(self._bell, {"n": "1"}, maxlen=1, approximate=False)
+                pipe.pexpire(self._bell, self._ms(self.ttl))
+
+            await self._pipeline("wake the shared read", build)
+        except StoreUnavailableError:
+            pass  # the shared read is failing too; its waiters poll again soon
+
+    async def _read_step(self, deadline: float) -> None:
+        block = min(self._block, deadline - anyio.current_time())
+        if block <= 0:
+            return
+        streams: dict[Any, Any] = {self._bell: self._bell_seen}
+        covered: dict[str, int] = {}
+        for key, waiters in self._readers.items():
+            if waiters:
+                covered[key] = min(waiters.values())
+                streams[key] = f"{covered[key]}-0"
+        self._covered, self._rung = covered, False
+        try:
+            answer = await self.redis.xread(streams, block=self._ms(block), count=1)
+        except self._timeout:
+            return  # nothing yet
+        except self._unavailable as exc:
+            await self._failed("wait for frames", exc, block)
+            return
+        finally:
+            self._covered = None
+        self._failing = False
+        for key, entries in _stream_entries(answer):
+            if not entries:
+                continue
+            first = _text(entries[0][0])
+            if key == self._bell:
+                self._bell_seen = first
+                continue
+            n = int(first.split("-", 1)[0])
+            waiters = self._readers.get(key, {})
+            for waiter in [w for w, seen in waiters.items() if seen < n]:
+                del waiters[waiter]
+                waiter.notify()
+
+    async def _failed(self, what: str, exc: Exception, pause: float) -> None:
+        if not self._failing:
+            self._failing = True
+            logger.warning("RedisStore could not %s (retrying): %s", what, exc)
+        await anyio.sleep(min(pause, 1.0))
 
     async def mark_done(self, stream_id: str, /) -> None:
-        """Record the end of the stream (see `Store.mark_done`)."""
-        frames, meta, cancel = self._keys(stream_id)
-        self._snapshots.pop(stream_id, None)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        """Record the end of the stream and release its lease (see `Store.mark_done`).
+
+        Raises:
+            StoreUnavailableError: Redis cannot be reached.
+        """
+        frames, meta, lease = self._keys(stream_id)
+
+        def build(pipe: Any) -> None:
             pipe.hset(meta, "done", "1")
-            pipe.pexpire(meta, self._ttl_ms)
-            pipe.pexpire(frames, self._ttl_ms)
-            pipe.delete(cancel)
-            await pipe.execute()
+            pipe.pexpire(meta, self._ms(self.ttl))
+            pipe.pexpire(frames, self._ms(self.ttl))
+            pipe.delete(lease)
+
+        await self._pipeline("end a stream", build)
 
     async def cancel(self, stream_id: str, /) -> bool:
-        """Ask the generation to stop (see `Store.cancel`)."""
-        _, meta, cancel = self._keys(stream_id)
-        done = await self.redis.hget(meta, "done")
-        if done is None or _text(done) == "1":
+        """Ask the generation to stop (see `Store.cancel`).
+
+        Raises:
+            StoreUnavailableError: Redis cannot be reached.
+        """
+        _, meta, _ = self._keys(stream_id)
+        owner = await self._call("cancel a stream", lambda: self._cancel(keys=[meta]))
+        if owner is None:
             return False
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(cancel, "1")
-            pipe.pexpire(cancel, self._ttl_ms)
-            await pipe.execute()
+        inbox = _text(owner)
+
+        def build(pipe: Any) -> None:
+            pipe.rpush(inbox, stream_id)
+            pipe.pexpire(inbox, self._ms(self.ttl))
+
+        await self._pipeline("cancel a stream", build)
         return True
 
     async def wait_cancelled(self, stream_id: str, /) -> None:
-        """Wait for a cancel request (see `Store.wait_cancelled`): BLPOP, one connection."""
-        _, _, cancel = self._keys(stream_id)
-        while True:
-            # Bounded blocks, so the connection goes back to the pool now and then.
-            if await self.redis.blpop([cancel], timeout=5) is not None:
+        """Wait for a cancel request (see `Store.wait_cancelled`); retries while Redis is
+        unreachable (`hold_lease` sees requests made meanwhile)."""
+        waiter = _Waiter(math.inf)
+        self._cancel_waiters[stream_id] = waiter
+        try:
+            _, meta, _ = self._keys(stream_id)
+            try:  # a request made before we waited
+                requested = await self._call(
+                    "check for a cancel", lambda: self.redis.hget(meta, "cancelled")
+                )
+            except StoreUnavailableError:
+                requested = None
+            if requested is not None and _text(requested) == "1":
                 return
+            await self._cancels.wait(waiter)
+        finally:
+            if self._cancel_waiters.get(stream_id) is waiter:
+                del self._cancel_waiters[stream_id]
+
+    async def _cancel_step(self, deadline: float) -> None:
+        try:
+            answer = await self.redis.blpop([self._inbox], timeout=self._block)
+        except self._timeout:
+            return  # nothing yet
+        except self._unavailable as exc:
+            await self._failed("wait for cancel requests", exc, self._block)
+            return
+        self._failing = False
+        if answer:
+            waiter = self._cancel_waiters.get(_text(answer[1]))
+            if waiter is not None:
+                waiter.notify()
+
+    async def hold_lease(self, stream_id: str, /) -> None:
+        """Renew the lease every `renew_every` seconds (see `Store.hold_lease`); retries
+        while Redis is unreachable.
+
+        Raises:
+            KeyError: the stream is gone (it expired, or Redis lost it).
+        """
+        _, meta, lease = self._keys(stream_id)
+        while True:
+            try:
+                state = await self._call(
+                    "renew a lease",
+                    lambda: self._renew(keys=[meta, lease], args=[self._ms(self.lease)]),
+                )
+            except StoreUnavailableError as exc:
+                if not self._renewals_failing:  # once per outage, not once per stream
+                    self._renewals_failing = True
+                    logger.warning("RedisStore could not renew leases (retrying): %s", exc)
+                state = 1
+            else:
+                self._renewals_failing = False
+            if state == -1:
+                raise KeyError(stream_id)
+            if state == 0:
+                return
+            if state == 2 and (waiter := self._cancel_waiters.get(stream_id)) is not None:
+                waiter.notify()
+            await anyio.sleep(self.renew_every)
 
 
-def _stream_entries(answer: Any) -> Any:
-    """The entries of the one stream in an XREAD answer (RESP2 list or RESP3 map)."""
+def _stream_entries(answer: Any) -> list[tuple[str, Any]]:
+    """(key, entries) of each stream in an XREAD answer (RESP2 list or RESP3 map)."""
     if not answer:
         return []
     if isinstance(answer, dict):
-        return next(iter(answer.values()))[0]
-    return answer[0][1]
+        return [(_text(key), value[0]) for key, value in answer.items()]
+    return [(_text(key), entries) for key, entries in answer]

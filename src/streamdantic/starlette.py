@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -42,7 +43,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from ._aggregate import AsyncStream, Stream
-from ._exceptions import StreamCancelledError, UsageError
+from ._exceptions import (
+    GenerationLostError,
+    StoreUnavailableError,
+    StreamCancelledError,
+    UsageError,
+)
 from ._sse import ServerSentEvent, encode, encode_comment
 from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
 from ._store import Frames, MemoryStore, Store
@@ -64,6 +70,9 @@ DEFAULT_HEARTBEAT: Final = 15.0
 DEFAULT_SEND_TIMEOUT: Final = 30.0
 # How long one store read waits before looping (the heartbeat keeps the client meanwhile).
 _STORE_POLL: Final = 5.0
+# How long a generation retries a store write that fails before it gives up: a Redis
+# restart or failover takes seconds; past this the stream is lost (its lease lapses).
+DEFAULT_STORE_TIMEOUT: Final = 30.0
 _END: Final = object()
 _NOT_RESUMABLE: Final = (
     "this stream cannot be resumed: the endpoint runs its model again for each request (a "
@@ -290,7 +299,14 @@ class EventStreamResponse(Response):
                 )
                 return
             after = after_or_none
-            first = await self._store.read(self.stream_id, after)
+            try:
+                first = await self._store.read(self.stream_id, after)
+            except StoreUnavailableError as exc:
+                logger.warning("could not read stream %s: %s", self.stream_id, exc)
+                await _plain(503, "the store of this stream is unavailable: retry later")(
+                    scope, receive, send
+                )
+                return
             if first is None:
                 await _plain(404, "no such stream (or it expired)")(scope, receive, send)
                 return
@@ -358,7 +374,11 @@ class EventStreamResponse(Response):
         store, stream_id = self._store, self.stream_id
         assert store is not None and stream_id is not None
         frames: Frames | None = first
-        while frames is not None:
+        while True:
+            if frames is None:  # it was there: it expired, or the store lost it
+                lost = GenerationLostError("the stream is no longer in the store")
+                await connection.send_body(_error_frame(after, lost))
+                return
             if frames.events:
                 await connection.send_body(b"".join(map(encode, frames.events)))
                 after = int(frames.events[-1].id or after)
@@ -366,7 +386,29 @@ class EventStreamResponse(Response):
                     return
             elif frames.done:
                 return
-            frames = await store.read(stream_id, after, wait=_STORE_POLL)
+            if frames.lost:
+                lost = GenerationLostError(
+                    "the stream's generation stopped before the end (its server process "
+                    "died or lost the store): start a new stream"
+                )
+                await connection.send_body(_error_frame(after, lost))
+                return
+            try:
+                frames = await store.read(stream_id, after, wait=_STORE_POLL)
+            except StoreUnavailableError as exc:
+                logger.warning("could not read stream %s: %s", stream_id, exc)
+                unavailable = StoreUnavailableError(
+                    "the server could not read the stream from its store: retry later"
+                )
+                await connection.send_body(_error_frame(after, unavailable))
+                return
+
+
+def _error_frame(after: int, error: Exception) -> bytes:
+    """A terminal error frame a reader sends after frame `after` (the generation could not)."""
+    data = {"type": error_type(error), "message": str(error), "partial": None}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return encode(ServerSentEvent(text, event="error", id=str(after + 1)))
 
 
 async def _listen_for_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
@@ -410,6 +452,27 @@ def _plain(status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+def _unavailable() -> Response:
+    return JSONResponse(
+        {"detail": "the store of the streams is unavailable: retry later"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+class _Run:
+    """The state of one generation that its tasks share."""
+
+    __slots__ = ("gone",)
+
+    def __init__(self) -> None:
+        self.gone = False  # the stream left the store, or the store stayed unavailable
+
+
+class _StreamGone(Exception):
+    """The generation's stream cannot be written any more (internal)."""
+
+
 # ------------------------------------------------------------------------------ resumable
 
 
@@ -443,6 +506,15 @@ class ResumableStreams:
         snapshot_every: frames between the snapshots kept in the store, from which a client
             whose frames were dropped resumes (keep it below the store's ``max_frames``:
             frames after the latest snapshot are never dropped).
+        store_timeout: seconds a generation retries a store write that fails (Redis
+            restarting) before it gives up; then its source is closed and its readers end
+            with a ``generation_lost`` error once its lease lapses.
+
+    A generation's failure, or the store's, ends that stream only: it never cancels other
+    generations nor the task group. ``POST`` answers 503 while the store is unreachable.
+
+    Raises:
+        ValueError: a bad `snapshot_every` or `store_timeout`.
     """
 
     def __init__(
@@ -455,8 +527,12 @@ class ResumableStreams:
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         snapshot_every: int | None = 100,
         retry: int | None = None,
+        store_timeout: float = DEFAULT_STORE_TIMEOUT,
     ) -> None:
+        if not store_timeout > 0:
+            raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         self._start = start
+        self.store_timeout = store_timeout
         self.store: Store = store if store is not None else MemoryStore()
         self.prefix = prefix.rstrip("/")
         self.heartbeat = heartbeat
@@ -518,6 +594,7 @@ class ResumableStreams:
         Raises:
             UsageError: the task group is not running (enter the object or use `lifespan`).
             TypeError: the source is not iterable.
+            StoreUnavailableError: the store cannot be reached (no generation started).
         """
         group = self._group
         if group is None:
@@ -528,12 +605,26 @@ class ResumableStreams:
         upstream = _Upstream(source)
         encoder = ProfileEncoder(snapshot_every=self.snapshot_every)
         stream_id = secrets.token_urlsafe(16)
-        await self.store.create(stream_id)
+        try:
+            await self.store.create(stream_id)
+        except BaseException:
+            await upstream.aclose()
+            raise
         group.start_soon(self._generate, stream_id, upstream, encoder, name=f"stream {stream_id}")
         return stream_id
 
     async def cancel(self, stream_id: str, /) -> bool:
-        """Stop a generation (whichever process runs it); False when not running."""
+        """Stop a generation (whichever process runs it).
+
+        Args:
+            stream_id: the stream.
+
+        Returns:
+            False when there is no such running stream.
+
+        Raises:
+            StoreUnavailableError: the store cannot be reached.
+        """
         return await self.store.cancel(stream_id)
 
     def response(self, stream_id: str, /) -> EventStreamResponse:
@@ -547,12 +638,21 @@ class ResumableStreams:
         )
 
     async def _generate(self, stream_id: str, upstream: _Upstream, encoder: ProfileEncoder) -> None:
-        store = self.store
+        # Nothing but a cancellation leaves this task: an exception would cancel every
+        # other generation in the group (and fail the app's lifespan).
+        try:
+            await self._run(stream_id, upstream, encoder)
+        except Exception as exc:
+            logger.error("the generation of stream %s failed", stream_id, exc_info=exc)
+
+    async def _run(self, stream_id: str, upstream: _Upstream, encoder: ProfileEncoder) -> None:
         error: BaseException | None = None
+        run = _Run()
         try:
             with anyio.CancelScope() as scope:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._watch_cancel, stream_id, scope)
+                    group.start_soon(self._hold_lease, stream_id, scope, run)
                     try:
                         while (output := await upstream.next()) is not _END:
                             frames = encoder.feed(output, now=anyio.current_time())
@@ -560,9 +660,11 @@ class ResumableStreams:
                             # one half-stored, or the terminal frame would follow a gap.
                             with anyio.CancelScope(shield=True):
                                 for frame in frames:
-                                    await store.append(stream_id, frame)
+                                    await self._append(stream_id, frame, run)
                             # ...and it lands here, even if the source never waits.
                             await anyio.lowlevel.checkpoint_if_cancelled()
+                    except _StreamGone:
+                        pass
                     except Exception as exc:
                         _report(exc)
                         error = exc
@@ -575,24 +677,85 @@ class ResumableStreams:
             error = StreamCancelledError("the stream was cancelled: the server is shutting down")
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                try:
-                    for frame in encoder.close(error):
-                        await store.append(stream_id, frame)
-                    await store.mark_done(stream_id)
-                except Exception as exc:
-                    logger.error("could not end stream %s in the store", stream_id, exc_info=exc)
+            if not run.gone:
+                # Shielded (shutdown too), but bounded: a store that is down at shutdown
+                # leaves the stream to lapse.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(self.store_timeout):
+                    await self._end(stream_id, encoder, error, run)
+
+    async def _end(
+        self, stream_id: str, encoder: ProfileEncoder, error: BaseException | None, run: _Run
+    ) -> None:
+        """Store the terminal frame and mark the stream done; when that fails, the
+        stream's lease lapses and its readers end with ``generation_lost``."""
+        try:
+            for frame in encoder.close(error):
+                await self._append(stream_id, frame, run)
+            await self._retrying(lambda: self.store.mark_done(stream_id))
+        except _StreamGone:
+            pass
+        except Exception as exc:
+            logger.error("could not end stream %s in the store", stream_id, exc_info=exc)
+
+    async def _append(self, stream_id: str, frame: ServerSentEvent, run: _Run) -> None:
+        try:
+            await self._retrying(lambda: self.store.append(stream_id, frame))
+        except KeyError:
+            logger.warning("stream %s is no longer in the store: its generation stops", stream_id)
+            run.gone = True
+            raise _StreamGone from None
+        except StoreUnavailableError as exc:
+            logger.error(
+                "stream %s: the store was unavailable for %s s, the generation stops: %s",
+                stream_id,
+                self.store_timeout,
+                exc,
+            )
+            run.gone = True
+            raise _StreamGone from None
+
+    async def _retrying(self, write: Callable[[], Any]) -> None:
+        """`write()`, retried while the store is unavailable, for up to `store_timeout`."""
+        deadline = anyio.current_time() + self.store_timeout
+        delay = 0.05
+        while True:
+            try:
+                await write()
+                return
+            except StoreUnavailableError:
+                if anyio.current_time() + delay > deadline:
+                    raise
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     async def _watch_cancel(self, stream_id: str, scope: anyio.CancelScope) -> None:
-        await self.store.wait_cancelled(stream_id)
+        try:
+            await self.store.wait_cancelled(stream_id)
+        except Exception as exc:
+            logger.error("cannot watch stream %s for cancel requests", stream_id, exc_info=exc)
+            return
         scope.cancel()
+
+    async def _hold_lease(self, stream_id: str, scope: anyio.CancelScope, run: _Run) -> None:
+        try:
+            await self.store.hold_lease(stream_id)
+        except KeyError:
+            logger.warning("stream %s is no longer in the store: its generation stops", stream_id)
+            run.gone = True
+            scope.cancel()
+        except Exception as exc:
+            logger.error("cannot renew the lease of stream %s", stream_id, exc_info=exc)
 
     async def _post(self, request: Request) -> Response:
         assert self._start is not None
         source = self._start(request)
         if inspect.isawaitable(source):
             source = await source
-        stream_id = await self.spawn(source)
+        try:
+            stream_id = await self.spawn(source)
+        except StoreUnavailableError as exc:
+            logger.warning("could not start a stream: %s", exc)
+            return _unavailable()
         url = str(request.url_for("streamdantic_stream", stream_id=stream_id))
         return JSONResponse(
             {"stream_id": stream_id, "url": url}, status_code=201, headers={"Location": url}
@@ -602,6 +765,11 @@ class ResumableStreams:
         return self.response(request.path_params["stream_id"])
 
     async def _cancel(self, request: Request) -> Response:
-        if await self.cancel(request.path_params["stream_id"]):
+        try:
+            cancelled = await self.cancel(request.path_params["stream_id"])
+        except StoreUnavailableError as exc:
+            logger.warning("could not cancel a stream: %s", exc)
+            return _unavailable()
+        if cancelled:
             return JSONResponse({"cancelled": True}, status_code=202)
         return _plain(404, "no such running stream")

@@ -59,13 +59,56 @@ def resumable_app(
     return Starlette(routes=[Route("/health", health), *streams.routes], lifespan=streams.lifespan)
 
 
+def soak_document(seed: int, size: int) -> dict[str, Any]:
+    """A document of `size` items that depends on `seed` (each generation a different one)."""
+    rng = random.Random(seed)
+    return {
+        "seed": seed,
+        "items": [{"i": i, "word": f"w{rng.randrange(10**6)}"} for i in range(size)],
+    }
+
+
+async def paced(text: str, count: int, delay: float) -> AsyncIterator[str]:
+    """`text` in `count` pieces, one every `delay` seconds: a generation of about
+    ``count * delay`` seconds."""
+    step = -(-len(text) // count)
+    for i in range(0, len(text), step):
+        await anyio.sleep(delay)
+        yield text[i : i + step]
+
+
 def redis_app() -> Starlette:
-    """`resumable_app` on the RedisStore of $STREAMDANTIC_REDIS_URL (for subprocesses)."""
+    """`resumable_app` on the RedisStore of $STREAMDANTIC_REDIS_URL (for subprocesses).
+
+    ``POST /streams`` with a JSON body ``{"seed", "size", "count", "delay"}`` streams
+    `soak_document(seed, size)` in `count` pieces paced by `delay`; without a body, the
+    orders document every $STREAMDANTIC_TEST_DELAY seconds (default 0.002). The store's lease
+    and renewal: $STREAMDANTIC_TEST_LEASE, $STREAMDANTIC_TEST_RENEW; the generations'
+    store_timeout: $STREAMDANTIC_TEST_STORE_TIMEOUT.
+    """
+    env = os.environ
+    options: dict[str, Any] = {}
+    if "STREAMDANTIC_TEST_LEASE" in env:
+        options["lease"] = float(env["STREAMDANTIC_TEST_LEASE"])
+        options["renew_every"] = float(env["STREAMDANTIC_TEST_RENEW"])
     store = RedisStore.from_url(
-        os.environ["STREAMDANTIC_REDIS_URL"], prefix=os.environ["STREAMDANTIC_TEST_PREFIX"]
+        env["STREAMDANTIC_REDIS_URL"], prefix=env["STREAMDANTIC_TEST_PREFIX"], **options
     )
+    delay = float(env.get("STREAMDANTIC_TEST_DELAY", "0.002"))
+
+    async def start(request: Request) -> Any:
+        body = await request.body()
+        if not body:
+            return astream(slow_text(pieces(), delay))
+        spec = json.loads(body)
+        text = json.dumps(soak_document(spec["seed"], spec["size"]))
+        return astream(paced(text, spec["count"], spec["delay"]))
+
     streams = ResumableStreams(
-        lambda request: astream(slow_text(pieces(), 0.002)), store=store, snapshot_every=50
+        start,
+        store=store,
+        snapshot_every=50,
+        store_timeout=float(env.get("STREAMDANTIC_TEST_STORE_TIMEOUT", "30")),
     )
 
     @asynccontextmanager

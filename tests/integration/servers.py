@@ -63,10 +63,18 @@ def serve_in_thread(app: Any) -> Iterator[str]:
         sock.close()
 
 
+class ServerProcess:
+    """A uvicorn subprocess: its base URL and its `subprocess.Popen` (to kill it)."""
+
+    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.process = process
+
+
 @contextlib.contextmanager
-def serve_in_subprocess(factory: str, env: dict[str, str]) -> Iterator[str]:
-    """Run ``uvicorn --factory <factory>`` in a new process on an inherited socket; yield its
-    base URL once ``GET /health`` answers."""
+def server_process(factory: str, env: dict[str, str]) -> Iterator[ServerProcess]:
+    """Run ``uvicorn --factory <factory>`` in a new process on an inherited socket; yield it
+    once ``GET /health`` answers."""
     sock = _listening_socket()
     sock.listen(64)
     port = sock.getsockname()[1]
@@ -102,15 +110,75 @@ def serve_in_subprocess(factory: str, env: dict[str, str]) -> Iterator[str]:
                 return False
 
         wait_until(healthy, 20, f"{factory} to answer")
-        yield url
+        yield ServerProcess(url, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(factory: str, env: dict[str, str]) -> Iterator[str]:
+    """`server_process`, yielding its base URL."""
+    with server_process(factory, env) as server:
+        yield server.url
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A redis-server of the test's own on 127.0.0.1 (no persistence), on a free port that
+    it keeps across `stop` and `start` (so a test can restart it). Needs redis-server on
+    PATH (`redis_executable` skips the test otherwise)."""
+
+    def __init__(self, executable: str) -> None:
+        self._executable = executable
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [self._executable, "--bind", "127.0.0.1", "--port", str(self.port)]
+        command += ["--save", "", "--appendonly", "no", "--logfile", ""]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        process = self._process
+
+        def up() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {process.returncode}")
+            return _ping(self.port)
+
+        wait_until(up, 10, f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop it now (SIGKILL: every connection drops at once, nothing is saved)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(10)
+            self._process = None
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class CuttingProxy:
@@ -130,11 +198,26 @@ class CuttingProxy:
         self._pairs: set[_Pair] = set()
         self.connections: list[int] = []  # the upstream index of each connection
         self.cuts = 0
+        self._cut_all = threading.Event()
+        self._all_cut = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def cut_all(self) -> None:
+        """Cut every open connection now (a network blip); new ones are accepted."""
+        self._all_cut.clear()
+        self._cut_all.set()
+        if not self._all_cut.wait(10):
+            raise TimeoutError("the proxy did not cut its connections")
+
     def _run(self) -> None:
         while not self._stopping:
+            if self._cut_all.is_set():
+                for pair in list(self._pairs):
+                    self.cuts += 1
+                    self._drop(pair)
+                self._cut_all.clear()
+                self._all_cut.set()
             for key, _ in self._selector.select(0.05):
                 if key.data is None:
                     self._accept()

@@ -150,3 +150,83 @@ async def test_entries_expire_after_their_ttl(make_store: MakeStore) -> None:
     assert await store.read("s") is not None
     await anyio.sleep(0.5)
     assert await store.read("s") is None
+
+
+@pytest.mark.anyio
+async def test_a_stream_whose_lease_lapsed_reads_as_lost(make_store: MakeStore) -> None:
+    """A stream whose generation stopped renewing its lease reads as lost (with the frames
+    it has), and a blocking read returns instead of waiting; an ended one never does."""
+    store = make_store(lease=1.0, renew_every=0.05)
+    await store.create("s")
+    await store.create("t")
+    await store.append("s", frame(1))
+    await store.append("t", frame(1, "final"))
+    await store.mark_done("t")
+    assert await store.read("s") == Frames((frame(1),), False, False)
+    with anyio.fail_after(10):
+        while not (read := await store.read("s", 1, wait=5)).lost:  # waits for the lapse
+            pass
+    assert read == Frames((), False, True)
+    assert await store.read("s") == Frames((frame(1),), False, True)
+    assert await store.read("t") == Frames((frame(1, "final"),), True, False)
+
+
+@pytest.mark.anyio
+async def test_a_held_lease_keeps_the_stream_alive(make_store: MakeStore) -> None:
+    """While hold_lease runs, the stream never reads as lost (checked over three lease
+    periods); hold_lease returns once the stream ended, and raises KeyError for a stream
+    that is gone."""
+    store = make_store(lease=1.0, renew_every=0.05)
+    await store.create("s")
+    renewals = 0
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(store.hold_lease, "s")
+            while renewals < 10:  # 10 reads of 0.35 s each
+                read = await store.read("s", 0, wait=0.35)
+                assert read is not None and not read.lost
+                renewals += 1
+            await store.append("s", frame(1, "final"))
+            await store.mark_done("s")
+    with pytest.raises(KeyError):
+        await store.hold_lease("nope")
+
+
+@pytest.mark.anyio
+async def test_appending_the_last_frame_again_is_a_no_op(make_store: MakeStore) -> None:
+    """A failed append can be retried: the same frame again changes nothing."""
+    store = make_store()
+    await store.create("s")
+    await store.append("s", frame(1))
+    await store.append("s", frame(1))
+    await store.append("s", frame(2))
+    assert ids(await store.read("s")) == ["d1", "d2"]
+    with pytest.raises(ValueError):
+        await store.append("s", frame(4))
+    with pytest.raises(KeyError):
+        await store.append("nope", frame(1))
+
+
+@pytest.mark.anyio
+async def test_many_readers_of_many_streams_wake_at_their_frames(make_store: MakeStore) -> None:
+    """Readers of different streams, two per stream, waiting at once (for RedisStore, in
+    one shared XREAD), each wake with the frame appended to their stream."""
+    store = make_store()
+    for name in "abc":
+        await store.create(name)
+        await store.append(name, frame(1))
+    got: dict[tuple[str, int], list[str]] = {}
+
+    async def reader(name: str, after: int) -> None:
+        got[name, after] = ids(await store.read(name, after, wait=10))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for name in "abc":
+                group.start_soon(reader, name, 1)
+                group.start_soon(reader, name, 1)
+            # (A reader that reads before the frames are appended gets them too.)
+            await anyio.wait_all_tasks_blocked()
+            for name in "cba":
+                await store.append(name, frame(2))
+    assert got == {(name, 1): ["d2"] for name in "abc"}

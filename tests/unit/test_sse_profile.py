@@ -15,6 +15,7 @@ from streamdantic import (
     ChunkMerger,
     DeltaError,
     Finish,
+    GenerationLostError,
     IncompleteJSONError,
     JSONParseError,
     ProviderError,
@@ -22,6 +23,7 @@ from streamdantic import (
     ReasoningDelta,
     RefusalDelta,
     SSEError,
+    StoreUnavailableError,
     StreamCancelledError,
     StreamIntegrityError,
     StreamValidationError,
@@ -249,9 +251,11 @@ def test_encoded_bytes_match_the_frames() -> None:
         (StreamValidationError("bad value"), "validation_error", StreamValidationError),
         (TruncatedStreamError("cut", finish_reason="length"), "truncated", TruncatedStreamError),
         (StreamCancelledError("stopped"), "cancelled", StreamCancelledError),
+        (GenerationLostError("lease lapsed"), "generation_lost", GenerationLostError),
+        (StoreUnavailableError("no redis"), "store_unavailable", StoreUnavailableError),
         (ValueError("secret internals"), "internal_error", ProviderError),
     ],
-    ids=["provider", "validation", "truncated", "cancelled", "internal"],
+    ids=["provider", "validation", "truncated", "cancelled", "lost", "store", "internal"],
 )
 def test_errors_become_typed_error_frames(error: Exception, kind: str, raised: type) -> None:
     """close(error) sends an error frame of the right type; the decoder raises its twin."""

@@ -432,7 +432,9 @@ export class SSEParser {
 
 const PART_EVENTS = ["reasoning", "refusal", "tool_call", "tool_result", "usage"];
 const PROFILE_EVENTS = new Set(["delta", "snapshot", "final", "error", ...PART_EVENTS]);
-const ERROR_TYPES = new Set(["provider_error", "validation_error", "truncated", "cancelled", "internal_error"]);
+const ERROR_TYPES = new Set([
+  "provider_error", "validation_error", "truncated", "cancelled", "internal_error", "generation_lost", "store_unavailable",
+]);
 
 // The pointers to complete so that exactly `open` stays open after setting the root to
 // `value`: the complete children of open containers (each completes its subtree), or the
