@@ -67,6 +67,13 @@ _STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 # Characters a number token can contain; the token is validated once it is delimited.
 _NUMBER_RUN = re.compile(r"[0-9eE.+\-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# The longest prefix of a number token that some continuation can still make a valid number
+# (RFC 8259 section 6): the grammar is LL(1), so the greedy match is that prefix. A token
+# whose run of number characters goes past it is refused at the first character that cannot
+# belong (``--``, ``01``, ``1.2.``, ``1.e``), whether or not the token is complete yet.
+_NUMBER_PREFIX = re.compile(
+    r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][+-]?[0-9]*)?)?|[eE][+-]?[0-9]*)?)?"
+)
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _JSON_START = re.compile(r"[\[{]")
@@ -89,6 +96,7 @@ _AlwaysMatch = Callable[[str, int], "re.Match[str]"]
 _ws_match: _AlwaysMatch = _WS.match  # type: ignore[assignment]
 _string_run: _AlwaysMatch = _STRING_RUN.match  # type: ignore[assignment]
 _number_run: _AlwaysMatch = _NUMBER_RUN.match  # type: ignore[assignment]
+_number_prefix: _AlwaysMatch = _NUMBER_PREFIX.match  # type: ignore[assignment]
 
 
 # Limits. Defaults are generous for model output and still bound memory and work:
@@ -460,6 +468,19 @@ class _ParserLogic:
             raise error from cause
         raise error
 
+    def _fail_long_int(self, s: str, pos: int, end: int, cause: BaseException | None) -> NoReturn:
+        """Raise for the integer ``s[pos:end]``: more digits than `int()` converts here."""
+        digits = end - pos - (s[pos] == "-")
+        self._fail(
+            f"integer of {digits} digits, more than this interpreter converts "
+            f"(sys.get_int_max_str_digits() is {sys.get_int_max_str_digits()}): raise the "
+            "limit with sys.set_int_max_str_digits() or PYTHONINTMAXSTRDIGITS",
+            s,
+            pos,
+            LimitExceededError,
+            cause=cause,
+        )
+
 
 class _PyParser(_ParserLogic):
     """The pure-Python scanner: the reference implementation, and the fallback when the
@@ -690,24 +711,39 @@ class _PyParser(_ParserLogic):
                     continue
                 if c in _NUMBER_START:
                     end = _number_run(s, pos).end()
-                    if end - pos > self._max_number_length:
-                        self._state = state
-                        self._fail(
-                            f"number longer than max_number_length={self._max_number_length}",
-                            s,
-                            pos,
-                            LimitExceededError,
-                        )
-                    if end >= n:
+                    max_length = self._max_number_length
+                    if end >= n or end - pos > max_length:
+                        # Held back or too long: refuse a character no number can go on
+                        # with as soon as it arrives (before the limit, if it comes first,
+                        # so that any split of the input gives the same error).
+                        good = _number_prefix(s, pos).end()
+                        if good < end and good - pos <= max_length:
+                            self._state = state
+                            self._fail(f"invalid number {s[pos : good + 1]!r}", s, pos)
+                        if end - pos > max_length:
+                            self._state = state
+                            self._fail(
+                                f"number longer than max_number_length={max_length}",
+                                s,
+                                pos,
+                                LimitExceededError,
+                            )
                         break  # the number may go on in the next chunk
                     token = s[pos:end]
                     if _INT.fullmatch(token):
-                        number: Any = int(token)
+                        try:
+                            number: Any = int(token)
+                        except ValueError as exc:  # over sys.get_int_max_str_digits()
+                            self._state = state
+                            self._fail_long_int(s, pos, end, exc)
                     elif _NUMBER.fullmatch(token):
                         number = float(token)
                     else:
+                        # A number cut short by its delimiter (``1.``, ``-``), or one with a
+                        # character that cannot belong (the first such is named).
+                        good = _number_prefix(s, pos).end()
                         self._state = state
-                        self._fail(f"invalid number {token!r}", s, pos)
+                        self._fail(f"invalid number {s[pos : min(good + 1, end)]!r}", s, pos)
                     pos = end
                     path = self._place(number)
                     out.append(ValueCompleted(path, number))

@@ -133,6 +133,18 @@ def test_same_trace_on_random_bytes(data: st.DataObject, raw: bytes) -> None:
         ["[" + "9" * 30 + "]"],
         ["[123456789012345678, -123456789012345678, 1234567890123456789]"],
         ["[1e400, -1e400, 1e-400, 0.1, 2.5e-3]"],
+        ["[--"],
+        ["[01"],
+        ["[-01]"],
+        ["[1.2.3"],
+        ["[1.", "2.", "3]"],
+        ["[1e5e", "5]"],
+        ["[1.e5]"],
+        ["[1e+-2]"],
+        ["[-.5]"],
+        ["[12-" + "3" * 9 + "]"],  # a bad character before the length limit
+        ["[" + "1" * 5000 + ", 1]"],  # over max_number_length and the interpreter's limit
+        ["[" + "1" * 5000 + ".5]"],
         ['{"k\\n\\u00e9y": 1, "', "sp", 'lit\\"key": 2}'],
         ['{"a": 1} {"b": 2}\n[3]'],
         ['prose before ```json\n{"a": [1, 2]}\n``` after'],
@@ -146,6 +158,30 @@ def test_same_trace_on_edge_cases(chunks: list[Any], mode: dict[str, Any]) -> No
     joined: Any = b"".join(chunks) if all(isinstance(c, bytes) for c in chunks) else None
     if joined is not None:
         assert_same([joined[i : i + 1] for i in range(len(joined))], mode)
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ["[" + "1" * 1000 + ", 1]"],
+        ["[" + "1" * 500, "1" * 500 + "]"],
+        ['{"a": -' + "2" * 641 + "}"],
+        ["1" * 700],  # delimited by close()
+        ["[" + "1" * 700 + ".5, 1" + "1" * 640 + "e1]"],  # floats have no digit limit
+        ["[" + "1" * 640 + "]"],
+    ],
+)
+@pytest.mark.parametrize("options", [{}, {"max_number_length": 10_000}, {"events": False}])
+def test_same_trace_over_the_interpreter_int_limit(chunks: list[Any], options: Any) -> None:
+    # More digits than int() converts (an app lowered the limit): the same declared error.
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert_same(chunks, options)
+        assert_same([c for chunk in chunks for c in chunk], options)
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 @needs_compiled
