@@ -382,8 +382,14 @@ class PartialValidator(Generic[T]):
             ):
                 frame.obj = shown
                 self._attach(frame, shown, changes)
-            elif value is None and parent is not None and type(parent.obj) in (list, dict):
-                self._attach(frame, None, changes)  # a null element or value is shown too
+            elif value is None and parent is not None and parent.obj is not None:
+                target = parent.obj
+                if isinstance(target, BaseModel) and target.__dict__.get(frame.slot) is None:
+                    # A field set to null: set (model_dump(exclude_unset=True) keeps it), and
+                    # already shown as None, so nothing visible changes.
+                    target.__pydantic_fields_set__.add(frame.slot)
+                else:
+                    self._attach(frame, None, changes)  # a null element or value is shown
             self._mark_complete(frame, value)
         if parent is None or parent.node is None:
             return
