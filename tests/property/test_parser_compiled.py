@@ -6,7 +6,8 @@ partial) on any input, in any split, in every mode and under tight limits. The p
 scanner is the reference; the rest of the suite checks it against the JSON contract.
 
 `test_parser_suites_pass_on_the_pure_python_scanner` also runs the parser's own test
-modules in a subprocess with ``STREAMDANTIC_PURE_PYTHON=1``, so both scanners pass them.
+modules with ``STREAMDANTIC_PURE_PYTHON=1``, in slices of a few seconds, one subprocess each,
+so both scanners pass them.
 """
 
 from __future__ import annotations
@@ -216,22 +217,59 @@ def test_type_errors_and_corrupted_state() -> None:
         parser.value  # noqa: B018
 
 
-def test_parser_suites_pass_on_the_pure_python_scanner() -> None:
-    env = {**os.environ, "STREAMDANTIC_PURE_PYTHON": "1"}
-    modules = [
-        "tests/unit/test_parser.py",
-        "tests/property/test_parser_properties.py",
-        "tests/conformance/test_json_test_suite.py",
+def _pure_python_slices() -> dict[str, list[str]]:
+    """The parser's own test modules, cut into slices of a few seconds each (a slice runs
+    in its own process, so each has the whole per-test timeout for itself, even on a CI
+    machine several times slower than this one). The property module, the longest, is cut
+    by test function: its tests are listed here from the module itself, so none is missed."""
+    from . import test_parser_properties
+
+    module = "tests/property/test_parser_properties.py"
+    names = sorted(name for name in vars(test_parser_properties) if name.startswith("test_"))
+    return {
+        "unit+conformance": [
+            "tests/unit/test_parser.py",
+            "tests/conformance/test_json_test_suite.py",
+        ],
+        "properties-1": [f"{module}::{name}" for name in names[0::2]],
+        "properties-2": [f"{module}::{name}" for name in names[1::2]],
+    }
+
+
+PURE_PYTHON_SLICES = _pure_python_slices()
+# One interpreter runs the tests and then checks that they ran on the pure scanner
+# (streamdantic is imported after pytest starts, so that its plugins are rewritten first).
+_RUN_PURE = (
+    "import sys, pytest; code = pytest.main(sys.argv[1:]); "
+    "from streamdantic._parser import COMPILED; "
+    "assert not COMPILED, 'STREAMDANTIC_PURE_PYTHON=1 did not select the pure scanner'; "
+    "sys.exit(code)"
+)
+
+
+def test_the_pure_python_slices_cover_the_parser_suites() -> None:
+    # Every test function of the property module is in exactly one slice.
+    from . import test_parser_properties
+
+    names = {n for n in vars(test_parser_properties) if n.startswith("test_")}
+    listed = [
+        target.rsplit("::", 1)[1]
+        for targets in PURE_PYTHON_SLICES.values()
+        for target in targets
+        if "::" in target
     ]
-    check = "from streamdantic._parser import COMPILED; assert not COMPILED"
-    subprocess.run([sys.executable, "-c", check], env=env, cwd=ROOT, check=True)
+    assert sorted(listed) == sorted(names)
+
+
+@pytest.mark.parametrize("targets", list(PURE_PYTHON_SLICES.values()), ids=list(PURE_PYTHON_SLICES))
+def test_parser_suites_pass_on_the_pure_python_scanner(targets: list[str]) -> None:
+    env = {**os.environ, "STREAMDANTIC_PURE_PYTHON": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *modules],
+        [sys.executable, "-c", _RUN_PURE, "-q", "-p", "no:cacheprovider", *targets],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
