@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
@@ -607,7 +608,7 @@ class PartialValidator(Generic[T]):
         Raises:
             StreamValidationError: the document does not fit the model.
         """
-        text = raw_text if raw_text is not None else json.dumps(value, ensure_ascii=False)
+        text = raw_text if raw_text is not None else _json_text(value)
         annotation = self.annotation
         try:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -626,6 +627,16 @@ class PartialValidator(Generic[T]):
                 raw_text=raw_text,
                 partial=self._partial,
             ) from exc
+
+
+def _json_text(value: Any) -> str | bytes:
+    """The JSON text of a complete value, for the final validation."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except ValueError:
+        # An integer with more digits than str() converts (sys.get_int_max_str_digits(): a
+        # value built in Python, or the limit lowered since): pydantic_core writes any int.
+        return pydantic_core.to_json(value)
 
 
 def _values(view: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
@@ -1157,3 +1158,20 @@ def test_a_null_inside_a_union_option_is_a_set_field() -> None:
     run = stream(NullableEither, ['{"best": {"meow": null', ', "type": "cat"', "}}"], close=False)
     assert run.partial.best.model_fields_set == {"meow", "type"}
     assert run.partial.best.model_dump(exclude_unset=True) == {"meow": None, "type": "cat"}
+
+
+class Count(BaseModel):
+    n: int
+
+
+def test_final_validation_of_an_integer_over_the_interpreter_limit() -> None:
+    """A complete value holding an int with more digits than str() converts (built in
+    Python, as a delta source may) validates as pydantic validates it, no bare ValueError."""
+    big = 10**1000
+    validator: PartialValidator[Count] = PartialValidator(Count)
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert validator.validate_final({"n": big}) == Count(n=big)
+    finally:
+        sys.set_int_max_str_digits(before)
