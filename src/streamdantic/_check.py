@@ -202,8 +202,8 @@ def check_recording(
     Args:
         items: makes the recording's stream items (called for the recorded run).
         model: the model (``None``: plain JSON values).
-        random_splits: how many random splittings (default: 200 for outputs larger than
-            `max_bytes`, 20 otherwise).
+        random_splits: how many random splittings (default: `DEFAULT_RANDOM_SPLITS` for
+            outputs larger than `max_bytes`, `SMALL_RANDOM_SPLITS` otherwise).
         max_bytes: outputs up to this size are split at every byte boundary.
         seed: seed of the random splits.
         lenient: skip prose or a code fence around the JSON (as `stream` does).

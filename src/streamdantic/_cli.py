@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-from ._cliutil import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CommandError
+from ._cliutil import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 from ._exceptions import StreamdanticError
 from ._replay import DEFAULT_TOKENS_PER_SECOND
 
@@ -56,6 +57,24 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535; 0: any free port)")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of the command
+    (argparse prints the whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"streamdantic: error: {message}\n  hint: {self.prog} --help\n")
+
+
 def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "real endpoint",
@@ -73,10 +92,11 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `streamdantic` command."""
+    from ._check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
     from ._examples import DEFAULT_EXAMPLE, examples
 
     names = list(examples())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="streamdantic",
         description="Stream LLM structured output as typed, progressively validated "
         "Pydantic objects.",
@@ -135,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="verify the partial-object contract under every split of a recording",
-        description="Re-split a recorded stream's output at every byte boundary (random "
-        "splits for large outputs) and verify the partial-object contract: partials only "
+        description="Re-split a recorded stream's output at every byte boundary (outputs up "
+        "to --max-bytes) and at random places, and verify the partial-object contract: partials only "
         "grow (nothing shrinks, vanishes or changes type), numbers and literals appear only "
         "complete, and the final object is identical for every split. Exits 1 with the first "
         "violation.",
@@ -149,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=None,
         metavar="N",
-        help="check N random splittings (default: every byte boundary up to --max-bytes, "
-        "then 100 random ones)",
+        help=f"check N random splittings (default: {SMALL_RANDOM_SPLITS} for outputs up to "
+        f"--max-bytes, which are also split at every byte boundary; {DEFAULT_RANDOM_SPLITS} "
+        "for larger ones)",
     )
     check.add_argument(
         "--max-bytes",
@@ -171,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "real endpoint) and watch the partial object render from the SSE endpoint.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
     serve.add_argument(
         "--speed",
         type=_rate,

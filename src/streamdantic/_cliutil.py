@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, TypeAdapter
 
 __all__ = [
+    "check_base_url",
     "EXIT_ENDPOINT",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -121,6 +122,26 @@ def load_model(spec: str) -> Any:
     except Exception:
         raise CommandError(not_a_type) from None
     return obj
+
+
+def check_base_url(url: str | None) -> str | None:
+    """`url` when it can be an API base URL (http or https, with a host), else a usage error:
+    what is not a URL must not be reported later as a server that is down."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CommandError(
+            f"--base-url {url!r} is not an http(s) URL",
+            hint="e.g. --base-url http://localhost:11434/v1 (or set OPENAI_BASE_URL)",
+        )
+    return url
 
 
 def endpoint_error(exc: BaseException, base_url: str) -> CommandError | None:

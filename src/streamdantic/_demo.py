@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ._aggregate import stream
-from ._cliutil import EXIT_OK, CommandError, endpoint_error, load_model
+from ._cliutil import EXIT_OK, CommandError, check_base_url, endpoint_error, load_model
 from ._examples import DEFAULT_EXAMPLE, example
 from ._replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
 from ._stream_core import Update
@@ -111,7 +111,10 @@ def resolve_target(opts: DemoOptions) -> Target:
             response_format=ex.response_format,
             title=ex.title,
         )
-    base_url = opts.base_url or env.get("OPENAI_BASE_URL") or None
+    # What the command line says is checked before what the environment holds: a wrong
+    # --schema or --base-url is the error to report, not a missing key.
+    model = load_model(opts.schema) if opts.schema is not None else None
+    base_url = check_base_url(opts.base_url or env.get("OPENAI_BASE_URL") or None)
     api_key = opts.api_key or env.get("OPENAI_API_KEY")
     if not api_key:
         if base_url is None:
@@ -120,8 +123,7 @@ def resolve_target(opts: DemoOptions) -> Target:
                 hint="pass --api-key or set OPENAI_API_KEY; or --base-url for another endpoint",
             )
         api_key = "none"  # local servers (Ollama, vLLM, llama.cpp) ignore it
-    if opts.schema is not None:
-        model = load_model(opts.schema)
+    if model is not None:
         name = getattr(model, "__name__", "Output")
         prompt = opts.prompt or f"Invent a realistic example of a {name}."
         messages: list[dict[str, Any]] = [

@@ -35,22 +35,39 @@ from typing import Any
 import anyio
 
 from ._aggregate import astream
-from ._cliutil import EXIT_OK, CommandError, endpoint_error, load_model, missing_extra
+from ._cliutil import (
+    EXIT_OK,
+    CommandError,
+    check_base_url,
+    endpoint_error,
+    load_model,
+    missing_extra,
+)
 from ._examples import Example, examples
 from ._exceptions import ProviderError
 from ._replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
 
 try:
     from starlette.applications import Starlette
+    from starlette.datastructures import Headers
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from .starlette import ResumableStreams
 except ImportError:  # pragma: no cover - reported by create_app / run_serve
     Starlette = None  # type: ignore[assignment, misc]
 
 __all__ = ["Generation", "ServeConfig", "create_app", "run_serve"]
+
+# The names this machine's browser uses for a loopback address. Any other Host header is a
+# page from elsewhere reaching the port, e.g. through DNS rebinding (a name of the attacker's
+# that resolves to 127.0.0.1): refused, so such a page can neither start nor read anything.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_WILDCARDS = ("0.0.0.0", "::", "")
 
 RETRY_MS = 300  # how soon a browser reconnects after a drop
 KEEP_GENERATIONS = 50  # status records kept (the frames live in the store, with its TTL)
@@ -256,16 +273,80 @@ def _describe(example: Example) -> dict[str, Any]:
     }
 
 
+class _SameOrigin:
+    """ASGI middleware: requests that change something (POST, DELETE, ...) must come from the
+    page itself. A browser marks every request with where it comes from: ``Origin`` (sent
+    with every POST, ``no-cors`` fetches and form posts included) and ``Sec-Fetch-Site``; a
+    request another site makes carries that site's origin, or ``cross-site``, and is refused
+    (403). Starting a generation also needs a JSON body: a cross-origin page can send JSON
+    only after a CORS preflight, which this app never grants (415 otherwise). Clients that
+    are not browsers (curl, httpx) send neither header and are let through: they are not a
+    page the user happens to visit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = Headers(scope=scope)
+            problem = _cross_origin(headers, scope)
+            if problem is None and scope["path"].rstrip("/") == "/api/streams":
+                media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+                if media_type != "application/json":
+                    response = JSONResponse(
+                        {"detail": "start a generation with a JSON body (application/json)"},
+                        status_code=415,
+                    )
+                    await response(scope, receive, send)
+                    return
+            if problem is not None:
+                await JSONResponse({"detail": problem}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _cross_origin(headers: Headers, scope: Scope) -> str | None:
+    """Why the request comes from another site, or None when it does not."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"refused a {site} request: only this page may start or stop generations"
+    origin = headers.get("origin")
+    if origin is not None:
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+        if origin.lower() != own.lower():
+            return f"refused a request from {origin}: only this page may start or stop generations"
+    return None
+
+
+def allowed_hosts(host: str) -> list[str]:
+    """The Host headers the app accepts when it listens on `host`: the loopback names, and
+    `host` itself; any name when it listens on every interface (with a warning)."""
+    if host in _WILDCARDS:
+        return ["*"]
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return list(dict.fromkeys([*LOOPBACK_HOSTS, shown.lower()]))
+
+
 def _web(name: str) -> bytes:
     return resources.files("streamdantic").joinpath("_web", name).read_bytes()
 
 
-def create_app(config: ServeConfig | None = None, *, replay: ReplayServer | None = None) -> Any:
+def create_app(
+    config: ServeConfig | None = None,
+    *,
+    replay: ReplayServer | None = None,
+    hosts: list[str] | None = None,
+) -> Any:
     """The page's Starlette app.
+
+    Only this machine's page can use it: a request whose ``Host`` is not in `hosts` gets 400
+    (DNS rebinding), and one that changes something from another origin gets 403 (see
+    `_SameOrigin`).
 
     Args:
         config: what to serve (default: replay the bundled recordings at 75 tokens/s).
         replay: a running `ReplayServer` to use instead of starting one.
+        hosts: the accepted Host names (default: the loopback names; see `allowed_hosts`).
 
     Raises:
         CommandError: starlette is not installed.
@@ -281,6 +362,14 @@ def create_app(config: ServeConfig | None = None, *, replay: ReplayServer | None
             Route("/api/streams/{stream_id}/status", state.status),
             *state.streams.routes,
             Route("/{name}", state.static),
+        ],
+        middleware=[
+            Middleware(
+                TrustedHostMiddleware,
+                allowed_hosts=list(LOOPBACK_HOSTS) if hosts is None else hosts,
+                www_redirect=False,
+            ),
+            Middleware(_SameOrigin),
         ],
         lifespan=state.lifespan,
     )
@@ -312,8 +401,11 @@ def run_serve(args: Any, *, ready: Callable[[str], None] | None = None) -> int:
                 f"{flag} needs a real endpoint: add --model NAME "
                 "(without it the page replays recorded streams)"
             )
+    schema = load_model(args.schema) if args.schema else None  # before the key: see demo
     api_key = args.api_key or (os.environ.get("OPENAI_API_KEY") if live else None)
-    base_url = args.base_url or (os.environ.get("OPENAI_BASE_URL") if live else None)
+    base_url = check_base_url(
+        args.base_url or (os.environ.get("OPENAI_BASE_URL") if live else None)
+    )
     if live and not api_key and not base_url:
         raise CommandError(
             "no API key for the OpenAI API", hint="pass --api-key or set OPENAI_API_KEY"
@@ -323,10 +415,9 @@ def run_serve(args: Any, *, ready: Callable[[str], None] | None = None) -> int:
         model=args.model,
         base_url=base_url,
         api_key=api_key,
-        schema=load_model(args.schema) if args.schema else None,
+        schema=schema,
         timeout=args.timeout,
     )
-    app = create_app(config)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -339,6 +430,7 @@ def run_serve(args: Any, *, ready: Callable[[str], None] | None = None) -> int:
             hint="pick another --port (0: any free port)",
         ) from None
     host, port = sock.getsockname()[:2]
+    app = create_app(config, hosts=allowed_hosts(host))
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     print(f"streamdantic: serving the live page on {url}  (Ctrl-C to stop)", flush=True)

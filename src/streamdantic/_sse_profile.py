@@ -26,6 +26,7 @@ ids, snapshots, terminal and error frames, resume rules); this module implements
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -96,19 +97,43 @@ _PART_EVENTS: Final[Mapping[type, str]] = {
 _CONTAINERS: Final = (str, list, dict)
 
 
+# Code points UTF-8 cannot carry: in a Python str every surrogate is a lone one.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_safe(text: str) -> str:
+    """`text`, with each lone surrogate replaced by U+FFFD (what a UTF-8 decoder shows for
+    bytes it cannot read): a frame must always be sendable, whatever the upstream text."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def _dumps(value: Any) -> str:
     # pydantic_core serializes models (by alias, so the client's model reads them back),
     # dataclasses, dates, ... in one pass. An infinity (what 1e400 in the text parses to) is
     # written as 1e400, which every JSON reader reads back as infinity; NaN becomes null.
     # A model writes its infinities as null (its ser_json_inf_nan): when the text has a
     # null, the value is written again from `jsonable`, which keeps them (see _numbers).
-    text = pydantic_core.to_json(
-        value, by_alias=True, inf_nan_mode="constants", serialize_unknown=True
-    ).decode("utf-8")
-    if "null" in text:
+    try:
         text = pydantic_core.to_json(
-            jsonable(value), by_alias=True, inf_nan_mode="constants", serialize_unknown=True
+            value, by_alias=True, inf_nan_mode="constants", serialize_unknown=True
         ).decode("utf-8")
+        if "null" in text:
+            text = pydantic_core.to_json(
+                jsonable(value), by_alias=True, inf_nan_mode="constants", serialize_unknown=True
+            ).decode("utf-8")
+    except pydantic_core.PydanticSerializationError:
+        # pydantic_core refuses lone surrogates: serialize the same plain value with json,
+        # which writes them as they are, and let _utf8_safe replace them.
+        plain = pydantic_core.to_jsonable_python(
+            jsonable(value), by_alias=True, inf_nan_mode="constants", serialize_unknown=True
+        )
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     return write_infinities(text, nan="null")
 
 
@@ -173,10 +198,12 @@ class ProfileEncoder:
         "_open",
         "_provider_error",
         "_seen",
+        "_sent_fields",
         "_since_snapshot",
         "_snapshot_every",
         "_snapshot_interval",
         "_state",
+        "_text",
         "_usage",
     )
 
@@ -206,6 +233,7 @@ class ProfileEncoder:
         self._deltas = DeltaEncoder()
         self._mirror = ChunkMerger("nested")
         self._open: dict[Path, None] = {}  # open values of the mirror, in document order
+        self._sent_fields: set[str] = set()  # top-level fields a compatible client has
         self._id = 0
         self._since_snapshot = 0
         self._last_snapshot: float | None = None
@@ -214,6 +242,7 @@ class ProfileEncoder:
         self._usage: Usage | None = None
         self._provider_error: ProviderErrorPart | None = None
         self._state = "open"  # "open" -> "ended" (terminal frame sent) -> "closed"
+        self._text = False  # a text stream: the object is a root string fed by TextDelta parts
 
     @property
     def last_id(self) -> int:
@@ -277,7 +306,9 @@ class ProfileEncoder:
             ``[]`` when the ``final`` frame was already sent; otherwise one ``error`` frame:
             for `error`, or, without one, ``provider_error`` when the stream carried a
             `ProviderErrorPart`, else ``truncated`` (the stream ended without its final
-            update). Calling `close` again returns ``[]``.
+            update). A text stream (`TextDelta` parts) that ends without an error is whole:
+            its closing delta and ``final`` frame, unless its finish reason was
+            ``"length"`` (``truncated``). Calling `close` again returns ``[]``.
         """
         if self._state != "open":
             self._state = "closed"
@@ -287,6 +318,17 @@ class ProfileEncoder:
             part = self._provider_error
             if part is not None:
                 error = ProviderError(part.message, code=part.code)
+            elif self._text and self._finish_reason != "length":
+                # A source of text parts that ended without an error: the text is whole.
+                frames: list[ServerSentEvent] = []
+                self._final(self._mirror.value or "", frames)
+                self._state = "closed"
+                return frames
+            elif self._text:
+                error = TruncatedStreamError(
+                    "the text was cut at the token limit (finish reason 'length')",
+                    finish_reason="length",
+                )
             else:
                 error = TruncatedStreamError(
                     "the stream ended before its final update", finish_reason=self._finish_reason
@@ -314,6 +356,7 @@ class ProfileEncoder:
     # ------------------------------------------------------------------ internals
 
     def _frame(self, event: str, data: str) -> ServerSentEvent:
+        data = _utf8_safe(data)
         if self._compatible:
             return ServerSentEvent(data, event=event)
         self._id += 1
@@ -360,10 +403,8 @@ class ProfileEncoder:
             self._provider_error = part  # type: ignore[assignment]
             return
         if kind is TextDelta:
-            raise UsageError(
-                "a TextDelta is the object's own text: stream the source through "
-                "astream(source, Model) and pass that stream (or its events()) instead"
-            )
+            self._feed_text(part.text, frames)  # type: ignore[attr-defined]
+            return
         if kind is Usage:
             self._usage = part  # type: ignore[assignment]
         name = _PART_EVENTS.get(kind)
@@ -371,6 +412,39 @@ class ProfileEncoder:
             raise UsageError(f"the SSE profile has no frame for {part!r}")
         if not self._compatible:
             frames.append(self._frame(name, _dumps(part.to_dict())))
+
+    def _feed_text(self, text: str, frames: list[ServerSentEvent]) -> None:
+        # A text stream (prose beside an agent's tool calls, or plain text parts): the
+        # object is one string at the root, growing by delta frames like any string.
+        if not self._text:
+            if self._mirror.value is not None or self._mirror.done:
+                raise UsageError(
+                    "a TextDelta is the object's own text: stream the source through "
+                    "astream(source, Model) and pass that stream (or its events()) instead"
+                )
+            if self._compatible:
+                raise UsageError(
+                    "the compatible profile carries JSON objects only: send a text stream in "
+                    "the streamdantic profile"
+                )
+            self._text = True
+        if not text:
+            return
+        if self._mirror.value is None:
+            chunk = Chunk(Delta(json={"": text}))
+        else:
+            chunk = Chunk(Delta(text={"": text}))
+        self._mirror.apply(chunk)
+        self._open[()] = None
+        frames.append(self._frame("delta", chunk.to_json()))
+
+    def _end_text(self, frames: list[ServerSentEvent]) -> None:
+        # The text is complete: close its string (the final frame follows).
+        if self._text and self._mirror.value is not None and not self._mirror.done:
+            chunk = Chunk(Delta(done=("",)))
+            self._mirror.apply(chunk)
+            self._open.clear()
+            frames.append(self._frame("delta", chunk.to_json()))
 
     def _usage_dict(self) -> dict[str, Any] | None:
         if self._usage is None:
@@ -380,12 +454,13 @@ class ProfileEncoder:
         return usage
 
     def _final(self, final: Any, frames: list[ServerSentEvent]) -> None:
+        self._end_text(frames)
         self._state = "ended"
         if self._compatible:
             usage = self._usage_dict()
             if self._finish_reason is not None or usage is not None:
                 chunk = Chunk(Delta(), finish_reason=self._finish_reason, usage=usage)
-                frames.append(ServerSentEvent(_dumps(chunk.to_dict())))
+                frames.append(ServerSentEvent(_utf8_safe(_dumps(chunk.to_dict()))))
             return
         data = {"value": final, "finish_reason": self._finish_reason, "usage": self._usage_dict()}
         frames.append(self._frame("final", _dumps(data)))
@@ -425,7 +500,7 @@ class ProfileEncoder:
         else:
             open_ = [to_pointer(path) for path in self._open]
             data = _dumps({"value": value, "open": open_})
-        return ServerSentEvent(data, event="snapshot", id=str(self._id))
+        return ServerSentEvent(_utf8_safe(data), event="snapshot", id=str(self._id))
 
     def _compatible_delta(
         self, merged: list[tuple[Chunk, list[Event]]], frames: list[ServerSentEvent]
@@ -433,8 +508,12 @@ class ProfileEncoder:
         # The compatible profile knows top-level fields only: text appended to a top-level
         # string stays text; any other change sends its top-level field whole (a shallow
         # assign), so nested values cost their size per update (docs/sse.md).
+        # Text is only right for a string the client already streams (or a field it does not
+        # have yet): a string that starts again at a field the client has was reassigned
+        # ("Ro", then "Robo"), and text would append the new value to the old one.
         texts: dict[str, str] = {}
         assigned: dict[str, None] = {}
+        sent = self._sent_fields
         for _, events in merged:
             for event in events:
                 path: Path | None = getattr(event, "path", None)
@@ -451,7 +530,11 @@ class ProfileEncoder:
                 if key in assigned:
                     continue
                 if len(path) == 1 and kind is ValueStarted and event.kind == "string":  # type: ignore[attr-defined]
-                    texts.setdefault(key, "")
+                    if key in sent or key in texts:
+                        assigned[key] = None
+                        texts.pop(key, None)
+                    else:
+                        texts[key] = ""
                 elif len(path) == 1 and kind is StringAppended:
                     texts[key] = texts.get(key, "") + event.text  # type: ignore[attr-defined]
                 elif len(path) == 1 and kind is ValueCompleted and type(event.value) is str:  # type: ignore[attr-defined]
@@ -462,8 +545,10 @@ class ProfileEncoder:
         if not texts and not assigned:
             return
         root = self._mirror.value
+        sent.update(texts)
+        sent.update(assigned)
         chunk = Chunk(Delta(text=texts, json={key: root[key] for key in assigned}))
-        frames.append(ServerSentEvent(chunk.to_json()))
+        frames.append(ServerSentEvent(_utf8_safe(chunk.to_json())))
 
 
 # --------------------------------------------------------------------------------- decoder

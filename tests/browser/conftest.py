@@ -148,11 +148,32 @@ class DropFirstConnection:
         await self.app(scope, cut_receive, cut_send)
 
 
+class HeldReplay(ReplayServer):
+    """A replay server that stops before content frame `hold_after` of each reply until
+    `release` is called, so a test acts on a stream that is certainly still running."""
+
+    def __init__(self, *, hold_after: int | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.hold_after = hold_after
+        self.held = threading.Event()  # set when a reply reached the hold
+        self._release = threading.Event()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def pauses(self, count: int) -> Iterator[float]:
+        for i, pause in enumerate(super().pauses(count)):
+            if i == self.hold_after:
+                self.held.set()
+                self._release.wait(60)
+            yield pause
+
+
 @dataclass
 class Server:
     url: str
     app: Any
-    replay: ReplayServer
+    replay: HeldReplay
     middleware: DropFirstConnection
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -163,13 +184,16 @@ class Server:
 
 @pytest.fixture
 def serve(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Start the page's app on 127.0.0.1 (uvicorn in a thread): ``serve(speed, drop_after)``."""
+    """Start the page's app on 127.0.0.1 (uvicorn in a thread):
+    ``serve(speed, drop_after, hold_after)``."""
     import uvicorn
 
-    started: list[tuple[Any, threading.Thread, ReplayServer]] = []
+    started: list[tuple[Any, threading.Thread, HeldReplay]] = []
 
-    def start(speed: float = 0, drop_after: int | None = None) -> Server:
-        replay = ReplayServer(tokens_per_second=speed).start()
+    def start(
+        speed: float = 0, drop_after: int | None = None, hold_after: int | None = None
+    ) -> Server:
+        replay = HeldReplay(tokens_per_second=speed, hold_after=hold_after).start()
         app = create_app(ServeConfig(speed=speed), replay=replay)
         middleware = DropFirstConnection(app, drop_after)
         sock = socket.socket()
@@ -187,6 +211,7 @@ def serve(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     yield start
     for server, thread, replay in started:
+        replay.release()
         server.should_exit = True
         thread.join(10)
         replay.close()

@@ -234,3 +234,56 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys)
     assert code == 0
     assert "demo" in out and "exit codes" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--speed", "-1"],
+        ["demo", "--example", "nope"],
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "http"],
+        ["check"],
+        ["frobnicate"],
+    ],
+    ids=["bad-speed", "bad-choice", "port-too-big", "port-not-a-number", "missing-file", "unknown"],
+)
+def test_argument_errors_are_one_line_and_a_hint(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad argument is one error line and one hint, like every other usage error (exit 2),
+    not argparse's usage block or a traceback."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("streamdantic: error: ") and lines[1].startswith("  hint: ")
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "localhost:11434", "ftp://host/v1", "http://", "http://h:port/"]
+)
+def test_a_base_url_that_is_no_url_is_a_usage_error(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--base-url must be an http(s) URL: anything else is a usage error (exit 2) that says
+    so, not 'is the server running?' after a connection attempt."""
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    for command in ("demo", "serve"):
+        code, _, err = run(capsys, command, "--model", "m", "--base-url", url)
+        assert code == 2, command
+        assert "is not an http(s) URL" in err and "server running" not in err
+
+
+def test_a_bad_schema_is_reported_before_a_missing_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line is checked before the environment: a wrong --schema is the error
+    shown even when no API key is set."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for command in ("demo", "serve"):
+        code, _, err = run(capsys, command, "--model", "m", "--schema", "no_such_module:Model")
+        assert code == 2, command
+        assert "no module named 'no_such_module'" in err and "API key" not in err

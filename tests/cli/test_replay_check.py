@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,3 +244,40 @@ def test_load_recording_reads_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"a": 1}')))
     assert load_recording("-").format == "json"
+
+
+def test_replay_times_the_stream_not_the_sdk_import(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timestamps start when the stream starts: making the items (which imports the
+    provider's SDK) happens before the clock starts. A fake clock that jumps 5 s whenever
+    an item is made shows it."""
+    import time
+
+    import streamdantic._recording as recording
+
+    now = [100.0]
+    made = recording.items
+
+    def slow_items(*args: Any, **kwargs: Any) -> Any:
+        for item in made(*args, **kwargs):
+            now[0] += 5.0  # what an import, or any slow making of items, would add
+            yield item
+
+    monkeypatch.setattr(recording, "items", slow_items)
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+    code, out, _ = run(capsys, "replay", str(FIXTURES / "openai_chat" / "small.sse"))
+    assert code == 0
+    stamps = {m.group(1) for m in re.finditer(r"^ *(\d+\.\d\d)s ", out, re.MULTILINE)}
+    assert stamps == {"0.00"}, stamps
+
+
+def test_check_help_states_the_defaults_it_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --help` gives the numbers of random splits check_recording really uses."""
+    from streamdantic._check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
+
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default: {SMALL_RANDOM_SPLITS} for outputs up to --max-bytes" in text
+    assert f"{DEFAULT_RANDOM_SPLITS} for larger ones" in text

@@ -18,6 +18,8 @@ from streamdantic._replay import ReplayServer
 from streamdantic._serve import ServeConfig, create_app, run_serve
 from streamdantic.sse import SSEDecoder, connect
 
+LOCAL = "http://127.0.0.1"  # the app answers only requests for this machine's names
+
 # `streamdantic.sse.connect` imports httpx on first use, while the openai client in the
 # app's thread looks it up in sys.modules: a first import racing with that lookup sees a
 # half-initialized module. Importing it here, up front, takes the race away.
@@ -27,7 +29,7 @@ from streamdantic.sse import SSEDecoder, connect
 def http() -> Iterator[TestClient]:
     with (
         ReplayServer(tokens_per_second=0) as replay,
-        TestClient(create_app(ServeConfig(speed=0), replay=replay)) as client,
+        TestClient(create_app(ServeConfig(speed=0), replay=replay), base_url=LOCAL) as client,
     ):
         yield client
 
@@ -87,7 +89,7 @@ def test_cancel_stops_the_generation_and_records_it() -> None:
     """The cancel route ends a slow generation with a cancelled error frame."""
     with (
         ReplayServer(tokens_per_second=20) as replay,
-        TestClient(create_app(ServeConfig(speed=20), replay=replay)) as http,
+        TestClient(create_app(ServeConfig(speed=20), replay=replay), base_url=LOCAL) as http,
     ):
         links = http.post("/api/streams", json={"example": "unicode"}).json()
         time.sleep(0.3)
@@ -145,3 +147,72 @@ def test_serve_reports_a_taken_port() -> None:
         with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}") as info:
             run_serve(serve_args(port=port))
     assert info.value.hint is not None and "--port" in info.value.hint
+
+
+# ------------------------------------------------------------------------------ only this page
+
+
+def test_a_foreign_host_header_is_refused(http: TestClient) -> None:
+    """A request for another name (DNS rebinding: a site's name resolving to 127.0.0.1) gets
+    400 and starts nothing; the loopback names are accepted."""
+    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example"):
+        answer = http.post("/api/streams", json={"example": "recipe"}, headers={"Host": host})
+        assert answer.status_code == 400, host
+        assert http.get("/", headers={"Host": host}).status_code == 400
+    assert not http.app.state.serve.generations  # type: ignore[attr-defined]
+    for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
+        assert http.get("/api/examples", headers={"Host": host}).status_code == 200, host
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({"Origin": "http://evil.example"}, 403, id="foreign-origin"),
+        pytest.param({"Origin": "http://127.0.0.1:9999"}, 403, id="other-port"),
+        pytest.param({"Origin": "null"}, 403, id="opaque-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, 403, id="cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site"}, 403, id="same-site"),
+        pytest.param({"Content-Type": "text/plain"}, 415, id="text-plain"),
+        pytest.param(
+            {"Content-Type": "application/x-www-form-urlencoded"}, 415, id="form-urlencoded"
+        ),
+    ],
+)
+def test_a_start_from_another_site_is_refused(
+    http: TestClient, headers: dict[str, str], status: int
+) -> None:
+    """Starting a generation needs a same-origin JSON request: what another site's page can
+    send (a no-cors fetch, a form post) is refused and starts nothing."""
+    body = json.dumps({"example": "recipe"})
+    answer = http.post(
+        "/api/streams", content=body, headers={"Content-Type": "application/json", **headers}
+    )
+    assert answer.status_code == status
+    assert "detail" in answer.json()
+    assert not http.app.state.serve.generations  # type: ignore[attr-defined]
+
+
+def test_the_page_own_requests_are_accepted(http: TestClient) -> None:
+    """The page's own POST (Origin = this server, Sec-Fetch-Site same-origin) starts, and
+    only such a request stops; a cross-site stop leaves the generation alone."""
+    own = {"Origin": "http://127.0.0.1", "Sec-Fetch-Site": "same-origin"}
+    started = http.post("/api/streams", json={"example": "recipe"}, headers=own)
+    assert started.status_code == 201
+    stop = started.json()["stop"]
+    assert http.post(stop, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert (
+        http.delete(
+            stop.removesuffix("/cancel"), headers={"Sec-Fetch-Site": "cross-site"}
+        ).status_code
+        == 403
+    )
+
+
+def test_listening_on_every_interface_accepts_any_host() -> None:
+    """The accepted hosts follow the address the app listens on."""
+    from streamdantic._serve import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1") == ["127.0.0.1", "localhost", "[::1]"]
+    assert allowed_hosts("::1") == ["127.0.0.1", "localhost", "[::1]"]
+    assert allowed_hosts("192.168.1.20") == ["127.0.0.1", "localhost", "[::1]", "192.168.1.20"]
+    assert allowed_hosts("0.0.0.0") == ["*"]

@@ -281,10 +281,14 @@ def test_a_provider_error_part_is_reported_at_close() -> None:
 
 
 def test_the_encoder_refuses_misuse() -> None:
-    """No frames after the end; raw text and foreign objects are refused with a hint."""
+    """No frames after the end; text parts once a JSON object streams, and foreign objects,
+    are refused with a hint."""
     encoder = ProfileEncoder()
+    items, _ = outputs_until_error(['{"a": "x'])
+    for item in items:
+        encoder.feed(item)
     with pytest.raises(UsageError, match="astream"):
-        encoder.feed(TextDelta("{"))
+        encoder.feed(TextDelta("y"))
     with pytest.raises(TypeError):
         encoder.feed("{")  # type: ignore[arg-type]
     encoder.close()
@@ -495,6 +499,37 @@ def test_compatible_frames_are_agent_framework_chunks() -> None:
     assert merger.value == {"title": "Shak", "tags": ["a", "b"]}
 
 
+def test_a_reassigned_compatible_string_is_assigned_not_appended() -> None:
+    """A producer setting a top-level string again ("Ro", "Robo", "Robot song") sends the new
+    value whole: text would append it to the old one."""
+    chunks = [
+        Chunk.from_dict({"delta": {"json": {"title": t}}}) for t in ("Ro", "Robo", "Robot song")
+    ]
+    frames = encode_all(list(stream(chunks, profile="compatible").events()), profile="compatible")
+    assert [json.loads(f.data) for f in frames] == [
+        {"delta": {"text": {"title": "Ro"}}},
+        {"delta": {"json": {"title": "Robo"}}},
+        {"delta": {"json": {"title": "Robot song"}}},
+    ]
+    assert decode_all(frames, profile="compatible")[-1].final == {"title": "Robot song"}
+
+
+def test_a_compatible_string_streamed_then_reassigned_keeps_one_value() -> None:
+    """Text streamed into a field, then the field assigned again, then streamed again: the
+    client has exactly the producer's value at the end."""
+    chunks = [
+        Chunk.from_dict({"delta": {"text": {"a": "He"}}}),
+        Chunk.from_dict({"delta": {"text": {"a": "llo"}}}),
+        Chunk.from_dict({"delta": {"json": {"a": "Bye", "b": 1}}}),
+        Chunk.from_dict({"delta": {"text": {"a": "!"}}}),
+        Chunk.from_dict({"delta": {"json": {"a": "x"}, "text": {"a": "yz"}}}),
+    ]
+    outputs_ = list(stream(chunks, profile="compatible").events())
+    assert outputs_[-1].final == {"a": "xyz", "b": 1}
+    updates = decode_all(encode_all(outputs_, profile="compatible"), profile="compatible")
+    assert updates[-1].final == {"a": "xyz", "b": 1}
+
+
 def test_compatible_errors_are_error_frames() -> None:
     """An error is an `error` frame in the compatible profile too; the decoder raises it."""
     encoder = ProfileEncoder(profile="compatible")
@@ -553,3 +588,91 @@ def test_parse_errors_map_to_error_types(error: Exception, kind: str) -> None:
     """Text that ends early is truncated; malformed text or deltas are validation errors."""
     [frame] = ProfileEncoder().close(error)
     assert json.loads(frame.data)["type"] == kind
+
+
+# ------------------------------------------------------------------------------ any content
+
+
+LONE = "a\ud800"  # a str UTF-8 cannot carry: one lone surrogate
+
+
+def sendable(frames: list[SSE]) -> bytes:
+    """The frames as bytes (encode() raises on text UTF-8 cannot carry)."""
+    return b"".join(map(encode, frames))
+
+
+@pytest.mark.parametrize("profile", ["streamdantic", "compatible"])
+def test_lone_surrogates_are_sent_as_replacement_characters(profile: str) -> None:
+    """Text with a lone surrogate still makes sendable frames (U+FFFD in its place, as a
+    UTF-8 decoder shows bytes it cannot read), and the client's object is the final one."""
+    encoder = ProfileEncoder(profile=profile)  # type: ignore[arg-type]
+    frames = [
+        f for item in outputs(f'{{"t": "{LONE}", "u": "b{LONE}c"}}') for f in encoder.feed(item)
+    ]
+    frames += encoder.close()
+    decoder: ProfileDecoder[Any] = ProfileDecoder(profile=profile)  # type: ignore[arg-type]
+    updates = [u for event in SSEDecoder().feed(sendable(frames)) for u in decoder.feed(event)]
+    updates += decoder.close()
+    assert updates[-1].final == {"t": "a\ufffd", "u": "ba\ufffdc"}
+
+
+def test_an_error_frame_is_sent_whatever_the_partial_holds() -> None:
+    """The terminal error frame of a stream whose partial, parts and message hold lone
+    surrogates is still sendable: every stream ends with a terminal frame."""
+    encoder = ProfileEncoder()
+    items, _ = outputs_until_error([f'{{"t": "{LONE}'])
+    frames = [f for item in items for f in encoder.feed(item)]
+    frames += encoder.feed(ToolCallDelta("c1", f'{{"q": "{LONE}', name="search"))
+    frames += encoder.close(ProviderError(f"upstream said {LONE}"))
+    events = SSEDecoder().feed(sendable(frames))
+    assert events[-1].event == "error"
+    assert json.loads(events[-1].data)["partial"] == {"t": "a\ufffd"}
+    with pytest.raises(ProviderError, match="upstream said a\ufffd"):
+        decode_all(events)
+
+
+# ------------------------------------------------------------------------------ text streams
+
+
+def test_prose_beside_tool_calls_is_sent_as_a_growing_root_string() -> None:
+    """An agent's stream without a model (tools only): its prose travels as delta frames of
+    one root string, the tool calls as their frames, and the final value is the text."""
+    source = [
+        "Let me ",
+        ToolCallDelta("c1", '{"q": "wea', name="search"),
+        ToolCallDelta("c1", 'ther"}'),
+        "check.",
+        Finish("stop"),
+    ]
+    items = list(stream(source, tools={"search": dict}).events())
+    frames = encode_all(items, snapshot_every=2)
+    assert [json.loads(f.data) for f in frames if f.event == "delta"] == [
+        {"delta": {"json": {"": "Let me "}}},
+        {"delta": {"text": {"": "check."}}},
+        {"delta": {"done": [""]}},
+    ]
+    updates = decode_all([f for f in frames if f.event != "snapshot"])
+    assert updates[-1].final == "Let me check." and updates[-1].finish_reason == "stop"
+    assert [u.kind for u in updates].count("tool_call") == 3
+    # A client that resumes from a snapshot taken mid-text has the same text.
+    snapshot = next(f for f in frames if f.event == "snapshot")
+    later = [f for f in frames if f.event != "snapshot" and int(f.id or 0) > int(snapshot.id or 0)]
+    assert decode_all([snapshot, *later])[-1].final == "Let me check."
+
+
+def test_plain_text_parts_are_a_text_stream() -> None:
+    """A source of TextDelta parts (a token stream) is sendable; it is whole when it ends,
+    truncated when its finish reason says the token limit cut it."""
+    frames = encode_all([TextDelta("Hel"), TextDelta(""), TextDelta("lo")])
+    assert [f.event for f in frames] == ["delta", "delta", "delta", "final"]
+    assert decode_all(frames)[-1].final == "Hello"
+    frames = encode_all([TextDelta("Hel"), Finish("length")])
+    with pytest.raises(TruncatedStreamError, match="token limit") as info:
+        decode_all(frames)
+    assert info.value.partial == "Hel" and info.value.finish_reason == "length"
+
+
+def test_the_compatible_profile_refuses_text_streams_with_a_hint() -> None:
+    """The compatible profile carries objects only; the error says which profile to use."""
+    with pytest.raises(UsageError, match="streamdantic profile"):
+        ProfileEncoder(profile="compatible").feed(TextDelta("Hel"))

@@ -13,7 +13,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from streamdantic import ProviderError, StreamCancelledError, UsageError, astream, stream
+from streamdantic import (
+    ProviderError,
+    StreamCancelledError,
+    ToolCallDelta,
+    UsageError,
+    astream,
+    stream,
+)
 from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
 from streamdantic.starlette import EventStreamResponse, ResumableStreams
 
@@ -180,6 +187,41 @@ async def test_the_compatible_profile_sends_unnamed_chunks() -> None:
     for event in events:
         decoder.feed(event)
     assert decoder.close()[-1].final == json.loads(DOC)
+
+
+async def test_a_lone_surrogate_in_the_text_still_ends_with_a_terminal_frame() -> None:
+    """Upstream text UTF-8 cannot carry (a lone surrogate) is sent with U+FFFD in its place;
+    the response and a stored stream both end with their terminal frame."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(['{"t": "a\ud800"}'])))
+    assert call.complete and final_of(call.events()) == {"t": "a\ufffd"}
+    streams = ResumableStreams(lambda request: astream(['{"t": "a\ud800', '"}']))
+    app = Starlette(routes=streams.routes)
+    async with (
+        streams,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
+        url = (await client.post("/streams")).json()["url"]
+        response = await client.get(url)
+        assert response.status_code == 200
+        assert final_of(SSEDecoder().feed(response.content)) == {"t": "a\ufffd"}
+
+
+async def test_prose_and_tool_calls_are_sendable() -> None:
+    """An agent's stream with tools and no model (prose beside tool calls) is served whole."""
+    source = ["Looking ", ToolCallDelta("c1", '{"q": "x"}', name="search"), "it up."]
+    call = Call()
+    await call.run(EventStreamResponse(astream(source, tools={"search": dict})))
+    events = call.events()
+    assert [e.event for e in events] == [
+        "delta",
+        "tool_call",
+        "tool_call",
+        "delta",
+        "delta",
+        "final",
+    ]
+    assert final_of(events) == "Looking it up."
 
 
 async def test_a_disconnect_cancels_and_closes_the_source() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import AsyncIterator, Iterator
@@ -417,10 +418,19 @@ async def test_astream_to_text() -> None:
 
 
 def test_plain_json_without_model() -> None:
-    """Without a model, updates carry plain JSON values."""
+    """Without a model, updates carry plain JSON values, growing update by update."""
+    seen = [copy.deepcopy(u.partial) for u in sd.stream(list('{"a": [1, "x"]}'))]
+    assert seen == [{}, {"a": []}, {"a": [1]}, {"a": [1, ""]}, {"a": [1, "x"]}, {"a": [1, "x"]}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Update.partial is one live object mutated in place (issue #12: immutable snapshots)",
+)
+def test_a_kept_partial_does_not_change_afterwards() -> None:
+    """A partial kept by reference still shows the state of its own update."""
     updates = list(sd.stream(list('{"a": [1, "x"]}')))
-    assert updates[-1].final == {"a": [1, "x"]}
-    assert {"a": [1]} in [u.partial if not u.done else None for u in updates] or True
+    assert [u.partial for u in updates][2] == {"a": [1]}
 
 
 def test_unknown_source_item_is_an_adapter_error() -> None:

@@ -9,7 +9,9 @@ const MARKS = { pending: "○", streaming: "◐", complete: "✓" };
 let examples = [];
 let live = false;
 let stream = null;
-let current = null; // the example being generated
+let current = null; // the example picked in the selector
+let generating = null; // the example of the stream on screen (fixed while it runs)
+let sourceText = ""; // the line under the title, restored at each start
 let started = 0;
 let firstField = null;
 let frame = 0;
@@ -79,8 +81,8 @@ function children(schema, defs, pointer, value) {
 
 function render() {
   frame = 0;
-  if (!current || !stream) return;
-  const schema = current.schema;
+  if (!generating || !stream) return;
+  const schema = generating.schema;
   const defs = schema.$defs || {};
   const tree = $("tree");
   const value = stream.value;
@@ -111,6 +113,9 @@ function setStatus(status) {
   const running = ["connecting", "open", "reconnecting"].includes(status);
   $("stop").disabled = !running;
   $("start").disabled = running;
+  // The stream renders under its own example's schema: no switching until it ends.
+  $("example").disabled = running;
+  $("prompt").disabled = running;
 }
 
 function choose() {
@@ -123,6 +128,8 @@ function choose() {
 async function start() {
   if (stream) stream.close();
   choose();
+  generating = current;
+  $("source").textContent = sourceText;
   $("final").textContent = "—";
   $("frames").replaceChildren();
   $("error").hidden = true;
@@ -200,9 +207,10 @@ async function init() {
   }
   $("prompt").hidden = !live;
   $("prompt-label").hidden = !live;
-  $("source").textContent = live
+  sourceText = live
     ? `Live: ${info.model}. Edit the prompt and press Generate.`
     : `Replaying ${info.model} at ${info.speed} tokens/s from a local OpenAI-compatible server (no network).`;
+  $("source").textContent = sourceText;
   $("example").addEventListener("change", choose);
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
