@@ -147,3 +147,22 @@ def test_jsonable_keeps_the_infinities_of_models() -> None:
     """A model's own JSON writes inf as null; jsonable keeps it, in every field type."""
     assert json.loads(EXPECTED.model_dump_json())["x"] is None
     assert jsonable({"value": [EXPECTED], "n": None}) == {"value": [RAW], "n": None}
+
+
+class Labelled(BaseModel):
+    t: str
+    x: float
+
+
+def test_a_frame_with_a_lone_surrogate_still_writes_infinities_as_1e400() -> None:
+    """The fallback serializer for text pydantic refuses (a lone surrogate) keeps 1e400:
+    the error frame's partial (pydantic cannot validate the text) holds inf."""
+    encoder = ProfileEncoder()
+    frames: list[ServerSentEvent] = []
+    with pytest.raises(streamdantic.StreamValidationError) as info:
+        for output in streamdantic.stream(['{"t": "a\ud800", "x": 1e4', "00}"], Labelled).events():
+            frames.extend(encoder.feed(output))
+    frames.extend(encoder.close(info.value))
+    assert frames[-1].event == "error"
+    assert "1e400" in frames[-1].data
+    assert json.loads(frames[-1].data)["partial"] == {"t": "a\ufffd", "x": math.inf}
