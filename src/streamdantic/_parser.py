@@ -103,7 +103,8 @@ _number_prefix: _AlwaysMatch = _NUMBER_PREFIX.match  # type: ignore[assignment]
 # - depth: CPython's json stops near 1000 (its recursion limit), serde_json at 128; model
 #   output is rarely deeper than 20, and every level costs validation work later.
 # - number length: CPython refuses to convert integers longer than 4300 digits
-#   (sys.int_info.default_max_str_digits), so json.loads fails beyond it too.
+#   (sys.int_info.default_max_str_digits), so json.loads fails beyond it too. The limit in
+#   force (sys.get_int_max_str_digits(), which an app may change) is checked on conversion.
 # - size and string length: 64 MiB, thousands of times any structured output a model writes.
 DEFAULT_MAX_DEPTH: Final = 512
 DEFAULT_MAX_NUMBER_LENGTH: Final = 4300
@@ -263,6 +264,8 @@ class _ParserLogic:
 
         Raises:
             IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
+            LimitExceededError: the number ending the input is an integer with more digits
+                than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the stream was already closed, or the parser failed earlier.
         """
         if self._state >= _ERROR:
@@ -291,6 +294,8 @@ class _ParserLogic:
 
         Raises:
             IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
+            LimitExceededError: the number ending the input is an integer with more digits
+                than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the stream was already closed, or the parser failed earlier.
         """
         self.close()
@@ -498,8 +503,10 @@ class _PyParser(_ParserLogic):
             The events this piece caused, in document order (possibly none).
 
         Raises:
-            JSONParseError: the input is not valid JSON (offset, line, column, path).
-            LimitExceededError: a configured limit was exceeded.
+            JSONParseError: the input is not valid JSON (offset, line, column, path); a
+                number is refused at the first character that no number can continue with.
+            LimitExceededError: a configured limit was exceeded, or an integer has more
+                digits than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the parser already finished or failed.
         """
         if self._state >= _ERROR:
@@ -977,7 +984,9 @@ class JSONParser(_Base):
         max_depth: deepest nesting of arrays and objects allowed.
         max_size: largest input accepted, in UTF-8 bytes (``None``: no limit).
         max_string_length: longest string or key, in characters (``None``: no limit).
-        max_number_length: longest number token, in characters.
+        max_number_length: longest number token, in characters. Integers are also bound by
+            the interpreter's limit on converting digits (``sys.get_int_max_str_digits()``,
+            4300 by default): a longer one raises `LimitExceededError` naming it.
         events: build events (the default). With ``events=False``, `feed` and `close`
             return empty lists and build no event objects or JSON paths, for consumers that
             only read `value` (a live view re-rendered per chunk): about half the cost per
@@ -1008,7 +1017,9 @@ def parse_partial(text: str | bytes, /, **options: Any) -> Any:
     shown, since more digits may follow. Keyword options are those of `JSONParser`.
 
     Raises:
-        JSONParseError: the prefix cannot start a valid JSON document.
+        JSONParseError: the prefix cannot start a valid JSON document (a number is refused
+            at the first character no number can continue with: ``[01``, ``[1.2.``).
+        LimitExceededError: a limit was exceeded (see `JSONParser`).
     """
     options.setdefault("events", False)
     parser = JSONParser(**options)
