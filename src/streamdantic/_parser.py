@@ -15,7 +15,9 @@ Strategy / invariants:
 - Numbers and literals are never shown before they are complete: an unfinished token at
   the end of a chunk (``12`` that may become ``123``, ``tr``, half an escape sequence) is held
   back in `_pending` and re-scanned with the next chunk. It is bounded: escapes and literals
-  by a dozen characters, numbers by `max_number_length`.
+  by a dozen characters, numbers by `max_number_length`. A held-back number is always a
+  prefix some continuation can complete (`_NUMBER_PREFIX`): one that cannot (``01``, ``--``)
+  is refused when its offending character arrives, so the error does not depend on splits.
 - An object key is placed into its object only when its value becomes visible (a string,
   array or object when it opens; a number or literal when it completes), so no key ever
   shows a placeholder value.
