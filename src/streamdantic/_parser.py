@@ -720,23 +720,8 @@ class _PyParser(_ParserLogic):
                     continue
                 if c in _NUMBER_START:
                     end = _number_run(s, pos).end()
-                    max_length = self._max_number_length
-                    if end >= n or end - pos > max_length:
-                        # Held back or too long: refuse a character no number can go on
-                        # with as soon as it arrives (before the limit, if it comes first,
-                        # so that any split of the input gives the same error).
-                        good = _number_prefix(s, pos).end()
-                        if good < end and good - pos <= max_length:
-                            self._state = state
-                            self._fail(f"invalid number {s[pos : good + 1]!r}", s, pos)
-                        if end - pos > max_length:
-                            self._state = state
-                            self._fail(
-                                f"number longer than max_number_length={max_length}",
-                                s,
-                                pos,
-                                LimitExceededError,
-                            )
+                    if end >= n or end - pos > self._max_number_length:
+                        self._number_held_back(s, pos, end, state)
                         break  # the number may go on in the next chunk
                     token = s[pos:end]
                     if _INT.fullmatch(token):
@@ -748,11 +733,8 @@ class _PyParser(_ParserLogic):
                     elif _NUMBER.fullmatch(token):
                         number = float(token)
                     else:
-                        # A number cut short by its delimiter (``1.``, ``-``), or one with a
-                        # character that cannot belong (the first such is named).
-                        good = _number_prefix(s, pos).end()
                         self._state = state
-                        self._fail(f"invalid number {s[pos : min(good + 1, end)]!r}", s, pos)
+                        self._invalid_number(s, pos, end)
                     pos = end
                     path = self._place(number)
                     out.append(ValueCompleted(path, number))
@@ -888,6 +870,28 @@ class _PyParser(_ParserLogic):
             raise AssertionError(f"unreachable parser state {state}")  # pragma: no cover
         self._state = state
         return pos
+
+    def _number_held_back(self, s: str, pos: int, end: int, state: int) -> None:
+        """Check the number ``s[pos:end]`` (its run of number characters) before it is held
+        back for the next chunk: raise if no continuation can make it a number, or if it
+        is over `max_number_length` (whichever a character-by-character feed meets first,
+        so that any split gives the same error)."""
+        good = _number_prefix(s, pos).end()
+        max_length = self._max_number_length
+        if good < end and good - pos <= max_length:
+            self._state = state
+            self._fail(f"invalid number {s[pos : good + 1]!r}", s, pos)
+        if end - pos > max_length:
+            self._state = state
+            self._fail(
+                f"number longer than max_number_length={max_length}", s, pos, LimitExceededError
+            )
+
+    def _invalid_number(self, s: str, pos: int, end: int) -> NoReturn:
+        """Raise for the delimited number run ``s[pos:end]``: name it up to the first
+        character that cannot belong, or whole when it was cut short (``1.``, ``-``)."""
+        good = _number_prefix(s, pos).end()
+        self._fail(f"invalid number {s[pos : min(good + 1, end)]!r}", s, pos)
 
     def _place(self, value: Any) -> Any:
         """Put a newly visible value into its parent; return its path (with events off,
