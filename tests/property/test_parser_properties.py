@@ -205,14 +205,14 @@ def can_still_become_json(prefix: str) -> bool:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.data(), st.text(alphabet=NUMBER_NOISE, max_size=30))
+@given(st.data(), st.text(alphabet=NUMBER_NOISE, max_size=30), st.booleans())
 def test_parser_refuses_at_the_first_character_no_document_continues(
-    data: st.DataObject, text: str
+    data: st.DataObject, text: str, as_bytes: bool
 ) -> None:
-    """The feed holding the first character after which no JSON document can start with the
-    input raises JSONParseError, and no earlier feed does, in any split."""
+    """The feed holding the first byte after which no JSON document can start with the
+    input raises JSONParseError, and no earlier feed does, in any split, str or bytes."""
     dead = next((i for i in range(len(text)) if not can_still_become_json(text[: i + 1])), None)
-    chunks = data.draw(chunkings(text))
+    chunks = data.draw(chunkings(text.encode() if as_bytes else text))
     parser = JSONParser()
     fed = 0
     for chunk in chunks:
