@@ -12,7 +12,8 @@ Strategy / invariants:
 - A pydantic model writes its infinities as ``null`` in JSON (``ser_json_inf_nan``, whose
   default is ``"null"``): `jsonable` turns models into JSON-ready Python first (pydantic's
   JSON mode, by alias), with a serializer of their schema that keeps infinities as floats
-  (the fields typed ``Any`` included).
+  (the fields typed ``Any`` included), so frames write 1e400 whatever the model's
+  ``ser_json_inf_nan`` says: the wire format is the profile's, not the model's.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def write_infinities(text: str, *, nan: str | None) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """`value` as JSON-ready Python (what pydantic's JSON mode writes, by alias), with the
-    infinities of models kept as floats, for a serializer that writes constants."""
+    """`value` with each pydantic model in it (inside dicts, lists and tuples) replaced by
+    its JSON-ready Python (pydantic's JSON mode, by alias) in which infinities stay floats,
+    for a serializer that writes them as constants."""
     kind = type(value)
     if kind is dict:
         return {key: jsonable(item) for key, item in value.items()}
