@@ -32,7 +32,6 @@ docs/deltas.md is the specification; this module implements it.
 from __future__ import annotations
 
 import json as _json
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
@@ -43,6 +42,7 @@ import jiter
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import DeltaError, UsageError
 from ._frozen import Frozen, slot_setter
+from ._numbers import write_infinities
 from ._parser import JSONParser
 from ._paths import Path, parse_pointer, render_path, to_pointer
 
@@ -63,6 +63,7 @@ _PROFILES: Final = ("nested", "compatible")
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 # One shared encoder: json.dumps with options builds a new JSONEncoder on every call.
 _ENCODER: Final = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ENCODER_CONSTANTS: Final = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
 
 
@@ -217,9 +218,14 @@ class Chunk(_Frozen):
         Raises:
             DeltaError: the chunk holds something JSON cannot carry (a NaN, a set, ...).
         """
+        data = self.to_dict()
         try:
-            return _ENCODER.encode(self.to_dict())
+            return _ENCODER.encode(data)
         except (TypeError, ValueError) as exc:
+            try:  # an infinity is written as 1e400 (see _numbers); the rest is refused
+                return write_infinities(_ENCODER_CONSTANTS.encode(data), nan=None)
+            except (TypeError, ValueError):
+                pass
             raise DeltaError(f"chunk is not JSON-serializable ({exc})") from exc
 
     @classmethod
@@ -454,7 +460,7 @@ def _scalar(value: Any) -> Any:
     if t is str or t is int or t is bool or value is None:
         return value
     if t is float:
-        if not math.isfinite(value):
+        if value != value:  # NaN; an infinity is what 1e400 reads as (see _numbers)
             raise _NotJSON(f"{value!r} is not a JSON number")
         return value
     if t is dict or t is list or isinstance(value, Mapping | list | tuple):
@@ -470,8 +476,17 @@ def _scalar(value: Any) -> Any:
 
 
 def _index(token: str) -> int | None:
-    """The array index an RFC 6901 reference token denotes (``0`` or no leading zero)."""
-    if token.isascii() and token.isdigit() and (token[0] != "0" or len(token) == 1):
+    """The array index an RFC 6901 reference token denotes (``0`` or no leading zero).
+
+    None also for more than 18 digits: no list is that long, and int() refuses digit
+    strings beyond sys.get_int_max_str_digits() with a bare ValueError.
+    """
+    if (
+        token.isascii()
+        and token.isdigit()
+        and (token[0] != "0" or len(token) == 1)
+        and len(token) <= 18
+    ):
         return int(token)
     return None
 

@@ -15,7 +15,9 @@ Strategy / invariants:
 - Numbers and literals are never shown before they are complete: an unfinished token at
   the end of a chunk (``12`` that may become ``123``, ``tr``, half an escape sequence) is held
   back in `_pending` and re-scanned with the next chunk. It is bounded: escapes and literals
-  by a dozen characters, numbers by `max_number_length`.
+  by a dozen characters, numbers by `max_number_length`. A held-back number is always a
+  prefix some continuation can complete (`_NUMBER_PREFIX`): one that cannot (``01``, ``--``)
+  is refused when its offending character arrives, so the error does not depend on splits.
 - An object key is placed into its object only when its value becomes visible (a string,
   array or object when it opens; a number or literal when it completes), so no key ever
   shows a placeholder value.
@@ -67,6 +69,13 @@ _STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 # Characters a number token can contain; the token is validated once it is delimited.
 _NUMBER_RUN = re.compile(r"[0-9eE.+\-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# The longest prefix of a number token that some continuation can still make a valid number
+# (RFC 8259 section 6): the grammar is LL(1), so the greedy match is that prefix. A token
+# whose run of number characters goes past it is refused at the first character that cannot
+# belong (``--``, ``01``, ``1.2.``, ``1.e``), whether or not the token is complete yet.
+_NUMBER_PREFIX = re.compile(
+    r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][+-]?[0-9]*)?)?|[eE][+-]?[0-9]*)?)?"
+)
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _JSON_START = re.compile(r"[\[{]")
@@ -89,13 +98,15 @@ _AlwaysMatch = Callable[[str, int], "re.Match[str]"]
 _ws_match: _AlwaysMatch = _WS.match  # type: ignore[assignment]
 _string_run: _AlwaysMatch = _STRING_RUN.match  # type: ignore[assignment]
 _number_run: _AlwaysMatch = _NUMBER_RUN.match  # type: ignore[assignment]
+_number_prefix: _AlwaysMatch = _NUMBER_PREFIX.match  # type: ignore[assignment]
 
 
 # Limits. Defaults are generous for model output and still bound memory and work:
 # - depth: CPython's json stops near 1000 (its recursion limit), serde_json at 128; model
 #   output is rarely deeper than 20, and every level costs validation work later.
 # - number length: CPython refuses to convert integers longer than 4300 digits
-#   (sys.int_info.default_max_str_digits), so json.loads fails beyond it too.
+#   (sys.int_info.default_max_str_digits), so json.loads fails beyond it too. The limit in
+#   force (sys.get_int_max_str_digits(), which an app may change) is checked on conversion.
 # - size and string length: 64 MiB, thousands of times any structured output a model writes.
 DEFAULT_MAX_DEPTH: Final = 512
 DEFAULT_MAX_NUMBER_LENGTH: Final = 4300
@@ -255,6 +266,8 @@ class _ParserLogic:
 
         Raises:
             IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
+            LimitExceededError: the number ending the input is an integer with more digits
+                than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the stream was already closed, or the parser failed earlier.
         """
         if self._state >= _ERROR:
@@ -283,6 +296,8 @@ class _ParserLogic:
 
         Raises:
             IncompleteJSONError: the input ended inside a value (``.partial`` holds it).
+            LimitExceededError: the number ending the input is an integer with more digits
+                than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the stream was already closed, or the parser failed earlier.
         """
         self.close()
@@ -460,6 +475,19 @@ class _ParserLogic:
             raise error from cause
         raise error
 
+    def _fail_long_int(self, s: str, pos: int, end: int, cause: BaseException | None) -> NoReturn:
+        """Raise for the integer ``s[pos:end]``: more digits than `int()` converts here."""
+        digits = end - pos - (s[pos] == "-")
+        self._fail(
+            f"integer of {digits} digits, more than this interpreter converts "
+            f"(sys.get_int_max_str_digits() is {sys.get_int_max_str_digits()}): raise the "
+            "limit with sys.set_int_max_str_digits() or PYTHONINTMAXSTRDIGITS",
+            s,
+            pos,
+            LimitExceededError,
+            cause=cause,
+        )
+
 
 class _PyParser(_ParserLogic):
     """The pure-Python scanner: the reference implementation, and the fallback when the
@@ -477,8 +505,10 @@ class _PyParser(_ParserLogic):
             The events this piece caused, in document order (possibly none).
 
         Raises:
-            JSONParseError: the input is not valid JSON (offset, line, column, path).
-            LimitExceededError: a configured limit was exceeded.
+            JSONParseError: the input is not valid JSON (offset, line, column, path); a
+                number is refused at the first character that no number can continue with.
+            LimitExceededError: a configured limit was exceeded, or an integer has more
+                digits than the interpreter converts (``sys.get_int_max_str_digits()``).
             UsageError: the parser already finished or failed.
         """
         if self._state >= _ERROR:
@@ -690,24 +720,21 @@ class _PyParser(_ParserLogic):
                     continue
                 if c in _NUMBER_START:
                     end = _number_run(s, pos).end()
-                    if end - pos > self._max_number_length:
-                        self._state = state
-                        self._fail(
-                            f"number longer than max_number_length={self._max_number_length}",
-                            s,
-                            pos,
-                            LimitExceededError,
-                        )
-                    if end >= n:
+                    if end >= n or end - pos > self._max_number_length:
+                        self._number_held_back(s, pos, end, state)
                         break  # the number may go on in the next chunk
                     token = s[pos:end]
                     if _INT.fullmatch(token):
-                        number: Any = int(token)
+                        try:
+                            number: Any = int(token)
+                        except ValueError as exc:  # over sys.get_int_max_str_digits()
+                            self._state = state
+                            self._fail_long_int(s, pos, end, exc)
                     elif _NUMBER.fullmatch(token):
                         number = float(token)
                     else:
                         self._state = state
-                        self._fail(f"invalid number {token!r}", s, pos)
+                        self._invalid_number(s, pos, end)
                     pos = end
                     path = self._place(number)
                     out.append(ValueCompleted(path, number))
@@ -844,6 +871,28 @@ class _PyParser(_ParserLogic):
         self._state = state
         return pos
 
+    def _number_held_back(self, s: str, pos: int, end: int, state: int) -> None:
+        """Check the number ``s[pos:end]`` (its run of number characters) before it is held
+        back for the next chunk: raise if no continuation can make it a number, or if it
+        is over `max_number_length` (whichever a character-by-character feed meets first,
+        so that any split gives the same error)."""
+        good = _number_prefix(s, pos).end()
+        max_length = self._max_number_length
+        if good < end and good - pos <= max_length:
+            self._state = state
+            self._fail(f"invalid number {s[pos : good + 1]!r}", s, pos)
+        if end - pos > max_length:
+            self._state = state
+            self._fail(
+                f"number longer than max_number_length={max_length}", s, pos, LimitExceededError
+            )
+
+    def _invalid_number(self, s: str, pos: int, end: int) -> NoReturn:
+        """Raise for the delimited number run ``s[pos:end]``: name it up to the first
+        character that cannot belong, or whole when it was cut short (``1.``, ``-``)."""
+        good = _number_prefix(s, pos).end()
+        self._fail(f"invalid number {s[pos : min(good + 1, end)]!r}", s, pos)
+
     def _place(self, value: Any) -> Any:
         """Put a newly visible value into its parent; return its path (with events off,
         only its key or index: see `_paths`)."""
@@ -941,7 +990,9 @@ class JSONParser(_Base):
         max_depth: deepest nesting of arrays and objects allowed.
         max_size: largest input accepted, in UTF-8 bytes (``None``: no limit).
         max_string_length: longest string or key, in characters (``None``: no limit).
-        max_number_length: longest number token, in characters.
+        max_number_length: longest number token, in characters. Integers are also bound by
+            the interpreter's limit on converting digits (``sys.get_int_max_str_digits()``,
+            4300 by default): a longer one raises `LimitExceededError` naming it.
         events: build events (the default). With ``events=False``, `feed` and `close`
             return empty lists and build no event objects or JSON paths, for consumers that
             only read `value` (a live view re-rendered per chunk): about half the cost per
@@ -972,7 +1023,9 @@ def parse_partial(text: str | bytes, /, **options: Any) -> Any:
     shown, since more digits may follow. Keyword options are those of `JSONParser`.
 
     Raises:
-        JSONParseError: the prefix cannot start a valid JSON document.
+        JSONParseError: the prefix cannot start a valid JSON document (a number is refused
+            at the first character no number can continue with: ``[01``, ``[1.2.``).
+        LimitExceededError: a limit was exceeded (see `JSONParser`).
     """
     options.setdefault("events", False)
     parser = JSONParser(**options)

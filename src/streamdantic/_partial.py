@@ -23,7 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, ForwardRef, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Json,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator
 
@@ -194,6 +202,9 @@ def _field_validator(model: type[BaseModel], name: str) -> SchemaValidator:
 # ---------------------------------------------------------------------------- compiling
 
 _NODE_CACHE: dict[Any, Node] = {}
+# pydantic's `Json` marker class (``Json[T]`` is ``Annotated[T, Json()]``; bare `Json` is
+# ``Json[Any]``); typed Any because type checkers see a generic alias there.
+_JSON: Any = Json
 _PARTIAL_NAMES = itertools.count()
 
 
@@ -243,6 +254,11 @@ def compile_node(annotation: Any) -> Node:
 def _compile(annotation: Any, metadata: list[Any], models: dict[type, Node]) -> Node:
     bare, more = _strip(annotation)
     metadata = [*metadata, *more]
+    if bare is _JSON or any(isinstance(m, _JSON) for m in metadata):
+        # A JSON document inside a JSON string: its raw text is a str, the field's value is
+        # the parsed document, so nothing is shown until the string completes and parses.
+        inner = Any if bare is _JSON else bare
+        return Node(WHOLE, Annotated[inner, _JSON()])
     if _has_marker(metadata, CompleteOnly):
         return Node(WHOLE, bare)
     discriminator = next(
@@ -482,6 +498,7 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
             shown = build_partial(spec.node, value, complete=complete)
             if shown is not None:
                 values[spec.name] = shown
+            if shown is not None or value is None:  # a null is a value set (to None)
                 obj.__pydantic_fields_set__.add(spec.name)
             growing = not complete and key == last and type(value) in (str, list, dict)
             if shown is not None or value is None:

@@ -50,7 +50,7 @@ static int ready = 0;
 static EventClass ev_started, ev_appended, ev_completed, ev_document;
 static PyObject *limit_error; /* LimitExceededError */
 static PyObject *s_object, *s_array, *s_string, *s_empty, *empty_tuple;
-static PyObject *s_fail, *s_escape, *s_prepare_text, *s_refuse;
+static PyObject *s_fail, *s_fail_long_int, *s_escape, *s_prepare_text, *s_refuse;
 
 typedef struct {
     PyObject_HEAD
@@ -651,7 +651,62 @@ escape(Core *self, PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_s
     return 0;
 }
 
-/* A complete number token s[pos:end]: int or float, or NULL with *invalid set. */
+/* The end of the longest prefix of s[pos:end] that a valid number can still start with
+ * (as `_NUMBER_PREFIX` in _parser.py: the grammar is LL(1), so this is a greedy walk). */
+static Py_ssize_t
+number_prefix_end(int kind, const void *data, Py_ssize_t pos, Py_ssize_t end)
+{
+    Py_ssize_t i = pos;
+    if (i < end && PyUnicode_READ(kind, data, i) == '-') {
+        i++;
+    }
+    if (i >= end) {
+        return i;
+    }
+    Py_UCS4 c = PyUnicode_READ(kind, data, i);
+    if (c == '0') {
+        i++;
+    }
+    else if (is_digit(c)) {
+        while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+    }
+    else {
+        return i;
+    }
+    if (i >= end) {
+        return i;
+    }
+    c = PyUnicode_READ(kind, data, i);
+    if (c == '.') {
+        i++;
+        if (i >= end || !is_digit(PyUnicode_READ(kind, data, i))) {
+            return i;
+        }
+        while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        if (i >= end) {
+            return i;
+        }
+        c = PyUnicode_READ(kind, data, i);
+    }
+    if (c != 'e' && c != 'E') {
+        return i;
+    }
+    i++;
+    if (i < end && (PyUnicode_READ(kind, data, i) == '+' || PyUnicode_READ(kind, data, i) == '-')) {
+        i++;
+    }
+    while (i < end && is_digit(PyUnicode_READ(kind, data, i))) {
+        i++;
+    }
+    return i;
+}
+
+/* A complete number token s[pos:end]: int or float, or NULL with *invalid set (not a
+ * number) or with the ValueError of int() set (more digits than the interpreter converts). */
 static PyObject *
 number_value(PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_ssize_t end,
              int *invalid)
@@ -737,6 +792,46 @@ number_value(PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_ssize_t
     }
     (void)s;
     return result;
+}
+
+/* Raise "invalid number" naming s[pos:stop]. */
+static void
+invalid_number(Core *self, int state, PyObject *s, Py_ssize_t pos, Py_ssize_t stop)
+{
+    PyObject *token = PyUnicode_Substring(s, pos, stop);
+    if (token != NULL) {
+        fail_with(self, state, PyUnicode_FromFormat("invalid number %R", token), s, pos, NULL);
+        Py_DECREF(token);
+    }
+}
+
+/* int() refused the integer s[pos:end] (its ValueError is set): raise through the Python
+ * `_fail_long_int`, chained to that ValueError. */
+static void
+long_int(Core *self, int state, PyObject *s, Py_ssize_t pos, Py_ssize_t end)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL && value != NULL) {
+        PyException_SetTraceback(value, traceback);
+    }
+    self->state = state;
+    PyObject *start = PyLong_FromSsize_t(pos);
+    PyObject *stop = PyLong_FromSsize_t(end);
+    if (start != NULL && stop != NULL && value != NULL) {
+        PyObject *result = PyObject_CallMethodObjArgs((PyObject *)self, s_fail_long_int, s,
+                                                      start, stop, value, NULL);
+        if (result != NULL) { /* it must not return */
+            Py_DECREF(result);
+            PyErr_SetString(PyExc_SystemError, "_fail_long_int() returned instead of raising");
+        }
+    }
+    Py_XDECREF(start);
+    Py_XDECREF(stop);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
 }
 
 /* A value (number or literal) completed at the root or in a container; next state or <0. */
@@ -975,28 +1070,33 @@ scan(Core *self, PyObject *s, PyObject *out)
                 while (end < n && is_number_char(PyUnicode_READ(kind, data, end))) {
                     end++;
                 }
-                if (end - pos > self->max_number_length) {
-                    fail_with(self, state,
-                              PyUnicode_FromFormat(
-                                  "number longer than max_number_length=%zd",
-                                  self->max_number_length),
-                              s, pos, limit_error);
-                    goto error;
-                }
-                if (end >= n) {
+                Py_ssize_t max_length = self->max_number_length;
+                if (end >= n || end - pos > max_length) {
+                    /* Held back or too long: refuse a character no number can go on with as
+                     * soon as it arrives (before the limit, if it comes first). */
+                    Py_ssize_t good = number_prefix_end(kind, data, pos, end);
+                    if (good < end && good - pos <= max_length) {
+                        invalid_number(self, state, s, pos, good + 1);
+                        goto error;
+                    }
+                    if (end - pos > max_length) {
+                        fail_with(self, state,
+                                  PyUnicode_FromFormat(
+                                      "number longer than max_number_length=%zd", max_length),
+                                  s, pos, limit_error);
+                        goto error;
+                    }
                     goto out_of_loop; /* the number may go on in the next chunk */
                 }
                 int invalid = 0;
                 PyObject *number = number_value(s, kind, data, pos, end, &invalid);
                 if (number == NULL) {
                     if (invalid) {
-                        PyObject *token = PyUnicode_Substring(s, pos, end);
-                        if (token != NULL) {
-                            fail_with(self, state,
-                                      PyUnicode_FromFormat("invalid number %R", token), s, pos,
-                                      NULL);
-                            Py_DECREF(token);
-                        }
+                        Py_ssize_t good = number_prefix_end(kind, data, pos, end);
+                        invalid_number(self, state, s, pos, good < end ? good + 1 : end);
+                    }
+                    else if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+                        long_int(self, state, s, pos, end);
                     }
                     goto error;
                 }
@@ -1619,6 +1719,7 @@ PyInit__speedups(void)
     INTERN(s_string, "string");
     INTERN(s_empty, "");
     INTERN(s_fail, "_fail");
+    INTERN(s_fail_long_int, "_fail_long_int");
     INTERN(s_escape, "_escape");
     INTERN(s_prepare_text, "_prepare_text");
     INTERN(s_refuse, "_refuse");

@@ -55,6 +55,7 @@ from ._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
+from ._numbers import jsonable, write_infinities
 from ._parts import (
     Finish,
     Part,
@@ -130,18 +131,26 @@ def _utf8_safe(text: str) -> str:
 
 def _dumps(value: Any) -> str:
     # pydantic_core serializes models (by alias, so the client's model reads them back),
-    # dataclasses, dates, ... in one pass; NaN and infinities become null, as in JSON mode.
+    # dataclasses, dates, ... in one pass. An infinity (what 1e400 in the text parses to) is
+    # written as 1e400, which every JSON reader reads back as infinity; NaN becomes null.
+    # A model writes its infinities as null (its ser_json_inf_nan): when the text has a
+    # null, the value is written again from `jsonable`, which keeps them (see _numbers).
     try:
-        return pydantic_core.to_json(
-            value, by_alias=True, inf_nan_mode="null", serialize_unknown=True
+        text = pydantic_core.to_json(
+            value, by_alias=True, inf_nan_mode="constants", serialize_unknown=True
         ).decode("utf-8")
+        if "null" in text:
+            text = pydantic_core.to_json(
+                jsonable(value), by_alias=True, inf_nan_mode="constants", serialize_unknown=True
+            ).decode("utf-8")
     except pydantic_core.PydanticSerializationError:
         # pydantic_core refuses lone surrogates: serialize the same plain value with json,
         # which writes them as they are, and let _utf8_safe replace them.
         plain = pydantic_core.to_jsonable_python(
-            value, by_alias=True, inf_nan_mode="null", serialize_unknown=True
+            jsonable(value), by_alias=True, inf_nan_mode="constants", serialize_unknown=True
         )
-        return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    return write_infinities(text, nan="null")
 
 
 def _check_profile(profile: str) -> None:

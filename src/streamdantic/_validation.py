@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
@@ -382,8 +383,14 @@ class PartialValidator(Generic[T]):
             ):
                 frame.obj = shown
                 self._attach(frame, shown, changes)
-            elif value is None and parent is not None and type(parent.obj) in (list, dict):
-                self._attach(frame, None, changes)  # a null element or value is shown too
+            elif value is None and parent is not None and parent.obj is not None:
+                target = parent.obj
+                if isinstance(target, BaseModel) and target.__dict__.get(frame.slot) is None:
+                    # A field set to null: set (model_dump(exclude_unset=True) keeps it), and
+                    # already shown as None, so nothing visible changes.
+                    target.__pydantic_fields_set__.add(frame.slot)
+                else:
+                    self._attach(frame, None, changes)  # a null element or value is shown
             self._mark_complete(frame, value)
         if parent is None or parent.node is None:
             return
@@ -601,7 +608,7 @@ class PartialValidator(Generic[T]):
         Raises:
             StreamValidationError: the document does not fit the model.
         """
-        text = raw_text if raw_text is not None else json.dumps(value, ensure_ascii=False)
+        text = raw_text if raw_text is not None else _json_text(value)
         annotation = self.annotation
         try:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -620,6 +627,16 @@ class PartialValidator(Generic[T]):
                 raw_text=raw_text,
                 partial=self._partial,
             ) from exc
+
+
+def _json_text(value: Any) -> str | bytes:
+    """The JSON text of a complete value, for the final validation."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except ValueError:
+        # An integer with more digits than str() converts (sys.get_int_max_str_digits(): a
+        # value built in Python, or the limit lowered since): pydantic_core writes any int.
+        return pydantic_core.to_json(value)
 
 
 def _values(view: Any) -> Any:

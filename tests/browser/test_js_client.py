@@ -208,3 +208,45 @@ def test_snapshot_reset_continues_like_python() -> None:
     assert got["steps"][0]["open"] == sorted(json.loads(snapshot.data)["open"])
     assert json.loads(got["steps"][-1]["value"]) == json.loads(ex.text)
     assert got["steps"][-1]["complete"]
+
+
+INFINITIES_JS = """
+const { DeltaMerger, parseJSON } = await import(process.argv[1]);
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const { chunks, final } = JSON.parse(input);
+const merger = new DeltaMerger();
+for (const text of chunks) merger.apply(text);
+const show = (v) => JSON.stringify(v, (_, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
+process.stdout.write(JSON.stringify({ merged: show(merger.value), final: show(parseJSON(final).value) }));
+"""
+
+
+def test_the_client_reads_infinities_written_as_1e400() -> None:
+    """Frames that carry 1e400 (an infinite float) rebuild infinities in the browser client,
+    in the merged object and in the final frame's value."""
+    from pydantic import BaseModel
+
+    class Reading(BaseModel):
+        x: float
+        y: list[float]
+
+    encoder = ProfileEncoder()
+    frames = []
+    for output in stream(['{"x": 1e400, "y": [-1e', "400, 2.5]}"], Reading).events():
+        frames.extend(encoder.feed(output))
+    frames.extend(encoder.close())
+    chunks = [f.data for f in frames if f.event == "delta"]
+    final = next(f.data for f in frames if f.event == "final")
+    result = subprocess.run(
+        [*node(), "--input-type=module", "-e", INFINITIES_JS, CLIENT.as_uri()],
+        input=json.dumps({"chunks": chunks, "final": final}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    expected = {"x": "Infinity", "y": ["-Infinity", 2.5]}
+    assert json.loads(got["merged"]) == expected
+    assert json.loads(got["final"]) == expected

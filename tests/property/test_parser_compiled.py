@@ -6,7 +6,8 @@ partial) on any input, in any split, in every mode and under tight limits. The p
 scanner is the reference; the rest of the suite checks it against the JSON contract.
 
 `test_parser_suites_pass_on_the_pure_python_scanner` also runs the parser's own test
-modules in a subprocess with ``STREAMDANTIC_PURE_PYTHON=1``, so both scanners pass them.
+modules with ``STREAMDANTIC_PURE_PYTHON=1``, in slices of a few seconds, one subprocess each,
+so both scanners pass them.
 """
 
 from __future__ import annotations
@@ -133,6 +134,18 @@ def test_same_trace_on_random_bytes(data: st.DataObject, raw: bytes) -> None:
         ["[" + "9" * 30 + "]"],
         ["[123456789012345678, -123456789012345678, 1234567890123456789]"],
         ["[1e400, -1e400, 1e-400, 0.1, 2.5e-3]"],
+        ["[--"],
+        ["[01"],
+        ["[-01]"],
+        ["[1.2.3"],
+        ["[1.", "2.", "3]"],
+        ["[1e5e", "5]"],
+        ["[1.e5]"],
+        ["[1e+-2]"],
+        ["[-.5]"],
+        ["[12-" + "3" * 9 + "]"],  # a bad character before the length limit
+        ["[" + "1" * 5000 + ", 1]"],  # over max_number_length and the interpreter's limit
+        ["[" + "1" * 5000 + ".5]"],
         ['{"k\\n\\u00e9y": 1, "', "sp", 'lit\\"key": 2}'],
         ['{"a": 1} {"b": 2}\n[3]'],
         ['prose before ```json\n{"a": [1, 2]}\n``` after'],
@@ -146,6 +159,30 @@ def test_same_trace_on_edge_cases(chunks: list[Any], mode: dict[str, Any]) -> No
     joined: Any = b"".join(chunks) if all(isinstance(c, bytes) for c in chunks) else None
     if joined is not None:
         assert_same([joined[i : i + 1] for i in range(len(joined))], mode)
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ["[" + "1" * 1000 + ", 1]"],
+        ["[" + "1" * 500, "1" * 500 + "]"],
+        ['{"a": -' + "2" * 641 + "}"],
+        ["1" * 700],  # delimited by close()
+        ["[" + "1" * 700 + ".5, 1" + "1" * 640 + "e1]"],  # floats have no digit limit
+        ["[" + "1" * 640 + "]"],
+    ],
+)
+@pytest.mark.parametrize("options", [{}, {"max_number_length": 10_000}, {"events": False}])
+def test_same_trace_over_the_interpreter_int_limit(chunks: list[Any], options: Any) -> None:
+    # More digits than int() converts (an app lowered the limit): the same declared error.
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert_same(chunks, options)
+        assert_same([c for chunk in chunks for c in chunk], options)
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 @needs_compiled
@@ -180,22 +217,50 @@ def test_type_errors_and_corrupted_state() -> None:
         parser.value  # noqa: B018
 
 
-def test_parser_suites_pass_on_the_pure_python_scanner() -> None:
+def _pure_python_slices() -> dict[str, list[str]]:
+    """The parser's own test modules, cut into slices of a few seconds each (a slice runs
+    in its own process, so each has the whole per-test timeout for itself, even on a CI
+    machine several times slower than this one). The property module, the longest, is cut
+    in two by its tests (functions and classes, as pytest collects them by default), listed
+    from the module itself so that none is left out."""
+    from . import test_parser_properties
+
+    module = "tests/property/test_parser_properties.py"
+    names = sorted(
+        name
+        for name, obj in vars(test_parser_properties).items()
+        if name.startswith(("test", "Test")) and callable(obj)
+    )
+    return {
+        "unit+conformance": [
+            "tests/unit/test_parser.py",
+            "tests/conformance/test_json_test_suite.py",
+        ],
+        "properties-1": [f"{module}::{name}" for name in names[0::2]],
+        "properties-2": [f"{module}::{name}" for name in names[1::2]],
+    }
+
+
+PURE_PYTHON_SLICES = _pure_python_slices()
+# One interpreter runs the tests and then checks that they ran on the pure scanner
+# (streamdantic is imported after pytest starts, so that its plugins are rewritten first).
+_RUN_PURE = (
+    "import sys, pytest; code = pytest.main(sys.argv[1:]); "
+    "from streamdantic._parser import COMPILED; "
+    "assert not COMPILED, 'STREAMDANTIC_PURE_PYTHON=1 did not select the pure scanner'; "
+    "sys.exit(code)"
+)
+
+
+@pytest.mark.parametrize("targets", list(PURE_PYTHON_SLICES.values()), ids=list(PURE_PYTHON_SLICES))
+def test_parser_suites_pass_on_the_pure_python_scanner(targets: list[str]) -> None:
     env = {**os.environ, "STREAMDANTIC_PURE_PYTHON": "1"}
-    modules = [
-        "tests/unit/test_parser.py",
-        "tests/property/test_parser_properties.py",
-        "tests/conformance/test_json_test_suite.py",
-    ]
-    check = "from streamdantic._parser import COMPILED; assert not COMPILED"
-    subprocess.run([sys.executable, "-c", check], env=env, cwd=ROOT, check=True)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *modules],
+        [sys.executable, "-c", _RUN_PURE, "-q", "-p", "no:cacheprovider", *targets],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import jiter
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from streamdantic import (
@@ -171,3 +172,63 @@ def test_events_off_changes_nothing_but_the_events(
     loud, _ = observed(chunks, events=True)
     assert none == []
     assert quiet == loud
+
+
+# Characters of numbers and the structure around them (no strings or literals): for such
+# text, whether some JSON document still starts with it is decided by json.loads on the few
+# completions below.
+NUMBER_NOISE = "[]{},:0123456789.eE+- "
+_CLOSERS = {"[": "]", "{": "}"}
+
+
+def can_still_become_json(prefix: str) -> bool:
+    """True when some JSON document starts with `prefix` (text over NUMBER_NOISE).
+
+    Without strings, the open brackets are known exactly; a viable prefix then becomes a
+    document by appending nothing or one digit (ending a number such as ``-``, ``1.`` or
+    ``1e+``, or filling the value a ``,`` or an empty input waits for), then the closers.
+    """
+    stack: list[str] = []
+    for c in prefix:
+        if c in _CLOSERS:
+            stack.append(c)
+        elif c in "]}" and stack:
+            stack.pop()
+    closers = "".join(_CLOSERS[c] for c in reversed(stack))
+    for tail in ("", "0"):
+        try:
+            json.loads(prefix + tail + closers)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.text(alphabet=NUMBER_NOISE, max_size=30), st.booleans())
+def test_parser_refuses_at_the_first_character_no_document_continues(
+    data: st.DataObject, text: str, as_bytes: bool
+) -> None:
+    """The feed holding the first byte after which no JSON document can start with the
+    input raises JSONParseError, and no earlier feed does, in any split, str or bytes."""
+    dead = next((i for i in range(len(text)) if not can_still_become_json(text[: i + 1])), None)
+    chunks = data.draw(chunkings(text.encode() if as_bytes else text))
+    parser = JSONParser()
+    fed = 0
+    for chunk in chunks:
+        fed += len(chunk)
+        if dead is not None and fed > dead:
+            try:
+                parser.feed(chunk)
+            except JSONParseError:
+                return
+            raise AssertionError(f"{text[: dead + 1]!r} cannot become JSON, yet it was accepted")
+        parser.feed(chunk)
+    assert dead is None
+    try:
+        expected: Any = json.loads(text)
+    except ValueError:
+        with pytest.raises(IncompleteJSONError):
+            parser.finish()
+    else:
+        assert parser.finish() == expected

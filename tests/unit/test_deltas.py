@@ -372,7 +372,7 @@ def test_empty_text_changes_nothing_and_reports_nothing() -> None:
         ({"json": {"/a/0": 1}}, r"no parent \(a number at \$.a\)", ("a", 0)),
         ({"json": {"/c/k": 1}}, r"the parent \(\$.c\) is already complete", ("c", "k")),
         ({"json": {"/b": {1}}}, "a set is not a JSON value", ("b",)),
-        ({"json": {"/b": [{"k": float("inf")}]}}, "inf is not a JSON number", ("b", 0, "k")),
+        ({"json": {"/b": [{"k": float("nan")}]}}, "nan is not a JSON number", ("b", 0, "k")),
         ({"json": {"/b": [1, {2}]}}, "a set is not a JSON value", ("b", 1)),
         ({"json": {"/b": {"k": {1: 2}}}}, "object keys are strings, not a number", ("b", "k", 1)),
         ({"json": {"/t": "yes"}}, "type change: cannot replace a boolean with a string", ("t",)),
@@ -392,6 +392,10 @@ def test_empty_text_changes_nothing_and_reports_nothing() -> None:
         ({"done": ["/o", "/o/i"]}, "done names a value that is already complete", ("o", "i")),
         ({"done": ["/s", "/s"]}, "done names a value that is already complete", ("s",)),
         ({"done": ["/q"]}, "done names a missing value", ("q",)),
+        # More digits than int() converts (sys.get_int_max_str_digits()): declared, not a
+        # bare ValueError; beyond 18 digits no list is long enough.
+        ({"json": {"/l/" + "9" * 5000: 1}}, "invalid array index '9999", ("l", "9" * 5000)),
+        ({"json": {"/l/" + "1" * 19 + "/k": 1}}, r"no parent \(nothing at", ("l", "1" * 19, "k")),
     ],
     ids=[
         "number-to-string",
@@ -406,7 +410,7 @@ def test_empty_text_changes_nothing_and_reports_nothing() -> None:
         "parent-is-number",
         "parent-complete",
         "not-json",
-        "infinity",
+        "nan",
         "not-json-in-array",
         "non-string-key",
         "boolean-to-string",
@@ -426,6 +430,8 @@ def test_empty_text_changes_nothing_and_reports_nothing() -> None:
         "done-twice-in-chunk",
         "done-missing",
         "done-item-not-string",
+        "index-over-int-digits",
+        "index-over-18-digits",
     ],
 )
 def test_contradicting_chunk_raises_and_changes_nothing(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from streamdantic import (
     ValueStarted,
     parse_partial,
 )
+from streamdantic._parser import COMPILED, PyJSONParser
 from tests.helpers import SPLITTERS, parse_chunks
 
 
@@ -399,3 +402,151 @@ def test_parse_partial() -> None:
     assert parse_partial('{"a": "hel') == {"a": "hel"}
     assert parse_partial(b'{"a": tr') == {}
     assert parse_partial("") is None
+
+
+# ---------------------------------------------------------------------------- numbers
+
+# Both scanners where the compiled one is built; under STREAMDANTIC_PURE_PYTHON=1 (the run of
+# test_parser_suites_pass_on_the_pure_python_scanner) JSONParser is the pure one: once.
+SCANNERS = [pytest.param(JSONParser, id="default")]
+if COMPILED:
+    SCANNERS.append(pytest.param(PyJSONParser, id="pure"))
+
+
+@pytest.fixture
+def int_digits_640() -> Iterator[None]:
+    """The interpreter's int conversion limit lowered to 640 digits, as an app may do."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+def assert_terminal(parser: JSONParser | PyJSONParser, error: JSONParseError) -> None:
+    """Later input and close() are refused, chained to `error`."""
+    for attempt in (lambda: parser.feed("]"), parser.close):
+        with pytest.raises(UsageError, match="earlier error") as refused:
+            attempt()
+        assert refused.value.__cause__ is error
+
+
+@pytest.mark.usefixtures("int_digits_640")
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("mode", list(SPLITTERS))
+def test_integer_over_the_interpreter_limit_is_a_declared_error(
+    cls: type[JSONParser], mode: str
+) -> None:
+    """An integer with more digits than int() converts raises LimitExceededError where it
+    starts, naming the limit and how to raise it; nothing after it is parsed."""
+    parser = cls()
+    text = '{"a": [' + "1" * 1000 + ", 1]}"
+    with pytest.raises(LimitExceededError) as info:
+        for chunk in SPLITTERS[mode](text):
+            parser.feed(chunk)
+    error = info.value
+    assert (error.line, error.column, error.offset, error.path) == (1, 8, 7, ("a",))
+    assert error.what.startswith("integer of 1000 digits")
+    assert "sys.get_int_max_str_digits() is 640" in error.what
+    assert "sys.set_int_max_str_digits()" in error.what
+    assert isinstance(error.__cause__, ValueError)
+    assert error.partial == {"a": []} and parser.value == {"a": []}
+    assert_terminal(parser, error)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+def test_integer_over_the_interpreter_limit_at_the_end_is_a_declared_error(
+    cls: type[JSONParser],
+) -> None:
+    """A root integer that only close() delimits is refused by close() the same way."""
+    parser = cls(max_number_length=10_000)
+    parser.feed("-" + "7" * 5000)
+    with pytest.raises(LimitExceededError, match="integer of 5000 digits") as info:
+        parser.close()
+    assert (info.value.offset, info.value.path, parser.value) == (0, (), None)
+    assert_terminal(parser, info.value)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+def test_a_float_over_the_interpreter_limit_still_parses(cls: type[JSONParser]) -> None:
+    """The digit limit is int()'s: a long float converts as json.loads converts it."""
+    text = "[" + "1" * 5000 + ".5, 2]"
+    parser = cls(max_number_length=6000)
+    parser.feed(text)
+    assert parser.finish() == json.loads(text)
+
+
+# Prefixes that no continuation can turn into a number, ending at the first character that
+# cannot belong: (text, what the error names).
+DEAD_NUMBERS = [
+    ("[--", "'--'"),
+    ("[01", "'01'"),
+    ("[-01", "'-01'"),
+    ("[00", "'00'"),
+    ("[1.2.", "'1.2.'"),
+    ("[1..", "'1..'"),
+    ("[1.e", "'1.e'"),
+    ("[1e5e", "'1e5e'"),
+    ("[1e+-", "'1e+-'"),
+    ("[1e5.", "'1e5.'"),
+    ("[-.", "'-.'"),
+    ("[0x", None),  # 'x' is no number character: the number 0 ends, then 'x' is refused
+    ("[1+", "'1+'"),
+    ("-e", "'-e'"),
+]
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("mode", list(SPLITTERS))
+@pytest.mark.parametrize(("text", "token"), DEAD_NUMBERS, ids=[t for t, _ in DEAD_NUMBERS])
+def test_a_number_that_cannot_be_completed_is_refused_at_once(
+    cls: type[JSONParser], mode: str, text: str, token: str | None
+) -> None:
+    """The feed that brings the first character no number can continue with raises, in any
+    split; the error names the number up to that character, where the number starts."""
+    parser = cls()
+    chunks = SPLITTERS[mode](text)
+    for chunk in chunks[:-1]:
+        parser.feed(chunk)
+    with pytest.raises(JSONParseError) as info:
+        parser.feed(chunks[-1])
+    start = text.index(text.lstrip("[")[0])
+    if token is None:
+        assert info.value.what == "expected ',' or ']', found 'x'"
+    else:
+        assert info.value.what == f"invalid number {token}"
+        assert (info.value.offset, info.value.column) == (start, start + 1)
+    assert_terminal(parser, info.value)
+
+
+@pytest.mark.parametrize("text", ["[--", "[01", "[1.2.3"])
+def test_parse_partial_refuses_a_dead_number(text: str) -> None:
+    """parse_partial raises on a prefix no JSON document starts with, instead of ``[]``."""
+    with pytest.raises(JSONParseError, match="invalid number"):
+        parse_partial(text)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+def test_a_dead_number_within_the_length_limit_is_reported_before_the_limit(
+    cls: type[JSONParser],
+) -> None:
+    """Whole or split, a bad character inside the limit is named, one past it the limit is."""
+    for text, error in [("[12-" + "3" * 20, "invalid number"), ("[" + "1" * 9 + "-", "max_n")]:
+        for split in SPLITTERS.values():
+            parser = cls(max_number_length=8)
+            with pytest.raises(JSONParseError, match=error):
+                for chunk in split(text):
+                    parser.feed(chunk)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("text", ["[-", "[1.", "[1e", "[1E+", "[-0.0e-", "[0", "[12.5e9"])
+def test_a_number_that_can_still_be_completed_is_held_back(
+    cls: type[JSONParser], text: str
+) -> None:
+    """A valid number prefix at the end of the input is held back, not refused."""
+    parser = cls()
+    for chunk in SPLITTERS["bytewise"](text):
+        assert parser.feed(chunk) in ([], [ValueStarted((), "array")])
+    assert parser.value == []

@@ -7,6 +7,8 @@ chunk (as ``model_dump()`` snapshots) and on the `Changes` each chunk reported.
 from __future__ import annotations
 
 import enum
+import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
@@ -17,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Json,
     ValidationError,
     field_validator,
     model_validator,
@@ -987,3 +990,188 @@ def test_regression_same_object_not_reported_again_and_again() -> None:
         (("items", 0), Item(name="ab", qty=12)),
         (("items", 1), Item(name="c", qty=3)),
     ]
+
+
+# --------------------------------------------------------------------------- nulls and Json
+
+
+class NullInner(BaseModel):
+    note: str | None = "x"
+    count: int | None = 1
+
+
+class NullOuter(BaseModel):
+    title: str | None = "untitled"
+    inner: NullInner | None = None
+    rows: list[NullInner] = []
+    tail: Annotated[str, CompleteOnly] | None = None
+
+
+@pytest.mark.parametrize("split", list(SPLITTERS))
+def test_a_completed_null_is_a_set_field(split: str) -> None:
+    """A field that arrived as null is in model_fields_set, at any depth, so
+    model_dump(exclude_unset=True) keeps it, as it keeps every other complete field."""
+    text = (
+        '{"title": null, "inner": {"note": null, "count": 2}, "rows": [{"count": null}], '
+        '"tail": null}'
+    )
+    run = stream(NullOuter, SPLITTERS[split](text))
+    partial = run.partial
+    assert partial.model_fields_set == {"title", "inner", "rows", "tail"}
+    assert partial.inner.model_fields_set == {"note", "count"}
+    assert partial.rows[0].model_fields_set == {"count"}
+    assert [partial.field_state(f) for f in ("title", "tail")] == ["complete", "complete"]
+    assert partial.model_dump(exclude_unset=True) == {
+        "title": None,
+        "inner": {"note": None, "count": 2},
+        "rows": [{"count": None}],
+        "tail": None,
+    }
+    final = run.final()
+    assert partial.model_dump(exclude_unset=True) == final.model_dump(exclude_unset=True)
+
+
+def test_a_null_field_is_set_as_soon_as_it_completes() -> None:
+    """While the object is still open, a null that completed is already a set field; one
+    still arriving (``nul``) is not."""
+    run = stream(NullOuter, ['{"inner": {"note": null, "count": nul'], close=False)
+    assert run.partial.inner.model_fields_set == {"note"}
+    assert run.partial.inner.model_dump(exclude_unset=True) == {"note": None}
+
+
+class JsonItem(BaseModel):
+    mapping: Json[dict[str, int]] | None = None
+
+
+class JsonFields(BaseModel):
+    mapping: Json[dict[str, int]] | None = None
+    numbers: Json[list[int]] | None = None
+    number: Json[int] | None = None
+    anything: Json[Any] | None = None
+    bare: Json | None = None  # type: ignore[type-arg]
+    nested: JsonItem | None = None
+    items: list[JsonItem] = []
+    texts: list[Json[list[int]]] = []
+
+
+JSON_FIELDS = {
+    "mapping": {"a": 1, "b": 2},
+    "numbers": [1, 2, 3],
+    "number": 7,
+    "anything": {"q": [1, "x"]},
+    "bare": [True, None],
+    "nested": {"mapping": {"z": 26}},
+    "items": [{"mapping": {"y": 25}}, {"mapping": {}}],
+    "texts": [[4], []],
+}
+
+
+def json_fields_text() -> str:
+    """JSON_FIELDS with every Json value written as a JSON string holding its JSON text."""
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, dict) and "mapping" in value:
+            return {"mapping": json.dumps(value["mapping"])}
+        return json.dumps(value)
+
+    doc = {
+        key: (
+            [encode(v) for v in value]
+            if key in ("items", "texts")
+            else encode(value)
+            if key == "nested"
+            else json.dumps(value)
+        )
+        for key, value in JSON_FIELDS.items()
+    }
+    return json.dumps(doc)
+
+
+def _shown_types_fit(partial: Any) -> None:
+    """Every Json field shows None or a value of its parsed type, never the raw text."""
+    expected = {
+        "mapping": dict,
+        "numbers": list,
+        "number": int,
+        "anything": dict,
+        "bare": list,
+    }
+    for name, kind in expected.items():
+        value = getattr(partial, name)
+        assert value is None or type(value) is kind, (name, value)
+    for item in [partial.nested, *(partial.items or [])]:
+        if item is not None:
+            assert item.mapping is None or type(item.mapping) is dict, item
+    for element in partial.texts or []:
+        assert type(element) is list, element
+
+
+@pytest.mark.parametrize("split", list(SPLITTERS))
+def test_json_fields_show_only_their_parsed_value(split: str) -> None:
+    """A Json[...] field shows nothing while its JSON string is open, then the parsed value
+    validated as the field would be, never the raw text (top level, nested, in lists)."""
+    text = json_fields_text()
+    run = stream(JsonFields, SPLITTERS[split](text))
+    parser = JSONParser()
+    validator: PartialValidator[Any] = PartialValidator(JsonFields)
+    for chunk in SPLITTERS[split](text):
+        validator.apply(parser.feed(chunk))
+        if validator.partial is not None:
+            _shown_types_fit(validator.partial)
+    final = run.final()
+    assert final.model_dump() == JSON_FIELDS
+    assert run.snapshots[-1] == final.model_dump()
+    assert JsonFields.model_validate_json(text) == final
+
+
+def test_json_field_is_none_while_its_string_is_open() -> None:
+    """The raw JSON text of a Json field never shows, even when it is already valid JSON."""
+    run = stream(JsonFields, ['{"numbers": "[1, 2]', '", "number": "12', '3"}'])
+    assert [s["numbers"] for s in run.snapshots] == [None, [1, 2], [1, 2], [1, 2]]
+    assert [s["number"] for s in run.snapshots] == [None, None, 123, 123]
+    assert run.partial.field_state("numbers") == "complete"
+
+
+def test_json_field_holding_invalid_json_shows_nothing_and_is_reported() -> None:
+    """A Json field whose string is not JSON (or not its type) stays None and is reported."""
+    run = stream(JsonFields, ['{"mapping": "{\\"a\\": \\"x\\"}", "numbers": "[1,"}'])
+    assert run.snapshots[-1]["mapping"] is None and run.snapshots[-1]["numbers"] is None
+    assert [path for path, _, _ in run.errors] == [("mapping",), ("numbers",)]
+
+
+class NullableCat(BaseModel):
+    type: Literal["cat"]
+    meow: str | None
+
+
+class NullableDog(BaseModel):
+    type: Literal["dog"]
+    bark: int | None
+
+
+class NullableEither(BaseModel):
+    best: NullableCat | NullableDog
+
+
+def test_a_null_inside_a_union_option_is_a_set_field() -> None:
+    """A null field of a union's option, rebuilt while the union is open, is set too."""
+    run = stream(NullableEither, ['{"best": {"meow": null', ', "type": "cat"', "}}"], close=False)
+    assert run.partial.best.model_fields_set == {"meow", "type"}
+    assert run.partial.best.model_dump(exclude_unset=True) == {"meow": None, "type": "cat"}
+
+
+class Count(BaseModel):
+    n: int
+
+
+def test_final_validation_of_an_integer_over_the_interpreter_limit() -> None:
+    """A complete value holding an int with more digits than str() converts (built in
+    Python, as a delta source may) validates as pydantic validates it, no bare ValueError."""
+    big = 10**1000
+    validator: PartialValidator[Count] = PartialValidator(Count)
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert validator.validate_final({"n": big}) == Count(n=big)
+    finally:
+        sys.set_int_max_str_digits(before)
