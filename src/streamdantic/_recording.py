@@ -107,6 +107,8 @@ def detect(data: bytes, events: list[ServerSentEvent] | None = None) -> str:
     if names & _PROFILE_EVENTS:
         return "streamdantic"
     for event in events:
+        if event.data is None:
+            continue  # (a decoded event always has data)
         if event.data.startswith("[DONE]"):
             return "openai-chat"
         try:
@@ -181,7 +183,7 @@ def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
 
     for event in events:
         if event.event == "delta":
-            yield Chunk.from_json(event.data)
+            yield Chunk.from_json(_data(event))
         elif event.event == "snapshot":
             raise CommandError(
                 "this recording resumes from a snapshot; replay a recording of a whole stream"
@@ -194,7 +196,7 @@ def provider_items(kind: str, events: list[ServerSentEvent]) -> Iterator[Any]:
         from openai.types.chat import ChatCompletionChunk
 
         for event in events:
-            if event.data.startswith("[DONE]"):
+            if _data(event).startswith("[DONE]"):
                 return
             payload = _payload(event)
             if "error" in payload and payload["error"]:
@@ -219,13 +221,20 @@ def provider_items(kind: str, events: list[ServerSentEvent]) -> Iterator[Any]:
     raise CommandError(f"unknown format {kind!r}; one of: {', '.join(FORMATS)}")
 
 
+def _data(event: ServerSentEvent) -> str:
+    if event.data is None:  # only in events built by hand: a decoded event always has data
+        raise CommandError(f"the SSE event {event.event!r} (id {event.id!r}) has no data")
+    return event.data
+
+
 def _payload(event: ServerSentEvent) -> dict[str, Any]:
+    data = _data(event)
     try:
-        payload = json.loads(event.data)
+        payload = json.loads(data)
     except ValueError:
-        raise CommandError(f"an SSE event's data is not JSON: {event.data[:80]!r}") from None
+        raise CommandError(f"an SSE event's data is not JSON: {data[:80]!r}") from None
     if not isinstance(payload, dict):
-        raise CommandError(f"an SSE event's data is not a JSON object: {event.data[:80]!r}")
+        raise CommandError(f"an SSE event's data is not a JSON object: {data[:80]!r}")
     return payload
 
 

@@ -49,6 +49,7 @@ typedef struct {
 static int ready = 0;
 static EventClass ev_started, ev_appended, ev_completed, ev_document;
 static PyObject *limit_error; /* LimitExceededError */
+static PyObject *incremental_decoder; /* codecs.IncrementalDecoder */
 static PyObject *s_object, *s_array, *s_string, *s_empty, *empty_tuple;
 static PyObject *s_fail, *s_fail_long_int, *s_escape, *s_prepare_text, *s_refuse;
 
@@ -89,6 +90,33 @@ typedef struct {
 } Core;
 
 /* ------------------------------------------------------------------ helpers */
+
+/* The parser's fields are attributes Python code can set (the shared Python logic writes
+ * them). The member descriptors check their types; the values are checked before the C code
+ * relies on them (check_fields, check_state) or where it uses them, and a bad one raises
+ * this TypeError instead of reading out of bounds. */
+static int
+corrupted(const char *what)
+{
+    PyErr_Format(PyExc_TypeError,
+                 "JSONParser internal state was corrupted: %s; its private attributes are "
+                 "not to be set from outside (create a new JSONParser)",
+                 what);
+    return -1;
+}
+
+static int check_fields(Core *self);
+static int check_state(Core *self);
+
+static int
+corrupted_int(const char *field, Py_ssize_t value, const char *rule)
+{
+    PyErr_Format(PyExc_TypeError,
+                 "JSONParser internal state was corrupted: %s is %zd, %s; its private "
+                 "attributes are not to be set from outside (create a new JSONParser)",
+                 field, value, rule);
+    return -1;
+}
 
 static PyObject *
 make_event(EventClass *cls, PyObject *a, PyObject *b)
@@ -300,8 +328,16 @@ static PyObject *
 join_parts(PyObject *parts, Py_ssize_t start)
 {
     Py_ssize_t n = PyList_GET_SIZE(parts);
+    if (start < 0 || start > n) { /* check_state keeps _str_emitted in range: not reached */
+        corrupted_int("_str_emitted", start, "outside the parts of the open string");
+        return NULL;
+    }
     if (n - start == 1) {
         PyObject *only = PyList_GET_ITEM(parts, start);
+        if (!PyUnicode_CheckExact(only)) { /* (PyUnicode_Join checks the others) */
+            corrupted("_str_parts holds something other than str");
+            return NULL;
+        }
         Py_INCREF(only);
         return only;
     }
@@ -344,11 +380,15 @@ place(Core *self, PyObject *value)
         }
         segment = Py_NewRef(self->key);
     }
-    else {
+    else if (PyList_CheckExact(parent)) {
         if (PyList_Append(parent, value) < 0) {
             return NULL;
         }
         segment = PyLong_FromSsize_t(PyList_GET_SIZE(parent) - 1);
+    }
+    else {
+        corrupted("an open container in _containers is neither a dict nor a list");
+        return NULL;
     }
     if (!self->events) {
         return segment;
@@ -356,7 +396,7 @@ place(Core *self, PyObject *value)
     PyObject *parent_path = PyList_GET_ITEM(self->paths, depth - 1);
     if (!PyTuple_CheckExact(parent_path)) {
         Py_XDECREF(segment);
-        PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
+        corrupted("_paths holds a path that is not a tuple");
         return NULL;
     }
     return path_plus(parent_path, segment);
@@ -378,6 +418,9 @@ open_string(Core *self, PyObject *out)
         if (PyDict_CheckExact(parent)) {
             slot = self->key;
             Py_INCREF(slot);
+        }
+        else if (!PyList_CheckExact(parent)) {
+            return corrupted("an open container in _containers is neither a dict nor a list");
         }
         else {
             slot = PyLong_FromSsize_t(PyList_GET_SIZE(parent));
@@ -411,12 +454,25 @@ open_string(Core *self, PyObject *out)
 static int
 store_string(Core *self, PyObject *text)
 {
-    if (self->str_container == Py_None) {
+    PyObject *container = self->str_container;
+    PyObject *slot = self->str_slot;
+    if (container == Py_None) {
         Py_INCREF(text);
         Py_SETREF(self->root, text);
         return 0;
     }
-    return PyObject_SetItem(self->str_container, self->str_slot, text);
+    if (PyDict_CheckExact(container) && PyUnicode_CheckExact(slot)) {
+        return PyDict_SetItem(container, slot, text);
+    }
+    if (PyList_CheckExact(container) && PyLong_CheckExact(slot)) {
+        Py_ssize_t i = PyLong_AsSsize_t(slot);
+        if (i >= 0 && i < PyList_GET_SIZE(container)) {
+            Py_INCREF(text);
+            return PyList_SetItem(container, i, text);
+        }
+        PyErr_Clear();
+    }
+    return corrupted("_str_container and _str_slot do not name a slot of the open string");
 }
 
 static int
@@ -444,7 +500,7 @@ slot_value(Core *self)
     if (container == Py_None) {
         return self->root;
     }
-    if (PyDict_CheckExact(container)) {
+    if (PyDict_CheckExact(container) && PyUnicode_CheckExact(self->str_slot)) {
         return PyDict_GetItemWithError(container, self->str_slot);
     }
     if (PyList_CheckExact(container) && PyLong_CheckExact(self->str_slot)) {
@@ -578,8 +634,9 @@ root_done(Core *self, PyObject *out)
 
 /* Decode the escape at `pos` (s[pos] is a backslash). Sets *decoded (new reference) and
  * *used; *used == 0 when it is not complete yet. The common, complete and valid forms are
- * decoded here; the rest (incomplete or invalid) goes to the Python `_escape`, which holds
- * back or raises with the exact message. */
+ * decoded here (returns 0); the rest (incomplete or invalid) goes to the Python `_escape`,
+ * which holds back or raises with the exact message (returns 1: Python code ran). -1 on
+ * error. */
 static int
 escape(Core *self, PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_ssize_t n,
        PyObject **decoded, Py_ssize_t *used)
@@ -648,7 +705,12 @@ escape(Core *self, PyObject *s, int kind, const void *data, Py_ssize_t pos, Py_s
         Py_CLEAR(*decoded);
         return -1;
     }
-    return 0;
+    if (*used < 0 || *used > n - pos || !PyUnicode_CheckExact(*decoded)) {
+        Py_CLEAR(*decoded);
+        PyErr_SetString(PyExc_SystemError, "_escape() must return (str, a length within the text)");
+        return -1;
+    }
+    return 1;
 }
 
 /* The end of the longest prefix of s[pos:end] that a valid number can still start with
@@ -880,6 +942,22 @@ container_done(Core *self, PyObject *out)
     return root_done(self, out);
 }
 
+/* After a call into Python code in the middle of a scan (the `_escape` method, which a
+ * subclass may override): the fields may have changed, so check them again, and take the
+ * containers list afresh (the one the scan held may be gone). */
+static int
+recheck(Core *self, int state, PyObject **containers)
+{
+    if (check_fields(self) < 0 || check_state(self) < 0) {
+        return -1;
+    }
+    if (self->state != state) {
+        return corrupted_int("_state", self->state, "changed during a feed");
+    }
+    *containers = self->containers;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the state machine */
 
 /* A value closed: go on in the state `next_state` says (a value's next state, or root_done's
@@ -925,14 +1003,15 @@ scan(Core *self, PyObject *s, PyObject *out)
                 if (rc < 0) {
                     goto error;
                 }
-                self->str_len += end - pos;
-                if (self->str_len > self->max_string) {
+                /* str_len + (end - pos) > max_string, without overflow (both are >= 0) */
+                if (end - pos > self->max_string - self->str_len) {
                     fail_with(self, state,
                               PyUnicode_FromFormat("string longer than max_string_length=%R",
                                                    self->max_string_length),
                               s, end, limit_error);
                     goto error;
                 }
+                self->str_len += end - pos;
                 pos = end;
                 if (pos >= n) {
                     break;
@@ -968,7 +1047,12 @@ scan(Core *self, PyObject *s, PyObject *out)
                 self->state = state;
                 PyObject *decoded = NULL;
                 Py_ssize_t used = 0;
-                if (escape(self, s, kind, data, pos, n, &decoded, &used) < 0) {
+                int how = escape(self, s, kind, data, pos, n, &decoded, &used);
+                if (how < 0) {
+                    goto error;
+                }
+                if (how > 0 && recheck(self, state, &containers) < 0) {
+                    Py_DECREF(decoded);
                     goto error;
                 }
                 if (!used) {
@@ -980,7 +1064,9 @@ scan(Core *self, PyObject *s, PyObject *out)
                 if (rc < 0) {
                     goto error;
                 }
-                self->str_len += 1;
+                if (self->str_len < PY_SSIZE_T_MAX) {
+                    self->str_len += 1;
+                }
                 pos += used;
                 continue;
             }
@@ -1199,13 +1285,13 @@ scan(Core *self, PyObject *s, PyObject *out)
                 if (rc < 0) {
                     goto error;
                 }
-                self->str_len += end - pos;
-                pos = end;
-                if (self->str_len > self->max_string) {
-                    fail_text(self, state, "key longer than max_string_length", s, pos,
+                if (end - pos > self->max_string - self->str_len) { /* without overflow */
+                    fail_text(self, state, "key longer than max_string_length", s, end,
                               limit_error);
                     goto error;
                 }
+                self->str_len += end - pos;
+                pos = end;
                 if (pos >= n) {
                     goto out_of_loop;
                 }
@@ -1230,7 +1316,12 @@ scan(Core *self, PyObject *s, PyObject *out)
                 self->state = state;
                 PyObject *decoded = NULL;
                 Py_ssize_t used = 0;
-                if (escape(self, s, kind, data, pos, n, &decoded, &used) < 0) {
+                int how = escape(self, s, kind, data, pos, n, &decoded, &used);
+                if (how < 0) {
+                    goto error;
+                }
+                if (how > 0 && recheck(self, state, &containers) < 0) {
+                    Py_DECREF(decoded);
                     goto error;
                 }
                 if (!used) {
@@ -1357,6 +1448,19 @@ consume(Core *self, PyObject *text)
                 }
             }
         }
+        /* No overflow, whatever the fields were set to (the counts are >= 0, check_state). */
+        if (nbytes > PY_SSIZE_T_MAX - self->pos_bytes) {
+            corrupted_int("_pos_bytes", self->pos_bytes, "too large to count more input");
+            goto error;
+        }
+        if (newlines > PY_SSIZE_T_MAX - self->pos_line) {
+            corrupted_int("_pos_line", self->pos_line, "too large to count more lines");
+            goto error;
+        }
+        if (!newlines && pos > PY_SSIZE_T_MAX - self->pos_column) {
+            corrupted_int("_pos_column", self->pos_column, "too large to count more input");
+            goto error;
+        }
         self->pos_bytes += nbytes;
         if (newlines) {
             self->pos_line += newlines;
@@ -1392,7 +1496,7 @@ error:
 
 /* Field types are set by the Python constructor; check them once per call, since a wrong
  * type (or a deleted attribute, which leaves NULL) would crash the C code where Python would
- * raise. */
+ * raise. (Reading `value` needs only this; feeding also needs check_state.) */
 static int
 check_fields(Core *self)
 {
@@ -1405,19 +1509,118 @@ check_fields(Core *self)
         !PyList_CheckExact(self->paths) || !PyList_CheckExact(self->str_parts) ||
         !PyList_CheckExact(self->key_parts) || !PyList_CheckExact(self->documents) ||
         !PyUnicode_CheckExact(self->pending) || !PyUnicode_CheckExact(self->key) ||
-        (self->events && !PyTuple_CheckExact(self->str_path)) ||
-        PyList_GET_SIZE(self->containers) != PyList_GET_SIZE(self->paths)) {
-        PyErr_SetString(PyExc_TypeError, "JSONParser internal state was corrupted");
-        return -1;
+        (self->events && !PyTuple_CheckExact(self->str_path))) {
+        return corrupted("a private attribute is missing or holds the wrong type");
+    }
+    if (PyList_GET_SIZE(self->containers) != PyList_GET_SIZE(self->paths)) {
+        return corrupted("_containers and _paths differ in length");
     }
 #undef MISSING
     return 0;
 }
 
+/* The integer fields and the state against the containers, before a scan relies on them
+ * (the member descriptors only check that they are ints that fit): a state that needs an
+ * open container has one of the right kind, the counts into the open string are within
+ * its parts, and no count or limit is negative. Invariants of a parser that has not failed,
+ * so checking them costs a few comparisons per call and changes nothing for valid input. */
+static int
+check_state(Core *self)
+{
+    int state = self->state;
+    if (state < 0 || state > ST_FINISHED) {
+        return corrupted_int("_state", state, "not a parser state (0 to 11)");
+    }
+    Py_ssize_t depth = PyList_GET_SIZE(self->containers);
+    PyObject *inner = depth ? PyList_GET_ITEM(self->containers, depth - 1) : NULL;
+    switch (state) {
+    case ST_VALUE:
+        if (inner == NULL || PyDict_CheckExact(inner) || PyList_CheckExact(inner)) {
+            break;
+        }
+        return corrupted("_state 0 (a value) inside something neither a dict nor a list");
+    case ST_ARRAY_FIRST:
+        if (inner == NULL || !PyList_CheckExact(inner)) {
+            return corrupted("_state 1 (an array's first value) without an open list");
+        }
+        break;
+    case ST_AFTER_VALUE:
+        if (inner == NULL || !(PyDict_CheckExact(inner) || PyList_CheckExact(inner))) {
+            return corrupted("_state 2 (after a value) without an open dict or list");
+        }
+        break;
+    case ST_OBJECT_FIRST:
+    case ST_KEY:
+    case ST_COLON:
+    case ST_KEY_STRING:
+        if (inner == NULL || !PyDict_CheckExact(inner)) {
+            return corrupted_int("_state", state, "a key state without an open dict");
+        }
+        break;
+    case ST_DONE:
+    case ST_SKIP:
+        if (depth) {
+            return corrupted_int("_state", state, "a state between documents, with open containers");
+        }
+        break;
+    default: /* ST_STRING (any depth), ST_ERROR, ST_FINISHED */
+        break;
+    }
+    Py_ssize_t parts = PyList_GET_SIZE(self->str_parts);
+    if (self->str_emitted < 0 || self->str_emitted > parts) {
+        return corrupted_int("_str_emitted", self->str_emitted,
+                             "outside 0 to the number of parts in _str_parts");
+    }
+    if (self->str_joined < 0 || self->str_joined > parts) {
+        return corrupted_int("_str_joined", self->str_joined,
+                             "outside 0 to the number of parts in _str_parts");
+    }
+    if (self->str_len < 0) {
+        return corrupted_int("_str_len", self->str_len, "negative");
+    }
+    if (self->pos_bytes < 0) {
+        return corrupted_int("_pos_bytes", self->pos_bytes, "negative");
+    }
+    if (self->pos_line < 1) {
+        return corrupted_int("_pos_line", self->pos_line, "below 1");
+    }
+    if (self->pos_column < 1) {
+        return corrupted_int("_pos_column", self->pos_column, "below 1");
+    }
+    if (self->max_depth < 1) {
+        return corrupted_int("_max_depth", self->max_depth, "below 1");
+    }
+    if (self->max_number_length < 1) {
+        return corrupted_int("_max_number_length", self->max_number_length, "below 1");
+    }
+    if (self->max_string < 0) {
+        return corrupted_int("_max_string", self->max_string, "negative");
+    }
+    if (self->max_size_bytes < 0) {
+        return corrupted_int("_max_size_bytes", self->max_size_bytes, "negative");
+    }
+    return 0;
+}
+
+/* A finished or failed parser refuses input through the Python `_refuse` (which raises). */
+static PyObject *
+refuse(Core *self)
+{
+    PyObject *r = PyObject_CallMethodNoArgs((PyObject *)self, s_refuse);
+    Py_XDECREF(r);
+    if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_SystemError, "_refuse() returned instead of raising");
+    }
+    return NULL;
+}
+
 static PyObject *
 Core_consume(Core *self, PyObject *text)
 {
-    if (check_fields(self) < 0) {
+    if (self->state >= ST_ERROR && self->state <= ST_FINISHED) {
+        return refuse(self);
+    }
+    if (check_fields(self) < 0 || check_state(self) < 0) {
         return NULL;
     }
     if (!PyUnicode_CheckExact(text)) {
@@ -1430,16 +1633,8 @@ Core_consume(Core *self, PyObject *text)
 static PyObject *
 Core_feed(Core *self, PyObject *data)
 {
-    if (self->state >= ST_ERROR) {
-        PyObject *r = PyObject_CallMethodNoArgs((PyObject *)self, s_refuse);
-        Py_XDECREF(r);
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_SystemError, "_refuse() returned instead of raising");
-        }
-        return NULL;
-    }
-    if (check_fields(self) < 0) {
-        return NULL;
+    if (self->state >= ST_ERROR && self->state <= ST_FINISHED) {
+        return refuse(self);
     }
     PyObject *text;
     if (PyUnicode_CheckExact(data) && self->decoder == Py_None) {
@@ -1458,6 +1653,11 @@ Core_feed(Core *self, PyObject *data)
             return NULL;
         }
     }
+    /* Checked after _prepare_text, the last Python code before the scan. */
+    if (check_fields(self) < 0 || check_state(self) < 0) {
+        Py_DECREF(text);
+        return NULL;
+    }
     if (!self->started) {
         if (PyUnicode_GET_LENGTH(text) == 0) {
             Py_DECREF(text);
@@ -1472,6 +1672,11 @@ Core_feed(Core *self, PyObject *data)
                 return NULL;
             }
             text = rest;
+            if (self->pos_bytes > PY_SSIZE_T_MAX - 3) {
+                Py_DECREF(text);
+                corrupted_int("_pos_bytes", self->pos_bytes, "too large to count more input");
+                return NULL;
+            }
             self->pos_bytes += 3;
         }
     }
@@ -1565,8 +1770,8 @@ Core_dealloc(Core *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Deleting one of these leaves NULL: check_fields() turns that into a TypeError. */
-#define OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
+/* The int and bool fields are members: their descriptors refuse other types and deletion,
+ * and check_state() checks their values before each scan. */
 static PyMemberDef Core_members[] = {
     {"_state", T_INT, offsetof(Core, state), 0, NULL},
     {"_lenient", T_BOOL, offsetof(Core, lenient), 0, NULL},
@@ -1584,24 +1789,84 @@ static PyMemberDef Core_members[] = {
     {"_max_number_length", T_PYSSIZET, offsetof(Core, max_number_length), 0, NULL},
     {"_max_string", T_PYSSIZET, offsetof(Core, max_string), 0, NULL},
     {"_max_size_bytes", T_PYSSIZET, offsetof(Core, max_size_bytes), 0, NULL},
-    OBJ("_containers", containers),
-    OBJ("_paths", paths),
-    OBJ("_key", key),
-    OBJ("_key_parts", key_parts),
-    OBJ("_pending", pending),
-    OBJ("_root", root),
-    OBJ("_documents", documents),
-    OBJ("_str_parts", str_parts),
-    OBJ("_str_container", str_container),
-    OBJ("_str_slot", str_slot),
-    OBJ("_str_path", str_path),
-    OBJ("_decoder", decoder),
-    OBJ("_error", error),
-    OBJ("_max_size", max_size),
-    OBJ("_max_string_length", max_string_length),
     {NULL, 0, 0, 0, NULL},
 };
-#undef OBJ
+
+/* The object fields are properties whose setter checks the type the C code (or the Python
+ * code it calls) relies on and refuses deletion, so they never hold NULL or a wrong type
+ * (check_fields() checks again, as a last line: tp_clear empties them). What they hold
+ * inside (a list's items) can still change, and is checked where it is used. */
+typedef struct {
+    const char *name;
+    Py_ssize_t offset;
+    char kind; /* 'l' exact list, 's' exact str, 't' exact tuple, 'd' decoder, 'a' anything */
+    const char *what;
+} ObjectField;
+
+static PyObject *
+field_get(Core *self, void *closure)
+{
+    const ObjectField *field = (const ObjectField *)closure;
+    PyObject *value = *(PyObject **)((char *)self + field->offset);
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "'JSONParser' object has no attribute '%s'",
+                     field->name);
+        return NULL;
+    }
+    return Py_NewRef(value);
+}
+
+static int
+field_set(Core *self, PyObject *value, void *closure)
+{
+    const ObjectField *field = (const ObjectField *)closure;
+    if (value == NULL) {
+        PyErr_Format(PyExc_TypeError, "JSONParser's private attribute %s cannot be deleted",
+                     field->name);
+        return -1;
+    }
+    int ok;
+    switch (field->kind) {
+    case 'l': ok = PyList_CheckExact(value); break;
+    case 's': ok = PyUnicode_CheckExact(value); break;
+    case 't': ok = PyTuple_CheckExact(value); break;
+    case 'd':
+        ok = value == Py_None ||
+             (incremental_decoder != NULL &&
+              PyObject_TypeCheck(value, (PyTypeObject *)incremental_decoder));
+        break;
+    default: ok = 1; break;
+    }
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "JSONParser's private attribute %s must be %s, not %s",
+                     field->name, field->what, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    Py_INCREF(value);
+    Py_XSETREF(*(PyObject **)((char *)self + field->offset), value);
+    return 0;
+}
+
+#define FIELD(name, member, kind, what) {name, offsetof(Core, member), kind, what}
+static ObjectField object_fields[] = {
+    FIELD("_containers", containers, 'l', "a list"),
+    FIELD("_paths", paths, 'l', "a list"),
+    FIELD("_key", key, 's', "a str"),
+    FIELD("_key_parts", key_parts, 'l', "a list"),
+    FIELD("_pending", pending, 's', "a str"),
+    FIELD("_root", root, 'a', ""),
+    FIELD("_documents", documents, 'l', "a list"),
+    FIELD("_str_parts", str_parts, 'l', "a list"),
+    FIELD("_str_container", str_container, 'a', ""),
+    FIELD("_str_slot", str_slot, 'a', ""),
+    FIELD("_str_path", str_path, 't', "a tuple"),
+    FIELD("_decoder", decoder, 'd', "None or a codecs.IncrementalDecoder"),
+    FIELD("_error", error, 'a', ""),
+    FIELD("_max_size", max_size, 'a', ""),
+    FIELD("_max_string_length", max_string_length, 'a', ""),
+};
+#undef FIELD
+#define N_OBJECT_FIELDS ((int)(sizeof(object_fields) / sizeof(object_fields[0])))
 
 static PyMethodDef Core_methods[] = {
     {"feed", (PyCFunction)Core_feed, METH_O,
@@ -1610,10 +1875,10 @@ static PyMethodDef Core_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef Core_getset[] = {
+/* `value`, then one entry per object field (filled in by PyInit__speedups), then the end. */
+static PyGetSetDef Core_getset[1 + N_OBJECT_FIELDS + 1] = {
     {"value", (getter)Core_get_value, NULL,
      "The partial value so far (None before anything is visible); a live view.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyTypeObject CoreType = {
@@ -1726,6 +1991,23 @@ PyInit__speedups(void)
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) {
         return NULL;
+    }
+    PyObject *codecs = PyImport_ImportModule("codecs");
+    if (codecs == NULL) {
+        return NULL;
+    }
+    incremental_decoder = PyObject_GetAttrString(codecs, "IncrementalDecoder");
+    Py_DECREF(codecs);
+    if (incremental_decoder == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < N_OBJECT_FIELDS; i++) {
+        PyGetSetDef *def = &Core_getset[1 + i];
+        def->name = object_fields[i].name;
+        def->get = (getter)field_get;
+        def->set = (setter)field_set;
+        def->doc = NULL;
+        def->closure = &object_fields[i];
     }
     if (PyType_Ready(&CoreType) < 0) {
         return NULL;

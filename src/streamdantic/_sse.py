@@ -60,20 +60,25 @@ class ServerSentEvent:
 
     For encoding, ``id=None`` writes no ``id`` line (the client keeps its last event ID) while
     ``id=""`` writes an empty one (the client resets it). ``comment`` adds comment lines before
-    the fields. An event whose only non-default fields are ``retry`` and/or ``comment`` is a
-    control frame: it is written without a ``data`` line, so the client updates its
-    reconnection time (or just sees traffic) without dispatching an event. Any other event is
-    written with at least one ``data`` line, so even ``data=""`` arrives as an event.
+    the fields. ``data=None`` writes no ``data`` line: the frame only carries its ``id``,
+    ``event``, ``retry`` and comment lines, so the client dispatches nothing (§9.2.6: a block
+    without data is not an event) but still takes the id as its last event ID and the retry
+    as its reconnection time; `SSEDecoder` likewise returns no event for it and updates
+    `SSEDecoder.last_event_id` and `SSEDecoder.retry`. An event whose only non-default
+    fields are ``retry`` and/or ``comment`` is such a control frame too, even with
+    ``data=""``. Any other event with ``data`` a str is written with at least one ``data``
+    line, so even ``data=""`` arrives as an event.
 
     Attributes:
-        data: the payload. CR and CRLF in it are sent as line breaks and decoded as LF.
+        data: the payload (a str in every decoded event), or None for no data lines (see
+            above). CR and CRLF in it are sent as line breaks and decoded as LF.
         event: the event type; "message" is the default and is not written out.
         id: the event ID, see above.
         retry: the reconnection time in milliseconds, a non-negative int.
         comment: comment text, for encoding only (heartbeats, debugging).
     """
 
-    data: str = ""
+    data: str | None = ""
     _: KW_ONLY
     event: str = "message"
     id: str | None = None
@@ -96,8 +101,9 @@ class ServerSentEvent:
 
         Raises:
             json.JSONDecodeError: ``data`` is not valid JSON.
+            SSEError: ``data`` is None (a frame without data lines).
         """
-        return json.loads(self.data)
+        return json.loads(data_of(self))
 
     def encode(self) -> bytes:
         """Encode this event as one UTF-8 frame; the same as ``encode(event)``.
@@ -125,29 +131,55 @@ def encode(event: ServerSentEvent, /) -> bytes:
         The frame's bytes.
 
     Raises:
-        SSEError: the event name is empty or contains CR or LF; the id contains CR, LF or NUL;
-            retry is not a non-negative int; or the text is not encodable as UTF-8 (a lone
-            surrogate). The event is never altered to make it fit.
+        SSEError: a field has the wrong type (data, id and comment: str or None; event: str;
+            retry: int or None); the event name is empty or contains CR or LF; the id contains
+            CR, LF or NUL; retry is negative; ``data=None`` with no other field to write; or
+            the text is not encodable as UTF-8 (a lone surrogate). The event is never altered
+            to make it fit.
     """
     data = event.data
-    if "\r" in data:
-        data = data.replace("\r\n", "\n").replace("\r", "\n")
     name, id_, retry, comment = event.event, event.id, event.retry, event.comment
-    if name == "message" and id_ is None and retry is None and comment is None:
-        frame = "data: " + data.replace("\n", "\ndata: ") + "\n\n"
-    else:
-        frame = "" if comment is None else _comment_lines(comment)
-        if name != "message":
-            frame += "event: " + _checked_name(name) + "\n"
-        if id_ is not None:
-            frame += "id: " + _checked_id(id_) + "\n"
-        if retry is not None:
-            frame += "retry: " + _checked_retry(retry) + "\n"
-        if data or name != "message" or id_ is not None:
-            frame += "data: " + data.replace("\n", "\ndata: ") + "\n"
-        # else: a control frame (retry and/or comment only), see ServerSentEvent.
-        frame += "\n"
-    return _utf8(frame)
+    if type(data) is str and name == "message" and id_ is None and retry is None:
+        if comment is None:  # the common frame: data lines only
+            if "\r" in data:
+                data = data.replace("\r\n", "\n").replace("\r", "\n")
+            return _utf8("data: " + data.replace("\n", "\ndata: ") + "\n\n")
+    frame = "" if comment is None else _comment_lines(_checked_comment(comment))
+    if name != "message":
+        frame += "event: " + _checked_name(name) + "\n"
+    if id_ is not None:
+        frame += "id: " + _checked_id(id_) + "\n"
+    if retry is not None:
+        frame += "retry: " + _checked_retry(retry) + "\n"
+    if data is None:
+        if not frame:
+            raise SSEError(
+                "an event with data=None needs an id, event, retry or comment to write: "
+                "alone it would be an empty frame"
+            )
+    elif not isinstance(data, str):
+        raise SSEError(f"event data must be a str, or None for no data lines, got {data!r}")
+    elif data or name != "message" or id_ is not None:
+        if "\r" in data:
+            data = data.replace("\r\n", "\n").replace("\r", "\n")
+        frame += "data: " + data.replace("\n", "\ndata: ") + "\n"
+    # else: a control frame (retry and/or comment only), see ServerSentEvent.
+    return _utf8(frame + "\n")
+
+
+def data_of(event: ServerSentEvent, /) -> str:
+    """The data of an event that must have some (every decoded event has: see `SSEDecoder`).
+
+    Raises:
+        SSEError: the event's ``data`` is None (a frame without data lines).
+    """
+    data = event.data
+    if data is None:
+        raise SSEError(
+            f"the {event.event!r} event (id {event.id!r}) has no data (data=None); only a "
+            "decoded event, or one built with its data, can be read as a payload"
+        )
+    return data
 
 
 def encode_comment(text: str = "", /) -> bytes:
@@ -163,9 +195,9 @@ def encode_comment(text: str = "", /) -> bytes:
         The frame's bytes (``b":\\n\\n"`` for an empty comment).
 
     Raises:
-        SSEError: the text is not encodable as UTF-8 (a lone surrogate).
+        SSEError: the text is not a str, or not encodable as UTF-8 (a lone surrogate).
     """
-    return _utf8(_comment_lines(text) + "\n")
+    return _utf8(_comment_lines(_checked_comment(text)) + "\n")
 
 
 def _comment_lines(text: str) -> str:
@@ -176,8 +208,16 @@ def _comment_lines(text: str) -> str:
     return ": " + text.replace("\n", "\n: ") + "\n"
 
 
+def _checked_comment(text: str) -> str:
+    if not isinstance(text, str):
+        raise SSEError(f"comment must be a str, got {text!r}")
+    return text
+
+
 def _checked_name(name: str) -> str:
     # §9.2.5: a field value cannot hold CR or LF. An empty name would be dispatched as "message".
+    if not isinstance(name, str):
+        raise SSEError(f"event name must be a str, got {name!r}")
     if not name:
         raise SSEError("event name is empty; use the default 'message' for unnamed events")
     if "\r" in name or "\n" in name:
@@ -187,6 +227,8 @@ def _checked_name(name: str) -> str:
 
 def _checked_id(id_: str) -> str:
     # §9.2.6: clients ignore an id containing NUL, so it could never arrive.
+    if not isinstance(id_, str):
+        raise SSEError(f"event id must be a str, or None for no id line, got {id_!r}")
     if "\r" in id_ or "\n" in id_ or "\0" in id_:
         raise SSEError(f"event id {id_!r} contains CR, LF or NUL, which clients cannot receive")
     return id_

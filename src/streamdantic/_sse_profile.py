@@ -69,7 +69,7 @@ from ._parts import (
     Usage,
 )
 from ._paths import Path, render_path, to_pointer
-from ._sse import ServerSentEvent, encode
+from ._sse import ServerSentEvent, data_of, encode
 from ._stream_core import Update
 from ._validation import PartialValidator
 
@@ -952,7 +952,7 @@ class ProfileDecoder(Generic[T]):
                 "no snapshot replaces them"
             )
         if name == "delta":
-            events = self._merger.apply(Chunk.from_json(event.data))
+            events = self._merger.apply(Chunk.from_json(data_of(event)))
             self._validate(events)
             self._last = n
             return [ClientUpdate(raw_id, "delta", self.partial, events=tuple(events))]
@@ -1017,7 +1017,7 @@ class ProfileDecoder(Generic[T]):
     def _stream(self, event: ServerSentEvent) -> list[ClientUpdate[T]]:
         try:
             restart = self._generations.stream(
-                _load(event), event.data, position=self._last, partial=self.partial
+                _load(event), data_of(event), position=self._last, partial=self.partial
             )
         except StreamIntegrityError:
             self._done = True  # nothing more is applied: the object cannot be trusted
@@ -1124,7 +1124,7 @@ class ProfileDecoder(Generic[T]):
             raise _error_from_frame(data, self._partial_or(data))
         if event.event != "message":
             return []
-        chunk = Chunk.from_json(event.data)
+        chunk = Chunk.from_json(data_of(event))
         events = self._merger.apply(chunk)
         self._validate(events)
         if chunk.finish_reason is not None:
@@ -1136,7 +1136,7 @@ class ProfileDecoder(Generic[T]):
 
 def _load(event: ServerSentEvent) -> Any:
     try:
-        return json.loads(event.data)
+        return json.loads(data_of(event))
     except ValueError as exc:
         raise SSEError(f"malformed {event.event!r} frame {event.id}: not JSON ({exc})") from exc
 

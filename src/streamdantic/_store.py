@@ -150,6 +150,8 @@ def _check_limits(ttl: float, max_frames: int, lease: float, renew_every: float)
 
 
 def _frame_id(frame: ServerSentEvent) -> int:
+    if frame.data is None:
+        raise ValueError(f"stored frames carry data; frame {frame.id!r} has data=None")
     raw = frame.id or ""
     if not (raw.isascii() and raw.isdigit()):
         raise ValueError(f"stored frames need a decimal id, not {frame.id!r}")

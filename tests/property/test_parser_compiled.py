@@ -202,19 +202,71 @@ def test_same_errors_after_failure_and_finish() -> None:
 
 @needs_compiled
 def test_type_errors_and_corrupted_state() -> None:
+    """Wrong types are refused when set, deletion always, and bad values on the next feed."""
     with pytest.raises(TypeError, match="takes str or bytes"):
         JSONParser().feed(42)  # type: ignore[arg-type]
     parser = JSONParser()
-    parser._containers = ()  # type: ignore[assignment]
-    with pytest.raises(TypeError, match="corrupted"):
-        parser.feed("[")
-    # A deleted field is NULL in C: an error, not a crash.
+    with pytest.raises(TypeError, match="_containers must be a list, not tuple"):
+        parser._containers = ()  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="_decoder must be None or a codecs.IncrementalDecoder"):
+        parser._decoder = 5  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="_root cannot be deleted"):
+        del parser._root
+    assert parser.feed("[1") == JSONParser().feed("[1")  # nothing was changed
+    parser._state = 2
+    parser._containers = []
+    with pytest.raises(TypeError, match="corrupted: _containers and _paths differ in length"):
+        parser.feed(",")
+    parser._paths = []
+    with pytest.raises(TypeError, match=r"corrupted: _state 2 \(after a value\) without an"):
+        parser.feed(",")
     parser = JSONParser()
-    del parser._root
-    with pytest.raises(TypeError, match="corrupted"):
-        parser.feed("[")
-    with pytest.raises(TypeError, match="corrupted"):
-        parser.value  # noqa: B018
+    parser.feed('"')
+    parser._str_emitted = -1
+    with pytest.raises(TypeError, match="corrupted: _str_emitted is -1, outside 0 to"):
+        parser.feed('"')
+    parser._str_emitted = 0  # put back: the parser goes on
+    parser.feed('"')
+    assert parser.finish() == ""
+
+
+def _run_corrupting_child(*args: str) -> None:
+    """Run tests/property/corrupt_parser_fields.py; a crash fails here, naming its case."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.property.corrupt_parser_fields", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    bad = [
+        f"{case}\n  {line}"
+        for case, line in zip(lines, lines[1:], strict=False)
+        if line.startswith("BAD")
+    ]
+    last = next((line for line in reversed(lines) if line.startswith("CASE")), "")
+    assert proc.returncode == 0, (
+        f"exit status {proc.returncode} (-11 or 139: a crash), last case: {last}\n"
+        + "\n".join(bad[:20])
+        + proc.stderr[-3000:]
+    )
+    assert not bad
+    assert lines[-1].startswith("DONE"), lines[-3:]
+
+
+@needs_compiled
+def test_corrupted_fields_never_crash() -> None:
+    """Every field the C code reads, set to each bad value in each parser state, then fed:
+    refused when set, a TypeError or a declared error, never a crash or another error."""
+    _run_corrupting_child("grid")
+
+
+@needs_compiled
+def test_corrupted_fields_never_crash_random() -> None:
+    """Hypothesis: several fields at once set to random values, then random input."""
+    _run_corrupting_child("random", "1500")
 
 
 def _pure_python_slices() -> dict[str, list[str]]:
@@ -298,9 +350,10 @@ def test_the_c_fields_are_the_python_slots() -> None:
     # and writes it on either.
     from streamdantic import _parser, _speedups
 
-    members = {
+    # Ints and bools are members; object fields are properties that check what is set.
+    fields = {
         name
         for name, attr in vars(_speedups.ParserCore).items()
-        if type(attr).__name__ == "member_descriptor"
+        if type(attr).__name__ in ("member_descriptor", "getset_descriptor") and name != "value"
     }
-    assert members == set(_parser._FIELDS)
+    assert fields == set(_parser._FIELDS)

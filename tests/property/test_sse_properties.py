@@ -18,14 +18,16 @@ _SPECIAL = st.sampled_from(
 any_text = st.lists(st.one_of(_SPECIAL, st.text(max_size=8)), max_size=12).map("".join)
 one_line_text = any_text.map(lambda text: re.sub(r"[\r\n]", "", text))
 
+# data=None (no data lines) included; alone it is refused (an empty frame), so those carry
+# another field.
 events = st.builds(
     ServerSentEvent,
-    any_text,
+    st.none() | any_text,
     event=st.one_of(st.just("message"), one_line_text.filter(bool)),
     id=st.none() | one_line_text.map(lambda text: text.replace("\0", "")),
     retry=st.none() | st.integers(min_value=0, max_value=2**63),
     comment=st.none() | any_text,
-)
+).filter(lambda e: e != ServerSentEvent(None))
 
 # Byte streams made of SSE-ish fragments (so that fields, endings, BOMs and split UTF-8 actually
 # occur), mixed with arbitrary bytes.
@@ -94,7 +96,8 @@ def expected_decoding(sent: list[ServerSentEvent]) -> tuple[list[ServerSentEvent
             and event.id is None
             and (event.retry is not None or event.comment is not None)
         )
-        if not control_only:
+        # data=None: nothing is dispatched, but the id and retry above still count (§9.2.6).
+        if event.data is not None and not control_only:
             data = event.data.replace("\r\n", "\n").replace("\r", "\n")
             received.append(ServerSentEvent(data, event=event.event, id=last_id, retry=event.retry))
     return received, last_id, retry

@@ -113,6 +113,12 @@ def test_event_json_decodes_data() -> None:
     assert ServerSentEvent('{"a": [1, null]}').json() == {"a": [1, None]}
 
 
+def test_event_json_refuses_no_data() -> None:
+    """`.json()` of an event with data=None raises SSEError saying it has no data."""
+    with pytest.raises(SSEError, match=r"the 'message' event \(id '9'\) has no data"):
+        ServerSentEvent(None, id="9").json()
+
+
 def test_event_json_raises_on_invalid_json() -> None:
     """`.json()` lets json.JSONDecodeError (a ValueError) through for non-JSON data."""
     with pytest.raises(ValueError, match="Expecting value"):
@@ -174,6 +180,48 @@ def test_encode_control_frame_has_no_data_line(event: ServerSentEvent, frame: by
     assert encode(event) == frame
 
 
+@pytest.mark.parametrize(
+    ("event", "frame"),
+    [
+        pytest.param(ServerSentEvent(None, id="9"), b"id: 9\n\n", id="id-only"),
+        pytest.param(ServerSentEvent(None, id=""), b"id: \n\n", id="empty-id-resets"),
+        pytest.param(ServerSentEvent(None, event="tick"), b"event: tick\n\n", id="event-only"),
+        pytest.param(ServerSentEvent(None, retry=5), b"retry: 5\n\n", id="retry-only"),
+        pytest.param(ServerSentEvent(None, comment="c"), b": c\n\n", id="comment-only"),
+        pytest.param(
+            ServerSentEvent(None, event="e", id="1", retry=2, comment="c"),
+            b": c\nevent: e\nid: 1\nretry: 2\n\n",
+            id="all-but-data",
+        ),
+    ],
+)
+def test_encode_no_data_writes_no_data_line(event: ServerSentEvent, frame: bytes) -> None:
+    """data=None writes only the other fields' lines: no data line, not even an empty one."""
+    assert encode(event) == frame
+
+
+@pytest.mark.parametrize("split", sorted(SPLITTERS))
+def test_encode_id_only_frame_sets_last_event_id_without_an_event(split: str) -> None:
+    """An id-only frame dispatches nothing (WHATWG §9.2.6) but sets the last event ID, which
+    the next event then carries; its event name is dropped with it."""
+    stream = encode(ServerSentEvent("a", id="1"))
+    stream += encode(ServerSentEvent(None, event="tick", id="9"))
+    stream += encode(ServerSentEvent("b"))
+    for chunks in SPLITTERS[split](stream):
+        decoder = SSEDecoder()
+        events = [event for chunk in chunks for event in decoder.feed(chunk)]
+        assert events == [msg("a", id="1"), msg("b", id="9")]
+        assert decoder.last_event_id == "9"
+
+
+def test_encode_id_only_frame_is_not_an_empty_message() -> None:
+    """Before data=None existed, `id: 9` alone could only be sent as an empty message."""
+    decoder = SSEDecoder()
+    assert decoder.feed(encode(ServerSentEvent(None, id="9"))) == []
+    assert decoder.last_event_id == "9"
+    assert decoder.feed(encode(ServerSentEvent("", id="9"))) == [msg("", id="9")]
+
+
 def test_encode_control_frame_dispatches_nothing() -> None:
     """A retry-only frame sets the decoder's retry without producing an event."""
     decoder = SSEDecoder()
@@ -210,6 +258,49 @@ def test_encode_method_matches_function() -> None:
         pytest.param(ServerSentEvent("x", retry=1.5), "non-negative int", id="retry-float"),  # type: ignore[arg-type]
         pytest.param(ServerSentEvent("x", retry="10"), "non-negative int", id="retry-str"),  # type: ignore[arg-type]
         pytest.param(ServerSentEvent("\ud800"), "not encodable as UTF-8", id="lone-surrogate"),
+        pytest.param(
+            ServerSentEvent(None),
+            "an event with data=None needs an id, event, retry or comment",
+            id="no-data-nothing-else",
+        ),
+        pytest.param(
+            ServerSentEvent(5),  # type: ignore[arg-type]
+            "event data must be a str, or None for no data lines, got 5",
+            id="data-int",
+        ),
+        pytest.param(
+            ServerSentEvent(b"x", id="1"),  # type: ignore[arg-type]
+            "event data must be a str, or None for no data lines, got b'x'",
+            id="data-bytes",
+        ),
+        pytest.param(
+            ServerSentEvent("x", event=None),  # type: ignore[arg-type]
+            "event name must be a str, got None",
+            id="event-none",
+        ),
+        pytest.param(
+            ServerSentEvent(None, event=b"e"),  # type: ignore[arg-type]
+            "event name must be a str, got b'e'",
+            id="event-bytes",
+        ),
+        pytest.param(
+            ServerSentEvent("x", id=9),  # type: ignore[arg-type]
+            "event id must be a str, or None for no id line, got 9",
+            id="id-int",
+        ),
+        pytest.param(ServerSentEvent(None, id="1\n"), "contains CR, LF or NUL", id="no-data-id-lf"),
+        pytest.param(
+            ServerSentEvent(None, id="\x00"), "contains CR, LF or NUL", id="no-data-id-nul"
+        ),
+        pytest.param(
+            ServerSentEvent(None, event="a\nb"), "contains CR or LF", id="no-data-event-lf"
+        ),
+        pytest.param(ServerSentEvent(None, retry=-1), "non-negative int", id="no-data-retry"),
+        pytest.param(
+            ServerSentEvent("x", comment=7),  # type: ignore[arg-type]
+            "comment must be a str, got 7",
+            id="comment-int",
+        ),
     ],
 )
 def test_encode_rejects_unwritable_event(event: ServerSentEvent, message: str) -> None:
@@ -237,6 +328,12 @@ def test_encode_comment_is_ignored_by_decoder() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(encode_comment("data: x\nid: 1")) == []
     assert decoder.last_event_id == ""
+
+
+def test_encode_comment_rejects_non_str() -> None:
+    """A comment that is not a str raises SSEError."""
+    with pytest.raises(SSEError, match="comment must be a str, got None"):
+        encode_comment(None)  # type: ignore[arg-type]
 
 
 def test_encode_comment_rejects_lone_surrogate() -> None:

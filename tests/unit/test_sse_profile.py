@@ -854,3 +854,12 @@ def test_the_compatible_profile_refuses_text_streams_with_a_hint() -> None:
     """The compatible profile carries objects only; the error says which profile to use."""
     with pytest.raises(UsageError, match="streamdantic profile"):
         ProfileEncoder(profile="compatible").feed(TextDelta("Hel"))
+
+
+@pytest.mark.parametrize("name", ["delta", "snapshot", "final", "stream"])
+def test_decoder_refuses_profile_frame_without_data(name: str) -> None:
+    """A profile frame built with data=None (never decoded: the decoder gives every event
+    data) is refused with SSEError naming it, not a bare TypeError."""
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    with pytest.raises(SSEError, match=f"the '{name}' event \\(id '1'\\) has no data"):
+        decoder.feed(SSE(None, event=name, id="1"))

@@ -38,7 +38,7 @@ from .._parts import (
     ToolCallDelta,
     Usage,
 )
-from .._sse import SSEDecoder
+from .._sse import SSEDecoder, data_of
 
 __all__ = ["ChatConverter", "ChatStreamDecoder", "error_part"]
 
@@ -185,7 +185,7 @@ class ChatStreamDecoder:
             return parts
         convert = self._convert
         for event in self._sse.feed(data):
-            payload = event.data
+            payload = data_of(event)
             if payload.startswith("[DONE]"):
                 self.done = True
                 break
