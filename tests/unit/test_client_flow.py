@@ -60,8 +60,31 @@ def body(frames: list[ServerSentEvent]) -> bytes:
 Flow = Generator[Any, Any, None]
 
 
-def new_flow(retry: Retry | None = None, last_event_id: str = "") -> tuple[Flow, Any]:
-    flow = event_flow(ProfileDecoder(), retry or Retry(), last_event_id=last_event_id)
+class Clock:
+    """A clock the test moves: `event_flow`'s monotonic and wall clocks."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# Without jitter, so that the delays are exact; the jitter has tests of its own.
+EXACT = Retry(jitter="none")
+
+
+def new_flow(
+    retry: Retry | None = None, last_event_id: str = "", clock: Clock | None = None
+) -> tuple[Flow, Any]:
+    clock = clock or Clock()
+    flow = event_flow(
+        ProfileDecoder(),
+        retry or EXACT,
+        last_event_id=last_event_id,
+        clock=clock,
+        wall_clock=clock,
+    )
     return flow, next(flow)
 
 
@@ -91,7 +114,8 @@ def read_all(flow: Flow, action: Any, data: bytes) -> tuple[Any, list[Any]]:
 def test_the_first_request_asks_for_an_event_stream() -> None:
     """The first Connect asks for text/event-stream, uncached, without Last-Event-ID."""
     _, action = new_flow()
-    assert action == Connect({"Accept": b"text/event-stream", "Cache-Control": b"no-store"})
+    headers = {"Accept": b"text/event-stream", "Cache-Control": b"no-store"}
+    assert action == Connect(headers, timeout=45.0)  # the idle timeout
 
 
 def test_a_given_last_event_id_is_sent_as_utf8() -> None:
@@ -116,7 +140,7 @@ def test_a_complete_stream_is_delivered_and_drained() -> None:
 )
 def test_failed_connections_back_off(backoff: Any, delays: list[float]) -> None:
     """Connection failures in a row wait longer and longer, up to max_delay, then give up."""
-    retry = Retry(max_retries=5, backoff=backoff, initial_delay=0.5, max_delay=4.0)
+    retry = Retry(max_retries=5, backoff=backoff, initial_delay=0.5, max_delay=4.0, jitter="none")
     flow, action = new_flow(retry)
     seen = []
     for _ in range(5):
@@ -166,7 +190,7 @@ def test_replayed_frames_are_not_delivered_twice() -> None:
 
 def test_the_servers_retry_sets_the_base_delay() -> None:
     """The server's retry: field replaces initial_delay (backoff still applies)."""
-    flow, action = new_flow(Retry(initial_delay=0.5, max_delay=60))
+    flow, action = new_flow(Retry(initial_delay=0.5, max_delay=60, jitter="none"))
     action = send(flow, EVENT_STREAM)
     action, _ = read_all(flow, action, encode(ServerSentEvent(retry=2000)) + body(FRAMES[:1]))
     assert send(flow, b"") == Sleep(2.0)
@@ -291,7 +315,7 @@ def test_a_declared_restart_is_delivered_and_followed() -> None:
 def test_a_restart_alone_is_not_progress() -> None:
     """A restart that applies no frame does not reset the retry count; the next request,
     with nothing applied, asks for the stream from the start."""
-    flow, action = new_flow(Retry(initial_delay=1))
+    flow, action = new_flow(Retry(initial_delay=1, jitter="none"))
     action, _ = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:1]]))
     send(flow, EVENT_STREAM)
     action, _ = read_all(flow, Receive(), body([stream_frame("b", restart=True)]))
