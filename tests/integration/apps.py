@@ -178,14 +178,15 @@ class Answer:
     """How the misbehaving server answers one request: a status and headers, body pieces
     sent one message each, then an ending: ``"close"`` (a complete body), ``"cut"`` (the
     connection closed mid-body), ``"idle"`` (silence until the client leaves) or
-    ``"heartbeats"`` (a comment every `pause` seconds until the client leaves). `pause`
-    also separates the pieces."""
+    ``"heartbeats"`` (a comment every `pause` seconds, `heartbeats` of them or without end,
+    then silence, until the client leaves). `pause` also separates the pieces."""
 
     status: int = 200
     headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"text/event-stream"),)
     body: tuple[bytes, ...] = ()
     end: Literal["close", "cut", "idle", "heartbeats"] = "close"
     pause: float = 0.0
+    heartbeats: int | None = None
 
 
 HEARTBEAT = b": heartbeat\n\n"
@@ -226,7 +227,9 @@ class Misbehaving:
         async with anyio.create_task_group() as group:
 
             async def heartbeats() -> None:
-                while True:
+                sent = 0
+                while answer.heartbeats is None or sent < answer.heartbeats:
+                    sent += 1
                     await anyio.sleep(answer.pause)
                     await send({"type": "http.response.body", "body": HEARTBEAT, "more_body": True})
 
