@@ -323,59 +323,21 @@ def event_flow(
             GenerationLostError, StoreUnavailableError, DeltaError: from the decoder (an
             ``error`` frame, or a bad frame).
     """
-    rng = random.Random(retry.seed)
-    started = clock()
-    deadline = None if retry.deadline is None else started + retry.deadline
-    reconnects: deque[float] = deque()  # when each reconnection of the last minute was sent
-    requests = 0
-    attempts = 0  # reconnection attempts since the last progress
+    policy = _Policy(retry, decoder, clock)
     server_delay: float | None = None
     resume = last_event_id
-
-    def give_up(message: str, reason: str, **details: Any) -> ReconnectError:
-        return ReconnectError(
-            message,
-            reason=reason,
-            requests=requests,
-            partial=decoder.partial,
-            last_event_id=decoder.last_event_id,
-            **details,
-        )
-
-    def past_deadline(error: BaseException | None) -> ReconnectError:
-        why = f" (last failure: {error})" if error is not None else ""
-        return give_up(
-            f"gave up: the stream did not finish within Retry(deadline={retry.deadline}) "
-            f"seconds, after {requests} request(s){why}; raise the deadline (or set it to "
-            f"None) for longer streams, or resume later with last_event_id="
-            f"{decoder.last_event_id!r}",
-            "deadline",
-        )
-
     while True:
         headers = {"Accept": b"text/event-stream", "Cache-Control": b"no-store"}
         if resume:
             # §9.2.4: the header carries the last event ID string, UTF-8 encoded.
             headers["Last-Event-ID"] = resume.encode("utf-8")
-        timeout = retry.idle_timeout
-        deadline_bound = False  # whether the deadline, not idle_timeout, sets the timeout
-        if deadline is not None:
-            left = deadline - clock()
-            if left <= 0:
-                raise past_deadline(None)
-            deadline_bound = timeout is None or left < timeout
-            timeout = left if timeout is None else min(timeout, left)
-        if requests:
-            reconnects.append(clock())
-        requests += 1
-        result = yield Connect(headers, timeout)
+        result = yield Connect(headers, policy.connecting())
         error: BaseException
         idle = False
         status: int | None = None
         retry_after: float | None = None
         if isinstance(result, Failed):
-            error = result.error
-            idle = result.idle
+            error, idle = result.error, result.idle
         elif not isinstance(result, Opened):
             raise UsageError(f"Connect expects Opened or Failed, got {result!r}")
         elif result.status_code == 204:
@@ -397,25 +359,10 @@ def event_flow(
             )
         elif result.status_code != 200:
             status = result.status_code
-            if not _retryable(status):
-                raise give_up(
-                    f"the server answered {status}, not 200: not retrying (only 408, 429 and "
-                    "5xx are); check the URL, the method and the credentials",
-                    "status",
-                    status_code=status,
-                )
             if status in _RETRY_AFTER_STATUSES and result.retry_after is not None:
                 retry_after = _retry_after_seconds(result.retry_after, result.date, wall_clock)
+            policy.check_status(status, retry_after)
             error = SSEError(f"the server answered {status}")
-            if retry_after is not None and retry_after > retry.max_retry_after:
-                raise give_up(
-                    f"the server answered {status} with Retry-After: {retry_after:g} s, more "
-                    f"than Retry(max_retry_after={retry.max_retry_after}): not waiting that "
-                    "long; try again later, or raise max_retry_after",
-                    "retry_after",
-                    status_code=status,
-                    retry_after=retry_after,
-                )
         elif not _is_event_stream(result.content_type):
             raise SSEError(
                 f"the response is {result.content_type or 'untyped'}, not text/event-stream: "
@@ -450,7 +397,7 @@ def event_flow(
                 if decoder.last_event_id != resume:
                     resume = decoder.last_event_id
                     if resume:
-                        attempts = 0  # progress (a restart alone is not: it moves back to "")
+                        policy.progressed()  # (a restart alone is not: it moves back to "")
                 if updates:
                     yield Deliver(tuple(updates))  # what came before the failure, first
                 if failure is not None:
@@ -465,46 +412,143 @@ def event_flow(
                             break
                         drained += len(data)
                     return
-                if deadline is not None and clock() >= deadline:
-                    raise past_deadline(None)  # heartbeats alone never end a stream
-        now = clock()
-        if deadline is not None and (now >= deadline or (idle and deadline_bound)):
-            raise past_deadline(error) from error
+                policy.check_deadline(None)  # heartbeats alone never end a stream
+        yield Sleep(
+            policy.wait(error, idle=idle, status=status, retry_after=retry_after, base=server_delay)
+        )
+
+
+class _Policy:
+    """The state of a `Retry` over one stream, and its decisions: each request's timeout,
+    whether to give up (`ReconnectError`, with the decoder's position), how long to wait. The
+    flow tells it what happened; it reads time only from `clock`."""
+
+    def __init__(self, retry: Retry, decoder: ProfileDecoder[Any], clock: Callable[[], float]):
+        self._retry = retry
+        self._decoder = decoder
+        self._clock = clock
+        self._rng = random.Random(retry.seed)
+        start = clock()
+        self._deadline = None if retry.deadline is None else start + retry.deadline
+        self._reconnects: deque[float] = deque()  # when each reconnection of the window began
+        self._requests = 0
+        self._attempts = 0  # reconnection attempts since the last progress
+        self._deadline_bound = False  # whether the deadline, not idle_timeout, set the timeout
+
+    def connecting(self) -> float | None:
+        """A request is about to be sent: its timeout (the idle timeout, or the time left
+        when that is less)."""
+        timeout = self._retry.idle_timeout
+        self._deadline_bound = False
+        if self._deadline is not None:
+            left = self._deadline - self._clock()
+            if left <= 0:
+                raise self._past_deadline(None)
+            self._deadline_bound = timeout is None or left < timeout
+            timeout = left if timeout is None else min(timeout, left)
+        if self._requests:
+            self._reconnects.append(self._clock())
+        self._requests += 1
+        return timeout
+
+    def progressed(self) -> None:
+        """A frame was applied: the attempts without progress start over."""
+        self._attempts = 0
+
+    def check_status(self, status: int, retry_after: float | None) -> None:
+        """Give up on a status that is not retried, or a Retry-After too long to wait."""
+        if not _retryable(status):
+            raise self._give_up(
+                f"the server answered {status}, not 200: not retrying (only 408, 429 and "
+                "5xx are); check the URL, the method and the credentials",
+                "status",
+                status_code=status,
+            )
+        if retry_after is not None and retry_after > self._retry.max_retry_after:
+            raise self._give_up(
+                f"the server answered {status} with Retry-After: {retry_after:g} s, more "
+                f"than Retry(max_retry_after={self._retry.max_retry_after}): not waiting that "
+                "long; try again later, or raise max_retry_after",
+                "retry_after",
+                status_code=status,
+                retry_after=retry_after,
+            )
+
+    def check_deadline(self, error: BaseException | None) -> None:
+        if self._deadline is not None and self._clock() >= self._deadline:
+            raise self._past_deadline(error) from error
+
+    def wait(
+        self,
+        error: BaseException,
+        *,
+        idle: bool,
+        status: int | None,
+        retry_after: float | None,
+        base: float | None,
+    ) -> float:
+        """The connection failed with `error`: the seconds to wait before the next one, or
+        `ReconnectError` (chained to `error`) when a limit says to stop."""
+        retry, now = self._retry, self._clock()
+        if self._deadline is not None and (
+            now >= self._deadline or (idle and self._deadline_bound)
+        ):
+            raise self._past_deadline(error) from error
         if idle and retry.on_idle == "fail":
-            raise give_up(
+            raise self._give_up(
                 f"no byte for Retry(idle_timeout={retry.idle_timeout}) seconds, not even a "
                 "heartbeat, and on_idle='fail': giving up; raise idle_timeout if the server "
                 "sends heartbeats less often",
                 "idle",
             ) from error
-        attempts += 1
-        if attempts > retry.max_retries:
-            raise give_up(
+        self._attempts += 1
+        if self._attempts > retry.max_retries:
+            raise self._give_up(
                 f"gave up after {retry.max_retries} reconnection attempt(s) without progress: "
                 f"{error}; the server is down or unreachable, or raise Retry(max_retries=...)",
                 "attempts",
                 status_code=status,
                 retry_after=retry_after,
             ) from error
-        cap = retry.max_reconnects_per_minute
+        cap, reconnects = retry.max_reconnects_per_minute, self._reconnects
         if cap is not None:
             while reconnects and reconnects[0] <= now - _BUDGET_WINDOW:
                 reconnects.popleft()
             if len(reconnects) >= cap:
-                raise give_up(
+                raise self._give_up(
                     f"gave up: {len(reconnects)} reconnections within {_BUDGET_WINDOW:g} s "
                     f"(Retry(max_reconnects_per_minute={cap})), the last after frame "
-                    f"{decoder.last_event_id or 'none'}: the server ends its responses before "
-                    "the final frame; fix the server, or raise max_reconnects_per_minute",
+                    f"{self._decoder.last_event_id or 'none'}: the server ends its responses "
+                    "before the final frame; fix the server, or raise max_reconnects_per_minute",
                     "budget",
                     status_code=status,
                 ) from error
-        wait = retry.delay(attempts, server_delay, rng.random())
+        seconds = retry.delay(self._attempts, base, self._rng.random())
         if retry_after is not None:
-            wait = max(wait, retry_after)
-        if deadline is not None and now + wait >= deadline:
-            raise past_deadline(error) from error
-        yield Sleep(wait)
+            seconds = max(seconds, retry_after)  # at least what the server asked
+        if self._deadline is not None and now + seconds >= self._deadline:
+            raise self._past_deadline(error) from error  # do not wait for nothing
+        return seconds
+
+    def _give_up(self, message: str, reason: str, **details: Any) -> ReconnectError:
+        return ReconnectError(
+            message,
+            reason=reason,
+            requests=self._requests,
+            partial=self._decoder.partial,
+            last_event_id=self._decoder.last_event_id,
+            **details,
+        )
+
+    def _past_deadline(self, error: BaseException | None) -> ReconnectError:
+        why = f" (last failure: {error})" if error is not None else ""
+        return self._give_up(
+            f"gave up: the stream did not finish within Retry(deadline={self._retry.deadline}) "
+            f"seconds, after {self._requests} request(s){why}; raise the deadline (or set it "
+            "to None) for longer streams, or resume later with last_event_id="
+            f"{self._decoder.last_event_id!r}",
+            "deadline",
+        )
 
 
 def _retry_after_seconds(
