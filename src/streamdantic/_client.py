@@ -16,22 +16,44 @@ sync and async drivers only perform the actions with httpx, the way httpx runs a
 #   frame: a reconnection answered by another generation fails instead of being spliced in.
 #   A 409 to a request that asked to resume is the server saying it cannot resume: final.
 # - Failures are counted per run of attempts without progress: a connection that applied a
-#   frame resets the count, so a long stream survives any number of spaced-out drops.
-# - The drivers catch only httpx.TransportError (connection, read timeout, protocol errors)
-#   and hand it to the flow; everything else propagates.
+#   frame resets the count, so a long stream survives any number of spaced-out drops; the
+#   reconnection budget (per rolling minute) and the deadline bound what progress cannot.
+# - Time comes from the injected clocks and randomness from Retry.seed: the flow is a pure
+#   function of its inputs, and its tests give exact ones.
+# - Nothing but StreamdanticError leaves the flow: a foreign exception from a decoder becomes
+#   an SSEError. The drivers catch httpx.RequestError (transport, timeouts, protocol and
+#   decoding errors) and hand it to the flow; everything else propagates.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
+import math
+import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
 
-from ._exceptions import SSEError, StreamNotResumableError, UsageError
+from ._exceptions import (
+    ReconnectError,
+    SSEError,
+    StreamdanticError,
+    StreamNotResumableError,
+    UsageError,
+)
 from ._sse import SSEDecoder
 from ._sse_profile import ClientUpdate, ProfileDecoder
 
@@ -55,53 +77,139 @@ __all__ = [
 
 T = TypeVar("T")
 
-# The server sends a heartbeat comment every 15 s by default (WHATWG §9.2.7 suggests about
-# that); three missed heartbeats mean the connection is dead.
-DEFAULT_READ_TIMEOUT: Final = 45.0
 # At most this much is read after the terminal frame, waiting for the end of the body.
 _DRAIN_LIMIT: Final = 65536
 # At most this much of a 409 answer is read for its explanation.
 _DETAIL_LIMIT: Final = 4096
 
 
+# Peers' defaults, for the choices below:
+# - browser EventSource: reconnects after the server's ``retry:`` or its own reconnection time
+#   (about 3 s in Chromium, 5 s in Firefox), forever, with no jitter and no deadline; the
+#   EventSource polyfill (Yaffle) declares a connection dead after 45 s without a byte.
+# - urllib3 ``Retry``: exponential backoff capped by ``backoff_max`` (120 s), optional jitter,
+#   honours ``Retry-After`` on 413, 429 and 503 (``respect_retry_after_header``).
+# - stamina: exponential backoff with jitter, capped at 5 s per wait, 10 attempts and 45 s in
+#   total by default (``attempts``, ``timeout``); tenacity: ``wait_random_exponential`` (full
+#   jitter), no stop by default.
+# - openai-python: 2 retries on 408, 409, 429 and 5xx, 0.5 s doubling to at most 8 s with up to
+#   25 % jitter taken off, ``Retry-After`` honoured when at most 60 s; 600 s timeout.
+# Neither stamina nor tenacity fits here: both wrap a callable and sleep themselves (a
+# decorator or an iterator around one attempt), while the policy of this client is part of a
+# sans-IO flow that must decide between attempts *and* in the middle of a body (idle, deadline,
+# progress resets), and let each driver perform the wait. The arithmetic is a few lines.
+
+# The window of Retry.max_reconnects_per_minute.
+_BUDGET_WINDOW: Final = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """When and how often to reconnect.
+    """When and how often to reconnect, and when to give up.
 
     The delay before attempt n (1, 2, ... since the last connection that made progress) is
     ``base * 2 ** (n - 1)`` (``"exponential"``) or ``base * n`` (``"linear"``), capped at
     `max_delay`, where ``base`` is the server's last ``retry:`` value (in seconds) if it sent
-    one, else `initial_delay`.
+    one, else `initial_delay`; `jitter` then draws the actual wait below it. A 429 or 503 with
+    ``Retry-After`` waits at least that long. Every give-up raises `ReconnectError`, whose
+    ``reason`` says which limit ended it.
 
     Attributes:
-        max_retries: attempts in a row without progress before giving up with `SSEError`
-            (0: never reconnect).
+        max_retries: attempts in a row without progress before giving up (0: never
+            reconnect). Default 5: about 15 s of exponential backoff from 0.5 s, the order of
+            stamina's 10 attempts / 45 s and far above openai-python's 2.
         backoff: ``"exponential"`` or ``"linear"``.
-        initial_delay: the base delay in seconds until the server sends ``retry:``.
-        max_delay: the longest delay, in seconds.
+        initial_delay: the base delay in seconds until the server sends ``retry:`` (default
+            0.5 s, openai-python's; a browser waits about 3 s).
+        max_delay: the longest computed delay, in seconds (default 30 s, between stamina's
+            5 s and urllib3's 120 s).
+        jitter: ``"equal"`` (default: a wait uniformly drawn in [d/2, d], so clients cut at
+            the same moment spread out, yet the server's ``retry:`` is kept at least half), ``"full"``
+            (in [0, d], AWS's "full jitter", tenacity's ``wait_random_exponential``) or
+            ``"none"`` (exactly d, as a browser does).
+        seed: seeds the jitter's random draws (one `random.Random` per stream), for
+            reproducible waits; ``None`` seeds from the OS.
+        max_retry_after: the longest ``Retry-After`` (seconds) the client honours on a 429 or
+            503; a longer one gives up at once instead of hanging (default 60 s, as
+            openai-python).
+        deadline: seconds for the whole stream, all connections and waits included; ``None``
+            for none. Default 600 s (openai-python's timeout): far longer than an LLM
+            generation (10-120 s), and it ends a server that sends only heartbeats.
+        idle_timeout: seconds without any byte (heartbeats included) after which a connection
+            counts as dead; ``None`` waits forever. Default 45 s: three missed heartbeats of
+            the server's default 15 s (WHATWG §9.2.7 suggests about that), as the EventSource
+            polyfill.
+        on_idle: what an idle connection leads to: ``"reconnect"`` (default: a silent
+            connection is usually a dead one, and resuming recovers it) or ``"fail"``.
+        max_reconnects_per_minute: the most reconnections in any 60 s window before giving
+            up; ``None`` for no cap. Progress resets the attempt count, so without this a
+            server that ends every connection after one frame would be reconnected to without
+            end. Default 20: the pace of a browser EventSource (3 s apart) against such a
+            server.
     """
 
     max_retries: int = 5
     backoff: Literal["exponential", "linear"] = "exponential"
     initial_delay: float = 0.5
     max_delay: float = 30.0
+    jitter: Literal["equal", "full", "none"] = "equal"
+    seed: int | None = None
+    max_retry_after: float = 60.0
+    deadline: float | None = 600.0
+    idle_timeout: float | None = 45.0
+    on_idle: Literal["reconnect", "fail"] = "reconnect"
+    max_reconnects_per_minute: int | None = 20
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise ValueError(f"max_retries must be an int, not {self.max_retries!r}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must not be negative, not {self.max_retries!r}")
-        if self.backoff not in ("exponential", "linear"):
-            raise ValueError(f"backoff must be 'exponential' or 'linear', not {self.backoff!r}")
-        if not self.initial_delay >= 0 or not self.max_delay >= 0:
-            raise ValueError("initial_delay and max_delay must not be negative")
+        _check_int("max_retries", self.max_retries, minimum=0)
+        if self.max_reconnects_per_minute is not None:
+            _check_int("max_reconnects_per_minute", self.max_reconnects_per_minute, minimum=1)
+        if self.seed is not None:
+            _check_int("seed", self.seed, minimum=None)
+        _check_choice("backoff", self.backoff, ("exponential", "linear"))
+        _check_choice("jitter", self.jitter, ("equal", "full", "none"))
+        _check_choice("on_idle", self.on_idle, ("reconnect", "fail"))
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            _check_seconds(name, getattr(self, name), positive=False)
+        for name in ("deadline", "idle_timeout"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_seconds(name, value, positive=True)
 
-    def delay(self, attempt: int, base: float | None = None) -> float:
-        """The delay before reconnection `attempt` (1-based); `base` overrides
-        `initial_delay` (the server's ``retry:`` in seconds)."""
+    def delay(self, attempt: int, base: float | None = None, draw: float = 1.0) -> float:
+        """The wait before reconnection `attempt` (1-based): the backoff delay ``d`` for
+        `base` (the server's ``retry:`` in seconds; `initial_delay` if None), placed in its
+        jitter range by `draw` (a uniform number in [0, 1]; 1.0 gives ``d`` itself)."""
         base = self.initial_delay if base is None else base
         factor = 2 ** (attempt - 1) if self.backoff == "exponential" else attempt
-        return float(min(self.max_delay, base * factor))
+        # min() before multiplying out: 2 ** 1000 * base is fine for floats but inf * 0 is not.
+        ceiling = float(min(self.max_delay, base * min(factor, 2**60)))
+        if self.jitter == "full":
+            return ceiling * draw
+        if self.jitter == "equal":
+            return ceiling / 2 + ceiling / 2 * draw
+        return ceiling
+
+
+def _check_int(name: str, value: object, *, minimum: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"Retry({name}=...) must be an int, not {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Retry({name}=...) must be at least {minimum}, not {value!r}")
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        listed = ", ".join(map(repr, choices))
+        raise ValueError(f"Retry({name}=...) must be one of {listed}, not {value!r}")
+
+
+def _check_seconds(name: str, value: object, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"Retry({name}=...) must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        what = "a positive" if positive else "a non-negative"
+        raise ValueError(f"Retry({name}=...) must be {what} finite number, not {value!r}")
 
 
 # ------------------------------------------------------------------------ actions, results
@@ -110,15 +218,18 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class Connect:
     """Action: close any current response and send the request with these extra headers;
-    answer with `Opened` (status and content type, body not read) or `Failed`."""
+    answer with `Opened` (status and headers, body not read) or `Failed`. `timeout` bounds
+    connecting and each read of this response (``None``: the client's own timeouts): the
+    idle timeout, or less when the deadline is nearer."""
 
     headers: Mapping[str, bytes]
+    timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Receive:
     """Action: read the next chunk of the body; answer with non-empty bytes, ``b""`` at the
-    end of the body, or `Failed` (read timeout, connection lost)."""
+    end of the body, or `Failed` (read timeout, connection lost, undecodable body)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,25 +248,44 @@ class Deliver(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """Result of `Connect`: the response's status and ``Content-Type`` header."""
+    """Result of `Connect`: the response's status, its ``Content-Type``, and the
+    ``Retry-After`` and ``Date`` headers (raw) when present."""
 
     status_code: int
     content_type: str | None
+    retry_after: str | None = None
+    date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """Result of `Connect` or `Receive`: the transport error."""
+    """Result of `Connect` or `Receive`: the transport error; `idle` when it is a read
+    timeout (no byte for the `Connect`'s timeout)."""
 
     error: BaseException
+    idle: bool = False
 
 
 Action: TypeAlias = Connect | Receive | Sleep | Deliver[Any]
 Result: TypeAlias = Opened | Failed | bytes | None
 
+# Statuses that are retried: 408 and 429 (the client came too early or too fast) and 5xx (the
+# server failed), as openai-python and urllib3's status_forcelist habits; Retry-After is read
+# on 429 and 503 (RFC 9110 §10.2.3, RFC 6585 §4).
+_RETRY_AFTER_STATUSES: Final = frozenset({429, 503})
+
+
+def _retryable(status: int) -> bool:
+    return status in (408, 429) or 500 <= status < 600
+
 
 def event_flow(
-    decoder: ProfileDecoder[T], retry: Retry, *, last_event_id: str = ""
+    decoder: ProfileDecoder[T],
+    retry: Retry,
+    *,
+    last_event_id: str = "",
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
 ) -> Generator[Action, Result, None]:
     """The reconnection flow of the client: yields actions, receives their results.
 
@@ -163,21 +293,29 @@ def event_flow(
 
     - 200 with ``text/event-stream``: read the stream; each frame goes through `decoder`.
     - 204: the server says there is nothing more: stop, without an error.
-    - 5xx, a failed connection, a read error or timeout, or a body that ends before the
-      terminal frame: reconnect after the backoff delay, sending ``Last-Event-ID``.
+    - 408, 429, 5xx, a failed connection, a read error or timeout, an undecodable body, or a
+      body that ends before the terminal frame: reconnect after the backoff delay (at least
+      the ``Retry-After`` of a 429 or 503), sending ``Last-Event-ID``.
     - 409 to a request that asked to resume: the endpoint cannot resume this stream (it
       would run the model again): `StreamNotResumableError`, no retry.
-    - Any other status, or 200 with another content type: `SSEError`, no retry.
+    - Any other status: `ReconnectError` (reason ``"status"``); 200 with another content
+      type: `SSEError`; no retry.
     - The terminal frame: ``final`` is delivered and the flow ends; ``error`` raises.
+    - Limits (`Retry`): attempts in a row without progress, ``Retry-After`` too long, the
+      deadline, reconnections per minute, an idle connection with ``on_idle="fail"``: each
+      raises `ReconnectError` with its ``reason``.
 
     Args:
         decoder: the stream's decoder (its state carries over reconnections).
         retry: the reconnection policy.
         last_event_id: resume after this id on the first connection ("" for none).
+        clock: monotonic seconds, for the deadline and the reconnection budget.
+        wall_clock: POSIX seconds, for a ``Retry-After`` date when the response has no
+            ``Date`` header.
 
     Raises:
-        SSEError: a non-retryable status or content type, a malformed stream, or
-            ``retry.max_retries`` attempts in a row without progress.
+        ReconnectError: (an `SSEError`) the client gave up; ``reason`` says why.
+        SSEError: a content type that is not an event stream, or a malformed stream.
         StreamNotResumableError: (an `SSEError`) the server refused to resume (409).
         StreamIntegrityError: (an `SSEError`) from the decoder: a reconnection answered by
             another generation, or an object that is not the final frame's.
@@ -185,7 +323,7 @@ def event_flow(
             GenerationLostError, StoreUnavailableError, DeltaError: from the decoder (an
             ``error`` frame, or a bad frame).
     """
-    attempts = 0  # reconnection attempts since the last progress
+    policy = _Policy(retry, decoder, clock)
     server_delay: float | None = None
     resume = last_event_id
     while True:
@@ -193,16 +331,17 @@ def event_flow(
         if resume:
             # §9.2.4: the header carries the last event ID string, UTF-8 encoded.
             headers["Last-Event-ID"] = resume.encode("utf-8")
-        result = yield Connect(headers)
+        result = yield Connect(headers, policy.connecting())
         error: BaseException
+        idle = False
+        status: int | None = None
+        retry_after: float | None = None
         if isinstance(result, Failed):
-            error = result.error
+            error, idle = result.error, result.idle
         elif not isinstance(result, Opened):
             raise UsageError(f"Connect expects Opened or Failed, got {result!r}")
         elif result.status_code == 204:
             return  # §9.2.3: 204 No Content means "stop reconnecting"
-        elif 500 <= result.status_code < 600:
-            error = SSEError(f"the server answered {result.status_code}")
         elif result.status_code == 409 and resume:
             body = b""
             while len(body) < _DETAIL_LIMIT:
@@ -219,7 +358,11 @@ def event_flow(
                 partial=decoder.partial,
             )
         elif result.status_code != 200:
-            raise SSEError(f"the server answered {result.status_code}, not 200: not retrying")
+            status = result.status_code
+            if status in _RETRY_AFTER_STATUSES and result.retry_after is not None:
+                retry_after = _retry_after_seconds(result.retry_after, result.date, wall_clock)
+            policy.check_status(status, retry_after)
+            error = SSEError(f"the server answered {status}")
         elif not _is_event_stream(result.content_type):
             raise SSEError(
                 f"the response is {result.content_type or 'untyped'}, not text/event-stream: "
@@ -231,7 +374,7 @@ def event_flow(
             while True:
                 data = yield Receive()
                 if isinstance(data, Failed):
-                    error = data.error
+                    error, idle = data.error, data.idle
                     break
                 if not isinstance(data, bytes):
                     raise UsageError(f"Receive expects bytes or Failed, got {data!r}")
@@ -240,18 +383,21 @@ def event_flow(
                     break
                 updates: list[ClientUpdate[T]] = []
                 failure: Exception | None = None
-                for event in sse.feed(data):
-                    try:
+                try:
+                    for event in sse.feed(data):
                         updates.extend(decoder.feed(event))
-                    except Exception as exc:  # an error frame, or a broken one
-                        failure = exc
-                        break
+                except StreamdanticError as exc:  # an error frame, or a broken one
+                    failure = exc
+                except Exception as exc:  # a bug in a decoder: still an error of ours
+                    failure = SSEError(f"a malformed frame: {type(exc).__name__}: {exc}")
+                    failure.__cause__ = exc
                 if sse.retry is not None:
-                    server_delay = sse.retry / 1000
+                    # A retry: of thousands of digits is an int but no float: clamp it.
+                    server_delay = min(sse.retry, 10**15) / 1000
                 if decoder.last_event_id != resume:
                     resume = decoder.last_event_id
                     if resume:
-                        attempts = 0  # progress (a restart alone is not: it moves back to "")
+                        policy.progressed()  # (a restart alone is not: it moves back to "")
                 if updates:
                     yield Deliver(tuple(updates))  # what came before the failure, first
                 if failure is not None:
@@ -266,13 +412,172 @@ def event_flow(
                             break
                         drained += len(data)
                     return
-        attempts += 1
-        if attempts > retry.max_retries:
-            raise SSEError(
-                f"gave up after {retry.max_retries} reconnection attempt(s) without progress: "
-                f"{error}"
+                policy.check_deadline(None)  # heartbeats alone never end a stream
+        yield Sleep(
+            policy.wait(error, idle=idle, status=status, retry_after=retry_after, base=server_delay)
+        )
+
+
+class _Policy:
+    """The state of a `Retry` over one stream, and its decisions: each request's timeout,
+    whether to give up (`ReconnectError`, with the decoder's position), how long to wait. The
+    flow tells it what happened; it reads time only from `clock`."""
+
+    def __init__(self, retry: Retry, decoder: ProfileDecoder[Any], clock: Callable[[], float]):
+        self._retry = retry
+        self._decoder = decoder
+        self._clock = clock
+        self._rng = random.Random(retry.seed)
+        start = clock()
+        self._deadline = None if retry.deadline is None else start + retry.deadline
+        self._reconnects: deque[float] = deque()  # when each reconnection of the window began
+        self._requests = 0
+        self._attempts = 0  # reconnection attempts since the last progress
+        self._deadline_bound = False  # whether the deadline, not idle_timeout, set the timeout
+
+    def connecting(self) -> float | None:
+        """A request is about to be sent: its timeout (the idle timeout, or the time left
+        when that is less)."""
+        timeout = self._retry.idle_timeout
+        self._deadline_bound = False
+        if self._deadline is not None:
+            left = self._deadline - self._clock()
+            if left <= 0:
+                raise self._past_deadline(None)
+            self._deadline_bound = timeout is None or left < timeout
+            timeout = left if timeout is None else min(timeout, left)
+        if self._requests:
+            self._reconnects.append(self._clock())
+        self._requests += 1
+        return timeout
+
+    def progressed(self) -> None:
+        """A frame was applied: the attempts without progress start over."""
+        self._attempts = 0
+
+    def check_status(self, status: int, retry_after: float | None) -> None:
+        """Give up on a status that is not retried, or a Retry-After too long to wait."""
+        if not _retryable(status):
+            raise self._give_up(
+                f"the server answered {status}, not 200: not retrying (only 408, 429 and "
+                "5xx are); check the URL, the method and the credentials",
+                "status",
+                status_code=status,
+            )
+        if retry_after is not None and retry_after > self._retry.max_retry_after:
+            raise self._give_up(
+                f"the server answered {status} with Retry-After: {retry_after:g} s, more "
+                f"than Retry(max_retry_after={self._retry.max_retry_after}): not waiting that "
+                "long; try again later, or raise max_retry_after",
+                "retry_after",
+                status_code=status,
+                retry_after=retry_after,
+            )
+
+    def check_deadline(self, error: BaseException | None) -> None:
+        if self._deadline is not None and self._clock() >= self._deadline:
+            raise self._past_deadline(error) from error
+
+    def wait(
+        self,
+        error: BaseException,
+        *,
+        idle: bool,
+        status: int | None,
+        retry_after: float | None,
+        base: float | None,
+    ) -> float:
+        """The connection failed with `error`: the seconds to wait before the next one, or
+        `ReconnectError` (chained to `error`) when a limit says to stop."""
+        retry, now = self._retry, self._clock()
+        if self._deadline is not None and (
+            now >= self._deadline or (idle and self._deadline_bound)
+        ):
+            raise self._past_deadline(error) from error
+        if idle and retry.on_idle == "fail":
+            raise self._give_up(
+                f"no byte for Retry(idle_timeout={retry.idle_timeout}) seconds, not even a "
+                "heartbeat, and on_idle='fail': giving up; raise idle_timeout if the server "
+                "sends heartbeats less often",
+                "idle",
             ) from error
-        yield Sleep(retry.delay(attempts, server_delay))
+        self._attempts += 1
+        if self._attempts > retry.max_retries:
+            raise self._give_up(
+                f"gave up after {retry.max_retries} reconnection attempt(s) without progress: "
+                f"{error}; the server is down or unreachable, or raise Retry(max_retries=...)",
+                "attempts",
+                status_code=status,
+                retry_after=retry_after,
+            ) from error
+        cap, reconnects = retry.max_reconnects_per_minute, self._reconnects
+        if cap is not None:
+            while reconnects and reconnects[0] <= now - _BUDGET_WINDOW:
+                reconnects.popleft()
+            if len(reconnects) >= cap:
+                raise self._give_up(
+                    f"gave up: {len(reconnects)} reconnections within {_BUDGET_WINDOW:g} s "
+                    f"(Retry(max_reconnects_per_minute={cap})), the last after frame "
+                    f"{self._decoder.last_event_id or 'none'}: the server ends its responses "
+                    "before the final frame; fix the server, or raise max_reconnects_per_minute",
+                    "budget",
+                    status_code=status,
+                ) from error
+        seconds = retry.delay(self._attempts, base, self._rng.random())
+        if retry_after is not None:
+            seconds = max(seconds, retry_after)  # at least what the server asked
+        if self._deadline is not None and now + seconds >= self._deadline:
+            raise self._past_deadline(error) from error  # do not wait for nothing
+        return seconds
+
+    def _give_up(self, message: str, reason: str, **details: Any) -> ReconnectError:
+        return ReconnectError(
+            message,
+            reason=reason,
+            requests=self._requests,
+            partial=self._decoder.partial,
+            last_event_id=self._decoder.last_event_id,
+            **details,
+        )
+
+    def _past_deadline(self, error: BaseException | None) -> ReconnectError:
+        why = f" (last failure: {error})" if error is not None else ""
+        return self._give_up(
+            f"gave up: the stream did not finish within Retry(deadline={self._retry.deadline}) "
+            f"seconds, after {self._requests} request(s){why}; raise the deadline (or set it "
+            "to None) for longer streams, or resume later with last_event_id="
+            f"{self._decoder.last_event_id!r}",
+            "deadline",
+        )
+
+
+def _retry_after_seconds(
+    value: str, date: str | None, wall_clock: Callable[[], float]
+) -> float | None:
+    """Retry-After as seconds from now (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date
+    measured against the response's Date (so a skewed local clock does not matter), else
+    against `wall_clock`. None when unparsable."""
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(min(int(value[:16]), 10**15))  # at most 16 digits: never a huge int
+    when = _http_date(value)
+    if when is None:
+        return None
+    now = _http_date(date) if date is not None else None
+    return max(0.0, when - (wall_clock() if now is None else now))
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:  # RFC 9110 §5.6.7: HTTP-dates are in GMT
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    try:
+        return parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _detail(body: bytes) -> str:
@@ -280,7 +585,7 @@ def _detail(body: bytes) -> str:
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # '[' * 4096 is too deep for json
         return text[:500]
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
         return str(data["detail"])
@@ -306,7 +611,6 @@ class _ClientStreamBase(Generic[T]):
         headers: Mapping[str, str] | None,
         params: Any,
         retry: Retry | None,
-        read_timeout: float | None,
         last_event_id: str,
     ) -> None:
         self._url = url
@@ -314,10 +618,10 @@ class _ClientStreamBase(Generic[T]):
         self._headers = dict(headers or {})
         self._params = params
         self._retry = retry if retry is not None else Retry()
-        self._read_timeout = read_timeout
         self._last_event_id = last_event_id
         self.decoder: ProfileDecoder[T] = ProfileDecoder(model)
         self._started = False
+        self._sleeps: list[Sleep] = []
 
     def _start(self) -> Generator[Action, Result, None]:
         if self._started:
@@ -328,9 +632,12 @@ class _ClientStreamBase(Generic[T]):
     def _request(self, client: Any, action: Connect) -> httpx.Request:
         import httpx
 
-        base = client.timeout
+        base, limit = client.timeout, action.timeout
         timeout = httpx.Timeout(
-            connect=base.connect, read=self._read_timeout, write=base.write, pool=base.pool
+            connect=_at_most(base.connect, limit),
+            read=limit,
+            write=base.write,
+            pool=_at_most(base.pool, limit),
         )
         request: httpx.Request = client.build_request(
             self._method,
@@ -340,6 +647,12 @@ class _ClientStreamBase(Generic[T]):
             timeout=timeout,
         )
         return request
+
+    @property
+    def sleeps(self) -> tuple[Sleep, ...]:
+        """The waits between connections so far, in order (the backoff and ``Retry-After``
+        the policy chose), as `Sleep` actions."""
+        return tuple(self._sleeps)
 
     @property
     def partial(self) -> Any:
@@ -382,8 +695,8 @@ class ClientStream(_ClientStreamBase[T]):
                 if type(action) is Receive:
                     try:
                         result = next(chunks, b"") if chunks is not None else b""
-                    except httpx.TransportError as exc:
-                        result = Failed(exc)
+                    except httpx.RequestError as exc:
+                        result = _failed(exc)
                 elif type(action) is Deliver:
                     yield from action.updates
                 elif type(action) is Connect:
@@ -394,15 +707,16 @@ class ClientStream(_ClientStreamBase[T]):
                         response = self._client.send(
                             self._request(self._client, action), stream=True
                         )
-                    except httpx.TransportError as exc:
-                        response, result = None, Failed(exc)
+                    except httpx.RequestError as exc:
+                        response, result = None, _failed(exc)
                     else:
                         chunks = response.iter_bytes()  # type: ignore[assignment]
-                        result = Opened(response.status_code, response.headers.get("content-type"))
+                        result = _opened(response)
                 elif type(action) is Sleep:
                     if response is not None:
                         _close(response, chunks)
                         response = chunks = None
+                    self._sleeps.append(action)
                     time.sleep(action.seconds)
                 try:
                     action = flow.send(result)
@@ -428,6 +742,31 @@ class ClientStream(_ClientStreamBase[T]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _at_most(value: float | None, limit: float | None) -> float | None:
+    if limit is None:
+        return value
+    return limit if value is None else min(value, limit)
+
+
+def _failed(error: httpx.RequestError) -> Failed:
+    import httpx
+
+    # RequestError: TransportError (connection, timeouts, protocol errors) and DecodingError (a
+    # body that does not decode, such as bad gzip), TooManyRedirects: all are the server's or
+    # the network's doing, so the flow retries them (and gives up with an error of ours).
+    return Failed(error, idle=isinstance(error, httpx.ReadTimeout))
+
+
+def _opened(response: httpx.Response) -> Opened:
+    headers = response.headers
+    return Opened(
+        response.status_code,
+        headers.get("content-type"),
+        retry_after=headers.get("retry-after"),
+        date=headers.get("date"),
+    )
 
 
 def _close(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
@@ -463,8 +802,8 @@ class AsyncClientStream(_ClientStreamBase[T]):
                 if type(action) is Receive:
                     try:
                         result = await anext(chunks, b"") if chunks is not None else b""
-                    except httpx.TransportError as exc:
-                        result = Failed(exc)
+                    except httpx.RequestError as exc:
+                        result = _failed(exc)
                 elif type(action) is Deliver:
                     for update in action.updates:
                         yield update
@@ -476,15 +815,16 @@ class AsyncClientStream(_ClientStreamBase[T]):
                         response = await self._client.send(
                             self._request(self._client, action), stream=True
                         )
-                    except httpx.TransportError as exc:
-                        response, result = None, Failed(exc)
+                    except httpx.RequestError as exc:
+                        response, result = None, _failed(exc)
                     else:
                         chunks = response.aiter_bytes()  # type: ignore[assignment]
-                        result = Opened(response.status_code, response.headers.get("content-type"))
+                        result = _opened(response)
                 elif type(action) is Sleep:
                     if response is not None:
                         await _aclose(response, chunks)
                         response = chunks = None
+                    self._sleeps.append(action)
                     await anyio.sleep(action.seconds)
                 try:
                     action = flow.send(result)
@@ -532,7 +872,6 @@ def connect(
     headers: Mapping[str, str] | None = None,
     params: Any = None,
     retry: Retry | None = None,
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     last_event_id: str = "",
 ) -> ClientStream[T]:
     """Stream typed partial objects from a streamdantic SSE endpoint, reconnecting as needed.
@@ -546,15 +885,15 @@ def connect(
     generation are never applied. See `event_flow` for the exact status and retry policy.
 
     Args:
-        client: the httpx client (its base URL, auth, ... apply; the read timeout is replaced).
+        client: the httpx client (its base URL, auth, ... apply; the read timeout is replaced
+            by the policy's idle timeout, and no timeout outlasts its deadline).
         url: the endpoint.
         model: the type of the object, or ``None`` for plain JSON values.
         method: the HTTP method (resuming needs an idempotent one).
         headers: extra request headers.
         params: query parameters.
-        retry: the reconnection policy (default `Retry()`).
-        read_timeout: seconds without any byte (heartbeats included) after which the
-            connection counts as dead and is replaced; ``None`` waits forever.
+        retry: the reconnection policy (default `Retry()`): backoff, jitter,
+            ``Retry-After``, deadline, idle timeout, reconnection budget.
         last_event_id: resume after this id ("" starts from the beginning).
 
     Returns:
@@ -562,7 +901,12 @@ def connect(
         ``final``.
 
     Raises (while iterating):
-        SSEError: a non-retryable status or content type, retries exhausted, a broken stream.
+        ReconnectError: (an `SSEError`) the client gave up: a status that is not retried,
+            retries exhausted, the deadline, the reconnection budget, a ``Retry-After``
+            too long, an idle connection (``on_idle="fail"``); ``reason`` says which.
+        SSEError: a content type that is not an event stream, a broken stream. Nothing but
+            `StreamdanticError` subclasses comes out of the client (httpx's errors are
+            retried, then chained as the ``__cause__``).
         StreamNotResumableError: (an `SSEError`) the connection was lost and the server
             refused to resume the stream (409).
         StreamIntegrityError: (an `SSEError`) a reconnection answered by another generation,
@@ -579,7 +923,6 @@ def connect(
         headers=headers,
         params=params,
         retry=retry,
-        read_timeout=read_timeout,
         last_event_id=last_event_id,
     )
 
@@ -594,7 +937,6 @@ def aconnect(
     headers: Mapping[str, str] | None = None,
     params: Any = None,
     retry: Retry | None = None,
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     last_event_id: str = "",
 ) -> AsyncClientStream[T]:
     """The async twin of `connect`: ``async with aconnect(client, url, Model) as updates:``."""
@@ -606,6 +948,5 @@ def aconnect(
         headers=headers,
         params=params,
         retry=retry,
-        read_timeout=read_timeout,
         last_event_id=last_event_id,
     )

@@ -16,7 +16,8 @@ StreamdanticError
 │   └── RefusalError                the model refused instead of answering: .refusal
 ├── SSEError                        malformed event stream, bad status/content type, retries spent
 │   ├── StreamIntegrityError        frames of another generation, or lost: .path .partial
-│   └── StreamNotResumableError     the server refused to resume the stream (409): .detail
+│   ├── StreamNotResumableError     the server refused to resume the stream (409): .detail
+│   └── ReconnectError              the client gave up: .reason (status, attempts, deadline, ...)
 ├── AdapterError                    a provider event of a shape we do not know: .event
 └── UsageError(RuntimeError)        misuse: feeding after the end, consuming a stream twice
 ```
@@ -42,6 +43,7 @@ __all__ = [
     "JSONParseError",
     "LimitExceededError",
     "ProviderError",
+    "ReconnectError",
     "RefusalError",
     "SSEError",
     "StoreUnavailableError",
@@ -262,6 +264,45 @@ class StreamNotResumableError(SSEError):
     def __init__(self, message: str, *, detail: str = "", partial: Any = None) -> None:
         self.detail = detail
         self.partial = partial
+        super().__init__(message)
+
+
+class ReconnectError(SSEError):
+    """The client stopped (re)connecting: the message says why and what to do.
+
+    Attributes:
+        reason: why, one of ``"status"`` (an answer that is not retried, such as 404),
+            ``"attempts"`` (``Retry.max_retries`` attempts in a row without progress),
+            ``"retry_after"`` (the server asked to wait longer than
+            ``Retry.max_retry_after``), ``"deadline"`` (``Retry.deadline`` passed),
+            ``"budget"`` (more than ``Retry.max_reconnects_per_minute`` reconnections in
+            60 s) or ``"idle"`` (no byte for ``Retry.idle_timeout`` with
+            ``on_idle="fail"``).
+        status_code: the status of the last answer, when there was one.
+        retry_after: the server's ``Retry-After`` in seconds, when it sent one.
+        requests: how many requests the client sent.
+        partial: the client's partial object when it gave up.
+        last_event_id: the id of the last frame applied: where a new `connect` can resume
+            (pass it as ``last_event_id``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        requests: int = 0,
+        partial: Any = None,
+        last_event_id: str = "",
+    ) -> None:
+        self.reason = reason
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.requests = requests
+        self.partial = partial
+        self.last_event_id = last_event_id
         super().__init__(message)
 
 

@@ -111,6 +111,9 @@ _PART_EVENTS: Final[Mapping[type, str]] = {
     Usage: "usage",
 }
 _CONTAINERS: Final = (str, list, dict)
+# The most digits a frame id may have: far more than any stream's frame count, and below the
+# 4300 that int() converts by default.
+_MAX_ID_DIGITS: Final = 100
 
 
 # Code points UTF-8 cannot carry: in a Python str every surrogate is a lone one.
@@ -942,6 +945,13 @@ class ProfileDecoder(Generic[T]):
         raw_id = event.id or ""
         if not (raw_id.isascii() and raw_id.isdigit()):
             raise SSEError(f"a {name!r} frame without a valid id ({raw_id!r})")
+        if len(raw_id) > _MAX_ID_DIGITS:
+            # int() refuses more than 4300 digits (sys.get_int_max_str_digits): no stream
+            # numbers that many frames, so it is a broken server, not a position.
+            raise SSEError(
+                f"a {name!r} frame with an id of {len(raw_id)} digits (at most "
+                f"{_MAX_ID_DIGITS}): the server's frame ids are broken"
+            )
         n = int(raw_id)
         last = self._last
         if n <= last:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import anyio
 from starlette.applications import Starlette
@@ -167,3 +168,73 @@ class Books:
         index = self.calls % len(BOOK_TEXTS)
         self.calls += 1
         return slow_text(pieces(BOOK_TEXTS[index], seed=index, longest=12), 0)
+
+
+# ------------------------------------------------------------- a misbehaving server's app
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the misbehaving server answers one request: a status and headers, body pieces
+    sent one message each, then an ending: ``"close"`` (a complete body), ``"cut"`` (the
+    connection closed mid-body), ``"idle"`` (silence until the client leaves) or
+    ``"heartbeats"`` (a comment every `pause` seconds, `heartbeats` of them or without end,
+    then silence, until the client leaves). `pause` also separates the pieces."""
+
+    status: int = 200
+    headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"text/event-stream"),)
+    body: tuple[bytes, ...] = ()
+    end: Literal["close", "cut", "idle", "heartbeats"] = "close"
+    pause: float = 0.0
+    heartbeats: int | None = None
+
+
+HEARTBEAT = b": heartbeat\n\n"
+
+
+class Misbehaving:
+    """A raw ASGI app (uvicorn speaks to it directly, so it can send anything) whose
+    request n is answered by ``script(n, last_event_id)``; it records each request's
+    Last-Event-ID. Tests replace `script` between runs on the same server."""
+
+    def __init__(self) -> None:
+        self.script: Callable[[int, str], Answer] = lambda n, last: Answer(status=404)
+        self.requests: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        headers = dict(scope["headers"])
+        last = headers.get(b"last-event-id", b"").decode("utf-8", "replace")
+        n = len(self.requests)
+        self.requests.append(last)
+        answer = self.script(n, last)
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        )
+        for piece in answer.body:
+            if answer.pause:
+                await anyio.sleep(answer.pause)
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        if answer.end == "cut":
+            return  # uvicorn closes a connection whose app returned mid-body
+        if answer.end == "close":
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        async with anyio.create_task_group() as group:
+
+            async def heartbeats() -> None:
+                sent = 0
+                while answer.heartbeats is None or sent < answer.heartbeats:
+                    sent += 1
+                    await anyio.sleep(answer.pause)
+                    await send({"type": "http.response.body", "body": HEARTBEAT, "more_body": True})
+
+            if answer.end == "heartbeats":
+                group.start_soon(heartbeats)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()

@@ -46,7 +46,8 @@ from .servers import CuttingProxy, serve_in_thread
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 CUTS = 20
-RETRY = Retry(max_retries=40, initial_delay=0.002, max_delay=0.02)
+# CUTS cuts in a few seconds on purpose: no reconnection budget (the default would stop it).
+RETRY = Retry(max_retries=40, initial_delay=0.002, max_delay=0.02, max_reconnects_per_minute=None)
 
 
 class Chapter(BaseModel):

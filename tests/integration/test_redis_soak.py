@@ -31,7 +31,14 @@ from .servers import CuttingProxy, RedisServer, serve_in_subprocess
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 SEED = 20261202
-RETRY = Retry(max_retries=20, initial_delay=0.05, max_delay=0.5)
+# Cut often on purpose, and long: no reconnection budget, no deadline.
+RETRY = Retry(
+    max_retries=20,
+    initial_delay=0.05,
+    max_delay=0.5,
+    max_reconnects_per_minute=None,
+    deadline=None,
+)
 # What a stream hit by the restart may end with instead of its object: a declared error
 # (the store was unreachable; the stream was lost with it; 404 after it came back empty).
 DECLARED = (StoreUnavailableError, GenerationLostError, SSEError)

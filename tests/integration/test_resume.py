@@ -17,7 +17,10 @@ from .servers import CuttingProxy, serve_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-FAST_RETRY = Retry(max_retries=20, initial_delay=0.005, max_delay=0.05)
+# 20+ cuts in a few seconds on purpose: no reconnection budget (the default would stop it).
+FAST_RETRY = Retry(
+    max_retries=20, initial_delay=0.005, max_delay=0.05, max_reconnects_per_minute=None
+)
 
 
 def start(base_url: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import random
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from streamdantic import (
     ProviderError,
+    ReconnectError,
     SSEError,
     StreamIntegrityError,
     StreamNotResumableError,
@@ -60,8 +63,31 @@ def body(frames: list[ServerSentEvent]) -> bytes:
 Flow = Generator[Any, Any, None]
 
 
-def new_flow(retry: Retry | None = None, last_event_id: str = "") -> tuple[Flow, Any]:
-    flow = event_flow(ProfileDecoder(), retry or Retry(), last_event_id=last_event_id)
+class Clock:
+    """A clock the test moves: `event_flow`'s monotonic and wall clocks."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# Without jitter, so that the delays are exact; the jitter has tests of its own.
+EXACT = Retry(jitter="none")
+
+
+def new_flow(
+    retry: Retry | None = None, last_event_id: str = "", clock: Clock | None = None
+) -> tuple[Flow, Any]:
+    clock = clock or Clock()
+    flow = event_flow(
+        ProfileDecoder(),
+        retry or EXACT,
+        last_event_id=last_event_id,
+        clock=clock,
+        wall_clock=clock,
+    )
     return flow, next(flow)
 
 
@@ -91,7 +117,8 @@ def read_all(flow: Flow, action: Any, data: bytes) -> tuple[Any, list[Any]]:
 def test_the_first_request_asks_for_an_event_stream() -> None:
     """The first Connect asks for text/event-stream, uncached, without Last-Event-ID."""
     _, action = new_flow()
-    assert action == Connect({"Accept": b"text/event-stream", "Cache-Control": b"no-store"})
+    headers = {"Accept": b"text/event-stream", "Cache-Control": b"no-store"}
+    assert action == Connect(headers, timeout=45.0)  # the idle timeout
 
 
 def test_a_given_last_event_id_is_sent_as_utf8() -> None:
@@ -116,7 +143,7 @@ def test_a_complete_stream_is_delivered_and_drained() -> None:
 )
 def test_failed_connections_back_off(backoff: Any, delays: list[float]) -> None:
     """Connection failures in a row wait longer and longer, up to max_delay, then give up."""
-    retry = Retry(max_retries=5, backoff=backoff, initial_delay=0.5, max_delay=4.0)
+    retry = Retry(max_retries=5, backoff=backoff, initial_delay=0.5, max_delay=4.0, jitter="none")
     flow, action = new_flow(retry)
     seen = []
     for _ in range(5):
@@ -166,7 +193,7 @@ def test_replayed_frames_are_not_delivered_twice() -> None:
 
 def test_the_servers_retry_sets_the_base_delay() -> None:
     """The server's retry: field replaces initial_delay (backoff still applies)."""
-    flow, action = new_flow(Retry(initial_delay=0.5, max_delay=60))
+    flow, action = new_flow(Retry(initial_delay=0.5, max_delay=60, jitter="none"))
     action = send(flow, EVENT_STREAM)
     action, _ = read_all(flow, action, encode(ServerSentEvent(retry=2000)) + body(FRAMES[:1]))
     assert send(flow, b"") == Sleep(2.0)
@@ -291,7 +318,7 @@ def test_a_declared_restart_is_delivered_and_followed() -> None:
 def test_a_restart_alone_is_not_progress() -> None:
     """A restart that applies no frame does not reset the retry count; the next request,
     with nothing applied, asks for the stream from the start."""
-    flow, action = new_flow(Retry(initial_delay=1))
+    flow, action = new_flow(Retry(initial_delay=1, jitter="none"))
     action, _ = cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:1]]))
     send(flow, EVENT_STREAM)
     action, _ = read_all(flow, Receive(), body([stream_frame("b", restart=True)]))
@@ -310,14 +337,309 @@ def test_a_compatible_response_fails_at_once() -> None:
         send(flow, body(frames))
 
 
-def test_retry_options_are_checked() -> None:
-    """Invalid policies are refused."""
-    with pytest.raises(ValueError):
-        Retry(max_retries=-1)
-    with pytest.raises(ValueError):
-        Retry(backoff="random")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        Retry(initial_delay=-1)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_retries": True},
+        {"backoff": "random"},
+        {"jitter": "half"},
+        {"on_idle": "wait"},
+        {"initial_delay": -1},
+        {"max_delay": float("inf")},
+        {"max_retry_after": float("nan")},
+        {"deadline": 0},
+        {"deadline": -5},
+        {"idle_timeout": 0},
+        {"idle_timeout": "45"},
+        {"max_reconnects_per_minute": 0},
+        {"seed": "x"},
+    ],
+    ids=repr,
+)
+def test_retry_options_are_checked(options: dict[str, Any]) -> None:
+    """Invalid policies are refused, naming the option."""
+    name = next(iter(options))
+    with pytest.raises(ValueError, match=rf"Retry\({name}="):
+        Retry(**options)
+
+
+def test_retry_is_a_small_frozen_value() -> None:
+    """Retry compares by value and cannot be changed."""
+    assert Retry(seed=1) == Retry(seed=1)
+    with pytest.raises(AttributeError):
+        Retry().deadline = 5  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ policy arithmetic
+
+
+@pytest.mark.parametrize(
+    ("jitter", "draw", "expected"),
+    [
+        ("none", 0.0, 4.0),
+        ("none", 0.7, 4.0),
+        ("full", 0.0, 0.0),
+        ("full", 0.25, 1.0),
+        ("full", 1.0, 4.0),
+        ("equal", 0.0, 2.0),
+        ("equal", 0.5, 3.0),
+        ("equal", 1.0, 4.0),
+    ],
+)
+def test_jitter_places_the_delay_in_its_range(jitter: Any, draw: float, expected: float) -> None:
+    """Attempt 4 of 0.5 s doubling is 4 s; full jitter draws in [0, 4], equal in [2, 4]."""
+    assert Retry(jitter=jitter).delay(4, draw=draw) == expected
+
+
+def test_huge_attempts_and_bases_stay_finite() -> None:
+    """No overflow: a huge attempt number or server retry: is capped at max_delay."""
+    assert Retry(jitter="none").delay(10_000) == 30.0
+    assert Retry(jitter="none").delay(3, base=1e300) == 30.0
+
+
+def failures(flow: Flow, action: Any, count: int, clock: Clock | None = None) -> list[float]:
+    """Answer `count` Connects with a refused connection; return the Sleeps' seconds."""
+    waits = []
+    for _ in range(count):
+        assert isinstance(action, Connect)
+        action = send(flow, Failed(httpx.ConnectError("refused")))
+        assert isinstance(action, Sleep)
+        waits.append(action.seconds)
+        if clock is not None:
+            clock.now += action.seconds
+        action = send(flow, None)
+    return waits
+
+
+@pytest.mark.parametrize("jitter", ["full", "equal"])
+def test_jittered_waits_follow_the_seed(jitter: Any) -> None:
+    """The waits are the seeded random draws placed in each attempt's range: the same seed,
+    the same waits; the ranges are those of the backoff."""
+    retry = Retry(jitter=jitter, seed=7, max_retries=5)
+    flow, action = new_flow(retry)
+    waits = failures(flow, action, 5)
+    rng = random.Random(7)
+    assert waits == [retry.delay(n, draw=rng.random()) for n in range(1, 6)]
+    for n, wait in enumerate(waits, 1):
+        ceiling = Retry(jitter="none").delay(n)
+        assert (0 if jitter == "full" else ceiling / 2) <= wait <= ceiling
+    assert len(set(waits)) == 5  # jittered: no two alike
+    assert failures(*new_flow(retry), 5) == waits
+
+
+def opened(status: int, retry_after: str | None = None, date: str | None = None) -> Opened:
+    return Opened(status, "application/json", retry_after=retry_after, date=date)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_seconds_are_waited(status: int) -> None:
+    """A 429 or 503 with Retry-After: 7 waits 7 s, more than the backoff's 0.5 s."""
+    flow, _ = new_flow()
+    assert send(flow, opened(status, "7")) == Sleep(7.0)
+
+
+def test_a_short_retry_after_keeps_the_backoff() -> None:
+    """Retry-After is a floor: the backoff's longer delay still applies."""
+    flow, action = new_flow(Retry(jitter="none", initial_delay=3))
+    assert send(flow, opened(429, "1")) == Sleep(3.0)
+
+
+def test_a_retry_after_date_is_measured_against_the_response_date() -> None:
+    """An HTTP-date Retry-After counts from the response's Date (not the local clock)."""
+    flow, _ = new_flow(clock=Clock(0.0))  # a local clock decades off
+    sent = opened(503, "Wed, 21 Oct 2026 07:28:30 GMT", date="Wed, 21 Oct 2026 07:28:00 GMT")
+    assert send(flow, sent) == Sleep(30.0)
+
+
+def test_a_retry_after_date_without_a_date_uses_the_wall_clock() -> None:
+    """Without a Date header, an HTTP-date counts from the wall clock."""
+    when = email.utils.parsedate_to_datetime("Wed, 21 Oct 2026 07:28:30 GMT").timestamp()
+    flow, _ = new_flow(clock=Clock(when - 12))
+    assert send(flow, opened(429, "Wed, 21 Oct 2026 07:28:30 GMT")) == Sleep(12.0)
+
+
+@pytest.mark.parametrize("value", ["soon", "-3", "1.5", "", "Wed, 99 Foo 2026"])
+def test_an_unparsable_retry_after_is_ignored(value: str) -> None:
+    """A Retry-After that is neither delay-seconds nor an HTTP-date leaves the backoff."""
+    flow, _ = new_flow()
+    assert send(flow, opened(429, value)) == Sleep(0.5)
+
+
+def test_retry_after_is_read_only_on_429_and_503() -> None:
+    """A 500's Retry-After is ignored (RFC 9110 defines it for 503, RFC 6585 for 429)."""
+    flow, _ = new_flow()
+    assert send(flow, opened(500, "9")) == Sleep(0.5)
+
+
+def test_a_retry_after_over_the_maximum_gives_up_at_once() -> None:
+    """Retry-After above max_retry_after raises ReconnectError("retry_after") instead of
+    hanging."""
+    flow, _ = new_flow(Retry(max_retry_after=60))
+    with pytest.raises(ReconnectError, match="Retry-After: 3600 s") as caught:
+        send(flow, opened(429, "3600"))
+    assert caught.value.reason == "retry_after"
+    assert (caught.value.status_code, caught.value.retry_after) == (429, 3600.0)
+
+
+def test_a_huge_retry_after_is_not_a_huge_int() -> None:
+    """Ten thousand digits of Retry-After give up like any long wait (no int overflow)."""
+    flow, _ = new_flow()
+    with pytest.raises(ReconnectError) as caught:
+        send(flow, opened(503, "9" * 10_000))
+    assert caught.value.reason == "retry_after"
+
+
+def test_429_is_retried_and_its_attempts_are_counted() -> None:
+    """429 without Retry-After backs off like a 5xx; max_retries of them give up with the
+    status."""
+    flow, _ = new_flow(Retry(jitter="none", max_retries=2))
+    assert send(flow, opened(429)) == Sleep(0.5)
+    send(flow, None)
+    assert send(flow, opened(429)) == Sleep(1.0)
+    send(flow, None)
+    with pytest.raises(ReconnectError, match="gave up after 2") as caught:
+        send(flow, opened(429))
+    assert (caught.value.reason, caught.value.status_code, caught.value.requests) == (
+        "attempts",
+        429,
+        3,
+    )
+
+
+def test_408_is_retried() -> None:
+    """408 Request Timeout is retried."""
+    flow, _ = new_flow()
+    assert send(flow, opened(408)) == Sleep(0.5)
+
+
+@pytest.mark.parametrize("status", [301, 400, 404, 410])
+def test_a_status_that_is_not_retried_says_so(status: int) -> None:
+    """Other statuses raise ReconnectError("status") with the status and what to check."""
+    flow, _ = new_flow()
+    with pytest.raises(ReconnectError, match="check the URL") as caught:
+        send(flow, opened(status))
+    assert (caught.value.reason, caught.value.status_code) == ("status", status)
+
+
+def test_the_deadline_bounds_each_requests_timeout() -> None:
+    """Each Connect's timeout is the idle timeout, or the time left when that is less."""
+    clock = Clock()
+    flow, action = new_flow(Retry(jitter="none", deadline=100, idle_timeout=45), clock=clock)
+    assert action.timeout == 45
+    clock.now += 80
+    assert send(flow, Failed(httpx.ConnectError("x"))) == Sleep(0.5)
+    clock.now += 0.5
+    assert send(flow, None).timeout == 19.5
+
+
+HEARTBEAT = b": ping\n\n"
+
+
+def test_heartbeats_alone_end_at_the_deadline() -> None:
+    """A server that sends only heartbeats holds the client until the deadline, then
+    ReconnectError("deadline")."""
+    clock = Clock()
+    flow, _ = new_flow(Retry(deadline=60), clock=clock)
+    assert send(flow, EVENT_STREAM) == Receive()
+    for _ in range(3):
+        clock.now += 15
+        assert send(flow, HEARTBEAT) == Receive()
+    clock.now += 15
+    with pytest.raises(ReconnectError, match=r"within Retry\(deadline=60\)") as caught:
+        send(flow, HEARTBEAT)
+    assert caught.value.reason == "deadline"
+
+
+def test_a_wait_past_the_deadline_gives_up_at_once() -> None:
+    """A backoff that would end after the deadline gives up now, without sleeping."""
+    clock = Clock()
+    flow, _ = new_flow(Retry(jitter="none", deadline=10, initial_delay=4), clock=clock)
+    assert send(flow, Failed(httpx.ConnectError("x"))) == Sleep(4.0)
+    clock.now += 4
+    send(flow, None)
+    with pytest.raises(ReconnectError) as caught:  # 4 + 8 > 10
+        send(flow, Failed(httpx.ConnectError("x")))
+    assert caught.value.reason == "deadline"
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def test_a_read_timeout_set_by_the_deadline_is_the_deadline() -> None:
+    """A read timeout shortened to the deadline reports the deadline, not idleness."""
+    clock = Clock()
+    flow, action = new_flow(Retry(deadline=10, idle_timeout=45, on_idle="fail"), clock=clock)
+    assert action.timeout == 10
+    send(flow, EVENT_STREAM)
+    clock.now += 9.999  # a timer that fires a hair early
+    with pytest.raises(ReconnectError) as caught:
+        send(flow, Failed(httpx.ReadTimeout("timed out"), idle=True))
+    assert caught.value.reason == "deadline"
+
+
+def test_an_idle_connection_reconnects_by_default() -> None:
+    """A read timeout (idle) is a failure like any other: back off and resume."""
+    flow, _ = new_flow()
+    send(flow, EVENT_STREAM)
+    assert send(flow, Failed(httpx.ReadTimeout("idle"), idle=True)) == Sleep(0.5)
+
+
+def test_an_idle_connection_can_fail() -> None:
+    """With on_idle="fail", an idle connection raises ReconnectError("idle")."""
+    flow, _ = new_flow(Retry(on_idle="fail"))
+    send(flow, EVENT_STREAM)
+    with pytest.raises(ReconnectError, match="idle_timeout=45") as caught:
+        send(flow, Failed(httpx.ReadTimeout("idle"), idle=True))
+    assert caught.value.reason == "idle"
+
+
+def one_frame_per_connection(flow: Flow, action: Any, clock: Clock) -> int:
+    """Serve each Connect the stream from its Last-Event-ID, one frame and a cut each time,
+    a second apart; return how many requests were made when the flow raised."""
+    requests = 0
+    while True:
+        assert isinstance(action, Connect)
+        requests += 1
+        after = int(action.headers.get("Last-Event-ID", b"0"))
+        assert send(flow, EVENT_STREAM) == Receive()
+        action, updates = read_all(flow, Receive(), body(FRAMES[after : after + 1]))
+        assert [u.event_id for u in updates] == [FRAMES[after].id]
+        clock.now += 1
+        action = send(flow, b"")  # cut after the frame
+        assert isinstance(action, Sleep)
+        clock.now += action.seconds
+        action = send(flow, None)
+
+
+def test_one_frame_per_connection_cannot_storm() -> None:
+    """Every connection makes progress, so the attempt count never grows; the budget
+    stops the reconnections: the first request and `cap` reconnections, then
+    ReconnectError("budget")."""
+    assert len(FRAMES) > 12
+    clock = Clock()
+    flow, action = new_flow(Retry(max_reconnects_per_minute=5), clock=clock)
+    with pytest.raises(ReconnectError, match=r"5 reconnections within 60 s") as caught:
+        one_frame_per_connection(flow, action, clock)
+    assert caught.value.reason == "budget"
+    assert caught.value.requests == 6
+    assert caught.value.last_event_id == "6"
+
+
+@pytest.mark.parametrize(("pause", "gives_up"), [(58, True), (61, False)])
+def test_the_budget_is_a_rolling_minute(pause: float, gives_up: bool) -> None:
+    """With a budget of 2, a third failure within 60 s of the two reconnections gives up;
+    once they are more than 60 s old, the client backs off again."""
+    clock = Clock()
+    retry = Retry(jitter="none", max_reconnects_per_minute=2, max_retries=100)
+    flow, action = new_flow(retry, clock=clock)
+    assert failures(flow, action, 2, clock) == [0.5, 1.0]  # reconnections at +0.5 and +1.5 s
+    clock.now += pause
+    if gives_up:
+        with pytest.raises(ReconnectError) as caught:
+            send(flow, Failed(httpx.ConnectError("x")))
+        assert caught.value.reason == "budget"
+    else:
+        assert send(flow, Failed(httpx.ConnectError("x"))) == Sleep(2.0)
 
 
 # ------------------------------------------------------------------------------ drivers
@@ -427,3 +749,53 @@ def test_updates_before_an_error_frame_are_delivered_first() -> None:
     assert action.updates[-1].partial == {"a": "xy"}
     with pytest.raises(ProviderError, match="overloaded"):
         send(flow, None)
+
+
+# ------------------------------------------------------- only StreamdanticError escapes
+
+
+def test_a_frame_id_of_thousands_of_digits_is_an_sse_error() -> None:
+    """An id over int()'s 4300 digits raises SSEError (it was a bare ValueError)."""
+    flow, _ = new_flow()
+    send(flow, EVENT_STREAM)
+    with pytest.raises(SSEError, match="id of 5000 digits"):
+        send(flow, b"event: delta\nid: " + b"1" * 5000 + b'\ndata: {"v": 1}\n\n')
+
+
+def test_a_retry_field_of_thousands_of_digits_is_capped() -> None:
+    """A retry: of 4000 digits (an int, but no float) sets the delay to max_delay."""
+    flow, _ = new_flow()
+    send(flow, EVENT_STREAM)
+    assert send(flow, b"retry: " + b"9" * 4000 + b"\n\n") == Receive()
+    assert send(flow, b"") == Sleep(30.0)
+
+
+def test_a_deeply_nested_409_detail_is_read_as_text() -> None:
+    """A 409 body too deep for json (RecursionError) still gives StreamNotResumableError."""
+    flow, action = new_flow()
+    cut_then_reconnect(flow, action, body([stream_frame("a"), *FRAMES[:1]]))
+    send(flow, Opened(409, "application/json"))
+    with pytest.raises(StreamNotResumableError, match=r"\(409\): \[\[\["):
+        send(flow, b"[" * 4096)  # the detail's limit: read no more
+
+
+class _BrokenDecoder(ProfileDecoder[Any]):
+    """A decoder with a bug: a foreign exception on its second frame."""
+
+    def feed(self, event: ServerSentEvent, /) -> Any:
+        if event.id == "2":
+            raise KeyError("bug")
+        return super().feed(event)
+
+
+def test_a_foreign_exception_from_the_decoder_becomes_an_sse_error() -> None:
+    """Whatever a decoder raises, the flow raises an SSEError chained to it, after
+    delivering the updates before it."""
+    flow = event_flow(_BrokenDecoder(), EXACT)
+    next(flow)
+    send(flow, EVENT_STREAM)
+    action = send(flow, body(FRAMES[:3]))
+    assert isinstance(action, Deliver) and len(action.updates) == 1
+    with pytest.raises(SSEError, match="KeyError") as caught:
+        send(flow, None)
+    assert isinstance(caught.value.__cause__, KeyError)
