@@ -380,10 +380,9 @@ class ItemCollector(Generic[T]):
             )
         if not data:
             return []
-        if self._coro is None:
-            out = self._feed_lines(data)
-        else:
-            out = self._feed_document(data if type(data) is bytes else bytes(data))
+        if type(data) is not bytes:
+            data = bytes(data)
+        out = self._feed_lines(data) if self._coro is None else self._feed_document(data)
         if self._error is not None and not out:
             raise self._error
         return out
@@ -646,7 +645,7 @@ class ItemCollector(Generic[T]):
 
     # --- JSON Lines --------------------------------------------------------------------------
 
-    def _feed_lines(self, data: bytes | bytearray | memoryview) -> list[T]:
+    def _feed_lines(self, data: bytes) -> list[T]:
         base = self._offset
         size = len(data)
         allowed = max(0, min(size, self._max_size_bytes - base))

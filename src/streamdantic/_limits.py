@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Protocol, TypeAlias
 
 __all__ = ["DEPTH", "NUMBER", "STRING", "new_state", "prescan"]
 
@@ -55,13 +56,24 @@ NUMBER: Final = 3
 # State fields (indices into the state list).
 _MODE, _DEPTH, _COUNT, _START, _ULEFT, _UVALUE, _PREVHIGH = range(7)
 
-_BETWEEN_RUN = re.compile(rb"[ \t\n\r,:]*")
-_BETWEEN_RUN_LINES = re.compile(rb"[ \t,:]*")
-_STRING_RUN = re.compile(rb'[^"\\]*')
-_STRING_RUN_LINES = re.compile(rb'[^"\\\r\n]*')
-_BARE_RUN = re.compile(rb'[^ \t\n\r,:\[\]{}"]*')
+
+class _AlwaysMatch(Protocol):
+    def __call__(self, string: bytes, pos: int, endpos: int, /) -> re.Match[bytes]: ...
+
+
+# These patterns end in `*`, so they always match: typed so, bound once.
+_between_run: _AlwaysMatch = re.compile(rb"[ \t\n\r,:]*").match  # type: ignore[assignment]
+_between_run_lines: _AlwaysMatch = re.compile(rb"[ \t,:]*").match  # type: ignore[assignment]
+_string_run: _AlwaysMatch = re.compile(rb'[^"\\]*').match  # type: ignore[assignment]
+_string_run_lines: _AlwaysMatch = re.compile(rb'[^"\\\r\n]*').match  # type: ignore[assignment]
+_bare_run: _AlwaysMatch = re.compile(rb'[^ \t\n\r,:\[\]{}"]*').match  # type: ignore[assignment]
 _CONTINUATION_BYTES: Final = bytes(range(0x80, 0xC0))
 _HEX: Final = {c: int(chr(c), 16) for c in b"0123456789abcdefABCDEF"}
+
+
+PreScan: TypeAlias = Callable[
+    [list[int], bytes, int, int, int, int, int, bool], tuple[list[int], int, int, int]
+]
 
 
 def new_state() -> list[int]:
@@ -93,8 +105,8 @@ def _py_prescan(
     n = len(data)
     cuts: list[int] = []
     last_cut = 0
-    between_run = _BETWEEN_RUN_LINES if jsonl else _BETWEEN_RUN
-    string_run = _STRING_RUN_LINES if jsonl else _STRING_RUN
+    between_run = _between_run_lines if jsonl else _between_run
+    string_run = _string_run_lines if jsonl else _string_run
     boundary = (base // step + 1) * step - base if step else n + 1
     kind = at = 0
     i = 0
@@ -103,7 +115,7 @@ def _py_prescan(
         # Run the state machine over data[i:end].
         while i < end:
             if mode == _BETWEEN:
-                i = between_run.match(data, i, end).end()
+                i = between_run(data, i, end).end()
                 if i >= end:
                     break
                 c = data[i]
@@ -126,7 +138,7 @@ def _py_prescan(
                 else:
                     mode, start, count = _BARE, base + i, 0
             elif mode == _STRING:
-                j = string_run.match(data, i, end).end()
+                j = string_run(data, i, end).end()
                 if j > i:
                     run = data[i:j]
                     chars = len(run.translate(None, _CONTINUATION_BYTES))
@@ -196,7 +208,7 @@ def _py_prescan(
                     mode = _STRING
                 i += 1
             else:  # _BARE
-                j = _BARE_RUN.match(data, i, end).end()
+                j = _bare_run(data, i, end).end()
                 if count + j - i > max_number:
                     kind, at = NUMBER, i + max_number - count
                     count = max_number + 1
@@ -220,7 +232,7 @@ def _py_prescan(
     return cuts, tail, kind, at
 
 
-def _compiled() -> object:
+def _compiled() -> PreScan | None:
     if os.environ.get("STREAMDANTIC_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
@@ -231,5 +243,5 @@ def _compiled() -> object:
 
 
 _C_PRESCAN = _compiled()
-prescan = _py_prescan if _C_PRESCAN is None else _C_PRESCAN  # type: ignore[assignment]
+prescan: PreScan = _py_prescan if _C_PRESCAN is None else _C_PRESCAN
 """`_py_prescan`, compiled when `streamdantic._speedups` is built."""

@@ -9,7 +9,6 @@ class ParserCore:
 def setup(
     started: type, appended: type, completed: type, document: type, limit_error: type, /
 ) -> None: ...
-
 def prescan(
     state: list[int],
     data: bytes | bytearray | memoryview,

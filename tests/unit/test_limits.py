@@ -15,6 +15,7 @@ import pytest
 
 from streamdantic import _limits
 from streamdantic._limits import DEPTH, NUMBER, STRING, new_state
+from streamdantic._parser import COMPILED
 
 BIG = sys.maxsize
 Scan = Callable[..., tuple[list[int], int, int, int]]
@@ -47,9 +48,10 @@ def run(
     )
 
 
-def test_the_compiled_twin_is_built() -> None:
-    """The compiled pre-scan is in use here (the C extension builds on this machine)."""
-    assert _limits.prescan is _limits._C_PRESCAN
+def test_the_pre_scan_is_compiled_exactly_when_the_parser_is() -> None:
+    """Both come from `_speedups`, and STREAMDANTIC_PURE_PYTHON=1 turns both off."""
+    assert (_limits._C_PRESCAN is not None) == COMPILED
+    assert _limits.prescan is (_limits._C_PRESCAN or _limits._py_prescan)
 
 
 @pytest.mark.parametrize(
