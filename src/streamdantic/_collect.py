@@ -16,13 +16,23 @@ Strategy / invariants:
   in lax mode. Strict mode (and ``val_json_bytes``) accept other inputs from JSON than from
   Python objects, so when the schema uses them each item is re-serialized with `json.dumps`
   and validated as JSON: exact, and about 1.4 times the total time on typical records.
-- ijson reports no byte positions. Each chunk is pushed in slices of `_OFFSET_STEP` bytes,
-  so an item is located to the slice in which it completed: its reported offset is the end
-  of that slice (the item ends at most `_OFFSET_STEP` bytes before it). A parse error is
-  located exactly, from the context that yajl prints in its message.
+- ijson's C parser has no limits, and lexes a token split across pushes again from its
+  start at every push. So every byte goes first through the pre-scan (`_limits.prescan`,
+  compiled in `_speedups`): it enforces `max_depth`, `max_string_length` and
+  `max_number_length` (and `max_size` is counted here), and proposes where the bytes may be
+  cut: only between tokens. The token still open at the end of a chunk is held back
+  (`_held`) until it closes, so yajl lexes every byte once: linear time in any chunk size,
+  and memory bound by the limits. A limit crossed raises `LimitExceededError` at the byte
+  that crossed it, after the bytes before it were pushed (an earlier syntax error wins).
+- ijson reports no byte positions. The bytes are pushed up to a cut at each multiple of
+  `_OFFSET_STEP` (that offset, or the start of the token spanning it), so an item is
+  located to the slice in which it completed: its reported offset is the end of that slice,
+  and the item ends at most `_OFFSET_STEP` bytes before it. A parse error is located
+  exactly, from the context that yajl prints in its message.
 - JSON Lines are decoded by one incremental UTF-8 decoder and split by the code base's one
   line splitter (`_sse.LineSplitter`); each line is validated with ``validate_json``. Line
-  numbers and byte offsets are exact; offsets are computed only when a line fails.
+  numbers and byte offsets are exact; offsets are computed only when a line fails. The
+  pre-scan runs there too (for the limits only), starting afresh at every line ending.
 - The prefix names items as ijson does (``results.item``). A path with one array level
   (``item``, ``results.item``) is the prefix's keys plus the item's index. With several
   array levels (``groups.item.members.item``) the enclosing indices are tracked from ijson's
@@ -180,9 +190,22 @@ class ItemCollector(Generic[T]):
             `StreamValidationError`; ``"skip"`` leaves it out and records it in `skipped`.
         jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"item"``).
             In skip mode a line that is not JSON is skipped like an invalid item.
+        max_depth: deepest nesting of arrays and objects allowed (512, as `JSONParser`).
+        max_size: largest input accepted, in bytes (``None``, the default: no limit, since
+            memory does not grow with the input).
+        max_string_length: longest string or key, in characters (64 Mi, as `JSONParser`;
+            ``None``: no limit).
+        max_number_length: longest number token, in characters (4300, as `JSONParser`).
+            A longer run of bytes without a delimiter is refused as well.
+
+        Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
+        crossed it, with its offset, line and column; the message names the limit and how
+        to raise it. They bound the memory and time of one token and of the nesting; see
+        docs/collect.md for what they do not bound.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, or ``item`` given with ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, ``item`` given with ``jsonl=True``, or a
+            limit that is not a positive int (or None where allowed).
         TypeError: ``item`` is not a string.
         pydantic.PydanticSchemaGenerationError: ``model`` is not a type pydantic can validate.
     """
@@ -361,8 +384,8 @@ class ItemCollector(Generic[T]):
 
         Raises:
             JSONParseError: the input is not valid JSON (or not valid UTF-8), with its exact
-                offset, line and column. `LimitExceededError` (a subclass) for a number
-                outside the parser's range.
+                offset, line and column. `LimitExceededError` (a subclass) for a limit
+                crossed (see the constructor) or a number outside the parser's range.
             StreamValidationError: with ``errors="raise"``, an item failed validation. The
                 message names the item's index, JSON path and offset; ``.path`` is its path,
                 ``.errors`` pydantic's errors with full JSON paths, ``.partial`` the item as
@@ -1086,17 +1109,23 @@ def collect(
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
             piece a bytes source or chunk is fed in.
+        max_depth: deepest nesting of arrays and objects allowed (512).
+        max_size: largest input accepted, in bytes (``None``, the default: no limit).
+        max_string_length: longest string or key, in characters (64 Mi; ``None``: no
+            limit).
+        max_number_length: longest number token, in characters (4300).
 
     Returns:
         A `CollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size``, or ``item`` with
-            ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
+            with ``jsonl=True``.
         TypeError: the source is of none of the kinds above.
 
         While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
-        truncated input and `LimitExceededError`), `StreamValidationError` (with
+        truncated input and `LimitExceededError` for a limit crossed or a number out of
+        the parser's range), `StreamValidationError` (with
         ``errors="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
     """
     collector: ItemCollector[Any] = ItemCollector(
@@ -1215,13 +1244,15 @@ def acollect(
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
             piece a chunk is fed in.
+        max_depth, max_size, max_string_length, max_number_length: the limits; see
+            `collect`.
 
     Returns:
         An `AsyncCollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size``, or ``item`` with
-            ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
+            with ``jsonl=True``.
         TypeError: the source is of none of the kinds above.
 
         While iterating: the errors `collect` raises; see `ItemCollector.feed`.
