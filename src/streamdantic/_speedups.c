@@ -1703,8 +1703,14 @@ ps_hex(unsigned char c)
     return -1;
 }
 
+/* What a byte does between tokens. */
+enum { PS_C_OTHER, PS_C_SKIP, PS_C_NEWLINE, PS_C_OPEN, PS_C_CLOSE, PS_C_QUOTE };
+static unsigned char ps_class[256];
+
 /* Bytes that end a bare token: whitespace, structural characters and the quote. */
 static unsigned char ps_delim[256];
+/* Bytes that end a run of plain string content (in JSON Lines, CR and LF too). */
+static unsigned char ps_string_stop[256], ps_string_stop_lines[256];
 
 static PyObject *
 prescan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -1749,12 +1755,16 @@ prescan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             unsigned char c = s[i];
             switch (mode) {
             case PS_BETWEEN:
-                if (c == ' ' || c == '\t' || c == ',' || c == ':') {
+                switch (ps_class[c]) {
+                case PS_C_SKIP:
                     i++;
-                } else if (c == '\n' || c == '\r') {
+                    while (i < end && ps_class[s[i]] == PS_C_SKIP) i++;
+                    break;
+                case PS_C_NEWLINE:
                     if (jsonl) depth = 0;
                     i++;
-                } else if (c == '[' || c == '{') {
+                    break;
+                case PS_C_OPEN:
                     if (depth >= max_depth) {
                         kind = PS_DEPTH;
                         at = i;
@@ -1762,38 +1772,46 @@ prescan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                     }
                     depth++;
                     i++;
-                } else if (c == ']' || c == '}') {
+                    break;
+                case PS_C_CLOSE:
                     if (depth) depth--;
                     i++;
-                } else if (c == '"') {
+                    break;
+                case PS_C_QUOTE:
                     mode = PS_STRING;
                     start = base + i;
                     count = 0;
                     prev_high = 0;
                     i++;
-                } else {
+                    break;
+                default:
                     mode = PS_BARE;
                     start = base + i;
                     count = 0;
                 }
                 break;
-            case PS_STRING:
-                while (i < end) {
-                    c = s[i];
-                    if (c == '"' || c == '\\' || (jsonl && (c == '\n' || c == '\r'))) break;
-                    if (c < 0x80 || c >= 0xC0) {
-                        if (count >= max_string) {
-                            kind = PS_STRING_LIMIT;
-                            at = i;
-                            count++;
-                            goto stop;
-                        }
-                        count++;
-                        prev_high = 0;
-                    }
+            case PS_STRING: {
+                /* A run of plain string bytes: count its characters, then check the limit
+                   once (and find the crossing byte only when it is exceeded). */
+                const unsigned char *table = jsonl ? ps_string_stop_lines : ps_string_stop;
+                long long run = i, chars = 0;
+                while (i < end && !table[s[i]]) {
+                    chars += (s[i] & 0xC0) != 0x80;
                     i++;
                 }
+                if (chars) {
+                    if (count + chars > max_string) {
+                        for (at = run;; at++) {
+                            if ((s[at] & 0xC0) != 0x80 && ++count > max_string) break;
+                        }
+                        kind = PS_STRING_LIMIT;
+                        goto stop;
+                    }
+                    count += chars;
+                    prev_high = 0;
+                }
                 if (i >= end) break;
+                c = s[i];
                 i++;
                 if (c == '"') {
                     mode = PS_BETWEEN;
@@ -1804,6 +1822,7 @@ prescan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                     depth = 0;
                 }
                 break;
+            }
             case PS_ESCAPE:
                 if (jsonl && (c == '\n' || c == '\r')) {
                     mode = PS_BETWEEN;
@@ -1953,6 +1972,14 @@ PyInit__speedups(void)
     for (const char *d = " \t\n\r,:[]{}\""; *d; d++) {
         ps_delim[(unsigned char)*d] = 1;
     }
+    ps_class[' '] = ps_class['\t'] = ps_class[','] = ps_class[':'] = PS_C_SKIP;
+    ps_class['\n'] = ps_class['\r'] = PS_C_NEWLINE;
+    ps_class['['] = ps_class['{'] = PS_C_OPEN;
+    ps_class[']'] = ps_class['}'] = PS_C_CLOSE;
+    ps_class['"'] = PS_C_QUOTE;
+    ps_string_stop['"'] = ps_string_stop['\\'] = 1;
+    ps_string_stop_lines['"'] = ps_string_stop_lines['\\'] = 1;
+    ps_string_stop_lines['\n'] = ps_string_stop_lines['\r'] = 1;
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) {
         return NULL;
