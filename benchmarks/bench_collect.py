@@ -247,6 +247,11 @@ def main() -> None:
         default=",".join(CONTENDERS),
         help=f"comma list among {','.join(CONTENDERS)}",
     )
+    parser.add_argument(
+        "--string-mb",
+        default="1,10",
+        help="lengths of the long-string case, in MB (default 1,10; 0.1,1 with --fast)",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -276,7 +281,8 @@ def main() -> None:
     counts = {r["items"] for r in results if r["contender"] != "baseline"}
     if len(counts) > 1:
         raise SystemExit(f"contenders disagree on the number of items: {results}")
-    strings = string_table(args.data_dir, [0.1, 1.0] if args.fast else [1.0, 10.0])
+    string_mb = [0.1, 1.0] if args.fast else [float(mb) for mb in args.string_mb.split(",")]
+    strings = string_table(args.data_dir, string_mb)
 
     report = "\n".join(
         [

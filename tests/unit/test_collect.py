@@ -883,7 +883,10 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     """benchmarks/bench_collect.py runs on a tiny file and prints its table."""
     bench = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_collect.py"
     proc = subprocess.run(
-        [sys.executable, str(bench), "--size-mb", "0.2", "--data-dir", str(tmp_path)],
+        [
+            *(sys.executable, str(bench), "--size-mb", "0.2", "--string-mb", "0.01,0.1"),
+            *("--data-dir", str(tmp_path)),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -892,3 +895,4 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "| streamdantic collect |" in proc.stdout
     assert "| json.load + validate_python |" in proc.stdout
+    assert "| contender | 0.01 MB (s) | 0.1 MB (s) | ratio |" in proc.stdout
