@@ -15,6 +15,10 @@ that contender's alone:
 Throughput is file bytes / wall time of the work (imports excluded), in MB/s (10^6 bytes).
 Peak memory is the child's own peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`), in MB.
 
+A second table times one long string, ``["xx...x"]`` of 1 MB and 10 MB (0.1 and 1 MB with
+``--fast``), read from a file in 64 KiB chunks by `collect` and by an `ijson.items` loop: the
+time must grow linearly with the length (ten times the string, about ten times the time).
+
   python benchmarks/bench_collect.py                 # 200 MB file (several minutes, ~3 GB RAM)
   python benchmarks/bench_collect.py --fast          # 5 MB smoke run
   python benchmarks/bench_collect.py --size-mb 50 --markdown benchmarks/data/collect.md
@@ -128,6 +132,13 @@ def run_child(contender: str, path: Path) -> dict[str, Any]:
     elif contender == "validate-json":
         items = records.validate_json(path.read_bytes())
         count = len(items)
+    elif contender == "collect-string":
+        count = sum(1 for _ in collect(path, str))
+    elif contender == "ijson-string":
+        import ijson  # type: ignore[import-untyped]
+
+        with path.open("rb") as file:
+            count = sum(1 for _ in ijson.get_backend("yajl2_c").items(file, "item"))
     else:
         raise SystemExit(f"unknown contender {contender!r}")
     seconds = time.perf_counter() - start
@@ -182,6 +193,32 @@ def measure(contender: str, path: Path) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+STRING_CONTENDERS = {"collect-string": "streamdantic collect", "ijson-string": "ijson.items"}
+
+
+def string_table(data_dir: Path, sizes_mb: list[float]) -> str:
+    """Time one long string of each size (a file ``["xx...x"]``) for both contenders."""
+    rows = [
+        "| contender | " + " | ".join(f"{mb:g} MB (s)" for mb in sizes_mb) + " | ratio |",
+        "| --- |" + " ---: |" * (len(sizes_mb) + 1),
+    ]
+    paths = []
+    for mb in sizes_mb:
+        path = data_dir / f"collect-string-v1-{mb:g}MB.json"
+        if not path.exists():
+            path.write_bytes(b'["' + b"x" * int(mb * MB) + b'"]')
+        paths.append(path)
+    for contender, label in STRING_CONTENDERS.items():
+        print(f"running {contender} ...", file=sys.stderr)
+        seconds = [measure(contender, path)["seconds"] for path in paths]
+        rows.append(
+            f"| {label} | "
+            + " | ".join(f"{t:.3f}" for t in seconds)
+            + f" | {seconds[-1] / seconds[0]:.0f}x |"
+        )
+    return "\n".join(rows)
+
+
 def table(results: list[dict[str, Any]], size: int) -> str:
     baseline = next((r for r in results if r["contender"] == "baseline"), None)
     rows = [
@@ -209,6 +246,11 @@ def main() -> None:
         "--contenders",
         default=",".join(CONTENDERS),
         help=f"comma list among {','.join(CONTENDERS)}",
+    )
+    parser.add_argument(
+        "--string-mb",
+        default="1,10",
+        help="lengths of the long-string case, in MB (default 1,10; 0.1,1 with --fast)",
     )
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -239,6 +281,8 @@ def main() -> None:
     counts = {r["items"] for r in results if r["contender"] != "baseline"}
     if len(counts) > 1:
         raise SystemExit(f"contenders disagree on the number of items: {results}")
+    string_mb = [0.1, 1.0] if args.fast else [float(mb) for mb in args.string_mb.split(",")]
+    strings = string_table(args.data_dir, string_mb)
 
     report = "\n".join(
         [
@@ -250,6 +294,10 @@ def main() -> None:
             f" after ({os.cpu_count()} CPUs): above ~1, other work shared the CPUs.",
             "",
             table(results, size),
+            "",
+            "One long string, read in 64 KiB chunks (ratio: the longer over the shorter):",
+            "",
+            strings,
         ]
     )
     print(report)

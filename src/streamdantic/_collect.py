@@ -16,13 +16,23 @@ Strategy / invariants:
   in lax mode. Strict mode (and ``val_json_bytes``) accept other inputs from JSON than from
   Python objects, so when the schema uses them each item is re-serialized with `json.dumps`
   and validated as JSON: exact, and about 1.4 times the total time on typical records.
-- ijson reports no byte positions. Each chunk is pushed in slices of `_OFFSET_STEP` bytes,
-  so an item is located to the slice in which it completed: its reported offset is the end
-  of that slice (the item ends at most `_OFFSET_STEP` bytes before it). A parse error is
-  located exactly, from the context that yajl prints in its message.
+- ijson's C parser has no limits, and lexes a token split across pushes again from its
+  start at every push. So every byte goes first through the pre-scan (`_limits.prescan`,
+  compiled in `_speedups`): it enforces `max_depth`, `max_string_length` and
+  `max_number_length` (and `max_size` is counted here), and proposes where the bytes may be
+  cut: only between tokens. The token still open at the end of a chunk is held back
+  (`_held`) until it closes, so yajl lexes every byte once: linear time in any chunk size,
+  and memory bound by the limits. A limit crossed raises `LimitExceededError` at the byte
+  that crossed it, after the bytes before it were pushed (an earlier syntax error wins).
+- ijson reports no byte positions. The bytes are pushed up to a cut at each multiple of
+  `_OFFSET_STEP` (that offset, or the start of the token spanning it), so an item is
+  located to the slice in which it completed: its reported offset is the end of that slice,
+  and the item ends at most `_OFFSET_STEP` bytes before it. A parse error is located
+  exactly, from the context that yajl prints in its message.
 - JSON Lines are decoded by one incremental UTF-8 decoder and split by the code base's one
   line splitter (`_sse.LineSplitter`); each line is validated with ``validate_json``. Line
-  numbers and byte offsets are exact; offsets are computed only when a line fails.
+  numbers and byte offsets are exact; offsets are computed only when a line fails. The
+  pre-scan runs there too (for the limits only), starting afresh at every line ending.
 - The prefix names items as ijson does (``results.item``). A path with one array level
   (``item``, ``results.item``) is the prefix's keys plus the item's index. With several
   array levels (``groups.item.members.item``) the enclosing indices are tracked from ijson's
@@ -39,6 +49,7 @@ import inspect
 import json
 import os
 import re
+import sys
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -66,7 +77,13 @@ from ._exceptions import (
     StreamValidationError,
     UsageError,
 )
-from ._parser import _utf8_len
+from ._limits import DEPTH, NUMBER, STRING, new_state, prescan
+from ._parser import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NUMBER_LENGTH,
+    DEFAULT_MAX_STRING_LENGTH,
+    _utf8_len,
+)
 from ._paths import Path, render_path
 from ._sse import _LINE_ENDING, LineSplitter
 
@@ -101,6 +118,13 @@ _BACKEND: Any = _load_backend()
 # instead of whole 64 KiB chunks costs the C parser a few percent, measured on records.
 _OFFSET_STEP: Final = 1024
 DEFAULT_CHUNK_SIZE: Final = 64 * 1024
+
+# Limits: the defaults of `JSONParser` (see the comment on them in _parser), which bound the
+# memory and work of one item, except the size of the whole input. Collection streams, so its
+# memory does not grow with the input (the benchmark collects 200 MB in a few MB): no limit by
+# default, as for ijson and for pydantic reading a file; a service collecting uploads sets one.
+DEFAULT_MAX_SIZE: Final = None
+_SIZE: Final = 4  # the limit kind of max_size (the pre-scan reports the other three)
 
 # ijson's parse events that start a value (and so a new element when inside an array).
 _VALUE_STARTS: Final = frozenset(
@@ -166,9 +190,22 @@ class ItemCollector(Generic[T]):
             `StreamValidationError`; ``"skip"`` leaves it out and records it in `skipped`.
         jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"item"``).
             In skip mode a line that is not JSON is skipped like an invalid item.
+        max_depth: deepest nesting of arrays and objects allowed (512, as `JSONParser`).
+        max_size: largest input accepted, in bytes (``None``, the default: no limit, since
+            memory does not grow with the input).
+        max_string_length: longest string or key, in characters (64 Mi, as `JSONParser`;
+            ``None``: no limit).
+        max_number_length: longest number token, in characters (4300, as `JSONParser`).
+            A longer run of bytes without a delimiter is refused as well.
+
+        Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
+        crossed it, with its offset, line and column; the message names the limit and how
+        to raise it. They bound the memory and time of one token and of the nesting; see
+        docs/collect.md for what they do not bound.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, or ``item`` given with ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, ``item`` given with ``jsonl=True``, or a
+            limit that is not a positive int (or None where allowed).
         TypeError: ``item`` is not a string.
         pydantic.PydanticSchemaGenerationError: ``model`` is not a type pydantic can validate.
     """
@@ -185,17 +222,25 @@ class ItemCollector(Generic[T]):
         "_decoder",
         "_error",
         "_events",
+        "_held",
         "_items_coro",
         "_keys",
         "_levels",
         "_line",
         "_line_chars",
         "_lines",
+        "_max_depth",
+        "_max_number_length",
+        "_max_size",
+        "_max_size_bytes",
+        "_max_string",
+        "_max_string_length",
         "_model_name",
         "_newlines",
         "_offset",
         "_paths",
         "_raw",
+        "_scan_state",
         "_skip",
         "_skipped",
         "_started",
@@ -212,6 +257,10 @@ class ItemCollector(Generic[T]):
         item: str = "item",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
     ) -> None: ...
 
     @overload
@@ -223,6 +272,10 @@ class ItemCollector(Generic[T]):
         item: str = "item",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
     ) -> None: ...
 
     def __init__(
@@ -233,6 +286,10 @@ class ItemCollector(Generic[T]):
         item: str = "item",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
     ) -> None:
         if errors not in _ERROR_MODES:
             raise ValueError(f"errors must be one of {_ERROR_MODES!r}, got {errors!r}")
@@ -242,6 +299,17 @@ class ItemCollector(Generic[T]):
             raise ValueError(
                 f"item={item!r} applies to JSON documents; in JSON Lines mode each line is an item"
             )
+        _check_limits(max_depth, max_size, max_string_length, max_number_length)
+        self._max_depth = max_depth
+        self._max_size = max_size
+        self._max_size_bytes = sys.maxsize if max_size is None else min(max_size, sys.maxsize)
+        self._max_string_length = max_string_length
+        self._max_string = (
+            sys.maxsize if max_string_length is None else min(max_string_length, sys.maxsize)
+        )
+        self._max_number_length = max_number_length
+        self._scan_state = new_state()
+        self._held = bytearray()  # the token open at the end of the last chunk, not pushed
         adapter: TypeAdapter[Any] = TypeAdapter(model)
         validator = adapter.validator
         self._validate_text: Callable[[str], Any] = validator.validate_json
@@ -316,8 +384,8 @@ class ItemCollector(Generic[T]):
 
         Raises:
             JSONParseError: the input is not valid JSON (or not valid UTF-8), with its exact
-                offset, line and column. `LimitExceededError` (a subclass) for a number
-                outside the parser's range.
+                offset, line and column. `LimitExceededError` (a subclass) for a limit
+                crossed (see the constructor) or a number outside the parser's range.
             StreamValidationError: with ``errors="raise"``, an item failed validation. The
                 message names the item's index, JSON path and offset; ``.path`` is its path,
                 ``.errors`` pydantic's errors with full JSON paths, ``.partial`` the item as
@@ -335,10 +403,9 @@ class ItemCollector(Generic[T]):
             )
         if not data:
             return []
-        if self._coro is None:
-            out = self._feed_lines(data)
-        else:
-            out = self._feed_document(data if type(data) is bytes else bytes(data))
+        if type(data) is not bytes:
+            data = bytes(data)
+        out = self._feed_lines(data) if self._coro is None else self._feed_document(data)
         if self._error is not None and not out:
             raise self._error
         return out
@@ -376,35 +443,97 @@ class ItemCollector(Generic[T]):
     # --- JSON documents --------------------------------------------------------------------
 
     def _feed_document(self, data: bytes) -> list[T]:
+        # The pre-scan (see _limits) proposes cuts between tokens and finds a limit crossed;
+        # the bytes up to each cut are pushed, and the token still open at the end of the
+        # chunk is held back until it closes, so that yajl lexes every byte once.
         out: list[T] = []
-        view = memoryview(data)
-        size = len(data)
         base = self._offset
+        size = len(data)
+        if not self._started:
+            self._started = bool(data.strip())
+        self._offset = base + size
+        allowed = max(0, min(size, self._max_size_bytes - base))
+        cuts, tail, kind, at = prescan(
+            self._scan_state,
+            data if allowed == size else data[:allowed],
+            base,
+            _OFFSET_STEP,
+            min(self._max_depth, sys.maxsize),
+            self._max_string,
+            min(self._max_number_length, sys.maxsize),
+            False,
+        )
+        if not kind and allowed < size:
+            kind, at = _SIZE, allowed
+        held = self._held
+        shift = len(held)
+        ends = [cut + shift for cut in cuts]
+        final = (at if kind else tail) + shift
+        if final > (ends[-1] if ends else 0):
+            ends.append(final)
+        if not ends and not kind:  # the open token goes on
+            held += data
+            return out
+        buf = data if not shift else bytes(held) + data
+        buf_base = base - shift
+        self._held = bytearray(buf[final:]) if final < len(buf) else bytearray()
+        if self._push_segments(buf, buf_base, ends, out) and kind:
+            self._error = self._limit_error(kind, buf, buf_base, shift + at)
+        self._advance_lines(buf[:final])
+        return out
+
+    def _push_segments(self, buf: bytes, buf_base: int, ends: list[int], out: list[T]) -> bool:
+        """Push ``buf[:end]`` in the segments that `ends` delimits; False after an error."""
+        view = memoryview(buf)
         raw = self._raw
-        for start in range(0, size, _OFFSET_STEP):
-            end = min(start + _OFFSET_STEP, size)
+        start = 0
+        for end in ends:
             try:
                 self._push(view[start:end])
             except ijson.JSONError as exc:
-                error = self._parse_error(exc, data, start, end)
-                if raw:  # items the slice completed before the error come first
-                    self._validate_items(error.offset, out)
-                self._error = self._error or error
-                break
-            if raw:
-                self._validate_items(base + end, out)
-                if self._error is not None:
-                    break
-        self._offset = base + size
-        if not self._started:
-            self._started = bool(data.strip())
-        newlines = data.count(b"\n")
+                error = self._parse_error(exc, buf, buf_base, start, end)
+            except UnicodeDecodeError as exc:  # an encoded surrogate, which yajl lets pass
+                error = self._decode_error(exc, buf, buf_base, start, end)
+            else:
+                if raw:
+                    self._validate_items(buf_base + end, out)
+                    if self._error is not None:
+                        return False
+                start = end
+                continue
+            if raw:  # items the slice completed before the error come first
+                self._validate_items(error.offset, out)
+            self._error = self._error or error
+            return False
+        return True
+
+    def _advance_lines(self, pushed: bytes) -> None:
+        newlines = pushed.count(b"\n")
         if newlines:
             self._newlines += newlines
-            self._line_chars = _char_count(data[data.rfind(b"\n") + 1 :])
+            self._line_chars = _char_count(pushed[pushed.rfind(b"\n") + 1 :])
         else:
-            self._line_chars += _char_count(data)
-        return out
+            self._line_chars += _char_count(pushed)
+
+    def _limit_error(self, kind: int, buf: bytes, buf_base: int, upto: int) -> LimitExceededError:
+        line, column = self._line_column(buf, upto)
+        return LimitExceededError(
+            self._limit_what(kind), offset=buf_base + upto, line=line, column=column
+        )
+
+    def _limit_what(self, kind: int) -> str:
+        if kind == DEPTH:
+            what, name, none = f"nesting deeper than max_depth={self._max_depth}", "max_depth", ""
+        elif kind == STRING:
+            what = f"string longer than max_string_length={self._max_string_length} characters"
+            name, none = "max_string_length", ", or None for no limit,"
+        elif kind == NUMBER:
+            what = f"number longer than max_number_length={self._max_number_length} characters"
+            name, none = "max_number_length", ""
+        else:
+            what, name = f"input larger than max_size={self._max_size} bytes", "max_size"
+            none = ", or None for no limit,"
+        return f"{what}: pass a larger {name}{none} to collect(), acollect() or ItemCollector"
 
     def _push(self, data: Any) -> None:
         if self._events is None:
@@ -465,6 +594,13 @@ class ItemCollector(Generic[T]):
         paths.clear()
 
     def _close_document(self, out: list[T]) -> None:
+        held = self._held
+        if held:  # the token open at the end of the input (a number, or truncated)
+            self._held = bytearray()
+            buf = bytes(held)
+            if not self._push_segments(buf, self._offset - len(buf), [len(buf)], out):
+                return
+            self._advance_lines(buf)
         error: JSONParseError | None = None
         try:
             self._push(b"")  # ijson: empty bytes is the end of the input
@@ -476,18 +612,34 @@ class ItemCollector(Generic[T]):
             self._validate_items(self._offset, out)
         self._error = self._error or error
 
-    def _parse_error(self, exc: Exception, data: bytes, start: int, end: int) -> JSONParseError:
+    def _parse_error(
+        self, exc: Exception, data: bytes, base: int, start: int, end: int
+    ) -> JSONParseError:
+        # `data` holds the bytes from absolute offset `base`; `data[start:end]` was pushed.
         what, context = _ijson_message(exc)
         position = _yajl_error_position(context, data[start:end])
         if position is None:  # another backend's message: locate the error to the slice
-            what = f"{what} (in bytes {self._offset + start} to {self._offset + end})"
+            what = f"{what} (in bytes {base + start} to {base + end})"
             position = end - start
         upto = start + position
         line, column = self._line_column(data, upto)
         cls = LimitExceededError if _OVERFLOW.search(what) else JSONParseError
         if cls is LimitExceededError:
             what = _overflow_what(what)
-        error = cls(what, offset=self._offset + upto, line=line, column=column)
+        error = cls(what, offset=base + upto, line=line, column=column)
+        error.__cause__ = exc
+        return error
+
+    def _decode_error(
+        self, exc: UnicodeDecodeError, data: bytes, base: int, start: int, end: int
+    ) -> JSONParseError:
+        # ijson decodes each string itself; find the string in what was pushed.
+        found = data.find(exc.object, start, end) if isinstance(exc.object, bytes) else -1
+        upto = found + exc.start if found >= 0 else end
+        line, column = self._line_column(data, upto)
+        error = JSONParseError(
+            f"invalid UTF-8 in a string: {exc.reason}", offset=base + upto, line=line, column=column
+        )
         error.__cause__ = exc
         return error
 
@@ -516,7 +668,37 @@ class ItemCollector(Generic[T]):
 
     # --- JSON Lines --------------------------------------------------------------------------
 
-    def _feed_lines(self, data: bytes | bytearray | memoryview) -> list[T]:
+    def _feed_lines(self, data: bytes) -> list[T]:
+        base = self._offset
+        size = len(data)
+        allowed = max(0, min(size, self._max_size_bytes - base))
+        _, _, kind, at = prescan(
+            self._scan_state,
+            data if allowed == size else data[:allowed],
+            base,
+            0,
+            min(self._max_depth, sys.maxsize),
+            self._max_string,
+            min(self._max_number_length, sys.maxsize),
+            True,
+        )
+        if not kind and allowed < size:
+            kind, at = _SIZE, allowed
+        if not kind:
+            return self._decode_lines(data)
+        out = self._decode_lines(data[:at]) if at else []
+        if self._error is None:
+            self._error = LimitExceededError(
+                self._limit_what(kind),
+                offset=base + at,
+                line=self._line + 1,
+                column=self._lines.pending_length + 1,
+                path=(self._count,),
+            )
+        self._offset = base + size
+        return out
+
+    def _decode_lines(self, data: bytes | bytearray | memoryview) -> list[T]:
         held = self._decoder.getstate()[0]
         text_start = self._offset - len(held)  # the byte offset where the decoded text starts
         error: JSONParseError | None = None
@@ -704,10 +886,20 @@ def _yajl_error_position(context: bytes, data: bytes) -> int | None:
     if not context:
         return None
     flat = data.replace(b"\n", b" ").replace(b"\r", b" ")
-    for position in range(len(data) + 1):
-        pad = 40 - position if position < 30 else 10
-        if context == b" " * pad + flat[max(0, position - 30) : position + 30]:
+    for position in range(min(30, len(data) + 1)):
+        if context == b" " * (40 - position) + flat[: position + 30]:
             return position
+    # From position 30 on, the context is 10 spaces and flat[position - 30 : position + 30]:
+    # found with `find`, so that a long segment (a long token) is searched in linear time.
+    if not context.startswith(b" " * 10):
+        return None
+    shown = context[10:]
+    found = flat.find(shown)
+    while found >= 0:
+        position = found + 30
+        if position <= len(data) and flat[found : position + 30] == shown:
+            return position
+        found = flat.find(shown, found + 1)
     return None
 
 
@@ -863,6 +1055,10 @@ def collect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> CollectIterator[T]: ...
 
 
@@ -876,6 +1072,10 @@ def collect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> CollectIterator[Any]: ...
 
 
@@ -888,6 +1088,10 @@ def collect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> CollectIterator[Any]:
     """Iterate over the validated items of a large JSON document or JSON Lines input.
 
@@ -905,20 +1109,35 @@ def collect(
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
             piece a bytes source or chunk is fed in.
+        max_depth: deepest nesting of arrays and objects allowed (512).
+        max_size: largest input accepted, in bytes (``None``, the default: no limit).
+        max_string_length: longest string or key, in characters (64 Mi; ``None``: no
+            limit).
+        max_number_length: longest number token, in characters (4300).
 
     Returns:
         A `CollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size``, or ``item`` with
-            ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
+            with ``jsonl=True``.
         TypeError: the source is of none of the kinds above.
 
         While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
-        truncated input and `LimitExceededError`), `StreamValidationError` (with
+        truncated input and `LimitExceededError` for a limit crossed or a number out of
+        the parser's range), `StreamValidationError` (with
         ``errors="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
     """
-    collector: ItemCollector[Any] = ItemCollector(model, item=item, errors=errors, jsonl=jsonl)
+    collector: ItemCollector[Any] = ItemCollector(
+        model,
+        item=item,
+        errors=errors,
+        jsonl=jsonl,
+        max_depth=max_depth,
+        max_size=max_size,
+        max_string_length=max_string_length,
+        max_number_length=max_number_length,
+    )
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)
@@ -972,6 +1191,10 @@ def acollect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> AsyncCollectIterator[T]: ...
 
 
@@ -985,6 +1208,10 @@ def acollect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> AsyncCollectIterator[Any]: ...
 
 
@@ -997,6 +1224,10 @@ def acollect(
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
+    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
 ) -> AsyncCollectIterator[Any]:
     """The async twin of `collect`: ``async for item in acollect(...)``, on asyncio or trio.
 
@@ -1013,18 +1244,29 @@ def acollect(
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
             piece a chunk is fed in.
+        max_depth, max_size, max_string_length, max_number_length: the limits; see
+            `collect`.
 
     Returns:
         An `AsyncCollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size``, or ``item`` with
-            ``jsonl=True``.
+        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
+            with ``jsonl=True``.
         TypeError: the source is of none of the kinds above.
 
         While iterating: the errors `collect` raises; see `ItemCollector.feed`.
     """
-    collector: ItemCollector[Any] = ItemCollector(model, item=item, errors=errors, jsonl=jsonl)
+    collector: ItemCollector[Any] = ItemCollector(
+        model,
+        item=item,
+        errors=errors,
+        jsonl=jsonl,
+        max_depth=max_depth,
+        max_size=max_size,
+        max_string_length=max_string_length,
+        max_number_length=max_number_length,
+    )
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)
@@ -1104,6 +1346,22 @@ def _pieces(chunk: bytes | memoryview, size: int) -> Iterable[bytes | memoryview
         return (chunk,)
     view = memoryview(chunk)
     return (view[start : start + size] for start in range(0, len(view), size))
+
+
+def _check_limits(
+    max_depth: int, max_size: int | None, max_string_length: int | None, max_number_length: int
+) -> None:
+    for name, value, optional in (
+        ("max_depth", max_depth, False),
+        ("max_size", max_size, True),
+        ("max_string_length", max_string_length, True),
+        ("max_number_length", max_number_length, False),
+    ):
+        if value is None and optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            kind = "a positive int, or None for no limit" if optional else "a positive int"
+            raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def _check_chunk_size(chunk_size: int) -> None:

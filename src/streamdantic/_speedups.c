@@ -1953,10 +1953,256 @@ setup(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* ---- prescan: the limits pre-scan of batch collection (the twin of _limits._py_prescan) ---- */
+
+enum { PS_BETWEEN, PS_STRING, PS_ESCAPE, PS_UHEX, PS_BARE };
+enum { PS_DEPTH = 1, PS_STRING_LIMIT = 2, PS_NUMBER = 3 };
+
+static int
+ps_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* What a byte does between tokens. */
+enum { PS_C_OTHER, PS_C_SKIP, PS_C_NEWLINE, PS_C_OPEN, PS_C_CLOSE, PS_C_QUOTE };
+static unsigned char ps_class[256];
+
+/* Bytes that end a bare token: whitespace, structural characters and the quote. */
+static unsigned char ps_delim[256];
+/* Bytes that end a run of plain string content (in JSON Lines, CR and LF too). */
+static unsigned char ps_string_stop[256], ps_string_stop_lines[256];
+
+static PyObject *
+prescan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 8 || !PyList_Check(args[0]) || PyList_GET_SIZE(args[0]) != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "prescan(state, data, base, step, max_depth, max_string, max_number, "
+                        "jsonl) with a state list of 7 ints");
+        return NULL;
+    }
+    PyObject *state = args[0];
+    long long st[7];
+    for (int k = 0; k < 7; k++) {
+        st[k] = PyLong_AsLongLong(PyList_GET_ITEM(state, k));
+        if (st[k] == -1 && PyErr_Occurred()) return NULL;
+    }
+    long long base = PyLong_AsLongLong(args[2]);
+    long long step = PyLong_AsLongLong(args[3]);
+    long long max_depth = PyLong_AsLongLong(args[4]);
+    long long max_string = PyLong_AsLongLong(args[5]);
+    long long max_number = PyLong_AsLongLong(args[6]);
+    if (PyErr_Occurred()) return NULL;
+    int jsonl = PyObject_IsTrue(args[7]);
+    if (jsonl < 0) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *s = (const unsigned char *)view.buf;
+    long long n = (long long)view.len;
+    long long mode = st[0], depth = st[1], count = st[2], start = st[3];
+    long long u_left = st[4], u_value = st[5], prev_high = st[6];
+    PyObject *cuts = PyList_New(0);
+    if (cuts == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    long long last_cut = 0, kind = 0, at = 0, i = 0;
+    long long boundary = step ? (base / step + 1) * step - base : n + 1;
+    for (;;) {
+        long long end = boundary < n ? boundary : n;
+        while (i < end) {
+            unsigned char c = s[i];
+            switch (mode) {
+            case PS_BETWEEN:
+                switch (ps_class[c]) {
+                case PS_C_SKIP:
+                    i++;
+                    while (i < end && ps_class[s[i]] == PS_C_SKIP) i++;
+                    break;
+                case PS_C_NEWLINE:
+                    if (jsonl) depth = 0;
+                    i++;
+                    break;
+                case PS_C_OPEN:
+                    if (depth >= max_depth) {
+                        kind = PS_DEPTH;
+                        at = i;
+                        goto stop;
+                    }
+                    depth++;
+                    i++;
+                    break;
+                case PS_C_CLOSE:
+                    if (depth) depth--;
+                    i++;
+                    break;
+                case PS_C_QUOTE:
+                    mode = PS_STRING;
+                    start = base + i;
+                    count = 0;
+                    prev_high = 0;
+                    i++;
+                    break;
+                default:
+                    mode = PS_BARE;
+                    start = base + i;
+                    count = 0;
+                }
+                break;
+            case PS_STRING: {
+                /* A run of plain string bytes: count its characters, then check the limit
+                   once (and find the crossing byte only when it is exceeded). */
+                const unsigned char *table = jsonl ? ps_string_stop_lines : ps_string_stop;
+                long long run = i, chars = 0;
+                while (i < end && !table[s[i]]) {
+                    chars += (s[i] & 0xC0) != 0x80;
+                    i++;
+                }
+                if (chars) {
+                    if (count + chars > max_string) {
+                        for (at = run;; at++) {
+                            if ((s[at] & 0xC0) != 0x80 && ++count > max_string) break;
+                        }
+                        kind = PS_STRING_LIMIT;
+                        goto stop;
+                    }
+                    count += chars;
+                    prev_high = 0;
+                }
+                if (i >= end) break;
+                c = s[i];
+                i++;
+                if (c == '"') {
+                    mode = PS_BETWEEN;
+                } else if (c == '\\') {
+                    mode = PS_ESCAPE;
+                } else {
+                    mode = PS_BETWEEN;
+                    depth = 0;
+                }
+                break;
+            }
+            case PS_ESCAPE:
+                if (jsonl && (c == '\n' || c == '\r')) {
+                    mode = PS_BETWEEN;
+                    depth = 0;
+                    i++;
+                } else if (c == 'u') {
+                    mode = PS_UHEX;
+                    u_left = 4;
+                    u_value = 0;
+                    i++;
+                } else {
+                    if (count >= max_string) {
+                        kind = PS_STRING_LIMIT;
+                        at = i;
+                        goto stop;
+                    }
+                    count++;
+                    prev_high = 0;
+                    mode = PS_STRING;
+                    i++;
+                }
+                break;
+            case PS_UHEX: {
+                int digit = ps_hex(c);
+                if (digit < 0) {
+                    if (count >= max_string) {
+                        kind = PS_STRING_LIMIT;
+                        at = i;
+                        goto stop;
+                    }
+                    count++;
+                    prev_high = 0;
+                    mode = PS_STRING;
+                    break; /* read the byte again as string content */
+                }
+                u_value = u_value * 16 + digit;
+                if (--u_left == 0) {
+                    int low = u_value >= 0xDC00 && u_value < 0xE000;
+                    if (!(low && prev_high)) {
+                        if (count >= max_string) {
+                            kind = PS_STRING_LIMIT;
+                            at = i;
+                            goto stop;
+                        }
+                        count++;
+                    }
+                    prev_high = u_value >= 0xD800 && u_value < 0xDC00;
+                    mode = PS_STRING;
+                }
+                i++;
+                break;
+            }
+            default: /* PS_BARE */
+                while (i < end && !ps_delim[s[i]]) {
+                    if (count >= max_number) {
+                        kind = PS_NUMBER;
+                        at = i;
+                        count++;
+                        goto stop;
+                    }
+                    count++;
+                    i++;
+                }
+                if (i < end) mode = PS_BETWEEN;
+                break;
+            }
+        }
+        if (boundary > n) break;
+        {
+            long long cut = mode == PS_BETWEEN ? boundary : start - base;
+            if (cut > last_cut) {
+                PyObject *item = PyLong_FromLongLong(cut);
+                if (item == NULL || PyList_Append(cuts, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(cuts);
+                    PyBuffer_Release(&view);
+                    return NULL;
+                }
+                Py_DECREF(item);
+                last_cut = cut;
+            }
+        }
+        boundary += step;
+    }
+stop:
+    PyBuffer_Release(&view);
+    st[0] = mode;
+    st[1] = depth;
+    st[2] = count;
+    st[3] = start;
+    st[4] = u_left;
+    st[5] = u_value;
+    st[6] = prev_high;
+    for (int k = 0; k < 7; k++) {
+        PyObject *v = PyLong_FromLongLong(st[k]);
+        if (v == NULL) {
+            Py_DECREF(cuts);
+            return NULL;
+        }
+        if (PyList_SetItem(state, k, v) < 0) {
+            Py_DECREF(cuts);
+            return NULL;
+        }
+    }
+    long long tail = mode == PS_BETWEEN ? n : start - base;
+    return Py_BuildValue("(NLLL)", cuts, tail, kind, at);
+}
+
 static PyMethodDef module_methods[] = {
     {"setup", setup, METH_VARARGS,
      "setup(ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, "
      "LimitExceededError)\n--\n\nRegister the classes the parser creates."},
+    {"prescan", (PyCFunction)(void (*)(void))prescan, METH_FASTCALL,
+     "prescan(state, data, base, step, max_depth, max_string, max_number, jsonl)\n--\n\n"
+     "The limits pre-scan of batch collection; see streamdantic._limits."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1988,6 +2234,17 @@ PyInit__speedups(void)
     INTERN(s_escape, "_escape");
     INTERN(s_prepare_text, "_prepare_text");
     INTERN(s_refuse, "_refuse");
+    for (const char *d = " \t\n\r,:[]{}\""; *d; d++) {
+        ps_delim[(unsigned char)*d] = 1;
+    }
+    ps_class[' '] = ps_class['\t'] = ps_class[','] = ps_class[':'] = PS_C_SKIP;
+    ps_class['\n'] = ps_class['\r'] = PS_C_NEWLINE;
+    ps_class['['] = ps_class['{'] = PS_C_OPEN;
+    ps_class[']'] = ps_class['}'] = PS_C_CLOSE;
+    ps_class['"'] = PS_C_QUOTE;
+    ps_string_stop['"'] = ps_string_stop['\\'] = 1;
+    ps_string_stop_lines['"'] = ps_string_stop_lines['\\'] = 1;
+    ps_string_stop_lines['\n'] = ps_string_stop_lines['\r'] = 1;
     empty_tuple = PyTuple_New(0);
     if (empty_tuple == NULL) {
         return NULL;

@@ -9,3 +9,14 @@ class ParserCore:
 def setup(
     started: type, appended: type, completed: type, document: type, limit_error: type, /
 ) -> None: ...
+def prescan(
+    state: list[int],
+    data: bytes | bytearray | memoryview,
+    base: int,
+    step: int,
+    max_depth: int,
+    max_string: int,
+    max_number: int,
+    jsonl: bool,
+    /,
+) -> tuple[list[int], int, int, int]: ...

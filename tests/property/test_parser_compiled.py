@@ -290,6 +290,7 @@ def _pure_python_slices() -> dict[str, list[str]]:
         ],
         "properties-1": [f"{module}::{name}" for name in names[0::2]],
         "properties-2": [f"{module}::{name}" for name in names[1::2]],
+        "collect": ["tests/unit/test_collect.py", "tests/unit/test_limits.py"],
     }
 
 

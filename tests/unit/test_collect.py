@@ -565,6 +565,202 @@ def test_the_python_backend_also_works(monkeypatch: pytest.MonkeyPatch) -> None:
         list(collect(b"[1, 2", Any))
 
 
+# --- limits --------------------------------------------------------------------------------
+
+# Each limit, tight, in a JSON document and in JSON Lines, with where it is crossed: the byte
+# that crossed it (offset, line, column).
+LIMIT_CASES = [
+    pytest.param(b"[1, [[2]]]", {"max_depth": 2}, "max_depth=2", (5, 1, 6), id="depth"),
+    pytest.param(
+        '[1,\n "h\u00e9llo!"]'.encode(),
+        {"max_string_length": 5},
+        "max_string_length=5",
+        (12, 2, 8),
+        id="string",
+    ),
+    pytest.param(
+        b'[1, "\\u00e9\\ud83d\\ude00x"]',
+        {"max_string_length": 2},
+        "max_string_length=2",
+        (23, 1, 24),
+        id="string-escapes",
+    ),
+    pytest.param(
+        b"[1, 123456]", {"max_number_length": 5}, "max_number_length=5", (9, 1, 10), id="number"
+    ),
+    pytest.param(b"[1, 2345]", {"max_size": 6}, "max_size=6", (6, 1, 7), id="size"),
+]
+
+
+@pytest.mark.parametrize(("doc", "limits", "what", "where"), LIMIT_CASES)
+def test_a_document_over_a_limit_raises_limit_exceeded_error(
+    doc: bytes, limits: dict[str, int], what: str, where: tuple[int, int, int]
+) -> None:
+    """Each limit raises LimitExceededError where it is crossed, naming it and how to raise it."""
+    got: list[Any] = []
+    with pytest.raises(LimitExceededError) as info:
+        got.extend(collect(doc, Any, **limits))
+    error = info.value
+    assert got == [1]  # the items before it are delivered
+    assert (error.offset, error.line, error.column) == where
+    assert what in error.what
+    name = what.split("=")[0]
+    assert f"pass a larger {name}" in error.what
+    assert "collect()" in error.what
+
+
+@pytest.mark.parametrize(("doc", "limits", "what", "where"), LIMIT_CASES)
+def test_a_limit_error_does_not_depend_on_the_split(
+    doc: bytes, limits: dict[str, int], what: str, where: tuple[int, int, int]
+) -> None:
+    """Split in two anywhere, or byte by byte, a document crosses its limit at the same byte."""
+    splits = [[doc[:cut], doc[cut:]] for cut in range(len(doc) + 1)]
+    splits.append([doc[k : k + 1] for k in range(len(doc))])
+    for chunks in splits:
+        collector = ItemCollector(Any, **limits)
+        with pytest.raises(LimitExceededError) as info:
+            feed_all(collector, chunks)
+        assert (info.value.offset, info.value.line, info.value.column) == where
+
+
+@pytest.mark.parametrize(("doc", "limits", "what", "where"), LIMIT_CASES)
+def test_a_larger_limit_lets_the_document_through(
+    doc: bytes, limits: dict[str, int], what: str, where: tuple[int, int, int]
+) -> None:
+    """One more than the tight limit, or None where allowed, accepts the same document."""
+    larger = {name: value + 1 for name, value in limits.items()}
+    if "max_size" in limits:
+        larger = {"max_size": len(doc)}
+    assert list(collect(doc, Any, **larger)) == json.loads(doc)
+    if "max_size" in limits or "max_string_length" in limits:
+        assert list(collect(doc, Any, **dict.fromkeys(limits))) == json.loads(doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "limits", "what", "where"),
+    [
+        pytest.param(b"[1]\n[[[2]]]\n", {"max_depth": 2}, "max_depth=2", (6, 2, 3), id="depth"),
+        pytest.param(
+            b'1\n"abcdef"\n',
+            {"max_string_length": 5},
+            "max_string_length=5",
+            (8, 2, 7),
+            id="string",
+        ),
+        pytest.param(
+            b"1\r\n123456\n",
+            {"max_number_length": 5},
+            "max_number_length=5",
+            (8, 2, 6),
+            id="number",
+        ),
+        pytest.param(b"1\n234\n", {"max_size": 4}, "max_size=4", (4, 2, 3), id="size"),
+    ],
+)
+def test_json_lines_over_a_limit_raise_limit_exceeded_error(
+    text: bytes, limits: dict[str, int], what: str, where: tuple[int, int, int]
+) -> None:
+    """JSON Lines have the same limits, per line (depth, string, number) or in all (size)."""
+    got: list[Any] = []
+    with pytest.raises(LimitExceededError) as info:
+        got.extend(collect(text, Any, jsonl=True, errors="skip", **limits))
+    error = info.value
+    assert got == [[1]] if text.startswith(b"[") else got == [1]
+    assert (error.offset, error.line, error.column) == where
+    assert what in error.what and error.path == (1,)
+
+
+def test_the_limits_default_to_those_of_json_parser() -> None:
+    """Depth 512, strings 64 MiB characters, numbers 4300 characters; no limit on the input."""
+    depth, number = 512, 4300
+    assert list(collect(b"[" * depth + b"]" * depth, Any, item="")) != []
+    with pytest.raises(LimitExceededError, match="max_depth=512"):
+        list(collect(b"[" * (depth + 1) + b"]" * (depth + 1), Any, item=""))
+    assert list(collect(b"[0." + b"1" * (number - 2) + b"]", float)) == [0.1111111111111111]
+    with pytest.raises(LimitExceededError, match="max_number_length=4300"):
+        list(collect(b"[0." + b"1" * (number - 1) + b"]", float))
+    collector = ItemCollector(Any)
+    assert (collector._max_string_length, collector._max_size) == (64 * 1024 * 1024, None)
+
+
+def test_bad_limits_are_refused_with_what_is_expected() -> None:
+    """A limit must be a positive int (or None where no limit is allowed)."""
+    for name in ("max_depth", "max_number_length"):
+        for bad in (0, -1, None, 1.5, True):
+            with pytest.raises(ValueError, match=f"{name} must be a positive int, got"):
+                collect(b"[]", Any, **{name: bad})
+    for name in ("max_size", "max_string_length"):
+        with pytest.raises(ValueError, match=f"{name} must be a positive int, or None"):
+            acollect(b"[]", Any, **{name: 0})
+
+
+def test_forty_kilobytes_of_brackets_fail_fast_in_bounded_memory() -> None:
+    """40 KB and 1 MB of '[' raise LimitExceededError in a process limited to 300 MB."""
+    script = """
+import resource, sys
+from typing import Any
+resource.setrlimit(resource.RLIMIT_AS, (300 * 2**20, 300 * 2**20))
+from streamdantic import LimitExceededError, collect
+for size in (40_000, 1_000_000):
+    for chunk_size in (1024, 65536, size):
+        try:
+            list(collect(b"[" * size, Any, chunk_size=chunk_size))
+        except LimitExceededError as exc:
+            print(exc.offset)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["512"] * 6
+
+
+class CountingCoro:
+    """Stands for ijson's coroutine: forwards every push and counts the work yajl does."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.pushed = 0
+        self.open_token = 0  # bytes of the token a push ends inside, lexed again next push
+
+    def send(self, data: Any) -> Any:
+        self.pushed += len(data) + self.open_token
+        tail = bytes(data[-1:])
+        self.open_token = self.open_token + len(data) if tail == b"x" else 0
+        return self.inner.send(data)
+
+
+def string_document_work(length: int, chunk_size: int) -> int:
+    """The bytes yajl lexes for ``["xx...x"]``: each push, plus the open token it re-reads."""
+    collector = ItemCollector(str)
+    counter = CountingCoro(collector._coro)
+    collector._coro = counter
+    doc = b'["' + b"x" * length + b'"]'
+    assert (
+        len(feed_all(collector, [doc[k : k + chunk_size] for k in range(0, len(doc), chunk_size)]))
+        == 1
+    )
+    return counter.pushed
+
+
+@pytest.mark.parametrize("chunk_size", [100, 1024, 65536, 4 * 1024 * 1024])
+def test_a_long_string_is_lexed_in_linear_work(chunk_size: int) -> None:
+    """Ten times the string, ten times the bytes yajl lexes: no push re-reads an open token."""
+    small = string_document_work(200_000, chunk_size)
+    large = string_document_work(2_000_000, chunk_size)
+    assert small == 200_000 + 4 and large == 2_000_000 + 4
+
+
+def test_an_encoded_surrogate_is_a_parse_error() -> None:
+    """UTF-8 bytes of a surrogate (which yajl lets through) raise JSONParseError at them."""
+    got: list[Any] = []
+    with pytest.raises(JSONParseError, match="invalid UTF-8") as info:
+        got.extend(collect(b'[1, "ab\xed\xa0\x80"]', Any))
+    assert got == [1]
+    assert (info.value.offset, info.value.column) == (7, 8)
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
+
+
 # --- async ---------------------------------------------------------------------------------
 
 
@@ -687,7 +883,10 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     """benchmarks/bench_collect.py runs on a tiny file and prints its table."""
     bench = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_collect.py"
     proc = subprocess.run(
-        [sys.executable, str(bench), "--size-mb", "0.2", "--data-dir", str(tmp_path)],
+        [
+            *(sys.executable, str(bench), "--size-mb", "0.2", "--string-mb", "0.01,0.1"),
+            *("--data-dir", str(tmp_path)),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -696,3 +895,4 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "| streamdantic collect |" in proc.stdout
     assert "| json.load + validate_python |" in proc.stdout
+    assert "| contender | 0.01 MB (s) | 0.1 MB (s) | ratio |" in proc.stdout
