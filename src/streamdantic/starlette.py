@@ -215,6 +215,8 @@ class EventStreamResponse(Response):
     ``last_event_id`` query parameter) is refused with 409 and a JSON ``detail``, and the
     source is closed unread; with ``on_resume="restart"`` it is answered with a new
     generation instead, which the ``stream`` frame declares as a restart (clients reset).
+    A ``Last-Event-ID`` that is not a frame id (decimal, 0 to 2**63 - 1) gets 400 with a
+    JSON ``detail``, with a source or a store alike.
 
     Args:
         source: ``astream(...)`` / ``stream(...)``, or an async or sync iterable of

@@ -269,7 +269,7 @@ async def test_a_thousand_concurrent_streams_share_a_few_connections(redis_url: 
     name = f"streamdantic-scale-{uuid.uuid4().hex[:8]}"
     client = Redis.from_url(redis_url, client_name=name)
     store = RedisStore(client, prefix=prefix())
-    streams = ResumableStreams(store=store)
+    streams = ResumableStreams(store=store, max_generations=n)  # past the default of 256
     observer = Redis.from_url(redis_url)
     release = anyio.Event()
     started = 0
