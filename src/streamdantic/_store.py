@@ -122,7 +122,7 @@ class Store(Protocol):
 
     async def create(self, stream_id: str, /) -> None:
         """Register a new stream (readers may arrive before its first frame) and take its
-        lease."""
+        lease; `StoreFullError` when the store has no room for it."""
         ...
 
     async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
@@ -132,9 +132,9 @@ class Store(Protocol):
         ...
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
-        """The frames after id `after`; when there are none yet and the stream has neither
-        ended nor been lost, wait up to `wait` seconds for one. ``None``: no such stream (or
-        expired)."""
+        """The frames after id `after` (0 to `MAX_FRAME_ID`, else `ValueError`); when there
+        are none yet and the stream has neither ended nor been lost, wait up to `wait`
+        seconds for one. ``None``: no such stream (or expired)."""
         ...
 
     async def hold_lease(self, stream_id: str, /) -> None:
