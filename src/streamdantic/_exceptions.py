@@ -11,6 +11,8 @@ StreamdanticError
 ├── StreamCancelledError            the consumer or a task cancelled the stream: .partial
 ├── GenerationLostError             a resumable stream's generation stopped without ending it
 ├── StoreUnavailableError           the store of resumable streams could not be reached
+│   └── StoreFullError              the store is at its caps with running streams only
+├── TooManyGenerationsError         ResumableStreams runs max_generations already
 ├── ProviderError                   the provider reported an error mid-stream: .partial
 │   ├── ContentFilterError          finish_reason == "content_filter"
 │   └── RefusalError                the model refused instead of answering: .refusal
@@ -46,12 +48,14 @@ __all__ = [
     "ReconnectError",
     "RefusalError",
     "SSEError",
+    "StoreFullError",
     "StoreUnavailableError",
     "StreamCancelledError",
     "StreamIntegrityError",
     "StreamNotResumableError",
     "StreamValidationError",
     "StreamdanticError",
+    "TooManyGenerationsError",
     "TruncatedStreamError",
     "UsageError",
 ]
@@ -203,6 +207,25 @@ class StoreUnavailableError(StreamdanticError):
     def __init__(self, message: str, *, partial: Any = None) -> None:
         self.partial = partial
         super().__init__(message)
+
+
+class StoreFullError(StoreUnavailableError):
+    """The store of resumable streams cannot take a new stream now.
+
+    It holds as many streams (or bytes) as its caps allow and none of them can be evicted:
+    they are all running (``MemoryStore(max_streams=..., max_bytes=...)``), or Redis is out
+    of memory (``maxmemory``). Retry once a generation has ended, or raise the caps. A
+    subclass of `StoreUnavailableError`, so code that retries an unavailable store later
+    handles it too (``POST /streams`` answers 503 with ``Retry-After``).
+    """
+
+
+class TooManyGenerationsError(StreamdanticError):
+    """`ResumableStreams` already runs its ``max_generations`` generations.
+
+    Nothing was started (the source was closed unread): retry once one has ended
+    (``POST /streams`` answers 429 with ``Retry-After``), or raise ``max_generations``.
+    """
 
 
 class ProviderError(StreamdanticError):

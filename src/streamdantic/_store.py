@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkab
 
 import anyio
 
-from ._exceptions import StoreUnavailableError
+from ._exceptions import StoreFullError, StoreUnavailableError
 from ._sse import ServerSentEvent
 
 if TYPE_CHECKING:
@@ -67,6 +67,24 @@ DEFAULT_MAX_FRAMES: Final = 10_000
 # renewal also picks up a cancel request whose notification was lost).
 DEFAULT_LEASE: Final = 10.0
 DEFAULT_RENEW_EVERY: Final = 2.0
+# Streams per MemoryStore, running or kept for late clients: 10,000 is ~3 new streams a
+# second for the whole default TTL of an hour; a generation lasts 10-120 s, so that rate is
+# already 30-300 concurrent generations, more than one process runs (ResumableStreams'
+# max_generations defaults to 256). Past it, the oldest finished streams go first, so the
+# cap only shortens how long late clients find a finished stream.
+DEFAULT_MAX_STREAMS: Final = 10_000
+# Bytes of frames per MemoryStore (as accounted below, close to CPython's real cost): a
+# quarter of a 1 GiB container. That is ~1,300 streams of the 20 KB orders document (its
+# 575 frames and latest snapshot take ~200 KB) or ~10,000 typical 2 KB answers; the
+# 5,000 finished streams that once took 254 MB fit in it only with the oldest evicted.
+DEFAULT_MAX_BYTES: Final = 256 * 2**20
+# What a stored frame costs beyond its characters: the ServerSentEvent and its three str
+# objects (measured on CPython 3.11: ~185 bytes with ASCII data); a stream entry's own cost.
+_FRAME_COST: Final = 200
+_ENTRY_COST: Final = 1_000
+# The largest frame id, and Last-Event-ID: 2**63 - 1, what every 64-bit integer (and a
+# Redis stream entry id) holds. A position past it cannot name a frame.
+MAX_FRAME_ID: Final = 2**63 - 1
 
 logger = logging.getLogger("streamdantic")
 
@@ -104,7 +122,7 @@ class Store(Protocol):
 
     async def create(self, stream_id: str, /) -> None:
         """Register a new stream (readers may arrive before its first frame) and take its
-        lease."""
+        lease; `StoreFullError` when the store has no room for it."""
         ...
 
     async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
@@ -114,9 +132,9 @@ class Store(Protocol):
         ...
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
-        """The frames after id `after`; when there are none yet and the stream has neither
-        ended nor been lost, wait up to `wait` seconds for one. ``None``: no such stream (or
-        expired)."""
+        """The frames after id `after` (0 to `MAX_FRAME_ID`, else `ValueError`); when there
+        are none yet and the stream has neither ended nor been lost, wait up to `wait`
+        seconds for one. ``None``: no such stream (or expired)."""
         ...
 
     async def hold_lease(self, stream_id: str, /) -> None:
@@ -149,13 +167,37 @@ def _check_limits(ttl: float, max_frames: int, lease: float, renew_every: float)
         )
 
 
+def parse_frame_id(raw: str) -> int | None:
+    """`raw` as a frame id (a decimal integer from 0 to `MAX_FRAME_ID`, leading zeros
+    allowed), or None. Never calls int() on more than 19 digits (int() refuses numbers of
+    over 4,300 digits with a ValueError of its own)."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    digits = raw.lstrip("0")
+    if len(digits) > 19:
+        return None
+    n = int(digits or "0")
+    return n if n <= MAX_FRAME_ID else None
+
+
 def _frame_id(frame: ServerSentEvent) -> int:
     if frame.data is None:
         raise ValueError(f"stored frames carry data; frame {frame.id!r} has data=None")
-    raw = frame.id or ""
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValueError(f"stored frames need a decimal id, not {frame.id!r}")
-    return int(raw)
+    n = parse_frame_id(frame.id or "")
+    if n is None:
+        raise ValueError(
+            f"stored frames need a decimal id from 0 to {MAX_FRAME_ID}, not {frame.id!r}"
+        )
+    return n
+
+
+def _check_after(after: int) -> None:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_FRAME_ID:
+        raise ValueError(f"read after a frame id from 0 to {MAX_FRAME_ID}, not {after!r}")
+
+
+def _cost(frame: ServerSentEvent) -> int:
+    return len(frame.data or "") + len(frame.event) + len(frame.id or "") + _FRAME_COST
 
 
 # ------------------------------------------------------------------------------ memory
@@ -170,6 +212,7 @@ class _Entry:
         "frames",
         "last",
         "lease_until",
+        "size",
         "snapshot",
         "snapshot_id",
     )
@@ -180,6 +223,7 @@ class _Entry:
         self.last = 0  # id of the last frame appended
         self.snapshot: ServerSentEvent | None = None  # the latest snapshot
         self.snapshot_id = 0
+        self.size = _ENTRY_COST  # the bytes it accounts for (frames, snapshot, itself)
         self.done = False
         self.expires = expires
         self.changed = anyio.Event()  # set (and replaced) at each change
@@ -198,10 +242,20 @@ class _Entry:
 class MemoryStore:
     """A `Store` in this process's memory (the default): one server process only.
 
+    Memory is bounded by `max_streams` and `max_bytes`: when a new stream or a frame would
+    pass either, the finished streams (and lost ones) go first, the oldest first; a running
+    stream is never evicted nor cut, so when only running streams remain, `create` refuses
+    the new stream with `StoreFullError` (the appends of running streams go on, so
+    `max_bytes` is exceeded by at most what they add; `ResumableStreams(max_generations=...)`
+    bounds their number).
+
     Args:
         ttl: seconds an entry is kept after its last write.
         max_frames: frames kept per stream (older ones are dropped, never those after the
             latest snapshot).
+        max_streams: streams kept at once, running or finished.
+        max_bytes: bytes of frames kept at once: the characters of each frame's data, event
+            and id plus ~200 bytes of bookkeeping per frame (about what CPython spends).
         lease: seconds a generation's lease lasts unless renewed (see `Store`).
         renew_every: seconds between the renewals of `hold_lease` (below `lease`).
         clock: the monotonic clock, in seconds (replaceable in tests).
@@ -215,26 +269,60 @@ class MemoryStore:
         *,
         ttl: float = DEFAULT_TTL,
         max_frames: int = DEFAULT_MAX_FRAMES,
+        max_streams: int = DEFAULT_MAX_STREAMS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         lease: float = DEFAULT_LEASE,
         renew_every: float = DEFAULT_RENEW_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         _check_limits(ttl, max_frames, lease, renew_every)
+        for name, value in (("max_streams", max_streams), ("max_bytes", max_bytes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
         self.ttl = ttl
         self.max_frames = max_frames
+        self.max_streams = max_streams
+        self.max_bytes = max_bytes
         self.lease = lease
         self.renew_every = renew_every
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._finished: dict[str, None] = {}  # the ended streams, oldest end first
+        self._bytes = 0  # the sum of the entries' sizes
         self._next_purge = 0.0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The streams and bytes kept now (see `max_streams`, `max_bytes`)."""
+        return len(self._entries), self._bytes
 
     def _get(self, stream_id: str) -> _Entry | None:
         entry = self._entries.get(stream_id)
         if entry is not None and entry.expires <= self._clock():
-            del self._entries[stream_id]
-            entry.changed.set()
+            self._drop(stream_id)
             return None
         return entry
+
+    def _drop(self, stream_id: str) -> None:
+        entry = self._entries.pop(stream_id)
+        self._finished.pop(stream_id, None)
+        self._bytes -= entry.size
+        entry.changed.set()  # its waiting readers find it gone
+
+    def _resize(self, entry: _Entry, delta: int) -> None:
+        entry.size += delta
+        self._bytes += delta
+
+    def _evict_one(self) -> bool:
+        """Drop the finished stream that ended first (else a lost one); False if none."""
+        if self._finished:
+            self._drop(next(iter(self._finished)))
+            return True
+        for key, entry in self._entries.items():  # O(streams), only when full
+            if self._lost(entry):
+                self._drop(key)
+                return True
+        return False
 
     def _touch(self, entry: _Entry) -> None:
         now = self._clock()
@@ -242,19 +330,43 @@ class MemoryStore:
         changed, entry.changed = entry.changed, anyio.Event()
         changed.set()
         if now >= self._next_purge:  # drop expired entries, at most once a second
-            self._next_purge = now + 1.0
-            for key in [k for k, e in self._entries.items() if e.expires <= now]:
-                self._entries.pop(key).changed.set()
+            self._purge(now)
+
+    def _purge(self, now: float) -> None:
+        self._next_purge = now + 1.0
+        for key in [k for k, e in self._entries.items() if e.expires <= now]:
+            self._drop(key)
+
+    def _full(self) -> bool:
+        return len(self._entries) >= self.max_streams or self._bytes >= self.max_bytes
 
     async def create(self, stream_id: str, /) -> None:
-        """Register a new stream (see `Store.create`)."""
+        """Register a new stream (see `Store.create`), evicting finished streams when the
+        store is at `max_streams` or `max_bytes`.
+
+        Raises:
+            StoreFullError: the store is at a cap and every stream in it is running.
+        """
+        if stream_id in self._entries:
+            self._drop(stream_id)
         now = self._clock()
         entry = _Entry(now + self.ttl, now + self.lease)
-        self._entries[stream_id] = entry
         self._touch(entry)
+        if self._full():
+            self._purge(now)  # expired entries go before anything is evicted
+        while self._full():
+            if not self._evict_one():
+                raise StoreFullError(
+                    f"MemoryStore is full: {len(self._entries)} streams, {self._bytes} bytes "
+                    f"(max_streams={self.max_streams}, max_bytes={self.max_bytes}), all of "
+                    "them running; retry once one has ended, or raise the caps"
+                )
+        self._entries[stream_id] = entry
+        self._bytes += entry.size
 
     async def append(self, stream_id: str, frame: ServerSentEvent, /) -> None:
-        """Add a frame or replace the snapshot (see `Store.append`).
+        """Add a frame or replace the snapshot (see `Store.append`); past `max_bytes`,
+        finished streams are evicted (never a running one).
 
         Raises:
             KeyError: no such stream.
@@ -271,7 +383,9 @@ class MemoryStore:
         if frame.event == "snapshot":
             if not entry.snapshot_id <= n <= entry.last:
                 raise ValueError(f"snapshot {n} of stream {stream_id!r} is out of order")
+            old = _cost(entry.snapshot) if entry.snapshot is not None else 0
             entry.snapshot, entry.snapshot_id = frame, n
+            self._resize(entry, _cost(frame) - old)
         else:
             if n != entry.last + 1:
                 raise ValueError(
@@ -279,17 +393,25 @@ class MemoryStore:
                 )
             entry.frames.append(frame)
             entry.last = n
+            self._resize(entry, _cost(frame))
         frames = entry.frames
         excess = len(frames) - self.max_frames
         if excess > 0 and entry.snapshot_id:
             # Never drop a frame after the snapshot: it is what resumes a client from it.
             after_snapshot = entry.last - entry.snapshot_id
             for _ in range(min(excess, len(frames) - after_snapshot)):
-                frames.popleft()
+                self._resize(entry, -_cost(frames.popleft()))
+        while self._bytes > self.max_bytes and self._finished:  # (lost ones: at create)
+            self._drop(next(iter(self._finished)))
         self._touch(entry)
 
     async def read(self, stream_id: str, /, after: int = 0, *, wait: float = 0.0) -> Frames | None:
-        """Frames after `after`, waiting up to `wait` seconds (see `Store.read`)."""
+        """Frames after `after`, waiting up to `wait` seconds (see `Store.read`).
+
+        Raises:
+            ValueError: `after` is not a frame id (0 to `MAX_FRAME_ID`).
+        """
+        _check_after(after)
         entry = self._get(stream_id)
         if entry is None:
             return None
@@ -334,6 +456,8 @@ class MemoryStore:
         entry = self._get(stream_id)
         if entry is not None:
             entry.done = True
+            self._finished.pop(stream_id, None)
+            self._finished[stream_id] = None  # evicted in the order they ended
             self._touch(entry)
 
     async def cancel(self, stream_id: str, /) -> bool:
@@ -514,7 +638,12 @@ class RedisStore:
         lease: float = DEFAULT_LEASE,
         renew_every: float = DEFAULT_RENEW_EVERY,
     ) -> None:
-        from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+        from redis.exceptions import (
+            ConnectionError,
+            OutOfMemoryError,
+            ResponseError,
+            TimeoutError,
+        )
 
         _check_limits(ttl, max_frames, lease, renew_every)
         self.redis = redis
@@ -528,6 +657,7 @@ class RedisStore:
         self._stale: type[Exception] = ConnectionError
         self._timeout: type[Exception] = TimeoutError
         self._refused: type[Exception] = ResponseError
+        self._out_of_memory: type[Exception] = OutOfMemoryError
         pool = getattr(redis, "connection_pool", None)
         options = getattr(pool, "connection_kwargs", {})
         timeout = options.get("socket_timeout")
@@ -596,7 +726,12 @@ class RedisStore:
             try:
                 try:
                     return await exchange()
-                except self._refused:
+                except self._refused as exc:
+                    if isinstance(exc, self._out_of_memory) or str(exc).startswith("OOM"):
+                        raise StoreFullError(
+                            f"could not {what}: Redis is out of memory ({exc}); raise its "
+                            "maxmemory, or let it evict (docs/sse.md, Caps)"
+                        ) from exc
                     raise
                 except self._stale:
                     return await exchange()
@@ -698,8 +833,10 @@ class RedisStore:
         """Frames after `after`, waiting up to `wait` seconds (see `Store.read`).
 
         Raises:
+            ValueError: `after` is not a frame id (0 to `MAX_FRAME_ID`).
             StoreUnavailableError: Redis cannot be reached.
         """
+        _check_after(after)
         peeked = await self._peek(stream_id, after)
         if peeked is None:
             return None

@@ -29,7 +29,7 @@ import inspect
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -45,19 +45,28 @@ from starlette.types import Message, Receive, Scope, Send
 from ._aggregate import AsyncStream, Stream
 from ._exceptions import (
     GenerationLostError,
+    StoreFullError,
     StoreUnavailableError,
     StreamCancelledError,
+    TooManyGenerationsError,
     UsageError,
 )
 from ._sse import ServerSentEvent, encode, encode_comment
 from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
-from ._store import Frames, MemoryStore, Store
+from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 
-__all__ = ["EventStreamResponse", "OnResume", "ResumableStreams"]
+__all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 
 #: What a source-backed `EventStreamResponse` does with a request that asks to resume.
 OnResume = Literal["refuse", "restart"]
 _ON_RESUME: Final = ("refuse", "restart")
+
+#: What a request to `ResumableStreams` asks its ``authorize`` hook for: start a stream
+#: (``POST``; no stream id yet), read one (``GET``), cancel one (``DELETE``, ``.../cancel``).
+Action = Literal["start", "read", "cancel"]
+#: ``authorize(request, stream_id, action)``, sync or async: True lets the request through,
+#: False answers 403; raising ``HTTPException`` answers with its status instead.
+Authorize = Callable[[Request, str | None, Action], bool | Awaitable[bool]]
 
 logger = logging.getLogger("streamdantic")
 
@@ -73,6 +82,15 @@ _STORE_POLL: Final = 5.0
 # How long a generation retries a store write that fails before it gives up: a Redis
 # restart or failover takes seconds; past this the stream is lost (its lease lapses).
 DEFAULT_STORE_TIMEOUT: Final = 30.0
+# Generations one ResumableStreams runs at once (each is an upstream LLM request, its
+# parser and its frames). 256 is above what one process streams smoothly: at ~50 tokens/s
+# each, 256 streams are ~13,000 frames/s to parse, validate and store in one event loop,
+# and the OpenAI SDK keeps 100 connections alive per client. 1,000 anonymous POSTs once
+# started 1,000 generations; past the cap a POST gets 429 before `start` is called.
+DEFAULT_MAX_GENERATIONS: Final = 256
+# Retry-After of a 429 (generation cap) or a full store: a slot frees when a generation
+# ends (they last 10-120 s), so an immediate retry mostly finds it still full.
+_RETRY_FULL: Final = 5
 _END: Final = object()
 _NOT_RESUMABLE: Final = (
     "this stream cannot be resumed: the endpoint runs its model again for each request (a "
@@ -197,6 +215,8 @@ class EventStreamResponse(Response):
     ``last_event_id`` query parameter) is refused with 409 and a JSON ``detail``, and the
     source is closed unread; with ``on_resume="restart"`` it is answered with a new
     generation instead, which the ``stream`` frame declares as a restart (clients reset).
+    A ``Last-Event-ID`` that is not a frame id (decimal, 0 to 2**63 - 1) gets 400 with a
+    JSON ``detail``, with a source or a store alike.
 
     Args:
         source: ``astream(...)`` / ``stream(...)``, or an async or sync iterable of
@@ -282,8 +302,14 @@ class EventStreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         first: Frames | None = None
-        after = 0
         restart = False
+        try:
+            after = _last_event_id(scope)
+        except ValueError as exc:
+            if self._upstream is not None:
+                await self._upstream.aclose()  # never run
+            await _plain(400, str(exc))(scope, receive, send)
+            return
         if self._upstream is not None and _resume_position(scope):
             if self.on_resume == "refuse":
                 await self._upstream.aclose()  # never run: its output would be another stream
@@ -292,13 +318,6 @@ class EventStreamResponse(Response):
             restart = True
         if self._store is not None:
             assert self.stream_id is not None
-            after_or_none = _last_event_id(scope)
-            if after_or_none is None:
-                await _plain(400, "malformed Last-Event-ID: frame ids are decimal integers")(
-                    scope, receive, send
-                )
-                return
-            after = after_or_none
             try:
                 first = await self._store.read(self.stream_id, after)
             except StoreUnavailableError as exc:
@@ -429,15 +448,25 @@ def _resume_position(scope: Scope) -> str:
     return str(Request(scope).query_params.get("last_event_id", "")).strip()
 
 
-def _last_event_id(scope: Scope) -> int | None:
-    """The id to resume after: the position (`_resume_position`) as an int; 0 for none;
-    None when malformed."""
+def _last_event_id(scope: Scope) -> int:
+    """The id to resume after: the position (`_resume_position`) as an int; 0 for none.
+
+    Raises:
+        ValueError: the position is not a frame id (a decimal integer from 0 to
+            MAX_FRAME_ID); its message is the 400's detail.
+    """
     raw = _resume_position(scope)
     if not raw:
         return 0
-    if not (raw.isascii() and raw.isdigit()):
-        return None
-    return int(raw)
+    n = parse_frame_id(raw)
+    if n is None:
+        shown = raw if len(raw) <= 40 else f"{raw[:40]}... ({len(raw)} characters)"
+        raise ValueError(
+            f"malformed Last-Event-ID {shown!r} (header or last_event_id parameter): frame "
+            f"ids are decimal integers from 0 to {MAX_FRAME_ID}; resume with the id of the "
+            "last frame received, or send none to start from the beginning"
+        )
+    return n
 
 
 def _stored_token(stream_id: str) -> str:
@@ -452,11 +481,21 @@ def _plain(status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def _unavailable() -> Response:
+def _unavailable(exc: StoreUnavailableError) -> Response:
+    if isinstance(exc, StoreFullError):
+        detail, retry_after = "the store of the streams is full: retry later", _RETRY_FULL
+    else:
+        detail, retry_after = "the store of the streams is unavailable: retry later", 1
     return JSONResponse(
-        {"detail": "the store of the streams is unavailable: retry later"},
-        status_code=503,
-        headers={"Retry-After": "1"},
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)}
+    )
+
+
+def _too_many(limit: int) -> Response:
+    return JSONResponse(
+        {"detail": f"this server runs as many generations as it may ({limit}): retry later"},
+        status_code=429,
+        headers={"Retry-After": str(_RETRY_FULL)},
     )
 
 
@@ -479,17 +518,25 @@ class _StreamGone(Exception):
 class ResumableStreams:
     """Background generations whose frames live in a store, and the routes to use them.
 
-    Routes (under `prefix`, default ``/streams``):
+    Routes (under `prefix`, default ``/streams``; their names start with `name`):
 
-    - ``POST /streams``: calls ``start(request)`` for a source (it may be async, and read
-      the request's body), runs it in the background, answers 201 with
-      ``{"stream_id": ..., "url": ...}`` and a ``Location`` header;
-    - ``GET /streams/{id}``: the stream as Server-Sent Events from the store, after the
-      client's ``Last-Event-ID`` (header, or ``last_event_id`` query parameter); 404 when
-      unknown or expired, 204 when the client already has everything;
-    - ``DELETE /streams/{id}`` or ``POST /streams/{id}/cancel``: stop the generation (202,
-      or 404 when there is no such running stream); it ends with a ``cancelled`` error
-      frame.
+    - ``POST /streams`` (``<name>_start``): calls ``start(request)`` for a source (it may be
+      async, and read the request's body), runs it in the background, answers 201 with
+      ``{"stream_id": ..., "url": ...}`` and a ``Location`` header (the URL of the stream
+      under the ``POST``'s own URL, so it is right under any ``Mount``); 429 with
+      ``Retry-After`` when `max_generations` run already (before ``start`` is called), 503
+      with ``Retry-After`` when the store is full or unreachable;
+    - ``GET /streams/{id}`` (``<name>``): the stream as Server-Sent Events from the store,
+      after the client's ``Last-Event-ID`` (header, or ``last_event_id`` query parameter);
+      404 when unknown or expired, 204 when the client already has everything, 400 for a
+      malformed ``Last-Event-ID``;
+    - ``DELETE /streams/{id}`` (``<name>_delete``) or ``POST /streams/{id}/cancel``
+      (``<name>_cancel``): stop the generation (202, or 404 when there is no such running
+      stream); it ends with a ``cancelled`` error frame.
+
+    A stream id is an unguessable bearer capability: whoever holds it may read and cancel
+    the stream. Give `authorize` to check each request (ownership, a session) before it
+    touches the store or calls ``start``.
 
     A generation runs to its end even when no client is connected (so a client can come
     back, to this process or another sharing the store); only the cancel route (or the
@@ -502,6 +549,17 @@ class ResumableStreams:
             an awaitable of one. Without it there is no ``POST`` route; use `spawn`.
         store: where frames are kept (default: a new `MemoryStore`, one process only).
         prefix: the routes' path prefix.
+        name: the name of the ``GET`` route (``request.url_for(name, stream_id=...)``) and
+            the start of the others'; default: the prefix's segments joined by ``_``
+            (``"/streams"``: ``"streams"``, ``"/api/v1/chats"``: ``"api_v1_chats"``; no
+            prefix: ``"streams"``), so instances with different prefixes never collide.
+        authorize: ``authorize(request, stream_id, action)``, sync or async, called first
+            by every route (``action`` is ``"start"`` with ``stream_id`` None, ``"read"``
+            or ``"cancel"``): True lets the request through, False answers 403 (raise
+            Starlette's ``HTTPException`` for another status, such as 401); anything else
+            is a bug (TypeError). `spawn`, `cancel` and `response` do not call it.
+        max_generations: generations this object runs at once (``None``: no cap); past it
+            `spawn` raises `TooManyGenerationsError` and ``POST`` answers 429.
         heartbeat, send_timeout, retry: as for `EventStreamResponse`.
         snapshot_every: frames between the snapshots kept in the store, from which a client
             whose frames were dropped resumes (keep it below the store's ``max_frames``:
@@ -511,10 +569,10 @@ class ResumableStreams:
             with a ``generation_lost`` error once its lease lapses.
 
     A generation's failure, or the store's, ends that stream only: it never cancels other
-    generations nor the task group. ``POST`` answers 503 while the store is unreachable.
+    generations nor the task group.
 
     Raises:
-        ValueError: a bad `snapshot_every` or `store_timeout`.
+        ValueError: a bad `snapshot_every`, `store_timeout`, `max_generations` or `name`.
     """
 
     def __init__(
@@ -523,6 +581,9 @@ class ResumableStreams:
         *,
         store: Store | None = None,
         prefix: str = "/streams",
+        name: str | None = None,
+        authorize: Authorize | None = None,
+        max_generations: int | None = DEFAULT_MAX_GENERATIONS,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         snapshot_every: int | None = 100,
@@ -531,28 +592,51 @@ class ResumableStreams:
     ) -> None:
         if not store_timeout > 0:
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
+        if max_generations is not None and (
+            isinstance(max_generations, bool)
+            or not isinstance(max_generations, int)
+            or max_generations < 1
+        ):
+            raise ValueError(
+                f"max_generations must be a positive int or None, not {max_generations!r}"
+            )
         self._start = start
         self.store_timeout = store_timeout
         self.store: Store = store if store is not None else MemoryStore()
         self.prefix = prefix.rstrip("/")
+        if name is None:
+            name = "_".join(part for part in self.prefix.split("/") if part) or "streams"
+        if not name or ":" in name:
+            raise ValueError(
+                f"name must be non-empty without ':' (Mount's separator), not {name!r}"
+            )
+        self.name = name
+        self.authorize = authorize
+        self.max_generations = max_generations
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
         self.snapshot_every = snapshot_every
         self.retry = retry
         ProfileEncoder(snapshot_every=snapshot_every)  # check the option now
         self._group: anyio.abc.TaskGroup | None = None
+        self._running = 0  # generations started by spawn and not yet ended
+
+    @property
+    def running(self) -> int:
+        """The generations this object runs now (see `max_generations`)."""
+        return self._running
 
     @property
     def routes(self) -> list[BaseRoute]:
         """The Starlette routes (see the class docstring)."""
-        p = self.prefix
+        p, name = self.prefix, self.name
         routes: list[BaseRoute] = [
-            Route(p + "/{stream_id}", self._get, methods=["GET"], name="streamdantic_stream"),
-            Route(p + "/{stream_id}", self._cancel, methods=["DELETE"]),
-            Route(p + "/{stream_id}/cancel", self._cancel, methods=["POST"]),
+            Route(p + "/{stream_id}", self._get, methods=["GET"], name=name),
+            Route(p + "/{stream_id}", self._cancel, methods=["DELETE"], name=f"{name}_delete"),
+            Route(p + "/{stream_id}/cancel", self._cancel, methods=["POST"], name=f"{name}_cancel"),
         ]
         if self._start is not None:
-            routes.insert(0, Route(p or "/", self._post, methods=["POST"]))
+            routes.insert(0, Route(p or "/", self._post, methods=["POST"], name=f"{name}_start"))
         return routes
 
     @asynccontextmanager
@@ -594,7 +678,10 @@ class ResumableStreams:
         Raises:
             UsageError: the task group is not running (enter the object or use `lifespan`).
             TypeError: the source is not iterable.
-            StoreUnavailableError: the store cannot be reached (no generation started).
+            TooManyGenerationsError: `max_generations` run already (the source is closed
+                unread).
+            StoreUnavailableError: the store cannot be reached (no generation started);
+                `StoreFullError` when it is full.
         """
         group = self._group
         if group is None:
@@ -603,15 +690,26 @@ class ResumableStreams:
                 "or enter `async with streams:` in your lifespan"
             )
         upstream = _Upstream(source)
+        if self._full():
+            await upstream.aclose()
+            raise TooManyGenerationsError(
+                f"{self._running} generations are running, max_generations="
+                f"{self.max_generations}: retry once one has ended, or raise the cap"
+            )
         encoder = ProfileEncoder(snapshot_every=self.snapshot_every)
         stream_id = secrets.token_urlsafe(16)
+        self._running += 1  # taken before the first await: concurrent spawns see it
         try:
             await self.store.create(stream_id)
         except BaseException:
+            self._running -= 1
             await upstream.aclose()
             raise
         group.start_soon(self._generate, stream_id, upstream, encoder, name=f"stream {stream_id}")
         return stream_id
+
+    def _full(self) -> bool:
+        return self.max_generations is not None and self._running >= self.max_generations
 
     async def cancel(self, stream_id: str, /) -> bool:
         """Stop a generation (whichever process runs it).
@@ -644,6 +742,8 @@ class ResumableStreams:
             await self._run(stream_id, upstream, encoder)
         except Exception as exc:
             logger.error("the generation of stream %s failed", stream_id, exc_info=exc)
+        finally:
+            self._running -= 1
 
     async def _run(self, stream_id: str, upstream: _Upstream, encoder: ProfileEncoder) -> None:
         error: BaseException | None = None
@@ -746,30 +846,65 @@ class ResumableStreams:
         except Exception as exc:
             logger.error("cannot renew the lease of stream %s", stream_id, exc_info=exc)
 
+    async def _allowed(self, request: Request, stream_id: str | None, action: Action) -> bool:
+        if self.authorize is None:
+            return True
+        verdict = self.authorize(request, stream_id, action)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if not isinstance(verdict, bool):
+            raise TypeError(
+                f"authorize() must return True or False (or raise HTTPException), not "
+                f"{verdict!r}: did it forget to return?"
+            )
+        return verdict
+
     async def _post(self, request: Request) -> Response:
         assert self._start is not None
+        if not await self._allowed(request, None, "start"):
+            return _forbidden("start")
+        if self._full():  # before `start`, which may already call the model
+            assert self.max_generations is not None
+            return _too_many(self.max_generations)
         source = self._start(request)
         if inspect.isawaitable(source):
             source = await source
         try:
             stream_id = await self.spawn(source)
+        except TooManyGenerationsError:  # others took the last slots while `start` ran
+            assert self.max_generations is not None
+            return _too_many(self.max_generations)
         except StoreUnavailableError as exc:
             logger.warning("could not start a stream: %s", exc)
-            return _unavailable()
-        url = str(request.url_for("streamdantic_stream", stream_id=stream_id))
+            return _unavailable(exc)
+        # Under this POST's own URL (the routes share the prefix), so any Mount, named or
+        # not, and any root_path are respected without a route name.
+        path = request.url.path.rstrip("/") + "/" + stream_id
+        url = str(request.url.replace(path=path, query=""))
         return JSONResponse(
             {"stream_id": stream_id, "url": url}, status_code=201, headers={"Location": url}
         )
 
     async def _get(self, request: Request) -> Response:
-        return self.response(request.path_params["stream_id"])
+        stream_id = request.path_params["stream_id"]
+        if not await self._allowed(request, stream_id, "read"):
+            return _forbidden("read")
+        return self.response(stream_id)
 
     async def _cancel(self, request: Request) -> Response:
+        stream_id = request.path_params["stream_id"]
+        if not await self._allowed(request, stream_id, "cancel"):
+            return _forbidden("cancel")
         try:
-            cancelled = await self.cancel(request.path_params["stream_id"])
+            cancelled = await self.cancel(stream_id)
         except StoreUnavailableError as exc:
             logger.warning("could not cancel a stream: %s", exc)
-            return _unavailable()
+            return _unavailable(exc)
         if cancelled:
             return JSONResponse({"cancelled": True}, status_code=202)
         return _plain(404, "no such running stream")
+
+
+def _forbidden(action: Action) -> Response:
+    what = "start a stream" if action == "start" else f"{action} this stream"
+    return _plain(403, f"not allowed to {what}")

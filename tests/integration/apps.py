@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from streamdantic import astream
@@ -238,3 +239,57 @@ class Misbehaving:
             while (await receive())["type"] != "http.disconnect":
                 pass
             group.cancel_scope.cancel()
+
+
+# ------------------------------------------------------------------ the caps' and guards' apps
+
+
+async def gated_text(text: str, gate: anyio.Event) -> AsyncIterator[str]:
+    """`text` in pieces, once `gate` is set: a generation held until the test lets it go."""
+    await gate.wait()
+    for chunk in pieces(text):
+        await anyio.lowlevel.checkpoint()
+        yield chunk
+
+
+def gated_app(
+    store: Store | None = None, *, max_generations: int | None = 256, **options: Any
+) -> Starlette:
+    """POST /streams streams orders_20k.json once ``POST /release`` was called (every
+    generation waits for it); ``GET /stats`` is ``{"running", "started"}``: the generations
+    running now, and how many times `start` was called."""
+    started = 0
+    gate: list[anyio.Event] = []
+
+    async def start(request: Request) -> Any:
+        nonlocal started
+        started += 1
+        return astream(gated_text(DOCUMENT_TEXT, gate[0]))
+
+    streams = ResumableStreams(start, store=store, max_generations=max_generations, **options)
+
+    async def release(request: Request) -> JSONResponse:
+        gate[0].set()
+        return JSONResponse({"released": True})
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse({"running": streams.running, "started": started})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gate.append(anyio.Event())
+        async with streams:
+            yield
+
+    routes = [
+        Route("/health", health),
+        Route("/release", release, methods=["POST"]),
+        Route("/stats", stats),
+        *streams.routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def overload_app() -> Starlette:
+    """`gated_app` with $STREAMDANTIC_TEST_MAX_GENERATIONS (for a subprocess)."""
+    return gated_app(max_generations=int(os.environ["STREAMDANTIC_TEST_MAX_GENERATIONS"]))

@@ -269,7 +269,7 @@ async def test_a_thousand_concurrent_streams_share_a_few_connections(redis_url: 
     name = f"streamdantic-scale-{uuid.uuid4().hex[:8]}"
     client = Redis.from_url(redis_url, client_name=name)
     store = RedisStore(client, prefix=prefix())
-    streams = ResumableStreams(store=store)
+    streams = ResumableStreams(store=store, max_generations=n)  # past the default of 256
     observer = Redis.from_url(redis_url)
     release = anyio.Event()
     started = 0
@@ -414,3 +414,39 @@ def test_a_generation_goes_on_through_dropped_redis_connections(redis_url: str) 
     assert cuts >= 2
     assert updates[-1].final == document
     assert [int(u.event_id) for u in updates] == list(range(1, len(updates) + 1))
+
+
+@pytest.mark.timeout(60)
+def test_a_redis_out_of_memory_refuses_new_streams_with_503(redis_server: RedisServer) -> None:
+    """Redis at its maxmemory with noeviction refuses writes with OOM: RedisStore raises
+    StoreFullError, so POST /streams answers 503 with Retry-After (not a 500), and streams
+    start again once Redis has room."""
+    import redis
+
+    admin = redis.Redis.from_url(redis_server.url)
+    store = RedisStore.from_url(redis_server.url, prefix=prefix())
+
+    async def start(request: Any) -> Any:
+        return astream(paced(json.dumps(soak_document(1, 5)), 3, 0))
+
+    streams = ResumableStreams(start, store=store)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with streams:
+            yield
+        await store.aclose()
+
+    app = Starlette(routes=[Route("/health", health), *streams.routes], lifespan=lifespan)
+    try:
+        with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", "1")  # below what Redis already uses: writes fail
+            full = client.post("/streams")
+            assert full.status_code == 503
+            assert full.headers["retry-after"] == "5"
+            assert "full" in full.json()["detail"]
+            admin.config_set("maxmemory", "0")
+            assert client.post("/streams").status_code == 201
+    finally:
+        admin.close()

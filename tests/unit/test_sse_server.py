@@ -15,8 +15,11 @@ from starlette.applications import Starlette
 
 from streamdantic import (
     ProviderError,
+    StoreFullError,
+    StoreUnavailableError,
     StreamCancelledError,
     ToolCallDelta,
+    TooManyGenerationsError,
     UsageError,
     astream,
     stream,
@@ -626,3 +629,121 @@ def test_store_limits_are_checked() -> None:
         MemoryStore(ttl=0)
     with pytest.raises(ValueError):
         MemoryStore(max_frames=0)
+
+
+# ------------------------------------------------------------------------------ caps
+
+
+async def finished_stream(store: MemoryStore, stream_id: str, frames: int = 1) -> None:
+    await store.create(stream_id)
+    for n in range(1, frames + 1):
+        await store.append(stream_id, ServerSentEvent("x" * 100, event="delta", id=str(n)))
+    await store.mark_done(stream_id)
+
+
+async def test_a_full_memory_store_evicts_the_stream_that_ended_first() -> None:
+    """At max_streams, a new stream evicts the finished stream that ended first (not the
+    one created first); running ones stay."""
+    store = MemoryStore(max_streams=3)
+    await store.create("running")
+    await finished_stream(store, "b")
+    await finished_stream(store, "a")
+    await store.mark_done("b")  # ends again: now the latest to have ended
+    await store.create("new")
+    assert [await store.read(s) is not None for s in ("running", "a", "b", "new")] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert store.size[0] == 3
+
+
+async def test_a_memory_store_of_running_streams_refuses_a_new_one() -> None:
+    """When every stream in a full store runs, create raises StoreFullError (a
+    StoreUnavailableError) and keeps them all; a lost stream is evicted instead."""
+    clock = Clock()
+    store = MemoryStore(max_streams=2, lease=10, renew_every=1, clock=clock)
+    await store.create("a")
+    await store.create("b")
+    with pytest.raises(StoreFullError, match="max_streams=2") as info:
+        await store.create("c")
+    assert isinstance(info.value, StoreUnavailableError)
+    assert [await store.read(s) is not None for s in ("a", "b", "c")] == [True, True, False]
+    clock.now = 5.0
+    await store.append("b", ServerSentEvent("x", event="delta", id="1"))  # renews b's lease
+    clock.now = 11.0  # a's lease lapsed: it is lost
+    await store.create("c")
+    assert [await store.read(s) is not None for s in ("a", "b", "c")] == [False, True, True]
+
+
+async def test_a_memory_store_over_max_bytes_evicts_finished_streams() -> None:
+    """Past max_bytes, an append evicts finished streams, oldest end first, never the
+    running stream itself; the accounting comes back to zero as entries go."""
+    clock = Clock()
+    store = MemoryStore(max_bytes=5_000, ttl=100, clock=clock)
+    await finished_stream(store, "old", frames=2)
+    await finished_stream(store, "older", frames=2)
+    await store.mark_done("old")
+    await store.create("live")
+    for n in range(1, 5):  # ~300 bytes each: "older" goes first, then "old"
+        await store.append("live", ServerSentEvent("y" * 100, event="delta", id=str(n)))
+    assert await store.read("older") is None and await store.read("old") is not None
+    for n in range(5, 9):
+        await store.append("live", ServerSentEvent("y" * 100, event="delta", id=str(n)))
+    assert await store.read("old") is None
+    for n in range(9, 30):  # over the cap with nothing to evict: the running stream goes on
+        await store.append("live", ServerSentEvent("y" * 100, event="delta", id=str(n)))
+    live = await store.read("live")
+    assert live is not None and len(live.events) == 29
+    assert store.size[1] > store.max_bytes
+    with pytest.raises(StoreFullError, match="max_bytes=5000"):
+        await store.create("another")
+    clock.now = 200.0
+    assert await store.read("live") is None
+    assert store.size == (0, 0)
+
+
+def test_the_caps_are_checked() -> None:
+    """max_streams, max_bytes and max_generations must be positive ints."""
+    for options in ({"max_streams": 0}, {"max_bytes": 1.5}, {"max_streams": True}):
+        with pytest.raises(ValueError):
+            MemoryStore(**options)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_generations"):
+        ResumableStreams(max_generations=0)
+    with pytest.raises(ValueError, match="name"):
+        ResumableStreams(name="a:b")
+
+
+async def test_spawn_past_max_generations_raises_and_closes_the_source() -> None:
+    """With max_generations running, spawn raises TooManyGenerationsError and closes the
+    source unread; a slot frees when a generation ends."""
+    log: list[str] = []
+    gate = anyio.Event()
+    streams = ResumableStreams(max_generations=1)
+    async with streams:
+        first = await streams.spawn(astream(slow(pieces(), gate)))
+        with pytest.raises(TooManyGenerationsError, match="max_generations=1"):
+            await streams.spawn(closing_source(log))
+        assert log == ["closed"] and streams.running == 1
+        await streams.cancel(first)
+        with anyio.fail_after(5):
+            await anyio.wait_all_tasks_blocked()  # the generation has ended
+        assert streams.running == 0
+        await streams.spawn([])
+
+
+# ------------------------------------------------------------------------------ authorize
+
+
+async def test_an_authorize_hook_must_return_a_bool() -> None:
+    """A hook that returns None (a forgotten return) is a TypeError, not a silent allow or
+    deny."""
+    streams = ResumableStreams(lambda request: [], authorize=lambda request, s, action: None)  # type: ignore[arg-type,return-value]
+    app = Starlette(routes=streams.routes)
+    async with (
+        streams,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        with pytest.raises(TypeError, match="forget to return"):
+            await client.get("/streams/x")
