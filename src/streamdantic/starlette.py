@@ -31,8 +31,9 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import anyio
 import anyio.abc
@@ -82,6 +83,8 @@ _STORE_POLL: Final = 5.0
 # How long a generation retries a store write that fails before it gives up: a Redis
 # restart or failover takes seconds; past this the stream is lost (its lease lapses).
 DEFAULT_STORE_TIMEOUT: Final = 30.0
+_T = TypeVar("_T")
+
 # Generations one ResumableStreams runs at once (each is an upstream LLM request, its
 # parser and its frames). 256 is above what one process streams smoothly: at ~50 tokens/s
 # each, 256 streams are ~13,000 frames/s to parse, validate and store in one event loop,
@@ -233,6 +236,9 @@ class EventStreamResponse(Response):
             when it does not exist, 204 when the client already has all of it, 400 for a
             malformed ``Last-Event-ID``.
         stream_id: the stored stream to serve.
+        store_timeout: seconds a reader of a stored stream keeps retrying a store that
+            cannot be reached (Redis restarting) before it ends the response with a
+            ``store_unavailable`` error frame; heartbeats keep the connection open meanwhile.
         retry: a reconnection delay for the client, in milliseconds, sent first.
         status_code: the status of a streamed response.
         headers: extra headers.
@@ -257,6 +263,7 @@ class EventStreamResponse(Response):
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
+        store_timeout: float = DEFAULT_STORE_TIMEOUT,
         retry: int | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
@@ -276,6 +283,9 @@ class EventStreamResponse(Response):
             raise ValueError(f"heartbeat must be positive or None, not {heartbeat!r}")
         if send_timeout is not None and not send_timeout > 0:
             raise ValueError(f"send_timeout must be positive or None, not {send_timeout!r}")
+        if not store_timeout > 0:
+            raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
+        self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
         self._encoder = ProfileEncoder(profile=profile) if source is not None else None
         self._upstream = _Upstream(source) if source is not None else None
@@ -413,7 +423,9 @@ class EventStreamResponse(Response):
                 await connection.send_body(_error_frame(after, lost))
                 return
             try:
-                frames = await store.read(stream_id, after, wait=_STORE_POLL)
+                frames = await _while_unavailable(
+                    partial(store.read, stream_id, after, wait=_STORE_POLL), self.store_timeout
+                )
             except StoreUnavailableError as exc:
                 logger.warning("could not read stream %s: %s", stream_id, exc)
                 unavailable = StoreUnavailableError(
@@ -421,6 +433,21 @@ class EventStreamResponse(Response):
                 )
                 await connection.send_body(_error_frame(after, unavailable))
                 return
+
+
+async def _while_unavailable(call: Callable[[], Awaitable[_T]], seconds: float) -> _T:
+    """`call()`, retried while the store is unavailable (a Redis restart: its clients'
+    pooled connections die with it and reconnect), for up to `seconds`."""
+    deadline = anyio.current_time() + seconds
+    delay = 0.05
+    while True:
+        try:
+            return await call()
+        except StoreUnavailableError:
+            if anyio.current_time() + delay > deadline:
+                raise
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def _error_frame(after: int, error: Exception) -> bytes:
@@ -730,6 +757,7 @@ class ResumableStreams:
         return EventStreamResponse(
             store=self.store,
             stream_id=stream_id,
+            store_timeout=self.store_timeout,
             heartbeat=self.heartbeat,
             send_timeout=self.send_timeout,
             retry=self.retry,
@@ -816,17 +844,7 @@ class ResumableStreams:
 
     async def _retrying(self, write: Callable[[], Any]) -> None:
         """`write()`, retried while the store is unavailable, for up to `store_timeout`."""
-        deadline = anyio.current_time() + self.store_timeout
-        delay = 0.05
-        while True:
-            try:
-                await write()
-                return
-            except StoreUnavailableError:
-                if anyio.current_time() + delay > deadline:
-                    raise
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        await _while_unavailable(write, self.store_timeout)
 
     async def _watch_cancel(self, stream_id: str, scope: anyio.CancelScope) -> None:
         try:

@@ -511,6 +511,51 @@ async def test_the_generation_outlives_its_clients_until_cancelled() -> None:
         assert (await client.post("/streams")).status_code == 404  # no start: no POST route
 
 
+class FlakyStore(MemoryStore):
+    """A store whose reads after the first fail `failures` times (a Redis restart, as its
+    readers see it), then work again; `failed` is set once they all have."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.reads = 0
+        self.failed = anyio.Event()
+
+    async def read(self, stream_id: str, after: int, /, *, wait: float = 0) -> Any:
+        self.reads += 1
+        if self.reads > 1 and self.failures:
+            self.failures -= 1
+            if not self.failures:
+                self.failed.set()
+            raise StoreUnavailableError("redis restarting")
+        return await super().read(stream_id, after, wait=wait)
+
+
+async def test_a_reader_rides_out_a_short_store_outage() -> None:
+    """A store that fails a few reads (Redis restarting) and comes back within
+    `store_timeout`: the reader retries and the client gets the whole stream, not a
+    ``store_unavailable`` error frame."""
+    gate = anyio.Event()
+    store = FlakyStore(failures=3)
+    streams = ResumableStreams(store=store)
+    app = Starlette(routes=streams.routes)
+    async with (
+        streams,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        stream_id = await streams.spawn(astream(slow(pieces(), gate)))
+
+        async def release() -> None:
+            await store.failed.wait()
+            gate.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(release)
+            response = await client.get(f"/streams/{stream_id}")
+    assert final_of(SSEDecoder().feed(response.content)) == json.loads(DOC)
+    assert store.reads > 4
+
+
 class SlowStore(MemoryStore):
     """A store whose appends take a while, as over a network: a cancel lands mid-append."""
 
