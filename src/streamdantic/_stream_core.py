@@ -19,7 +19,6 @@ Strategy / invariants:
 from __future__ import annotations
 
 import codecs
-import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from ._parts import (
 )
 from ._paths import Path, render_path
 from ._validation import Changes, InvalidValue, PartialValidator
+from .adapters._registry import adapter_factory, error_part, register_adapter
 
 __all__ = [
     "Debounce",
@@ -185,70 +185,10 @@ class Update(Generic[T]):
 
 
 # ------------------------------------------------------------------------- adapters
-
-AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
-# Turns an exception a provider's SDK raised while the source was iterated (an error the
-# provider sent mid-stream) into the part that reports it, or None to let it propagate.
-ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | None]
-_ADAPTERS: dict[type, AdapterFactory] = {}
-_ERROR_TRANSLATORS: dict[type, ErrorTranslator] = {}
-# Provider packages whose event types an adapter module knows, imported on first sight.
-_LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
-    ("openai.", "streamdantic.adapters.openai"),
-    ("anthropic.", "streamdantic.adapters.anthropic"),
-)
-
-
-def register_adapter(
-    cls: type,
-    factory: AdapterFactory,
-    *,
-    errors: Mapping[type[BaseException], ErrorTranslator] | None = None,
-) -> None:
-    """Teach streams a provider event type.
-
-    Args:
-        cls: the event class (subclasses match too).
-        factory: called once per stream; returns a function that turns one event into
-            stream items (text, `Chunk`s or `Part`s). It may keep state across events.
-        errors: exception class -> translator, for SDKs that raise (rather than yield) an
-            error the provider sent mid-stream. When iterating the source raises such an
-            exception (subclasses match too), the translator's `ProviderErrorPart` ends the
-            stream, which then raises `ProviderError` with the partial kept, chained to the
-            SDK's exception. A translator returns None to let the exception propagate.
-    """
-    _ADAPTERS[cls] = factory
-    if errors:
-        _ERROR_TRANSLATORS.update(errors)
-
-
-def _lookup(cls: type, registry: Mapping[type, Any]) -> Any:
-    """The registered value for `cls` or its nearest base, importing the adapter module of
-    a known provider package on first sight of one of its types."""
-    for attempt in range(2):
-        for base in cls.__mro__:
-            found = registry.get(base)
-            if found is not None:
-                return found
-        if attempt == 0:
-            module = cls.__module__ or ""
-            for prefix, adapter_module in _LAZY_ADAPTERS:
-                if module.startswith(prefix):
-                    importlib.import_module(adapter_module)
-                    break
-            else:
-                return None
-    return None
-
-
-def _adapter_factory(item: Any) -> AdapterFactory | None:
-    return _lookup(type(item), _ADAPTERS)  # type: ignore[no-any-return]
-
-
-def _error_part(exc: BaseException) -> ProviderErrorPart | None:
-    """The part reporting `exc` when an adapter translates it, else None (re-raise it)."""
-    translate: ErrorTranslator | None = _lookup(type(exc), _ERROR_TRANSLATORS)
-    return translate(exc) if translate is not None else None
+# The registry lives next to the adapters (adapters/_registry.py); these names stay here
+# for the code that imports them from the core.
+_adapter_factory = adapter_factory
+_error_part = error_part
 
 
 # ---------------------------------------------------------------------------- paths
