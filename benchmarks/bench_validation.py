@@ -7,7 +7,10 @@ produces a typed partial object after EVERY chunk (what a UI does), and ends wit
 object, which must equal `Model.model_validate_json(doc)`.
 
   streamdantic      JSONParser().feed(chunk) -> PartialValidator(Model).apply(events), the
-                    typed partial read after every chunk; close(), then validate_final()
+                    typed partial read after every chunk (a snapshot: a value that never
+                    changes, unchanged subtrees shared); close(), then validate_final()
+  streamdantic-live the same with PartialValidator(Model, partials="live"): one partial object
+                    changed in place (not a peer: the cost of snapshots is the ratio)
   instructor        instructor.Partial[Model].model_from_chunks(chunks): per chunk it appends
                     to the buffer, re-parses it with jiter (trailing-strings), analyses which
                     paths are complete (a second jiter parse) and builds the partial with
@@ -77,6 +80,7 @@ from _harness import (
 perf_counter = time.perf_counter
 
 OURS = "streamdantic"
+LIVE = "streamdantic-live"  # partials="live": the snapshot overhead is OURS / LIVE
 PEERS = ["instructor", "pydantic", "pydantic-model", "openai", "openai-sdk"]
 # Peers that give a partial after (nearly) every chunk: "fastest peer" is taken among these.
 # pydantic-model raises on every prefix before the last required field, so it shows nothing.
@@ -321,23 +325,25 @@ def _batches(chunks: list[Any]) -> list[list[Any]]:
 # -- implementations ---------------------------------------------------------------------------
 
 
-def _streamdantic_impl() -> Impl:
+def _streamdantic_impl(partials: Literal["snapshot", "live"] = "snapshot") -> Impl:
+    name = OURS if partials == "snapshot" else LIVE
     desc = (
-        "JSONParser().feed(chunk) -> PartialValidator(Model).apply(events), partial read "
-        "after every chunk; close(); validate_final(value, raw_text=...)"
+        f'JSONParser().feed(chunk) -> PartialValidator(Model, partials="{partials}")'
+        ".apply(events), partial read after every chunk; close(); "
+        "validate_final(value, raw_text=...)"
     )
     try:
         from streamdantic import JSONParser
         from streamdantic._validation import PartialValidator
     except ImportError as exc:  # pragma: no cover - the package is always importable here
-        return Impl(OURS, desc, None, unavailable=f"streamdantic is not importable: {exc}")
+        return Impl(name, desc, None, unavailable=f"streamdantic is not importable: {exc}")
 
     def run(case: Case, limit: float) -> tuple[float, Any, int]:
         batches = _batches(case.chunks)
         PartialValidator(case.model)  # compile the partial schema (cached) outside the timer
         t0 = perf_counter()
         parser = JSONParser()
-        validator: PartialValidator[Any] = PartialValidator(case.model)
+        validator: PartialValidator[Any] = PartialValidator(case.model, partials=partials)
         feed, apply = parser.feed, validator.apply
         received: list[str] = []
         keep = received.append
@@ -355,7 +361,7 @@ def _streamdantic_impl() -> Impl:
         assert partial is not None
         return elapsed, final, 0
 
-    return Impl(OURS, desc, run, incremental=True)
+    return Impl(name, desc, run, incremental=True)
 
 
 def _instructor_impl() -> Impl:
@@ -514,7 +520,13 @@ def _openai_impls() -> list[Impl]:
 
 
 def all_impls() -> list[Impl]:
-    return [_streamdantic_impl(), _instructor_impl(), *_pydantic_impls(), *_openai_impls()]
+    return [
+        _streamdantic_impl(),
+        _streamdantic_impl("live"),
+        _instructor_impl(),
+        *_pydantic_impls(),
+        *_openai_impls(),
+    ]
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -634,7 +646,7 @@ def markdown(
     w("")
 
     w("### Time to consume the stream, typed partial after every chunk (ms)\n")
-    cols = [c for c in [OURS, *peers] if c in ran]
+    cols = [c for c in [OURS, LIVE, *peers] if c in ran]
     w("| workload | size | chunking | bytes | chunks | " + " | ".join(cols) + " |")
     w("|" + "---|" * (5 + len(cols)))
     for wl, sz, ch in cases:
@@ -681,6 +693,18 @@ def markdown(
                 ]
                 if any(cells):
                     w(f"| {wl} | {ch} | {name} | " + " | ".join(cells) + " |")
+        w("")
+
+    if OURS in ran and LIVE in ran:
+        w("### Snapshots vs live partials: microseconds per chunk, and the ratio\n")
+        w("| workload | size | chunking | snapshot us/chunk | live us/chunk | snapshot / live |")
+        w("|---|---|---|---|---|---|")
+        for wl, sz, ch in cases:
+            snap, live = idx.get((wl, sz, ch, OURS)), idx.get((wl, sz, ch, LIVE))
+            cell = ""
+            if snap and live and snap.seconds and live.seconds and "measured" == snap.status:
+                cell = f"{snap.seconds / live.seconds:.2f}x"
+            w(f"| {wl} | {sz} | {ch} | {_per_chunk(snap)} | {_per_chunk(live)} | {cell} |")
         w("")
 
     targets = _targets(idx, cases, partial_peers)
@@ -751,6 +775,22 @@ def _targets(
             f"- {wl}: time ~ bytes^{k:.2f} from {a.size} to {b.size} (us per chunk: "
             f"{per_chunk}), target linear (<= 1.15): **{verdict}**"
         )
+    # Snapshots: at most 1.4x live per chunk on record lists, at every size.
+    for sz in ("20K", "200K", "2M"):
+        snap = idx.get(("records", sz, "token", OURS))
+        live = idx.get(("records", sz, "token", LIVE))
+        if (
+            snap
+            and live
+            and snap.seconds
+            and live.seconds
+            and snap.status == live.status == "measured"
+        ):
+            r = snap.seconds / live.seconds
+            verdict = "met" if r <= 1.4 else "NOT met"
+            lines.append(
+                f"- records {sz}: snapshots {r:.2f}x live per chunk, target <= 1.4x: **{verdict}**"
+            )
     for sz in ("200K", "2M", "20K"):
         r = idx.get(("records", sz, "token", OURS))
         if r is not None and r.status == "measured" and r.seconds:
@@ -829,7 +869,7 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     gc.enable()
-    wanted = {OURS, *(args.peers if args.peers is not None else PEERS)}
+    wanted = {OURS, LIVE, *(args.peers if args.peers is not None else PEERS)}
     impls = [i for i in all_impls() if i.name in wanted]
     for i in impls:
         if i.unavailable:

@@ -36,3 +36,17 @@ def test_bench_validation_fast_runs_and_reports_streamdantic(tmp_path: Path) -> 
     assert ours == dict.fromkeys(
         ["prose", "records", "numbers", "deep", "unicode", "string"], "measured"
     )
+
+
+def test_bench_validation_compares_snapshots_with_live_partials(tmp_path: Path) -> None:
+    """The --fast run has a live column and the snapshot-vs-live table."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--fast", "--repeats", "1", "--workloads", "records"],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| streamdantic-live |" in proc.stdout
+    assert "### Snapshots vs live partials" in proc.stdout

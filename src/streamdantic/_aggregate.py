@@ -39,7 +39,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._parts import Part
-from ._stream_core import EmitPolicy, StreamCore, Update, _error_part
+from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
 
 __all__ = [
     "AsyncStream",
@@ -73,6 +73,7 @@ class _StreamBase(Generic[T]):
         strict: bool | None,
         clock: Clock,
         text: bool = False,
+        partials: Partials = "snapshot",
     ) -> None:
         self._source = source
         self._core: StreamCore[T] = StreamCore(
@@ -84,6 +85,7 @@ class _StreamBase(Generic[T]):
             profile=profile,
             strict=strict,
             text=text,
+            partials=partials,
         )
         self._clock = clock
         self._started = False
@@ -104,7 +106,8 @@ class _StreamBase(Generic[T]):
 
     @property
     def partial(self) -> Any:
-        """The last partial object (typed when there is a model); kept after errors."""
+        """The last partial object (typed when there is a model); kept after errors. A
+        snapshot, like `Update.partial` (unless ``partials="live"``)."""
         return self._core.partial
 
     @property
@@ -348,6 +351,7 @@ def stream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> Stream[T]: ...
 @overload
 def stream(
@@ -361,6 +365,7 @@ def stream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> Stream[Any]: ...
 def stream(
     source: Iterable[Any],
@@ -373,6 +378,7 @@ def stream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> Stream[Any]:
     """Stream typed partial objects from `source`.
 
@@ -388,6 +394,10 @@ def stream(
         profile: merge profile for `Chunk` sources (``"nested"`` or ``"compatible"``).
         strict: pydantic strict mode for the final validation.
         clock: monotonic clock in seconds (for throttle and debounce; replaceable in tests).
+        partials: ``"snapshot"`` (default): each `Update.partial` is a value that never
+            changes afterwards, sharing unchanged subtrees with the previous update's;
+            ``"live"``: one object changed in place by later updates (the hottest loops,
+            when no partial is kept past the next update).
 
     Returns:
         A `Stream`: iterate it for `Update`s; see also `Stream.events`, `Stream.elements`.
@@ -406,6 +416,7 @@ def stream(
         profile=profile,
         strict=strict,
         clock=clock,
+        partials=partials,
     )
 
 
@@ -422,6 +433,7 @@ def astream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> AsyncStream[T]: ...
 @overload
 def astream(
@@ -435,6 +447,7 @@ def astream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> AsyncStream[Any]: ...
 def astream(
     source: AsyncIterable[Any] | Iterable[Any],
@@ -447,6 +460,7 @@ def astream(
     profile: Literal["nested", "compatible"] = "nested",
     strict: bool | None = None,
     clock: Clock = time.monotonic,
+    partials: Partials = "snapshot",
 ) -> AsyncStream[Any]:
     """The async twin of `stream`: `source` may be an async or a sync iterable."""
     return AsyncStream(
@@ -459,6 +473,7 @@ def astream(
         profile=profile,
         strict=strict,
         clock=clock,
+        partials=partials,
     )
 
 
@@ -481,6 +496,8 @@ def stream_to_object(
         StreamCancelledError: the timeout passed (``.partial`` holds what arrived).
         ProviderError: the provider reported an error (``.partial`` kept).
     """
+    # Nothing sees the partials but an error's `.partial`, taken at the end: live is enough.
+    options.setdefault("partials", "live")
     s = stream(source, model, emit="completions", **options)
     clock = options.get("clock", time.monotonic)
     deadline = clock() + timeout if timeout is not None else None
@@ -505,6 +522,7 @@ async def astream_to_object(
     **options: Any,
 ) -> T:
     """The async twin of `stream_to_object` (the timeout also interrupts a stalled source)."""
+    options.setdefault("partials", "live")
     s = astream(source, model, emit="completions", **options)
     outputs = s._outputs()
     try:

@@ -549,7 +549,12 @@ class _PyParser(_ParserLogic):
 
     @property
     def value(self) -> Any:
-        """The partial value so far (``None`` before anything is visible); a live view."""
+        """The partial value so far (``None`` before anything is visible).
+
+        A live view: the parser changes it in place as more input arrives (it is the
+        parser's state, not an update; `stream()` updates hand out snapshots instead).
+        Copy it to keep the state of one moment.
+        """
         if self._str_joined != len(self._str_parts) and self._state == _STRING:
             self._join_open_string()
         return self._root

@@ -35,6 +35,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator
 
+from ._exceptions import UsageError
+
 __all__ = [
     "CompleteOnly",
     "HoldsParent",
@@ -91,6 +93,12 @@ class PartialModel(BaseModel):
     __streamdantic_model__: ClassVar[type[BaseModel]]
     _states: dict[str, ValueState] = PrivateAttr(default_factory=dict)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise _frozen_error(self, name)
+
+    def __delattr__(self, name: str) -> None:
+        raise _frozen_error(self, name)
+
     def field_state(self, name: str) -> ValueState:
         """``"pending"`` (not arrived), ``"streaming"`` (arriving) or ``"complete"``."""
         if name not in type(self).model_fields:
@@ -101,6 +109,14 @@ class PartialModel(BaseModel):
     def complete_fields(self) -> list[str]:
         """Names of the fields whose values are complete."""
         return [name for name, state in self._states.items() if state == "complete"]
+
+
+def _frozen_error(obj: PartialModel, name: str) -> UsageError:
+    return UsageError(
+        f"cannot set {name!r}: a {type(obj).__qualname__} is a snapshot of the stream and "
+        "never changes; copy what you need (model_dump(), or model_copy(update=...)) or "
+        "build the real model from the final update"
+    )
 
 
 # Node kinds. Plain ints: they are compared on every event.
@@ -525,7 +541,8 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
             return None
         return node.choices.get(raw) if complete else match_choice(node, raw)
     if kind == ANY:
-        return raw
+        # A prefix is a union's raw mirror, which changes in place: shown as a copy.
+        return raw if complete else _json_copy(raw)
     if kind == UNION:
         option = choose_option(node, raw, complete=complete)
         if option is None:
@@ -544,6 +561,22 @@ def build_partial(node: Node, raw: Any, *, complete: bool = False) -> Any:
         return node.adapt(raw)
     except ValidationError:
         return None
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a raw JSON value's containers (iterative: documents may be deep)."""
+    if type(value) is not dict and type(value) is not list:
+        return value
+    root = value.copy()
+    stack = [root]
+    while stack:
+        container = stack.pop()
+        items = container.items() if type(container) is dict else enumerate(container)
+        for key, item in items:
+            if type(item) is dict or type(item) is list:
+                container[key] = copied = item.copy()
+                stack.append(copied)
+    return root
 
 
 def match_choice(node: Node, prefix: str) -> Any:

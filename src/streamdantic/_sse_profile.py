@@ -664,8 +664,10 @@ class ClientUpdate(Generic[T]):
             ``"reasoning"``, ``"refusal"``, ``"tool_call"``, ``"tool_result"``, ``"usage"``,
             ``"final"``, or ``"restart"`` (a new generation replaced the stream: the object
             starts again from nothing).
-        partial: the partial object after this frame (typed when there is a model); a live
-            object, updated in place by later frames (and replaced by a snapshot).
+        partial: the partial object after this frame (typed when there is a model): a value
+            that never changes afterwards, sharing unchanged subtrees with the previous
+            update's, as `Update.partial` (``ProfileDecoder(partials="live")``: one object
+            changed in place).
         events: the merger's events for this frame (what changed).
         parts: the stream parts the frame carried.
         done: True on the final update.
@@ -828,21 +830,30 @@ class ProfileDecoder(Generic[T]):
         model: the type of the object (typed partials and a validated final object), or
             ``None`` for plain JSON values.
         profile: ``"streamdantic"`` (default) or ``"compatible"``.
+        partials: ``"snapshot"`` (default): each `ClientUpdate.partial` is a value that
+            never changes afterwards (unchanged subtrees shared with the previous update's);
+            ``"live"``: one object changed in place by later frames.
 
     Raises:
-        ValueError: an unknown profile.
+        ValueError: an unknown profile or `partials` word.
     """
 
     def __init__(
-        self, model: type[T] | Any = None, *, profile: SSEProfile = "streamdantic"
+        self,
+        model: type[T] | Any = None,
+        *,
+        profile: SSEProfile = "streamdantic",
+        partials: Literal["snapshot", "live"] = "snapshot",
     ) -> None:
         _check_profile(profile)
         self.model = model
         self._compatible = profile == "compatible"
         self._merger = ChunkMerger("compatible" if self._compatible else "nested")
-        self._validator: PartialValidator[T] | None = (
-            PartialValidator(model) if model is not None else None
-        )
+        if partials not in ("snapshot", "live"):
+            raise ValueError(f"partials must be 'snapshot' or 'live', got {partials!r}")
+        self._partials: Literal["snapshot", "live"] = partials
+        # The typed view (a plain-JSON mirror without a model): its partials are snapshots.
+        self._validator: PartialValidator[T] = self._new_view()
         self._last = 0
         self._done = False
         self._closed = False
@@ -885,9 +896,7 @@ class ProfileDecoder(Generic[T]):
     @property
     def partial(self) -> Any:
         """The partial object (typed when there is a model)."""
-        if self._validator is not None:
-            return self._validator.partial
-        return self._merger.value
+        return self._validator.partial
 
     @property
     def value(self) -> Any:
@@ -1039,10 +1048,14 @@ class ProfileDecoder(Generic[T]):
 
     def _restart(self) -> None:
         self._merger = ChunkMerger("nested")
-        self._validator = PartialValidator(self.model) if self.model is not None else None
+        self._validator = self._new_view()
         self._last = 0
         self.finish_reason = None
         self.usage = None
+
+    def _new_view(self) -> PartialValidator[T]:
+        model = self.model if self.model is not None else Any
+        return PartialValidator(model, partials=self._partials)
 
     def _partial_or(self, data: Any) -> Any:
         if self._merger.value is None and isinstance(data, dict):
@@ -1051,7 +1064,7 @@ class ProfileDecoder(Generic[T]):
 
     def _validate(self, events: list[Event]) -> None:
         validator = self._validator
-        if validator is None or not events:
+        if not events:
             return
         changes = validator.apply(events)
         if changes.errors:
@@ -1065,7 +1078,7 @@ class ProfileDecoder(Generic[T]):
             )
 
     def _validated(self, value: Any) -> Any:
-        if self._validator is None:
+        if self.model is None:
             return value
         return self._validator.validate_final(value)
 
@@ -1073,7 +1086,7 @@ class ProfileDecoder(Generic[T]):
         if not isinstance(data, dict):
             raise SSEError(f"malformed snapshot frame {event_id}: {data!r}")
         self._merger = ChunkMerger("nested")
-        self._validator = PartialValidator(self.model) if self.model is not None else None
+        self._validator = self._new_view()
         events: list[Event] = []
         if "value" in data:
             value, open_ = data["value"], data.get("open", [])

@@ -19,7 +19,6 @@ Strategy / invariants:
 from __future__ import annotations
 
 import codecs
-import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from ._parts import (
 )
 from ._paths import Path, render_path
 from ._validation import Changes, InvalidValue, PartialValidator
+from .adapters._registry import adapter_factory, error_part, register_adapter
 
 __all__ = [
     "Debounce",
@@ -93,6 +93,8 @@ class Debounce:
 
 EmitPolicy: TypeAlias = Literal["changes", "completions"] | Throttle | Debounce
 _POLICY_WORDS = ("changes", "completions")
+Partials: TypeAlias = Literal["snapshot", "live"]
+_PARTIALS_WORDS = ("snapshot", "live")
 
 
 class Update(Generic[T]):
@@ -100,8 +102,10 @@ class Update(Generic[T]):
 
     Attributes:
         index: 0, 1, 2, ... in emission order.
-        partial: the typed partial object (a live object, updated in place by later
-            updates: copy it to keep a snapshot); plain JSON when there is no model.
+        partial: the typed partial object (plain JSON when there is no model): a value that
+            never changes afterwards, sharing unchanged subtrees with the previous update's
+            (``a.items[3] is b.items[3]`` means "unchanged"); with ``partials="live"``, one
+            object changed in place by later updates.
         events: the parser/merger events folded into this update.
         completed: JSON paths of the values completed since the previous update.
         elements: ``(path, validated)`` for list elements of models completed since then.
@@ -181,70 +185,10 @@ class Update(Generic[T]):
 
 
 # ------------------------------------------------------------------------- adapters
-
-AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
-# Turns an exception a provider's SDK raised while the source was iterated (an error the
-# provider sent mid-stream) into the part that reports it, or None to let it propagate.
-ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | None]
-_ADAPTERS: dict[type, AdapterFactory] = {}
-_ERROR_TRANSLATORS: dict[type, ErrorTranslator] = {}
-# Provider packages whose event types an adapter module knows, imported on first sight.
-_LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
-    ("openai.", "streamdantic.adapters.openai"),
-    ("anthropic.", "streamdantic.adapters.anthropic"),
-)
-
-
-def register_adapter(
-    cls: type,
-    factory: AdapterFactory,
-    *,
-    errors: Mapping[type[BaseException], ErrorTranslator] | None = None,
-) -> None:
-    """Teach streams a provider event type.
-
-    Args:
-        cls: the event class (subclasses match too).
-        factory: called once per stream; returns a function that turns one event into
-            stream items (text, `Chunk`s or `Part`s). It may keep state across events.
-        errors: exception class -> translator, for SDKs that raise (rather than yield) an
-            error the provider sent mid-stream. When iterating the source raises such an
-            exception (subclasses match too), the translator's `ProviderErrorPart` ends the
-            stream, which then raises `ProviderError` with the partial kept, chained to the
-            SDK's exception. A translator returns None to let the exception propagate.
-    """
-    _ADAPTERS[cls] = factory
-    if errors:
-        _ERROR_TRANSLATORS.update(errors)
-
-
-def _lookup(cls: type, registry: Mapping[type, Any]) -> Any:
-    """The registered value for `cls` or its nearest base, importing the adapter module of
-    a known provider package on first sight of one of its types."""
-    for attempt in range(2):
-        for base in cls.__mro__:
-            found = registry.get(base)
-            if found is not None:
-                return found
-        if attempt == 0:
-            module = cls.__module__ or ""
-            for prefix, adapter_module in _LAZY_ADAPTERS:
-                if module.startswith(prefix):
-                    importlib.import_module(adapter_module)
-                    break
-            else:
-                return None
-    return None
-
-
-def _adapter_factory(item: Any) -> AdapterFactory | None:
-    return _lookup(type(item), _ADAPTERS)  # type: ignore[no-any-return]
-
-
-def _error_part(exc: BaseException) -> ProviderErrorPart | None:
-    """The part reporting `exc` when an adapter translates it, else None (re-raise it)."""
-    translate: ErrorTranslator | None = _lookup(type(exc), _ERROR_TRANSLATORS)
-    return translate(exc) if translate is not None else None
+# The registry lives next to the adapters (adapters/_registry.py); these names stay here
+# for the code that imports them from the core.
+_adapter_factory = adapter_factory
+_error_part = error_part
 
 
 # ---------------------------------------------------------------------------- paths
@@ -283,14 +227,19 @@ def match_path(pattern: Path, path: Path) -> bool:
 
 
 class _ToolCall:
-    __slots__ = ("call_id", "name", "parser", "validator", "texts", "done", "index")
+    __slots__ = ("call_id", "name", "parser", "validator", "view", "texts", "done", "index")
 
-    def __init__(self, call_id: str, name: str | None, model: Any, index: int | None) -> None:
+    def __init__(
+        self, call_id: str, name: str | None, model: Any, index: int | None, partials: Partials
+    ) -> None:
         self.call_id = call_id
         self.name = name
         self.index = index
         self.parser = JSONParser()
-        self.validator = PartialValidator(model) if model is not None else None
+        # The typed view when the tool has a model, else a plain-JSON mirror: either way
+        # each ToolCallDelta.partial is a snapshot (or the live object, partials="live").
+        self.view = PartialValidator(Any if model is None else model, partials=partials)
+        self.validator = self.view if model is not None else None
         self.texts: list[str] = []
         self.done = False
 
@@ -317,6 +266,10 @@ class StreamCore(Generic[T]):
         strict: pydantic strict mode for the final validation.
         text: the content is prose, not JSON: it is passed on as `TextDelta` parts and the
             final value is the text (what `stream_to_text` uses).
+        partials: ``"snapshot"`` (default): every `Update.partial` (and `partial`) is a
+            value that never changes afterwards, unchanged subtrees shared between
+            consecutive updates; ``"live"``: one object changed in place (the hottest loops,
+            when nothing keeps a partial past the next update).
     """
 
     def __init__(
@@ -330,7 +283,12 @@ class StreamCore(Generic[T]):
         profile: Literal["nested", "compatible"] = "nested",
         strict: bool | None = None,
         text: bool = False,
+        partials: Partials = "snapshot",
     ) -> None:
+        if partials not in _PARTIALS_WORDS:
+            raise ValueError(
+                f"partials must be one of {', '.join(map(repr, _PARTIALS_WORDS))}, got {partials!r}"
+            )
         if text and model is not None:
             raise ValueError("a text stream has no model: pass model=None with text=True")
         if not isinstance(emit, Throttle | Debounce) and emit not in _POLICY_WORDS:
@@ -351,8 +309,16 @@ class StreamCore(Generic[T]):
         self._lenient = lenient
         self._profile = profile
         self._strict = strict
+        self._partials: Partials = partials
         self._validator: PartialValidator[T] | None = (
-            PartialValidator(model) if model is not None else None
+            PartialValidator(model, partials=partials) if model is not None else None
+        )
+        # Plain JSON: a mirror of the parser's (or merger's) value, so that updates get
+        # snapshots too; the parser's own value is a live view.
+        self._view: PartialValidator[Any] = (
+            self._validator
+            if self._validator is not None
+            else PartialValidator(Any, partials=partials)
         )
         self._parser: JSONParser | None = None
         self._merger: Any = None
@@ -388,10 +354,7 @@ class StreamCore(Generic[T]):
         """The partial object so far (typed when there is a model; the text in text mode)."""
         if self._text_mode:
             return "".join(self._raw)
-        if self._validator is not None:
-            return self._validator.partial
-        source = self._parser or self._merger
-        return source.value if source is not None else None
+        return self._view.partial
 
     @property
     def value(self) -> Any:
@@ -642,7 +605,7 @@ class StreamCore(Generic[T]):
         if call is None:
             model = self._tools.get(delta.name) if delta.name is not None else None
             call = self._tool_calls[delta.call_id] = _ToolCall(
-                delta.call_id, delta.name, model, delta.index
+                delta.call_id, delta.name, model, delta.index, self._partials
             )
         elif delta.name and not call.name:
             call.name = delta.name
@@ -650,11 +613,10 @@ class StreamCore(Generic[T]):
         if delta.arguments:
             call.texts.append(delta.arguments)
             events = call.parser.feed(delta.arguments)
-            if call.validator is not None:
-                changes = call.validator.apply(events)
-                if changes.errors:
-                    self._raise_or_keep(changes.errors, ("tool_calls", call.call_id))
-        partial = call.validator.partial if call.validator is not None else call.parser.value
+            changes = call.view.apply(events)
+            if changes.errors:
+                self._raise_or_keep(changes.errors, ("tool_calls", call.call_id))
+        partial = call.view.partial
         part = ToolCallDelta(
             call.call_id, delta.arguments, name=delta.name, index=delta.index, partial=partial
         )
@@ -683,6 +645,7 @@ class StreamCore(Generic[T]):
             changes = validator.apply(events)
             changed = changes.changed
         else:
+            self._view.apply(events)
             changes = _plain_changes(events)
             changed = changes.changed
         self._events.extend(events)

@@ -1,9 +1,17 @@
 """Progressive validation: parser (or merger) events in, a typed partial object out.
 
 Strategy / invariants:
-- Sans-IO: `PartialValidator.apply(events)` updates one partial object in place, along the
-  paths the events touch, and says what changed. Cost per event is O(depth); nothing is
-  rebuilt from the root.
+- Sans-IO: `PartialValidator.apply(events)` updates the partial object along the paths the
+  events touch, and says what changed. Cost per event is O(depth); nothing is rebuilt from
+  the root.
+- Snapshots by path copying (``partials="snapshot"``, the default): reading `partial`
+  publishes it (the epoch moves on). The first change of a published container (a partial
+  model, list or dict) in the new epoch copies it shallowly, and its ancestors up to the
+  root, once per epoch; everything else stays shared. So a published partial never changes,
+  and ``a.items[3] is b.items[3]`` between two published partials means "unchanged". Each
+  open frame records the epoch its view was made or copied in (`_Frame.epoch`); `_own` is
+  the one place that copies. ``partials="live"`` never moves the epoch: one object, changed
+  in place.
 - Validators see only complete values. A model object is validated with the real model
   when it closes (its nested model objects, already validated, are passed as instances, so
   pydantic does not validate them again); a field of the root model is validated with its
@@ -21,9 +29,10 @@ Strategy / invariants:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -110,6 +119,9 @@ class _Frame:
         "raw",
         "failed",
         "sink",
+        "sink_epoch",
+        "epoch",
+        "spare",
     )
 
     def __init__(
@@ -119,6 +131,7 @@ class _Frame:
         parent: _Frame | None,
         slot: Any,
         spec: FieldSpec | None,
+        epoch: int = 0,
     ) -> None:
         self.node = node  # None: an ignored subtree (unknown key, type mismatch)
         self.obj = obj  # the partial view (model instance, list, dict, str) or None
@@ -134,20 +147,94 @@ class _Frame:
         # A plain string already shown: the mapping or list its text is stored in at `slot`
         # (a model's __dict__, a dict, a list), so growing it is one store (see `apply`).
         self.sink: Any = None
+        self.sink_epoch = -1  # the epoch `sink` was taken in (it is stale after a copy)
+        self.epoch = epoch  # the epoch `obj` was made or copied in: changeable in place then
+        self.spare: list[Any] | None = None  # lists: the copy before `obj` (see `_own`)
+
+
+# The slots of a pydantic model instance, set directly: a copy is made per update.
+_new = object.__new__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+# Recycling a list that nothing outside the validator references is safe only where
+# reference counts are exact and the interpreter holds no uncounted ones: CPython with the
+# GIL. Elsewhere every copy is a fresh list.
+_RECYCLE = sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", bool)(1)
+
+
+def _unreferenced_count() -> int:
+    """What `sys.getrefcount(spare)` reads in `_copy_list` when only its local holds it."""
+    spare: list[Any] = []
+    return sys.getrefcount(spare)
+
+
+_UNREFERENCED = _unreferenced_count()
+
+
+def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
+    """A list equal to the published `obj`, to change in place.
+
+    A view list only ever changes at its end (elements are appended, and only the last one,
+    the open element, is replaced), and consecutive updates usually hold two versions of
+    it. So the version before `obj` (`frame.spare`), when nothing outside the validator
+    references it any more (no update or partial you kept holds it), is brought up to date
+    by rewriting its tail: O(change) instead of O(length). Otherwise, a copy.
+    """
+    spare = frame.spare
+    frame.spare = obj
+    if (
+        spare is not None
+        and _RECYCLE
+        and sys.getrefcount(spare) == _UNREFERENCED
+        and len(spare) <= len(obj)
+    ):
+        start = len(spare) - 1 if spare else 0
+        spare[start:] = obj[start:]
+        return spare
+    return obj.copy()
+
+
+def _copy_model(obj: Any) -> Any:
+    """A shallow copy of a published partial model (its field values shared)."""
+    new = _new(type(obj))
+    new.__dict__.update(obj.__dict__)
+    _set_fields_set(new, obj.__pydantic_fields_set__.copy())
+    _set_extra(new, None)
+    _set_private(new, {"_states": obj.__pydantic_private__["_states"].copy()})
+    return new
+
+
+_PARTIALS = ("snapshot", "live")
 
 
 class PartialValidator(Generic[T]):
     """Turn parser or merger events into a typed partial object, validating complete values.
 
     Args:
-        annotation: the user's model (or any type pydantic can validate).
+        annotation: the user's model (or any type pydantic can validate; ``Any`` mirrors
+            plain JSON).
+        partials: ``"snapshot"`` (default): each read of `partial` returns a value that
+            never changes afterwards, sharing unchanged subtrees with the previous one
+            (path copying). ``"live"``: one object, changed in place by later events (the
+            hottest loops, when nothing keeps a partial past the next `apply`).
 
-    The partial object (`partial`) is updated in place, like the parser's value: copy it
-    (``model_copy(deep=True)``) to keep a snapshot.
+    Raises:
+        ValueError: an unknown `partials` word.
     """
 
-    def __init__(self, annotation: type[T] | Any) -> None:
+    def __init__(
+        self, annotation: type[T] | Any, *, partials: Literal["snapshot", "live"] = "snapshot"
+    ) -> None:
+        if partials not in _PARTIALS:
+            raise ValueError(
+                f"partials must be one of {', '.join(map(repr, _PARTIALS))}, got {partials!r}"
+            )
         self.annotation = annotation
+        self._snapshots = partials == "snapshot"
+        self._epoch = 0
         self._root = compile_node(annotation)
         self._open: dict[Path, _Frame] = {}
         self._partial: Any = None
@@ -157,8 +244,53 @@ class PartialValidator(Generic[T]):
 
     @property
     def partial(self) -> Any:
-        """The typed partial object so far (``None`` before anything is visible)."""
+        """The typed partial object so far (``None`` before anything is visible).
+
+        In snapshot mode the object returned never changes: later events change copies of
+        the containers on their paths (see the module docstring).
+        """
+        if self._snapshots:
+            self._epoch += 1  # published: the next change of any view copies its path
         return self._partial
+
+    def _own(self, frame: _Frame) -> Any:
+        """`frame.obj`, safe to change in place: copied (with its ancestors up to the root,
+        each at most once per epoch) if it may have been published."""
+        epoch = self._epoch
+        if frame.epoch == epoch:
+            return frame.obj
+        chain: list[_Frame] = []
+        visible = True
+        f: _Frame | None = frame
+        while f is not None and f.epoch != epoch:
+            chain.append(f)
+            if f.obj is None or not f.attached or f.union is not None:
+                visible = False  # not in the root's view (held, or a union's raw mirror)
+                break
+            f = f.parent
+        for f in reversed(chain):  # top-down: each parent is changeable when its child lands
+            f.epoch = epoch
+            if not visible:
+                continue
+            # The containers of views: lists and dicts, and partial models (strings and
+            # values shown whole are never changed in place, so never copied).
+            obj = f.obj
+            kind = type(obj)
+            if kind is list:
+                copy = f.obj = _copy_list(f, obj)
+            else:
+                copy = f.obj = obj.copy() if kind is dict else _copy_model(obj)
+            parent = f.parent
+            if parent is None:
+                self._partial = copy
+            else:
+                target = parent.obj
+                kind = type(target)
+                if kind is list or kind is dict:
+                    target[f.slot] = copy
+                else:
+                    target.__dict__[f.slot] = copy
+        return frame.obj
 
     def state_of(self, path: Path) -> str:
         """``"pending"``, ``"streaming"`` or ``"complete"`` for a JSON path."""
@@ -200,6 +332,8 @@ class PartialValidator(Generic[T]):
                 if frame is not None:
                     sink = frame.sink
                     if sink is not None:  # the common case: a shown string grows
+                        if frame.sink_epoch != self._epoch:  # its container was published
+                            sink = self._sink(frame)
                         text = frame.text = frame.obj = frame.text + event.text
                         sink[frame.slot] = text
                         changes.changed = True
@@ -215,9 +349,16 @@ class PartialValidator(Generic[T]):
             self._rebuild_unions(changes)
         return changes
 
+    def _sink(self, frame: _Frame) -> Any:
+        """Where a shown string's text is stored: its container's storage, made changeable."""
+        target = self._own(frame.parent)  # type: ignore[arg-type]
+        sink = frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
+        frame.sink_epoch = self._epoch
+        return sink
+
     def _start(self, path: Path, kind: str, changes: Changes) -> None:
         if not path:
-            frame = _Frame(self._root, None, None, None, None)
+            frame = _Frame(self._root, None, None, None, None, self._epoch)
             self._open[()] = frame
             self._show_new(frame, kind, changes)
             return
@@ -229,7 +370,9 @@ class PartialValidator(Generic[T]):
             return
         key = path[-1]
         node, spec = parent.node.child(key)
-        frame = _Frame(node, None, parent, spec.name if spec is not None else key, spec)
+        frame = _Frame(
+            node, None, parent, spec.name if spec is not None else key, spec, self._epoch
+        )
         self._open[path] = frame
         if node is not None:
             self._show_new(frame, kind, changes)
@@ -285,9 +428,9 @@ class PartialValidator(Generic[T]):
             self._partial = value
             frame.attached = True
             return
-        target = parent.obj
-        if target is None:
+        if parent.obj is None:
             return
+        target = self._own(parent)
         if isinstance(target, BaseModel):
             target.__dict__[frame.slot] = value
             target.__pydantic_fields_set__.add(frame.slot)
@@ -316,10 +459,9 @@ class PartialValidator(Generic[T]):
         if kind == STR or kind == ANY:
             frame.obj = frame.text
             self._attach(frame, frame.text, changes)
-            target = frame.parent.obj if frame.parent is not None else None
-            if frame.attached and target is not None:
+            if frame.attached and frame.parent is not None and frame.parent.obj is not None:
                 # Shown now: later growth stores into the same slot (`apply`'s fast path).
-                frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
+                self._sink(frame)
         elif kind == CHOICE:
             member = match_choice(node, frame.text)
             if member is not None and member is not frame.obj:
@@ -330,7 +472,7 @@ class PartialValidator(Generic[T]):
         frame = self._open.pop(path, None)
         if frame is None:  # a scalar, or a value whose start was not seen
             if not path:
-                frame = _Frame(self._root, None, None, None, None)
+                frame = _Frame(self._root, None, None, None, None, self._epoch)
             else:
                 parent = self._open.get(path[:-1])
                 if parent is None or (parent.node is None and parent.union is None):
@@ -340,11 +482,12 @@ class PartialValidator(Generic[T]):
                     return
                 node, spec = parent.node.child(path[-1])  # type: ignore[union-attr]
                 slot = spec.name if spec is not None else path[-1]
-                frame = _Frame(node, None, parent, slot, spec)
+                frame = _Frame(node, None, parent, slot, spec, self._epoch)
         elif frame.union is not None and frame.union is not frame:
             self._complete_in_union(frame, path, value)
             return
         changes.add("completed", path)
+        frame.sink = None
         node = frame.node
         parent = frame.parent
         validated: Any = _NOTHING
@@ -388,7 +531,7 @@ class PartialValidator(Generic[T]):
                 if isinstance(target, BaseModel) and target.__dict__.get(frame.slot) is None:
                     # A field set to null: set (model_dump(exclude_unset=True) keeps it), and
                     # already shown as None, so nothing visible changes.
-                    target.__pydantic_fields_set__.add(frame.slot)
+                    self._own(parent).__pydantic_fields_set__.add(frame.slot)
                 else:
                     self._attach(frame, None, changes)  # a null element or value is shown
             self._mark_complete(frame, value)
@@ -419,7 +562,9 @@ class PartialValidator(Generic[T]):
         parent = frame.parent
         shown = frame.attached or value is None  # null arrived: complete, shown as None
         if parent is not None and isinstance(parent.obj, BaseModel) and shown:
-            parent.obj.__pydantic_private__["_states"][frame.slot] = "complete"  # type: ignore[index]
+            states = parent.obj.__pydantic_private__["_states"]  # type: ignore[index]
+            if states.get(frame.slot) != "complete":
+                self._own(parent).__pydantic_private__["_states"][frame.slot] = "complete"
 
     def _release_held(self, frame: _Frame, changes: Changes) -> None:
         node = frame.node
@@ -491,7 +636,7 @@ class PartialValidator(Generic[T]):
             container[path[-1]] = value
         elif isinstance(container, list):
             container.append(value)
-        frame = _Frame(None, value, parent, path[-1], None)
+        frame = _Frame(None, value, parent, path[-1], None, self._epoch)
         frame.union = union
         self._open[path] = frame
         self._mark_dirty(union)
@@ -625,7 +770,7 @@ class PartialValidator(Generic[T]):
                 f"{render_path(tuple(errors[0]['loc']))}: {errors[0]['msg']}",
                 errors=errors,
                 raw_text=raw_text,
-                partial=self._partial,
+                partial=self.partial,
             ) from exc
 
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 import streamdantic as sd
-from streamdantic import _stream_core
-from streamdantic.adapters import anthropic as sd_anthropic
+from streamdantic.adapters import _registry, anthropic as sd_anthropic
 from streamdantic.adapters.anthropic import aanthropic_events, anthropic_events
 from streamdantic.sse import SSEDecoder
 from tests.adapters.support import (
@@ -245,8 +244,8 @@ def fake_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     module.BaseModel = BaseModel  # type: ignore[attr-defined]
     module.APIStatusError = APIStatusError  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "anthropic", module)
-    monkeypatch.setattr(_stream_core, "_ADAPTERS", dict(_stream_core._ADAPTERS))
-    monkeypatch.setattr(_stream_core, "_ERROR_TRANSLATORS", dict(_stream_core._ERROR_TRANSLATORS))
+    monkeypatch.setattr(_registry, "ADAPTERS", dict(_registry.ADAPTERS))
+    monkeypatch.setattr(_registry, "ERROR_TRANSLATORS", dict(_registry.ERROR_TRANSLATORS))
     sd_anthropic._register_sdk()
     yield module
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import streamdantic as sd
-from streamdantic import _stream_core
+from streamdantic.adapters import _registry
 
 
 class Event:
@@ -40,8 +40,8 @@ def translate(exc: BaseException) -> sd.ProviderErrorPart | None:
 
 @pytest.fixture(autouse=True)
 def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_stream_core, "_ADAPTERS", dict(_stream_core._ADAPTERS))
-    monkeypatch.setattr(_stream_core, "_ERROR_TRANSLATORS", dict(_stream_core._ERROR_TRANSLATORS))
+    monkeypatch.setattr(_registry, "ADAPTERS", dict(_registry.ADAPTERS))
+    monkeypatch.setattr(_registry, "ERROR_TRANSLATORS", dict(_registry.ERROR_TRANSLATORS))
     sd.register_adapter(Event, lambda: lambda e: [e.text], errors={SDKError: translate})
 
 

@@ -151,7 +151,7 @@ def test_a_typed_client_sees_the_servers_partials_and_final(text: str, model: An
     decoder: ProfileDecoder[Any] = ProfileDecoder(model)
     server = stream(split_random(text, max_size=40), model)
     compared = 0
-    for item in server.events():  # live: partials are updated in place
+    for item in server.events():
         for frame in encoder.feed(item):
             decoder.feed(frame)
         if isinstance(item, Update):
@@ -161,6 +161,29 @@ def test_a_typed_client_sees_the_servers_partials_and_final(text: str, model: An
     assert decoder.done
     assert decoder.final == server.final
     assert isinstance(decoder.final, model)
+
+
+@pytest.mark.parametrize("model", [None, MODELS.OrderBatch], ids=["plain", "typed"])
+def test_kept_client_partials_are_the_states_of_their_frames(model: Any) -> None:
+    """Each ClientUpdate.partial, kept by reference, still shows its own frame's state, and
+    the client's partials equal the server's update by update."""
+    server = list(stream(split_random(ORDERS_TEXT, max_size=40), model).events())
+    kept = decode_all(encode_all(server), model)
+
+    def dump(value: Any) -> Any:
+        return value.model_dump() if isinstance(value, BaseModel) else value
+
+    theirs = [dump(u.partial) for u in server if isinstance(u, Update)]
+    ours = [dump(u.partial) for u in kept if u.kind in ("delta", "final")]
+    assert ours == theirs
+    assert len({id(u.partial) for u in kept}) > len(kept) // 2
+
+
+def test_live_client_partials_are_one_object() -> None:
+    """ProfileDecoder(partials="live") changes one object in place."""
+    server = list(stream(split_random(SMALL_TEXT, max_size=40)).events())
+    kept = decode_all(encode_all(server), None, partials="live")
+    assert kept[1].partial is kept[-1].partial
 
 
 def test_frames_are_numbered_from_one_and_end_with_final() -> None:

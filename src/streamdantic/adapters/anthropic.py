@@ -54,7 +54,7 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
-from .._stream_core import register_adapter
+from ._registry import register_adapter
 
 __all__ = ["STOP_REASONS", "aanthropic_events", "anthropic_events"]
 

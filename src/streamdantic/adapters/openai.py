@@ -53,8 +53,9 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
-from .._stream_core import EmitPolicy, register_adapter
+from .._stream_core import EmitPolicy
 from ._chat import ChatConverter, error_part
+from ._registry import register_adapter
 
 __all__ = [
     "astream",

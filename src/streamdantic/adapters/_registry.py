@@ -1,0 +1,87 @@
+"""The adapter registry: which adapter turns a provider's event type into stream items.
+
+Strategy / invariants (sans-IO, no provider package imported here):
+- `register_adapter(cls, factory, errors=...)` records a factory per event class and, for
+  SDKs that raise rather than yield an error the provider sent, a translator per exception
+  class. Lookups follow the MRO, so subclasses match.
+- A type from a known provider package (``openai.``, ``anthropic.``) whose adapter is not
+  registered yet imports that adapter module once, on first sight (the module registers its
+  types when imported), so ``stream(sdk_stream, Model)`` needs no setup.
+- The stream core asks `adapter_factory(item)` for an item it does not know and
+  `error_part(exc)` for an exception its source raised; nothing else reads the tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias
+
+from .._parts import ProviderErrorPart
+
+__all__ = ["AdapterFactory", "ErrorTranslator", "adapter_factory", "error_part", "register_adapter"]
+
+AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
+# Turns an exception a provider's SDK raised while the source was iterated (an error the
+# provider sent mid-stream) into the part that reports it, or None to let it propagate.
+ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | None]
+ADAPTERS: dict[type, AdapterFactory] = {}
+ERROR_TRANSLATORS: dict[type, ErrorTranslator] = {}
+# Provider packages whose event types an adapter module knows, imported on first sight.
+LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
+    ("openai.", "streamdantic.adapters.openai"),
+    ("anthropic.", "streamdantic.adapters.anthropic"),
+)
+
+
+def register_adapter(
+    cls: type,
+    factory: AdapterFactory,
+    *,
+    errors: Mapping[type[BaseException], ErrorTranslator] | None = None,
+) -> None:
+    """Teach streams a provider event type.
+
+    Args:
+        cls: the event class (subclasses match too).
+        factory: called once per stream; returns a function that turns one event into
+            stream items (text, `Chunk`s or `Part`s). It may keep state across events.
+        errors: exception class -> translator, for SDKs that raise (rather than yield) an
+            error the provider sent mid-stream. When iterating the source raises such an
+            exception (subclasses match too), the translator's `ProviderErrorPart` ends the
+            stream, which then raises `ProviderError` with the partial kept, chained to the
+            SDK's exception. A translator returns None to let the exception propagate.
+    """
+    ADAPTERS[cls] = factory
+    if errors:
+        ERROR_TRANSLATORS.update(errors)
+
+
+def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
+    """The registered value for `cls` or its nearest base, importing the adapter module of
+    a known provider package on first sight of one of its types."""
+    for attempt in range(2):
+        for base in cls.__mro__:
+            found = registry.get(base)
+            if found is not None:
+                return found
+        if attempt == 0:
+            module = cls.__module__ or ""
+            for prefix, adapter_module in LAZY_ADAPTERS:
+                if module.startswith(prefix):
+                    importlib.import_module(adapter_module)
+                    break
+            else:
+                return None
+    return None
+
+
+def adapter_factory(item: Any) -> AdapterFactory | None:
+    """The factory registered for `item`'s type (or a base), else None."""
+    return lookup(type(item), ADAPTERS)  # type: ignore[no-any-return]
+
+
+def error_part(exc: BaseException) -> ProviderErrorPart | None:
+    """The part reporting `exc` when an adapter translates it, else None (re-raise it)."""
+    translate: ErrorTranslator | None = lookup(type(exc), ERROR_TRANSLATORS)
+    return translate(exc) if translate is not None else None
