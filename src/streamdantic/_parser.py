@@ -118,6 +118,17 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+def _fitting(text: str, room: int) -> int:
+    """How many characters of `text` fit whole in `room` UTF-8 bytes."""
+    if room <= 0:
+        return 0
+    if text.isascii():
+        return min(len(text), room)
+    head = text.encode("utf-8", "surrogatepass")[:room]
+    # A character cut at the end is held back by the incremental decoder: it does not fit.
+    return len(codecs.getincrementaldecoder("utf-8")("surrogatepass").decode(head))
+
+
 # The parser's state, shared by name between both scanners (slots here, C fields there).
 _FIELDS: Final = (
     "_containers",
@@ -276,8 +287,12 @@ class _ParserLogic:
             self._decode(b"", final=True)
         events: list[Event] = []
         if self._state in (_VALUE, _ARRAY_FIRST) and _NUMBER.fullmatch(self._pending):
-            # A number at the very end of the input is complete now: delimit it.
+            # A number at the very end of the input is complete now: delimit it. The space
+            # is not input: it counts against no limit and not in `offset`.
+            self._max_size_bytes = sys.maxsize
             events = self._consume(" ")
+            self._pos_bytes -= 1
+            self._pos_column -= 1
         state = self._state
         nothing_open = not self._pending and not self._containers
         if state == _DONE or (
@@ -579,6 +594,15 @@ class _PyParser(_ParserLogic):
             self._pending = ""
         else:
             s = text
+        # max_size counts the input received, held-back text included: only what fits is
+        # scanned, and the first character beyond the limit is refused (in any split).
+        # A character is at most 4 bytes: far from the limit, nothing is counted here.
+        fits = len(s)
+        if 4 * fits > self._max_size_bytes - self._pos_bytes:
+            fits = _fitting(s, self._max_size_bytes - self._pos_bytes)
+            if fits < len(s):
+                s = s[:fits]
+                fits = -1
         out: list[Event] = []
         pos = self._scan(s, out)
         if pos < len(s):
@@ -592,11 +616,11 @@ class _PyParser(_ParserLogic):
             self._pos_column = len(s) - s.rfind("\n")
         else:
             self._pos_column += len(s)
-        if self._pos_bytes > self._max_size_bytes:
+        if fits < 0:
             self._fail(
                 f"document larger than max_size={self._max_size} bytes",
-                "",
-                0,
+                self._pending,
+                len(self._pending),
                 LimitExceededError,
             )
         if not self._events:
@@ -627,16 +651,10 @@ class _PyParser(_ParserLogic):
             if state == _STRING:
                 end = string_run(s, pos).end()
                 if end > pos:
+                    if end - pos > max_string - self._str_len:
+                        self._string_too_long(s, pos, self._str_parts, state)
                     self._str_parts.append(s[pos:end])
                     self._str_len += end - pos
-                    if self._str_len > max_string:
-                        self._state = state
-                        self._fail(
-                            f"string longer than max_string_length={self._max_string_length}",
-                            s,
-                            end,
-                            LimitExceededError,
-                        )
                     pos = end
                     if pos >= n:
                         break
@@ -667,6 +685,8 @@ class _PyParser(_ParserLogic):
                     decoded, used = self._escape(s, pos)
                     if not used:
                         break  # an unfinished escape: hold it back
+                    if self._str_len >= max_string:  # an escape is one character
+                        self._string_too_long(s, pos, self._str_parts, state)
                     self._str_parts.append(decoded)
                     self._str_len += 1
                     pos += used
@@ -827,12 +847,11 @@ class _PyParser(_ParserLogic):
             if state == _KEY_STRING:
                 end = string_run(s, pos).end()
                 if end > pos:
+                    if end - pos > max_string - self._str_len:
+                        self._string_too_long(s, pos, self._key_parts, state)
                     self._key_parts.append(s[pos:end])
                     self._str_len += end - pos
                     pos = end
-                    if self._str_len > max_string:
-                        self._state = state
-                        self._fail("key longer than max_string_length", s, pos, LimitExceededError)
                     if pos >= n:
                         break
                     c = s[pos]
@@ -847,7 +866,10 @@ class _PyParser(_ParserLogic):
                     decoded, used = self._escape(s, pos)
                     if not used:
                         break
+                    if self._str_len >= max_string:  # an escape is one character
+                        self._string_too_long(s, pos, self._key_parts, state)
                     self._key_parts.append(decoded)
+                    self._str_len += 1
                     pos += used
                     continue
                 self._state = state
@@ -875,6 +897,22 @@ class _PyParser(_ParserLogic):
             raise AssertionError(f"unreachable parser state {state}")  # pragma: no cover
         self._state = state
         return pos
+
+    def _string_too_long(self, s: str, pos: int, parts: list[str], state: int) -> NoReturn:
+        """Raise for the string or key whose next characters start at `pos` of `s` and go
+        past `max_string_length`: at the first character beyond it (a plain one or an
+        escape), with the string cut there in the partial value, whatever the split."""
+        room = max(self._max_string - self._str_len, 0)
+        if room:
+            parts.append(s[pos : pos + room])
+        self._state = state
+        what = "key" if state == _KEY_STRING else "string"
+        self._fail(
+            f"{what} longer than max_string_length={self._max_string_length}",
+            s,
+            pos + room,
+            LimitExceededError,
+        )
 
     def _number_held_back(self, s: str, pos: int, end: int, state: int) -> None:
         """Check the number ``s[pos:end]`` (its run of number characters) before it is held
@@ -993,8 +1031,12 @@ class JSONParser(_Base):
         multiple: accept several documents in one stream (JSON Lines, or concatenated
             values); each completed document produces a `DocumentCompleted` event.
         max_depth: deepest nesting of arrays and objects allowed.
-        max_size: largest input accepted, in UTF-8 bytes (``None``: no limit).
-        max_string_length: longest string or key, in characters (``None``: no limit).
+        max_size: largest input accepted, in UTF-8 bytes, the whole stream (``None``: no
+            limit). Counted as the input arrives, an unfinished token held back for the next
+            chunk included; the first character beyond it is refused.
+        max_string_length: longest string or key, in characters of its value, after
+            unescaping: an escape (``\\n``, ``\\u00e9``, a surrogate pair such as
+            ``\\ud83d\\ude00``) is the one character it stands for (``None``: no limit).
         max_number_length: longest number token, in characters. Integers are also bound by
             the interpreter's limit on converting digits (``sys.get_int_max_str_digits()``,
             4300 by default): a longer one raises `LimitExceededError` naming it.

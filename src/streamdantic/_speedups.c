@@ -958,6 +958,35 @@ recheck(Core *self, int state, PyObject **containers)
     return 0;
 }
 
+/* The string or key whose next characters start at `pos` of `s` goes past max_string_length:
+ * raise at the first character beyond it (a plain one or an escape), with the string cut
+ * there in the partial value (`parts` gets the characters that still fit), whatever the
+ * split. Mirrors `_PyParser._string_too_long`. */
+static int
+string_too_long(Core *self, int state, PyObject *s, Py_ssize_t pos, PyObject *parts)
+{
+    Py_ssize_t room = self->max_string - self->str_len;
+    if (room < 0) {
+        room = 0;
+    }
+    if (room) {
+        PyObject *part = PyUnicode_Substring(s, pos, pos + room);
+        if (part == NULL) {
+            return -1;
+        }
+        int rc = PyList_Append(parts, part);
+        Py_DECREF(part);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return fail_with(self, state,
+                     PyUnicode_FromFormat("%s longer than max_string_length=%R",
+                                          state == ST_KEY_STRING ? "key" : "string",
+                                          self->max_string_length),
+                     s, pos + room, limit_error);
+}
+
 /* ------------------------------------------------------------------ the state machine */
 
 /* A value closed: go on in the state `next_state` says (a value's next state, or root_done's
@@ -994,6 +1023,11 @@ scan(Core *self, PyObject *s, PyObject *out)
         if (state == ST_STRING) {
             Py_ssize_t end = string_run(kind, data, pos, n);
             if (end > pos) {
+                /* str_len + (end - pos) > max_string, without overflow (both are >= 0) */
+                if (end - pos > self->max_string - self->str_len) {
+                    string_too_long(self, state, s, pos, self->str_parts);
+                    goto error;
+                }
                 PyObject *part = PyUnicode_Substring(s, pos, end);
                 if (part == NULL) {
                     goto error;
@@ -1001,14 +1035,6 @@ scan(Core *self, PyObject *s, PyObject *out)
                 int rc = PyList_Append(self->str_parts, part);
                 Py_DECREF(part);
                 if (rc < 0) {
-                    goto error;
-                }
-                /* str_len + (end - pos) > max_string, without overflow (both are >= 0) */
-                if (end - pos > self->max_string - self->str_len) {
-                    fail_with(self, state,
-                              PyUnicode_FromFormat("string longer than max_string_length=%R",
-                                                   self->max_string_length),
-                              s, end, limit_error);
                     goto error;
                 }
                 self->str_len += end - pos;
@@ -1059,14 +1085,17 @@ scan(Core *self, PyObject *s, PyObject *out)
                     Py_DECREF(decoded);
                     break; /* an unfinished escape: hold it back */
                 }
+                if (self->str_len >= self->max_string) { /* an escape is one character */
+                    Py_DECREF(decoded);
+                    string_too_long(self, state, s, pos, self->str_parts);
+                    goto error;
+                }
                 int rc = PyList_Append(self->str_parts, decoded);
                 Py_DECREF(decoded);
                 if (rc < 0) {
                     goto error;
                 }
-                if (self->str_len < PY_SSIZE_T_MAX) {
-                    self->str_len += 1;
-                }
+                self->str_len += 1; /* < max_string <= PY_SSIZE_T_MAX before */
                 pos += used;
                 continue;
             }
@@ -1276,6 +1305,10 @@ scan(Core *self, PyObject *s, PyObject *out)
         case ST_KEY_STRING: {
             Py_ssize_t end = string_run(kind, data, pos, n);
             if (end > pos) {
+                if (end - pos > self->max_string - self->str_len) { /* without overflow */
+                    string_too_long(self, state, s, pos, self->key_parts);
+                    goto error;
+                }
                 PyObject *part = PyUnicode_Substring(s, pos, end);
                 if (part == NULL) {
                     goto error;
@@ -1283,11 +1316,6 @@ scan(Core *self, PyObject *s, PyObject *out)
                 int rc = PyList_Append(self->key_parts, part);
                 Py_DECREF(part);
                 if (rc < 0) {
-                    goto error;
-                }
-                if (end - pos > self->max_string - self->str_len) { /* without overflow */
-                    fail_text(self, state, "key longer than max_string_length", s, end,
-                              limit_error);
                     goto error;
                 }
                 self->str_len += end - pos;
@@ -1328,11 +1356,17 @@ scan(Core *self, PyObject *s, PyObject *out)
                     Py_DECREF(decoded);
                     goto out_of_loop; /* an unfinished escape: hold it back */
                 }
+                if (self->str_len >= self->max_string) { /* an escape is one character */
+                    Py_DECREF(decoded);
+                    string_too_long(self, state, s, pos, self->key_parts);
+                    goto error;
+                }
                 int rc = PyList_Append(self->key_parts, decoded);
                 Py_DECREF(decoded);
                 if (rc < 0) {
                     goto error;
                 }
+                self->str_len += 1; /* < max_string <= PY_SSIZE_T_MAX before */
                 pos += used;
                 continue;
             }
@@ -1390,6 +1424,31 @@ error:
 
 /* ------------------------------------------------------------------ consume / feed */
 
+/* How many characters of `s` fit whole in `room` UTF-8 bytes. */
+static Py_ssize_t
+fitting(PyObject *s, Py_ssize_t room)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (room <= 0) {
+        return 0;
+    }
+    if (PyUnicode_IS_ASCII(s)) {
+        return n < room ? n : room;
+    }
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t i = 0;
+    for (; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        Py_ssize_t size = ch < 0x80 ? 1 : ch < 0x800 ? 2 : ch < 0x10000 ? 3 : 4;
+        if (size > room) {
+            break;
+        }
+        room -= size;
+    }
+    return i;
+}
+
 static PyObject *
 consume(Core *self, PyObject *text)
 {
@@ -1405,6 +1464,23 @@ consume(Core *self, PyObject *text)
     else {
         Py_INCREF(text);
         s = text;
+    }
+    /* max_size counts the input received, held-back text included: only what fits is
+     * scanned, and the first character beyond the limit is refused (in any split). A
+     * character is at most 4 bytes: far from the limit, nothing is counted here. */
+    int too_large = 0;
+    Py_ssize_t room = self->max_size_bytes - self->pos_bytes; /* both >= 0: check_state */
+    if (PyUnicode_GET_LENGTH(s) > room / 4) {
+        Py_ssize_t fits = fitting(s, room);
+        if (fits < PyUnicode_GET_LENGTH(s)) {
+            PyObject *head = PyUnicode_Substring(s, 0, fits);
+            Py_DECREF(s);
+            if (head == NULL) {
+                return NULL;
+            }
+            s = head;
+            too_large = 1;
+        }
     }
     PyObject *out = NULL;
     if (self->events && (out = PyList_New(0)) == NULL) {
@@ -1470,10 +1546,10 @@ consume(Core *self, PyObject *text)
             self->pos_column += pos;
         }
     }
-    if (self->pos_bytes > self->max_size_bytes) {
+    if (too_large) {
         fail_with(self, self->state,
                   PyUnicode_FromFormat("document larger than max_size=%R bytes", self->max_size),
-                  s_empty, 0, limit_error);
+                  self->pending, PyUnicode_GET_LENGTH(self->pending), limit_error);
         goto error;
     }
     if (out != NULL && self->state == ST_STRING &&

@@ -51,3 +51,33 @@ def chunkings(draw: st.DrawFn, data: str | bytes) -> list[Any]:
         cuts = sorted(set(cuts) | set(range(1, len(data), draw(st.integers(1, 5)))))
     bounds = [0, *cuts, len(data)]
     return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f"}
+_SHORT_ESCAPES.update({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _u_escape(char: str) -> str:
+    """``\\uXXXX``, or a surrogate pair of them for a character beyond the BMP."""
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04X}"
+
+
+@st.composite
+def json_string_pieces(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A string value and the pieces of its JSON literal between the quotes, one per
+    character: the character itself where JSON allows it, else (or when drawn so) its short
+    escape or its ``\\u`` escape (a surrogate pair beyond the BMP)."""
+    value = draw(json_text)
+    pieces = []
+    for char in value:
+        needs_escape = char in '"\\' or char < " "
+        ways = [] if needs_escape else [char]
+        if char in _SHORT_ESCAPES:
+            ways.append(_SHORT_ESCAPES[char])
+        ways.append(_u_escape(char))
+        pieces.append(draw(st.sampled_from(ways)))
+    return value, pieces

@@ -163,6 +163,29 @@ def test_same_trace_on_edge_cases(chunks: list[Any], mode: dict[str, Any]) -> No
 
 @needs_compiled
 @pytest.mark.parametrize(
+    ("chunks", "options"),
+    [
+        (['{"k": "' + "\\n" * 100 + '"}'], {"max_string_length": 3}),
+        (['{"' + "\\u00e9" * 100 + '": 1}'], {"max_string_length": 3}),
+        (['["\\ud83d', "\\ude00\\ud8", '3d\\ude00"]'], {"max_string_length": 1}),
+        (['["ab\\ncd"]'], {"max_string_length": 4}),
+        ([b'["\xc3\xa9\xe2', b'\x82\xac"]'], {"max_size": 5}),
+        (["[1234", "567"], {"max_size": 5}),
+        (["123"], {"max_size": 3}),
+        (['{"a": 1} {"b": 2}'], {"max_size": 12, "multiple": True}),
+    ],
+)
+def test_same_trace_at_the_limits(chunks: list[Any], options: Any) -> None:
+    # Escapes against max_string_length, held-back text and split characters against
+    # max_size: the same error at the same character, whole, as given and char by char.
+    assert_same(chunks, options)
+    joined: Any = b"".join(chunks) if isinstance(chunks[0], bytes) else "".join(chunks)
+    assert_same([joined], options)
+    assert_same([joined[i : i + 1] for i in range(len(joined))], options)
+
+
+@needs_compiled
+@pytest.mark.parametrize(
     "chunks",
     [
         ["[" + "1" * 1000 + ", 1]"],

@@ -14,12 +14,14 @@ from streamdantic import (
     IncompleteJSONError,
     JSONParseError,
     JSONParser,
+    LimitExceededError,
     StringAppended,
     ValueCompleted,
     ValueStarted,
 )
+from streamdantic._parser import PyJSONParser
 from tests.property.contract import extends
-from tests.property.strategies import chunkings, json_documents
+from tests.property.strategies import chunkings, json_documents, json_string_pieces
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -232,3 +234,71 @@ def test_parser_refuses_at_the_first_character_no_document_continues(
             parser.finish()
     else:
         assert parser.finish() == expected
+
+
+# Both scanners (the same class twice when the compiled one is not built).
+SCANNERS = (JSONParser, PyJSONParser)
+
+
+def outcome(cls: type[JSONParser] | type[PyJSONParser], chunks: list[Any], **options: Any) -> Any:
+    """The final value, or the error raised: class, message, position, path, partial."""
+    parser = cls(**options)
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+        return parser.finish()
+    except JSONParseError as exc:
+        where = (exc.offset, exc.line, exc.column, exc.path)
+        return (type(exc), exc.what, where, repr(exc.partial), repr(parser.value))
+
+
+@SETTINGS
+@given(st.data(), json_string_pieces(), st.integers(0, 24), st.booleans(), st.booleans())
+def test_max_string_length_counts_the_characters_of_the_value(
+    data: st.DataObject, string: tuple[str, list[str]], limit: int, in_key: bool, as_bytes: bool
+) -> None:
+    """A string or key, its characters written plain or escaped (short, ``\\u``, surrogate
+    pairs), raises LimitExceededError exactly when its value is longer than
+    max_string_length, at the first character beyond the limit, in any split, identically
+    on both scanners."""
+    value, pieces = string
+    before = "{" if in_key else "["
+    text = before + '"' + "".join(pieces) + ('": 0}' if in_key else '"]')
+    chunks = data.draw(chunkings(text.encode() if as_bytes else text))
+    results = [outcome(cls, chunks, max_string_length=limit) for cls in SCANNERS]
+    assert results[0] == results[1]
+    if len(value) <= limit:
+        assert results[0] == ({value: 0} if in_key else [value])
+        return
+    error_class, what, (offset, line, column, path), partial, _ = results[0]
+    head = before + '"' + "".join(pieces[:limit])  # the literal up to the first refused one
+    assert error_class is LimitExceededError
+    assert what == f"{'key' if in_key else 'string'} longer than max_string_length={limit}"
+    assert (offset, line, column, path) == (
+        len(head.encode()),
+        1,
+        len(head) + 1,
+        () if in_key else (0,),
+    )
+    assert partial == repr({} if in_key else [value[:limit]])
+
+
+@SETTINGS
+@given(st.data(), json_documents(), st.integers(0, 400), st.booleans())
+def test_max_size_counts_the_bytes_received(
+    data: st.DataObject, text: str, max_size: int, as_bytes: bool
+) -> None:
+    """A document raises LimitExceededError exactly when it has more UTF-8 bytes than
+    max_size, at the first character not wholly within it, in any split, identically on
+    both scanners."""
+    chunks = data.draw(chunkings(text.encode() if as_bytes else text))
+    results = [outcome(cls, chunks, max_size=max_size) for cls in SCANNERS]
+    assert results[0] == results[1]
+    if len(text.encode()) <= max_size:
+        assert results[0] == json.loads(text)
+        return
+    error_class, what, (offset, _, _, _), _, _ = results[0]
+    fits = len(text.encode()[:max_size].decode("utf-8", "ignore"))
+    assert error_class is LimitExceededError
+    assert what == f"document larger than max_size={max_size} bytes"
+    assert offset == len(text[:fits].encode())

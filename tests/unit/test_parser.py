@@ -550,3 +550,193 @@ def test_a_number_that_can_still_be_completed_is_held_back(
     for chunk in SPLITTERS["bytewise"](text):
         assert parser.feed(chunk) in ([], [ValueStarted((), "array")])
     assert parser.value == []
+
+
+# ---------------------------------------------------------------------------- limits
+
+ESCAPES = ["\\n", '\\"', "\\u00e9", "\\ud83d\\ude00"]
+
+
+def _limit_error(
+    cls: type[JSONParser] | type[PyJSONParser], chunks: list[Any], **options: Any
+) -> tuple[JSONParser | PyJSONParser, LimitExceededError]:
+    """Feed `chunks` and close; return the parser and the LimitExceededError it raised."""
+    parser = cls(**options)
+    with pytest.raises(LimitExceededError) as info:
+        for chunk in chunks:
+            parser.feed(chunk)
+        parser.close()
+    return parser, info.value
+
+
+def _feeds(text: str) -> Iterator[tuple[str, list[Any]]]:
+    """`text` in every split, as str and as UTF-8 bytes (characters split between chunks)."""
+    for name, split in SPLITTERS.items():
+        yield name, split(text)
+        yield f"{name}-bytes", split(text.encode())
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("escape", ESCAPES, ids=["newline", "quote", "u00e9", "surrogate-pair"])
+def test_escapes_count_against_max_string_length_in_a_value(
+    cls: type[JSONParser], escape: str
+) -> None:
+    """A string of escapes is as long as the characters they stand for: it is refused at the
+    first escape beyond the limit, cut there in the partial value, in any split."""
+    text = '{"k": "' + escape * 100 + '"}'
+    char = json.loads(f'"{escape}"')
+    for name, chunks in _feeds(text):
+        parser, error = _limit_error(cls, chunks, max_string_length=3)
+        where = 7 + 3 * len(escape)  # the fourth escape
+        assert (error.what, error.offset, error.line, error.column, error.path) == (
+            "string longer than max_string_length=3",
+            where,
+            1,
+            where + 1,
+            ("k",),
+        ), name
+        assert error.partial == {"k": char * 3} == parser.value, name
+        assert_terminal(parser, error)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("escape", ESCAPES, ids=["newline", "quote", "u00e9", "surrogate-pair"])
+def test_escapes_count_against_max_string_length_in_a_key(
+    cls: type[JSONParser], escape: str
+) -> None:
+    """A key of escapes counts the characters they stand for, as a string value does."""
+    text = '{"' + escape * 100 + '": 1}'
+    for name, chunks in _feeds(text):
+        parser, error = _limit_error(cls, chunks, max_string_length=3)
+        where = 2 + 3 * len(escape)
+        assert (error.what, error.offset, error.column, error.path, error.partial) == (
+            "key longer than max_string_length=3",
+            where,
+            where + 1,
+            (),
+            {},
+        ), name
+        assert_terminal(parser, error)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize("escape", ESCAPES, ids=["newline", "quote", "u00e9", "surrogate-pair"])
+def test_escapes_up_to_max_string_length_are_accepted(cls: type[JSONParser], escape: str) -> None:
+    """As many escapes as the limit allows parse, in a value and in a key (a surrogate pair
+    is one character)."""
+    char = json.loads(f'"{escape}"')
+    text = '{"' + escape * 3 + '": "' + escape * 3 + '"}'
+    for name, chunks in _feeds(text):
+        parser = cls(max_string_length=3)
+        for chunk in chunks:
+            parser.feed(chunk)
+        assert parser.finish() == {char * 3: char * 3}, name
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize(
+    ("text", "limit", "where", "partial"),
+    [
+        ('["ab\\ncd"]', 4, 7, ["ab\nc"]),  # plain text after an escape
+        ('["abc\\n"]', 3, 5, ["abc"]),  # an escape after plain text
+        ('["123456"]', 5, 7, ["12345"]),
+        ('["é€😀a😀"]', 4, 12, ["é€😀a"]),  # characters, not bytes: offset 12 is column 7
+    ],
+    ids=["escape-then-plain", "plain-then-escape", "plain", "multi-byte"],
+)
+def test_max_string_length_refuses_the_first_character_beyond_it(
+    cls: type[JSONParser], text: str, limit: int, where: int, partial: list[str]
+) -> None:
+    """Plain characters and escapes count together; the error points at the first character
+    beyond the limit and the partial value holds the string up to it, in any split."""
+    for name, chunks in _feeds(text):
+        parser, error = _limit_error(cls, chunks, max_string_length=limit)
+        assert error.what == f"string longer than max_string_length={limit}", name
+        assert (error.offset, error.column, error.path) == (
+            where,
+            len(text.encode()[:where].decode()) + 1,
+            (0,),
+        ), name
+        assert error.partial == partial == parser.value, name
+        assert_terminal(parser, error)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize(
+    ("text", "where", "path", "partial"),
+    [
+        ('["abcdefghijkl"]', 5, (0,), ["abc"]),
+        ('["é€"]', 4, (0,), ["é"]),  # the euro sign (bytes 4 to 6) does not fit whole
+        ("[1234567", 5, (), []),  # a number held back for the next chunk counts too
+        ("[1, 23456]", 5, (), [1]),
+    ],
+    ids=["string", "multi-byte", "held-back-number", "delimited-number"],
+)
+def test_max_size_refuses_the_first_character_beyond_it(
+    cls: type[JSONParser], text: str, where: int, path: tuple[int, ...], partial: list[Any]
+) -> None:
+    """max_size counts the input as it arrives, an unfinished token included: the first
+    character not wholly within the limit is refused, in any split, and nothing after it
+    reaches the partial value."""
+    for name, chunks in _feeds(text):
+        parser, error = _limit_error(cls, chunks, max_size=5)
+        assert (error.what, error.offset, error.path) == (
+            "document larger than max_size=5 bytes",
+            where,
+            path,
+        ), name
+        assert error.column == len(text.encode()[:where].decode()) + 1, name
+        assert error.partial == partial == parser.value, name
+        assert_terminal(parser, error)
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+def test_a_document_of_max_size_is_accepted_with_its_final_number(cls: type[JSONParser]) -> None:
+    """A document of exactly max_size bytes parses, a root number that close() delimits
+    included: the end of the input is not a byte of it, and `offset` does not count it."""
+    for text, value in [("123", 123), ("[1,2]", [1, 2]), ('"é"', "é")]:
+        for name, chunks in _feeds(text):
+            parser = cls(max_size=len(text.encode()))
+            for chunk in chunks:
+                parser.feed(chunk)
+            assert parser.finish() == value, name
+            assert parser.offset == len(text.encode()), name
+
+
+@pytest.mark.parametrize("cls", SCANNERS)
+@pytest.mark.parametrize(
+    ("text", "options", "what", "where", "path", "partial"),
+    [
+        ("[[[[1]]]]", {"max_depth": 3}, "nesting deeper than max_depth=3", 3, (0, 0), [[[]]]),
+        (
+            "[12345678901]",
+            {"max_number_length": 10},
+            "number longer than max_number_length=10",
+            1,
+            (),
+            [],
+        ),
+    ],
+    ids=["depth", "number-length"],
+)
+def test_depth_and_number_limits_are_the_same_in_any_split(
+    cls: type[JSONParser],
+    text: str,
+    options: dict[str, Any],
+    what: str,
+    where: int,
+    path: tuple[Any, ...],
+    partial: Any,
+) -> None:
+    """The other limits raise at the same place whatever the split: the bracket that goes
+    too deep, the start of the number that is too long."""
+    for name, chunks in _feeds(text):
+        parser, error = _limit_error(cls, chunks, **options)
+        assert (error.what, error.offset, error.column, error.path) == (
+            what,
+            where,
+            where + 1,
+            path,
+        ), name
+        assert error.partial == partial == parser.value, name
+        assert_terminal(parser, error)
