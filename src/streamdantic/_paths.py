@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TypeAlias
 
-__all__ = ["Path", "parse_pointer", "render_path", "to_pointer"]
+__all__ = ["Path", "match_path", "parse_path", "parse_pointer", "render_path", "to_pointer"]
 
 Path: TypeAlias = tuple[str | int, ...]
 
@@ -52,3 +53,32 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
     if not pointer.startswith("/"):
         raise ValueError(f"a JSON Pointer is empty or starts with '/', got {pointer!r}")
     return tuple(t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/"))
+
+
+# Path patterns for callbacks and element streams (``"*"`` matches any key or index).
+_PATH_TOKEN = re.compile(r"\[(\*|-?\d+|\"(?:[^\"\\]|\\.)*\")\]|\.?([^.\[\]]+)")
+
+
+def parse_path(path: str | Sequence[str | int]) -> Path:
+    """Parse ``"orders[*].items"``, ``"$.orders.*"`` or a tuple into a path pattern
+    (``"*"`` matches any key or index)."""
+    if not isinstance(path, str):
+        return tuple(path)
+    text = path.removeprefix("$")
+    out: list[str | int] = []
+    for bracket, name in _PATH_TOKEN.findall(text):
+        token = bracket or name
+        if token.startswith('"'):
+            out.append(json.loads(token))
+        elif token.lstrip("-").isdigit():
+            out.append(int(token))
+        else:
+            out.append(token)
+    return tuple(out)
+
+
+def match_path(pattern: Path, path: Path) -> bool:
+    """True when `path` matches `pattern` segment by segment (``"*"`` matches anything)."""
+    return len(pattern) == len(path) and all(
+        p == "*" or p == s for p, s in zip(pattern, path, strict=True)
+    )

@@ -1,0 +1,114 @@
+"""The source router stage: one fed item in, uniform stream items out (sans-IO).
+
+Strategy / invariants:
+- A stream's source yields text (`str`, `bytes`), `Chunk`s, stream `Part`s, or provider
+  events. `SourceRouter.feed(item)` hands each on to one of three handlers given at
+  construction: `on_text` (text, and the text of a `TextDelta`), `on_chunk` or `on_part`.
+  Nothing is buffered: the handlers run before `feed` returns, in the order of the items.
+- A provider event goes through an adapter from the registry next to the adapters
+  (`adapters/_registry.py`, which imports a known provider's adapter module on first sight):
+  the factory is called once per stream, on the first provider event, and the adapter it
+  returns converts every later event (it may keep state across them; an event of another
+  type must still have a registered adapter). What it yields is routed like any fed item.
+- A `Part` of a type the stages below do not know, or an item no adapter knows, is an
+  `AdapterError` carrying the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._deltas import Chunk
+from ._exceptions import AdapterError
+from ._parts import (
+    Finish,
+    Part,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    Usage,
+)
+from .adapters._registry import adapter_factory
+
+__all__ = ["SourceRouter"]
+
+#: The part types the stages below handle (`TextDelta` is routed as text).
+PART_TYPES: frozenset[type] = frozenset(
+    {
+        Finish,
+        ProviderErrorPart,
+        ReasoningDelta,
+        RefusalDelta,
+        ToolCallDelta,
+        ToolCallDone,
+        ToolResult,
+        Usage,
+    }
+)
+
+
+class SourceRouter:
+    """Route fed items to the text, chunk and part handlers.
+
+    Args:
+        on_text: called with each piece of text (`str` or `bytes`, as fed).
+        on_chunk: called with each `Chunk`.
+        on_part: called with each stream `Part` other than `TextDelta`.
+    """
+
+    __slots__ = ("_adapter", "_adapter_type", "_on_chunk", "_on_part", "_on_text")
+
+    def __init__(
+        self,
+        on_text: Callable[[str | bytes], None],
+        on_chunk: Callable[[Chunk], None],
+        on_part: Callable[[Part], None],
+    ) -> None:
+        self._on_text = on_text
+        self._on_chunk = on_chunk
+        self._on_part = on_part
+        self._adapter: Callable[[Any], Iterable[Any]] | None = None
+        self._adapter_type: type | None = None
+
+    def feed(self, item: Any, /) -> None:
+        """Route one item (and whatever an adapter turns it into).
+
+        Raises:
+            AdapterError: an item of a type no adapter knows, or an unknown `Part`.
+        """
+        kind = type(item)
+        if kind is str or kind is bytes or kind is bytearray:
+            self._on_text(item)
+        elif kind is TextDelta:
+            self._on_text(item.text)
+        elif kind is Chunk:
+            self._on_chunk(item)
+        elif isinstance(item, Part):
+            if kind not in PART_TYPES:
+                raise AdapterError(f"unknown stream part {item!r}", event=item)
+            self._on_part(item)
+        else:
+            for converted in self._adapt(item):
+                self.feed(converted)
+
+    def _adapt(self, item: Any) -> Iterable[Any]:
+        adapter = self._adapter
+        kind = type(item)
+        if adapter is None or kind is not self._adapter_type:
+            factory = adapter_factory(item)
+            if factory is None:
+                raise AdapterError(
+                    f"no adapter for {kind.__module__}.{kind.__qualname__}: streams "
+                    "take str, bytes, Chunk, stream parts or provider events "
+                    "(see streamdantic.adapters)",
+                    event=item,
+                )
+            if adapter is None:
+                adapter = self._adapter = factory()
+                self._adapter_type = kind
+        return adapter(item)
