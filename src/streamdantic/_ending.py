@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._exceptions import (
     ContentFilterError,
@@ -39,7 +39,7 @@ from ._exceptions import (
 from ._parts import ProviderErrorPart
 from ._paths import Path, render_path
 
-__all__ = ["ENDING_ERRORS", "Ending", "ending_error"]
+__all__ = ["ENDING_ERRORS", "Ending", "EndingRow", "ending_error", "ending_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +98,10 @@ def _text_length(e: Ending) -> StreamdanticError:
     )
 
 
+EndingRow: TypeAlias = tuple[str, Callable[[Ending], bool], Callable[[Ending], StreamdanticError]]
+
 #: (name, condition, error builder), in precedence order: see the module docstring.
-ENDING_ERRORS: tuple[
-    tuple[str, Callable[[Ending], bool], Callable[[Ending], StreamdanticError]], ...
-] = (
+ENDING_ERRORS: tuple[EndingRow, ...] = (
     ("provider_error", lambda e: e.error is not None, _provider_error),
     ("content_filter", lambda e: e.finish_reason == "content_filter", _content_filter),
     ("refusal", lambda e: bool(e.refusal) and not e.has_output, _refusal),
@@ -116,9 +116,15 @@ ENDING_ERRORS: tuple[
 )
 
 
+def ending_row(ending: Ending) -> EndingRow | None:
+    """The first row of `ENDING_ERRORS` whose condition holds, else None."""
+    for row in ENDING_ERRORS:
+        if row[1](ending):
+            return row
+    return None
+
+
 def ending_error(ending: Ending) -> StreamdanticError | None:
     """The error of the first row of `ENDING_ERRORS` whose condition holds, else None."""
-    for _name, condition, build in ENDING_ERRORS:
-        if condition(ending):
-            return build(ending)
-    return None
+    row = ending_row(ending)
+    return None if row is None else row[2](ending)
