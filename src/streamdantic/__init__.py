@@ -71,6 +71,7 @@ from ._parts import (
 )
 from ._paths import Path, render_path
 from ._stream_core import Debounce, StreamCore, Throttle, Update, register_adapter
+from ._update import UpdateLike
 from ._validation import InvalidValue, PartialValidator
 from ._version import __version__
 
@@ -129,6 +130,7 @@ __all__ = [
     "ToolResult",
     "TruncatedStreamError",
     "Update",
+    "UpdateLike",
     "Usage",
     "UsageError",
     "ValueCompleted",

@@ -677,6 +677,10 @@ class ClientUpdate(Generic[T]):
         restarted: True on the ``"restart"`` update: the server started a new generation
             instead of resuming (``on_resume="restart"``), so clear what was shown of the
             old one; `partial` is the new, empty object.
+
+    `ClientUpdate` and `Update` share one shape, `UpdateLike` (`partial`, `events`,
+    `deltas`, `parts`, `done`, `final`, `finish_reason`, `usage`), so one function renders a
+    local `stream()` and a remote `connect()` alike.
     """
 
     event_id: str
@@ -689,6 +693,12 @@ class ClientUpdate(Generic[T]):
     finish_reason: str | None = None
     usage: Usage | None = None
     restarted: bool = False
+
+    @property
+    def deltas(self) -> tuple[Chunk, ...]:
+        """The nested-profile chunks that carry this frame's change, as `Update.deltas`
+        (built from `events` on each read; ``(Chunk(Delta()),)`` when nothing changed)."""
+        return tuple(DeltaEncoder().encode(self.events) or [Chunk(Delta())])
 
     def __repr__(self) -> str:
         args = ", ".join(

@@ -18,6 +18,7 @@ from streamdantic import (
     SSEError,
     StreamIntegrityError,
     StreamNotResumableError,
+    UpdateLike,
     stream,
 )
 from streamdantic._client import (
@@ -30,6 +31,7 @@ from streamdantic._client import (
     Sleep,
     event_flow,
 )
+from streamdantic._deltas import ChunkMerger
 from streamdantic.sse import (
     ProfileDecoder,
     ProfileEncoder,
@@ -799,3 +801,40 @@ def test_a_foreign_exception_from_the_decoder_becomes_an_sse_error() -> None:
     with pytest.raises(SSEError, match="KeyError") as caught:
         send(flow, None)
     assert isinstance(caught.value.__cause__, KeyError)
+
+
+# ------------------------------------------------- one shape for local and remote updates
+
+
+def render(update: UpdateLike[Any], merger: ChunkMerger) -> dict[str, Any]:
+    """What a UI does with an update, written once for `stream()` and `connect()`: show
+    the partial, forward the deltas (here into a merger standing for the browser), and on
+    the last one show the final object, finish reason and usage."""
+    for chunk in update.deltas:
+        merger.apply(chunk)
+    return {
+        "partial": update.partial,
+        "done": update.done,
+        "final": update.final if update.done else None,
+        "finish_reason": update.finish_reason if update.done else None,
+        "usage": update.usage,
+        "parts": [type(p).__name__ for p in update.parts],
+        "events": len(update.events) > 0 or update.done,
+    }
+
+
+def test_a_local_and_a_remote_stream_render_alike() -> None:
+    """One render function takes `Update`s from stream() and `ClientUpdate`s from
+    connect(): both satisfy UpdateLike, end in the same rendering, and their deltas rebuild
+    the same object."""
+    local_merger, remote_merger = ChunkMerger(), ChunkMerger()
+    local = list(stream(split_random(SMALL_TEXT, seed=1, max_size=30)))
+    with httpx.Client(transport=httpx.MockTransport(Server([])), base_url="http://test") as client:
+        with connect(client, "/s") as updates:
+            remote = list(updates)
+    assert all(isinstance(u, UpdateLike) for u in [*local, *remote])
+    local_views = [render(u, local_merger) for u in local]
+    remote_views = [render(u, remote_merger) for u in remote]
+    assert local_views == remote_views  # the same frames: the same screens, one by one
+    assert local_views[-1]["final"] == SMALL and local_views[-1]["done"]
+    assert local_merger.value == remote_merger.value == SMALL

@@ -594,3 +594,38 @@ def test_a_long_list_is_reused_only_when_nothing_holds_it() -> None:
             lists.append(id(update.partial.values))
     assert held == copied == list(range(50))
     assert len(set(lists)) < len(lists) // 2  # recycled: a few list objects in turn
+
+
+UPDATE_FIELDS = (
+    "index",
+    "partial",
+    "events",
+    "completed",
+    "elements",
+    "errors",
+    "parts",
+    "done",
+    "final",
+    "finish_reason",
+    "usage",
+)
+
+
+@pytest.mark.parametrize("name", [*UPDATE_FIELDS, "new_attribute"])
+def test_an_update_is_a_frozen_value(name: str) -> None:
+    """Assigning to any attribute of an Update (or adding one) raises AttributeError."""
+    update = list(sd.stream(['{"a": [1]}']))[-1]
+    with pytest.raises(AttributeError):
+        setattr(update, name, None)
+
+
+def test_an_updates_sequences_are_tuples_and_it_compares_by_value() -> None:
+    """events, completed, elements, errors, parts and deltas are tuples; two updates with
+    the same fields are equal."""
+    updates = list(sd.stream(['{"a": [1', "]}"]))
+    last = updates[-1]
+    for name in ("events", "completed", "elements", "errors", "parts", "deltas"):
+        assert type(getattr(last, name)) is tuple, name
+    again = list(sd.stream(['{"a": [1', "]}"]))[-1]
+    assert again == last
+    assert updates[0] != last
