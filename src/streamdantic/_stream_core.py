@@ -7,7 +7,7 @@ Strategy / invariants:
   typed partial changes visibly (as the emission policy allows). `close(now)` ends the
   stream: it returns the final update or raises the error that says why there is none.
 - `StreamCore` only composes four stages, each a sans-IO class with its own unit tests
-  (docs/contract.md, "Architecture", has the diagram):
+  (docs/architecture.md has the diagram):
 
       item -> SourceRouter --text/chunk--> ObjectPipeline | TextPipeline --changes--+
                   |                                                                 v
