@@ -186,9 +186,10 @@ class Stream(_StreamBase[T]):
         try:
             try:
                 for item in iterator:
-                    if core.next_deadline <= (now := clock()):
+                    now = clock()  # one read per item: the poll and the feed share it
+                    if core.next_deadline <= now:
                         yield from core.poll(now)
-                    yield from core.feed(item, clock())
+                    yield from core.feed(item, now)
             except Exception as exc:
                 part = _error_part(exc)
                 if part is None:
@@ -281,10 +282,11 @@ class AsyncStream(_StreamBase[T]):
                         except StopIteration:
                             break
                         await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
-                    if core.next_deadline <= (now := clock()):
+                    now = clock()  # one read per item: the poll and the feed share it
+                    if core.next_deadline <= now:
                         for out in core.poll(now):
                             yield out
-                    for out in core.feed(item, clock()):
+                    for out in core.feed(item, now):
                         yield out
             except Exception as exc:
                 part = _error_part(exc)

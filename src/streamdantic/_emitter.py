@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar, cast
 
 from ._events import Event
 from ._parts import Part, Usage
@@ -96,10 +96,12 @@ class Emitter(Generic[T]):
         "_completed",
         "_count",
         "_deadline",
+        "_debounce",
         "_element_callbacks",
         "_elements",
         "_emit",
         "_errors",
+        "_every",
         "_events",
         "_field_callbacks",
         "_final_callbacks",
@@ -108,11 +110,14 @@ class Emitter(Generic[T]):
         "_parts",
         "_source",
         "held",
+        "next_deadline",
     )
 
     def __init__(self, emit: EmitPolicy, source: UpdateSource) -> None:
         self._emit = check_policy(emit)
         self._interval = 1 / emit.per_second if isinstance(emit, Throttle) else 0.0
+        self._every = emit == "changes"  # the default: every change, at once
+        self._debounce = isinstance(emit, Debounce)
         self._source = source
         # What the next update will carry.
         self._events: list[Event] = []
@@ -122,7 +127,11 @@ class Emitter(Generic[T]):
         self._parts: list[Part] = []
         self.held = False  # a visible change not yet emitted
         self._last_emit = -_INF
-        self._deadline = _INF
+        self._deadline = _INF  # Debounce: when the held update goes out
+        #: When `poll` should next be called (``inf`` when no update is held): a plain
+        #: attribute, kept up to date where `held` changes, because the I/O layer reads it
+        #: once per item.
+        self.next_deadline = _INF
         self._count = 0
         self._field_callbacks: list[tuple[Path, Callback]] = []
         self._element_callbacks: list[tuple[Path, Callback]] = []
@@ -155,8 +164,10 @@ class Emitter(Generic[T]):
             self._run_callbacks(changes)
         if changes.changed:
             self.held = True
-            if isinstance(self._emit, Debounce):
-                self._deadline = _INF  # re-armed in maybe_emit with `now`
+            if self._debounce:
+                self._deadline = self.next_deadline = _INF  # re-armed in maybe_emit
+            elif self._interval:
+                self.next_deadline = self._last_emit + self._interval
         elif changes.completed and self._emit == "completions":
             self.held = True
 
@@ -170,23 +181,15 @@ class Emitter(Generic[T]):
 
     # ------------------------------------------------------------------ output
 
-    @property
-    def next_deadline(self) -> float:
-        """When `poll` should next be called (``inf`` when no update is held)."""
-        if not self.held:
-            return _INF
-        if self._interval:
-            return self._last_emit + self._interval
-        return self._deadline
-
     def maybe_emit(self, now: float, out: list[Any]) -> None:
         """Append an update to `out` if one is held and the policy allows it now."""
         if not self.held:
             return
-        emit = self._emit
-        if emit == "changes":
+        if self._every:
             self._emit_update(now, out)
-        elif emit == "completions":
+            return
+        emit = self._emit
+        if emit == "completions":
             if self._completed:
                 self._emit_update(now, out)
             else:
@@ -195,8 +198,9 @@ class Emitter(Generic[T]):
             if now - self._last_emit >= self._interval:
                 self._emit_update(now, out)
         else:
-            self._deadline = now + emit.seconds
-            if emit.seconds == 0:
+            seconds = cast(Debounce, emit).seconds  # "changes" returned above
+            self._deadline = self.next_deadline = now + seconds
+            if seconds == 0:
                 self._emit_update(now, out)
 
     def poll(self, now: float) -> list[Any]:
@@ -230,32 +234,40 @@ class Emitter(Generic[T]):
         out.append(self._build(False, None))
         self._last_emit = now
         self.held = False
-        self._deadline = _INF
+        self._deadline = self.next_deadline = _INF
 
     def _build(self, done: bool, final: Any) -> Update[T]:
-        # The one place an Update is made: the pending lists become its tuples.
+        # The one place an Update is made: the pending lists become its tuples and are
+        # emptied for the next one (inline rather than a helper per list: this runs once
+        # per update, usually per chunk, and most of the lists are empty).
         source = self._source
+        events = self._events
+        completed = self._completed
+        elements = self._elements
+        errors = self._errors
+        parts = self._parts
         update: Update[T] = Update(
             self._count,
             source.partial,
-            _take(self._events),
-            _take(self._completed),
-            _take(self._elements),
-            _take(self._errors),
-            _take(self._parts),
+            tuple(events) if events else (),
+            tuple(completed) if completed else (),
+            tuple(elements) if elements else (),
+            tuple(errors) if errors else (),
+            tuple(parts) if parts else (),
             done=done,
             final=final,
             finish_reason=source.finish_reason,
             usage=source.usage,
         )
+        if events:
+            events.clear()
+        if completed:
+            completed.clear()
+        if elements:
+            elements.clear()
+        if errors:
+            errors.clear()
+        if parts:
+            parts.clear()
         self._count += 1
         return update
-
-
-def _take(pending: list[Any]) -> tuple[Any, ...]:
-    """The pending items as a tuple; the list is emptied for the next update."""
-    if not pending:
-        return ()
-    items = tuple(pending)
-    pending.clear()
-    return items

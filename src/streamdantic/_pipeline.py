@@ -124,7 +124,9 @@ class ObjectPipeline(Generic[T]):
                 raise UsageError("a stream takes text or chunks, not both")
             parser = self._parser = JSONParser(lenient=self._lenient)
         self._raw.append(text)
-        return self._apply(parser.feed(text))
+        events = parser.feed(text)
+        # Most pieces of text end inside a token and make no event: return at once.
+        return self._apply(events) if events else None
 
     def feed_chunk(self, chunk: Chunk) -> Batch | None:
         """Merge a chunk; the events and changes (None when there are no events).

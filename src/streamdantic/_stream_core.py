@@ -258,7 +258,9 @@ class StreamCore(Generic[T]):
     # ------------------------------------------------------------------ stage wiring
 
     def _on_text(self, text: str | bytes) -> None:
-        self._ingest(self._pipeline.feed_text(text))
+        batch = self._pipeline.feed_text(text)
+        if batch is not None:
+            self._ingest(batch)
 
     def _on_prose(self, text: str | bytes) -> None:
         part = self._pipeline.feed_text(text)
