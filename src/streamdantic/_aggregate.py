@@ -182,18 +182,14 @@ class Stream(_StreamBase[T]):
         self._start()
         core = self._core
         clock = self._clock
-        timed = core.timed
         iterator = iter(self._source)
         try:
             try:
                 for item in iterator:
-                    if timed:  # one clock read per item, shared by the poll and the feed
-                        now = clock()
-                        if core.next_deadline <= now:
-                            yield from core.poll(now)
-                        yield from core.feed(item, now)
-                    else:
-                        yield from core.feed(item)
+                    now = clock()  # one read per item: the poll and the feed share it
+                    if core.next_deadline <= now:
+                        yield from core.poll(now)
+                    yield from core.feed(item, now)
             except Exception as exc:
                 part = _error_part(exc)
                 if part is None:
@@ -286,16 +282,12 @@ class AsyncStream(_StreamBase[T]):
                         except StopIteration:
                             break
                         await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
-                    if timed:  # one clock read per item, shared by the poll and the feed
-                        now = clock()
-                        if core.next_deadline <= now:
-                            for out in core.poll(now):
-                                yield out
-                        for out in core.feed(item, now):
+                    now = clock()  # one read per item: the poll and the feed share it
+                    if core.next_deadline <= now:
+                        for out in core.poll(now):
                             yield out
-                    else:
-                        for out in core.feed(item):
-                            yield out
+                    for out in core.feed(item, now):
+                        yield out
             except Exception as exc:
                 part = _error_part(exc)
                 if part is None:

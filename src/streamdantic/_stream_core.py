@@ -130,9 +130,6 @@ class StreamCore(Generic[T]):
         )
         self._tools = ToolCallTracker(tools, partials=partials, on_invalid=self._raise_or_keep)
         self._emitter: Emitter[T] = Emitter(emit, self)
-        #: True when the emission policy needs the time (`Throttle`, `Debounce`): the I/O
-        #: layers read their clock, and check `next_deadline`, only then.
-        self.timed = isinstance(emit, Throttle | Debounce)
         self._router = SourceRouter(
             self._on_prose if self._text_mode else self._on_text, self._on_chunk, self._on_part
         )
