@@ -86,6 +86,11 @@ class ObjectPipeline(Generic[T]):
         return self._view.partial
 
     @property
+    def view(self) -> PartialValidator[Any]:
+        """The validator whose `partial` is this pipeline's (the emitter reads it there)."""
+        return self._view
+
+    @property
     def value(self) -> Any:
         """The raw JSON value so far (a live view)."""
         source = self._parser or self._merger

@@ -129,7 +129,10 @@ class StreamCore(Generic[T]):
             else ObjectPipeline(model, lenient=lenient, profile=profile, partials=partials)
         )
         self._tools = ToolCallTracker(tools, partials=partials, on_invalid=self._raise_or_keep)
-        self._emitter: Emitter[T] = Emitter(emit, self)
+        pipeline = self._pipeline
+        self._emitter: Emitter[T] = Emitter(
+            emit, self, pipeline.view if isinstance(pipeline, ObjectPipeline) else pipeline
+        )
         self._router = SourceRouter(
             self._on_prose if self._text_mode else self._on_text, self._on_chunk, self._on_part
         )
