@@ -76,14 +76,17 @@ RUNNERS: dict[str, Callable[[type[Any], list[str]], tuple[float, Any]]] = {
 }
 
 
-def best(runner: Callable[..., tuple[float, Any]], model: Any, chunks: list[str], n: int) -> float:
-    times = []
+def best(model: Any, chunks: list[str], n: int) -> dict[str, float]:
+    """The best of `n` runs of each runner, interleaved (validator, stream, validator, ...)
+    so that a change in the machine's load hits both columns alike."""
+    times: dict[str, list[float]] = {name: [] for name in RUNNERS}
     for _ in range(n):
-        gc.collect()
-        with frozen_heap():
-            seconds, _final = runner(model, chunks)
-        times.append(seconds)
-    return min(times)
+        for name, runner in RUNNERS.items():
+            gc.collect()
+            with frozen_heap():
+                seconds, _final = runner(model, chunks)
+            times[name].append(seconds)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", type=csv_list, default=list(MODELS))
     parser.add_argument("--sizes", type=csv_list, default=["20K", "200K"])
     parser.add_argument("--chunkings", type=csv_list, default=["token"])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args(argv)
     if args.fast:
         args.sizes, args.repeats = ["2K"], 1
@@ -105,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             expected = model.model_validate_json(doc)
             for ch in args.chunkings:
                 chunks = workloads.chunk(doc, ch)
-                per = {}
                 for name, runner in RUNNERS.items():
                     assert runner(model, chunks)[1] == expected, name
-                    per[name] = best(runner, model, chunks, args.repeats) / len(chunks) * 1e6
+                per = {
+                    name: seconds / len(chunks) * 1e6
+                    for name, seconds in best(model, chunks, args.repeats).items()
+                }
                 v, s = per["validator"], per["stream"]
                 print(
                     f"| {wl} | {size} | {ch} | {len(chunks):,} | {v:.2f} | {s:.2f} | {s / v:.2f}x |",

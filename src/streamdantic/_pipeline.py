@@ -22,7 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from ._deltas import Chunk, ChunkMerger
 from ._events import Event, StringAppended, ValueCompleted, ValueStarted
-from ._exceptions import UsageError
+from ._exceptions import IncompleteJSONError, UsageError
 from ._parser import JSONParser
 from ._partial import compile_node
 from ._parts import TextDelta
@@ -47,6 +47,7 @@ class ObjectPipeline(Generic[T]):
     """
 
     __slots__ = (
+        "_cut_paths",
         "_lenient",
         "_merger",
         "_parser",
@@ -79,6 +80,7 @@ class ObjectPipeline(Generic[T]):
         self._parser: JSONParser | None = None
         self._merger: ChunkMerger | None = None
         self._raw: list[Any] = []
+        self._cut_paths: list[Path] | None = None  # the open paths when close() failed
 
     @property
     def partial(self) -> Any:
@@ -153,8 +155,16 @@ class ObjectPipeline(Generic[T]):
         Raises:
             IncompleteJSONError: the text stopped in the middle of a value.
         """
-        if self._parser is not None:
-            return self._apply(self._parser.close())
+        parser = self._parser
+        if parser is not None:
+            # A close that fails leaves the parser in its error state, which no longer
+            # reports the string it was in: keep the open paths for missing_paths().
+            open_paths = parser.open_paths
+            try:
+                return self._apply(parser.close())
+            except IncompleteJSONError:
+                self._cut_paths = open_paths
+                raise
         if self._merger is not None:
             return self._apply(self._merger.close())
         return None
@@ -178,7 +188,10 @@ class ObjectPipeline(Generic[T]):
     def missing_paths(self) -> list[Path]:
         """Open values and required fields of open objects that never arrived."""
         parser = self._parser
-        missing: list[Path] = [p for p in parser.open_paths if p] if parser is not None else []
+        open_paths = self._cut_paths
+        if open_paths is None:
+            open_paths = parser.open_paths if parser is not None else []
+        missing: list[Path] = [p for p in open_paths if p]
         model = self.model
         fields = getattr(model, "model_fields", None)
         if fields is not None:

@@ -220,3 +220,10 @@ def test_validation_comes_after_every_row() -> None:
         close(StreamCore(Item, on_invalid="report"), '{"a": "x"}')
     with pytest.raises(ContentFilterError):
         close(StreamCore(Item, on_invalid="report"), '{"a": "x"}', Finish("content_filter"))
+
+
+def test_a_cut_inside_a_string_names_it_in_the_truncation_message() -> None:
+    """JSON cut inside the string at $.b: TruncatedStreamError lists $.b as missing."""
+    with pytest.raises(TruncatedStreamError, match=r"missing: \$\.b$") as info:
+        close(StreamCore(Item), '{"a": 1, "b": "x')
+    assert info.value.missing_paths == [("b",)]

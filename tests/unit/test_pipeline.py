@@ -173,3 +173,14 @@ def test_text_pipeline_takes_no_chunks() -> None:
     """A chunk in text mode is a UsageError saying what a text stream takes."""
     with pytest.raises(UsageError, match="a text stream takes text"):
         TextPipeline().feed_chunk(Chunk(Delta(json={"": "x"})))
+
+
+def test_missing_paths_after_a_failed_close_keep_the_value_that_was_cut() -> None:
+    """When close() fails inside a string, missing_paths still names that string (the
+    parser's own open paths lose it once it is in its error state)."""
+    pipeline: ObjectPipeline[Item] = ObjectPipeline(Item)
+    pipeline.feed_text('{"qty": 1, "name": "ab')
+    assert pipeline.missing_paths() == [("name",)]
+    with pytest.raises(IncompleteJSONError):
+        pipeline.close()
+    assert pipeline.missing_paths() == [("name",)]
