@@ -137,6 +137,15 @@ class ToolCallTracker:
 
     def _finish(self, call: _ToolCall) -> ToolCallDone:
         call.done = True
+        parser = call.parser
+        if not parser.done and call.texts:
+            # The provider ended the call: flush what the parser holds back (a top-level
+            # number may still grow until the end of input). Arguments that are cut off
+            # stay as they are; the validation below says what is wrong with them.
+            try:
+                call.view.apply(parser.close())
+            except IncompleteJSONError:
+                pass
         text = "".join(call.texts)
         value: Any = call.parser.value
         if call.validator is not None:

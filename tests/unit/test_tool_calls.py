@@ -123,3 +123,12 @@ def test_partials_live_shares_one_object_per_call() -> None:
     [second] = tracker.feed(ToolCallDelta("c1", "2, "))
     partial: Any = first.partial
     assert partial is second.partial and partial == [1, 2]
+
+
+def test_a_provider_done_flushes_a_top_level_number() -> None:
+    """Arguments "12" are a number the parser holds back until the end: the provider's
+    ToolCallDone ends them, so the value is 12 (it was None)."""
+    tracker = ToolCallTracker()
+    tracker.feed(ToolCallDelta("c1", "12", name="count"))
+    assert tracker.done("c1") == ToolCallDone("c1", "count", "12", 12)
+    assert tracker.close() == ([], None)
