@@ -69,7 +69,7 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path
+from ._paths import JSONPath, Path, render_path
 from ._stream_core import Debounce, StreamCore, Throttle, Update, register_adapter
 from ._validation import InvalidValue, PartialValidator
 from ._version import __version__
@@ -97,6 +97,7 @@ __all__ = [
     "ItemCollector",
     "JSONParseError",
     "JSONParser",
+    "JSONPath",
     "LimitExceededError",
     "Part",
     "Partial",

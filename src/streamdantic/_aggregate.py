@@ -16,6 +16,7 @@ through the core like an error event: `ProviderError` with the partial, chained 
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import (
@@ -26,7 +27,6 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
-    Sequence,
 )
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -39,6 +39,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._parts import Part
+from ._paths import PathLike, parse_path
 from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
 T = TypeVar("T")
 _S = TypeVar("_S", bound="_StreamBase[Any]")
 Clock = Callable[[], float]
+_FILE_CHUNK = 64 * 1024  # bytes read at a time from a path source, as `collect` does
 
 
 class _StreamBase(Generic[T]):
@@ -75,6 +77,11 @@ class _StreamBase(Generic[T]):
         text: bool = False,
         partials: Partials = "snapshot",
     ) -> None:
+        # A str or bytes source is the whole JSON text (as for `collect`), a path a file of it.
+        if isinstance(source, str | bytes | bytearray):
+            source = (source,)
+        elif isinstance(source, os.PathLike):
+            source = self._read_file(source)
         self._source = source
         self._core: StreamCore[T] = StreamCore(
             model,
@@ -91,6 +98,9 @@ class _StreamBase(Generic[T]):
         self._started = False
         self._closed = False
         self._generators: list[Any] = []  # closed by close()/aclose(), innermost last
+
+    def _read_file(self, path: os.PathLike[str]) -> Any:
+        raise NotImplementedError  # pragma: no cover - each twin reads files its own way
 
     def _track(self, generator: Any) -> Any:
         self._generators.append(generator)
@@ -130,12 +140,12 @@ class _StreamBase(Generic[T]):
         """All text received for the object (``None`` for chunk sources)."""
         return self._core.raw_text
 
-    def on_field(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+    def on_field(self, path: PathLike, callback: Callable[[Any], Any]) -> Any:
         """Call `callback(value)` once when the field at `path` completes; returns self."""
         self._core.on_field(path, callback)
         return self
 
-    def on_element(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+    def on_element(self, path: PathLike, callback: Callable[[Any], Any]) -> Any:
         """Call `callback(element)` once per element of the list at `path`; returns self."""
         self._core.on_element(path, callback)
         return self
@@ -151,6 +161,11 @@ class Stream(_StreamBase[T]):
     `elements(path)`; one iteration per stream. Use it as a context manager (or call
     `close()`) to release the source early."""
 
+    def _read_file(self, path: os.PathLike[str]) -> Generator[bytes, None, None]:
+        with open(path, "rb") as file:
+            while chunk := file.read(_FILE_CHUNK):
+                yield chunk
+
     def __iter__(self) -> Iterator[Update[T]]:
         return self._track(self._updates())  # type: ignore[no-any-return]
 
@@ -164,12 +179,16 @@ class Stream(_StreamBase[T]):
         arrive, and updates of the object."""
         return self._track(self._outputs())  # type: ignore[no-any-return]
 
-    def elements(self, path: str | Sequence[str | int]) -> Iterator[Any]:
+    def elements(self, path: PathLike) -> Iterator[Any]:
         """Each element of the list at `path` (``"*"`` wildcards allowed), validated,
-        exactly once, as soon as it closes."""
-        return self._track(self._elements(path))  # type: ignore[no-any-return]
+        exactly once, as soon as it closes.
 
-    def _elements(self, path: str | Sequence[str | int]) -> Generator[Any, None, None]:
+        Raises:
+            ValueError: `path` is not a path (at once, not when iterating).
+        """
+        return self._track(self._elements(parse_path(path)))  # type: ignore[no-any-return]
+
+    def _elements(self, path: PathLike) -> Generator[Any, None, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
         for _ in self._track(self._outputs()):
@@ -235,6 +254,15 @@ class AsyncStream(_StreamBase[T]):
     """The async twin of `Stream`: ``async for update in astream(...)``, `events()`,
     `elements(path)`; an async context manager that closes the source on exit."""
 
+    async def _read_file(self, path: os.PathLike[str]) -> AsyncGenerator[bytes, None]:
+        file = await anyio.open_file(path, "rb")
+        try:
+            while chunk := await file.read(_FILE_CHUNK):
+                yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
     def __aiter__(self) -> AsyncIterator[Update[T]]:
         return self._track(self._updates())  # type: ignore[no-any-return]
 
@@ -247,11 +275,15 @@ class AsyncStream(_StreamBase[T]):
         """Everything, in order: stream parts and updates of the object."""
         return self._track(self._outputs())  # type: ignore[no-any-return]
 
-    def elements(self, path: str | Sequence[str | int]) -> AsyncIterator[Any]:
-        """Each element of the list at `path`, validated, exactly once, as it closes."""
-        return self._track(self._elements(path))  # type: ignore[no-any-return]
+    def elements(self, path: PathLike) -> AsyncIterator[Any]:
+        """Each element of the list at `path`, validated, exactly once, as it closes.
 
-    async def _elements(self, path: str | Sequence[str | int]) -> AsyncGenerator[Any, None]:
+        Raises:
+            ValueError: `path` is not a path (at once, not when iterating).
+        """
+        return self._track(self._elements(parse_path(path)))  # type: ignore[no-any-return]
+
+    async def _elements(self, path: PathLike) -> AsyncGenerator[Any, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
         async for _ in self._track(self._outputs()):
@@ -384,7 +416,8 @@ def stream(
 
     Args:
         source: an iterable of `str`, `bytes`, `Chunk`s, stream parts, or provider stream
-            events (an openai `Stream`, Anthropic events, ...).
+            events (an openai `Stream`, Anthropic events, ...); a `str` or `bytes` is the
+            whole JSON text, and a `pathlib.Path` a file of it (as for `collect`).
         model: the type of the object (a pydantic model, or any type pydantic validates);
             ``None`` for plain JSON values.
         tools: tool name -> model of its arguments, for typed partial tool-call arguments.

@@ -33,8 +33,9 @@ Strategy / invariants:
   line splitter (`_sse.LineSplitter`); each line is validated with ``validate_json``. Line
   numbers and byte offsets are exact; offsets are computed only when a line fails. The
   pre-scan runs there too (for the limits only), starting afresh at every line ending.
-- The prefix names items as ijson does (``results.item``). A path with one array level
-  (``item``, ``results.item``) is the prefix's keys plus the item's index. With several
+- The `item` path (``$.results[*]``, the notation of `_paths`) becomes the ijson prefix
+  (``results.item``: keys joined with dots, each ``[*]`` an ``item``). A path with one array
+  level (``$[*]``, ``$.results[*]``) is the prefix's keys plus the item's index. With several
   array levels (``groups.item.members.item``) the enclosing indices are tracked from ijson's
   parse events in Python, which is slower.
 - Errors never lose items: `feed` returns the items that precede an error and raises it at
@@ -70,6 +71,7 @@ import ijson  # type: ignore[import-untyped]
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from ._deprecation import warn_deprecated
 from ._exceptions import (
     IncompleteJSONError,
     JSONParseError,
@@ -84,7 +86,7 @@ from ._parser import (
     DEFAULT_MAX_STRING_LENGTH,
     _utf8_len,
 )
-from ._paths import Path, render_path
+from ._paths import WILDCARD, JSONPath, PathLike, parse_path, render_path
 from ._sse import _LINE_ENDING, LineSplitter
 
 __all__ = [
@@ -137,6 +139,8 @@ _JSON_POSITION = re.compile(r" at line (\d+) column (\d+)\Z")
 # UTF-8 continuation bytes: deleting them from a byte string leaves one byte per character.
 _CONTINUATION_BYTES: Final = bytes(range(0x80, 0xC0))
 _MAX_REPORTED_ERRORS: Final = 10
+# An ijson prefix (the deprecated form of `item`): dot-separated keys, no brackets or $.
+_LEGACY_PREFIX = re.compile(r"[^$\[\]\"]*\Z")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -158,7 +162,7 @@ class SkippedItem:
     """
 
     index: int
-    path: Path
+    path: JSONPath
     offset: int
     errors: tuple[ErrorDetails, ...]
     _: KW_ONLY
@@ -181,14 +185,17 @@ class ItemCollector(Generic[T]):
 
     Args:
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items in a JSON document: ``"item"`` for the elements
-            of a top-level array, ``"results.item"`` for those of the array under
-            ``"results"``, ``""`` for the whole document (one item). Keys are joined with
-            dots and each array level is ``item``, so a key containing a dot or named
-            ``item`` is ambiguous, as in ijson.
+        item: the path of the items in a JSON document, in the notation of every path in
+            streamdantic: ``"$[*]"`` (the default) for the elements of a top-level array,
+            ``"$.results[*]"`` for those of the array under ``"results"``,
+            ``"$.groups[*].members[*]"`` for every member of every group, ``"$"`` for the
+            whole document (one item). A tuple of keys with ``"*"`` works too. ijson
+            addresses values by keys joined with dots and ``item`` for an array level, so
+            a key containing a dot or named ``item`` is ambiguous, as in ijson. An ijson
+            prefix (``"results.item"``) is still accepted, with a `DeprecationWarning`.
         errors: ``"raise"`` stops at the first item that fails validation with
             `StreamValidationError`; ``"skip"`` leaves it out and records it in `skipped`.
-        jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"item"``).
+        jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"$[*]"``).
             In skip mode a line that is not JSON is skipped like an invalid item.
         max_depth: deepest nesting of arrays and objects allowed (512, as `JSONParser`).
         max_size: largest input accepted, in bytes (``None``, the default: no limit, since
@@ -204,9 +211,10 @@ class ItemCollector(Generic[T]):
         docs/collect.md for what they do not bound.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, ``item`` given with ``jsonl=True``, or a
-            limit that is not a positive int (or None where allowed).
-        TypeError: ``item`` is not a string.
+        ValueError: an unknown ``errors`` mode, an ``item`` path that is malformed or names
+            an array index, ``item`` given with ``jsonl=True``, or a limit that is not a
+            positive int (or None where allowed).
+        TypeError: ``item`` is neither a string nor a tuple.
         pydantic.PydanticSchemaGenerationError: ``model`` is not a type pydantic can validate.
     """
 
@@ -254,7 +262,7 @@ class ItemCollector(Generic[T]):
         model: type[T],
         /,
         *,
-        item: str = "item",
+        item: PathLike = "$[*]",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
         max_depth: int = DEFAULT_MAX_DEPTH,
@@ -269,7 +277,7 @@ class ItemCollector(Generic[T]):
         model: Any,
         /,
         *,
-        item: str = "item",
+        item: PathLike = "$[*]",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
         max_depth: int = DEFAULT_MAX_DEPTH,
@@ -283,7 +291,7 @@ class ItemCollector(Generic[T]):
         model: Any,
         /,
         *,
-        item: str = "item",
+        item: PathLike = "$[*]",
         errors: ErrorMode = "raise",
         jsonl: bool = False,
         max_depth: int = DEFAULT_MAX_DEPTH,
@@ -293,9 +301,8 @@ class ItemCollector(Generic[T]):
     ) -> None:
         if errors not in _ERROR_MODES:
             raise ValueError(f"errors must be one of {_ERROR_MODES!r}, got {errors!r}")
-        if not isinstance(item, str):
-            raise TypeError(f"item must be an ijson prefix string, got {item!r}")
-        if jsonl and item != "item":
+        prefix = _ijson_prefix(item)
+        if jsonl and prefix != "item":
             raise ValueError(
                 f"item={item!r} applies to JSON documents; in JSON Lines mode each line is an item"
             )
@@ -328,11 +335,11 @@ class ItemCollector(Generic[T]):
         self._error: Exception | None = None
         self._raw: list[Any] = ijson.sendable_list()  # parsed items not yet validated
         # JSON documents: the prefix, and the array levels whose indices are tracked.
-        segments = item.split(".") if item else []
-        self._keys: Path = tuple(segments)
+        segments = prefix.split(".") if prefix else []
+        self._keys: JSONPath = tuple(segments)
         self._levels: list[tuple[str, str, int]] = []  # (array prefix, element prefix, k)
         self._counters: list[int] = [0] * len(segments)
-        self._paths: list[Path] = []  # with tracked levels: the path of each item in _raw
+        self._paths: list[JSONPath] = []  # with tracked levels: the path of each item in _raw
         self._events: list[Any] | None = None
         self._items_coro: Any = None
         # Line and characters since the last newline, over the bytes fed before this chunk.
@@ -351,9 +358,9 @@ class ItemCollector(Generic[T]):
                     self._levels.append((".".join(segments[:k]), ".".join(segments[: k + 1]), k))
             self._events = ijson.sendable_list()
             self._coro = _BACKEND.parse_coro(self._events, use_float=True)
-            self._items_coro = _BACKEND.items_basecoro(self._raw, item)
+            self._items_coro = _BACKEND.items_basecoro(self._raw, prefix)
         else:
-            self._coro = _BACKEND.items_coro(self._raw, item, use_float=True)
+            self._coro = _BACKEND.items_coro(self._raw, prefix, use_float=True)
 
     @property
     def skipped(self) -> list[SkippedItem]:
@@ -564,13 +571,13 @@ class ItemCollector(Generic[T]):
                 paths.append(self._tracked_path())
         events.clear()
 
-    def _tracked_path(self) -> Path:
+    def _tracked_path(self) -> JSONPath:
         counters = self._counters
         return tuple(
             counters[k] if segment == "item" else segment for k, segment in enumerate(self._keys)
         )
 
-    def _path_of(self, index: int) -> Path:
+    def _path_of(self, index: int) -> JSONPath:
         if self._events is not None:
             raise AssertionError("tracked paths are recorded per item")  # pragma: no cover
         keys = self._keys
@@ -759,7 +766,7 @@ class ItemCollector(Generic[T]):
             error.__cause__ = exc
             self._error = error
             return False
-        path: Path = (index,)
+        path: JSONPath = (index,)
         record = SkippedItem(index, path, line_end, _with_path(exc, path), line=self._line)
         return self._reject(record, exc, raw_text=line)
 
@@ -821,6 +828,33 @@ class ItemCollector(Generic[T]):
         error.__cause__ = exc
         self._error = error
         return False
+
+
+def _ijson_prefix(item: object) -> str:
+    """The ijson prefix of the items that the `item` path selects (``$.results[*]`` ->
+    ``results.item``). An ijson prefix (``results.item``) is still accepted, deprecated.
+
+    Raises:
+        ValueError: the path is malformed or names one array index (collect takes all).
+        TypeError: `item` is neither a string nor a tuple of keys.
+    """
+    if isinstance(item, str) and _LEGACY_PREFIX.match(item) and "item" in item.split("."):
+        spelled = "$" + "".join("[*]" if s == "item" else f".{s}" for s in item.split("."))
+        warn_deprecated(
+            f"item={item!r} is an ijson prefix; write the path as item={spelled!r}"
+            " (the ijson form is deprecated)"
+        )
+        return item
+    if not isinstance(item, str | tuple):
+        raise TypeError(f'item must be a path such as "$.results[*]", got {item!r}')
+    path = parse_path(item)
+    if any(isinstance(s, int) for s in path):
+        every = render_path(tuple(WILDCARD if isinstance(s, int) else s for s in path))
+        raise ValueError(
+            f"item={item!r} names an array index; collect takes every element of an array:"
+            f" write [*] ({every!r})"
+        )
+    return ".".join("item" if s is WILDCARD else str(s) for s in path)
 
 
 # --- helpers (pure) ---------------------------------------------------------------------------
@@ -910,7 +944,7 @@ def _overflow_what(what: str) -> str:
     )
 
 
-def _with_path(exc: ValidationError, path: Path) -> tuple[ErrorDetails, ...]:
+def _with_path(exc: ValidationError, path: JSONPath) -> tuple[ErrorDetails, ...]:
     details = exc.errors(include_url=False)
     for detail in details:
         detail["loc"] = (*path, *detail["loc"])
@@ -1051,7 +1085,7 @@ def collect(
     model: type[T],
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1068,7 +1102,7 @@ def collect(
     model: Any,
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1084,7 +1118,7 @@ def collect(
     model: Any,
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1103,8 +1137,9 @@ def collect(
             object (left open); bytes; or an iterable of bytes chunks, such as an HTTP body
             (an iterator source is closed when the iteration ends).
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items: ``"item"`` (the default) for the elements of a
-            top-level array, ``"results.item"`` for those of ``{"results": [...]}``.
+        item: the path of the items: ``"$[*]"`` (the default) for the elements of a
+            top-level array, ``"$.results[*]"`` for those of ``{"results": [...]}``; see
+            `ItemCollector`.
         errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
@@ -1162,6 +1197,11 @@ def _collect(
 
 
 def _read(source: Source, chunk_size: int) -> Generator[bytes | memoryview, None, None]:
+    if isinstance(source, str):
+        is_file = os.path.isfile(source) if _may_be_a_path(source) else False
+        if not _str_names_a_file(source, is_file):
+            yield source.encode("utf-8")
+            return
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as file:
             while chunk := file.read(chunk_size):
@@ -1187,7 +1227,7 @@ def acollect(
     model: type[T],
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1204,7 +1244,7 @@ def acollect(
     model: Any,
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1220,7 +1260,7 @@ def acollect(
     model: Any,
     /,
     *,
-    item: str = "item",
+    item: PathLike = "$[*]",
     errors: ErrorMode = "raise",
     jsonl: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -1239,7 +1279,7 @@ def acollect(
             Files that `acollect` opens are closed, as are iterator sources (``aclose``),
             even when the task is cancelled; file objects passed in are left open.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items; see `collect`.
+        item: the path of the items; see `ItemCollector`.
         errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
         jsonl: JSON Lines: every non-blank line is one item.
         chunk_size: how many bytes to read at a time from a path or a file, and the largest
@@ -1299,6 +1339,13 @@ async def _acollect(
 
 
 async def _aread(source: AsyncSource, chunk_size: int) -> AsyncGenerator[bytes | memoryview, None]:
+    if isinstance(source, str):
+        is_file = False
+        if _may_be_a_path(source):
+            is_file = await anyio.to_thread.run_sync(os.path.isfile, source)
+        if not _str_names_a_file(source, is_file):
+            yield source.encode("utf-8")
+            return
     if isinstance(source, str | os.PathLike):
         file = await anyio.open_file(source, "rb")
         try:
@@ -1337,6 +1384,48 @@ async def _aread(source: AsyncSource, chunk_size: int) -> AsyncGenerator[bytes |
             close = getattr(iterator_, "close", None)
             if callable(close):
                 close()
+
+
+# A str source is JSON text, as for `stream`; a file path is a `pathlib.Path`. For one release
+# a str that names an existing file is still read as a path, with a DeprecationWarning.
+_JSON_START = re.compile(r"\s*(?:[\[{\"\-0-9]|true\b|false\b|null\b|\Z)")
+_PATH_LIKE = re.compile(r"[^\n]*(?:[/\\][^\n]*|\.[A-Za-z][A-Za-z0-9]{0,7})\Z")
+
+
+def _may_be_a_path(text: str) -> bool:
+    # JSON objects and arrays, text with a line break and long text are never taken for paths.
+    return (
+        len(text) < 4096
+        and "\n" not in text
+        and "\0" not in text
+        and text.lstrip()[:1] not in ("[", "{")
+    )
+
+
+def _str_names_a_file(text: str, is_file: bool) -> bool:
+    """True when the str source names an existing file (deprecated: read it, with a warning);
+    False when it is JSON text.
+
+    Raises:
+        UsageError: the str is not JSON text and looks like the path of a missing file.
+    """
+    if is_file:
+        warn_deprecated(
+            f"collect() got the str {text!r}, which names a file: a str source is JSON text"
+            f" (as for stream()), so pass pathlib.Path({text!r}) to read a file (reading a"
+            " file from a str is deprecated)"
+        )
+        return True
+    if _may_be_a_path(text) and (
+        not _JSON_START.match(text)
+        or (text.lstrip()[:1] not in ("[", "{", '"') and _PATH_LIKE.match(text))
+    ):
+        raise UsageError(
+            f"collect() got the str {text!r}, which is not JSON text and names no file:"
+            " a str source is JSON text (as for stream()); to read a file pass"
+            f" pathlib.Path({text!r}) or an open binary file"
+        )
+    return False
 
 
 def _pieces(chunk: bytes | memoryview, size: int) -> Iterable[bytes | memoryview]:

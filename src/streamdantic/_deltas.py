@@ -44,7 +44,7 @@ from ._exceptions import DeltaError, UsageError
 from ._frozen import Frozen, slot_setter
 from ._numbers import write_infinities
 from ._parser import JSONParser
-from ._paths import Path, parse_pointer, render_path, to_pointer
+from ._paths import JSONPath, parse_pointer, render_path, to_pointer
 
 __all__ = [
     "Chunk",
@@ -357,7 +357,7 @@ def _is_object(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _malformed(what: str, where: Path) -> Any:
+def _malformed(what: str, where: JSONPath) -> Any:
     raise DeltaError(f"malformed chunk: {what}", path=where)
 
 
@@ -388,7 +388,7 @@ def _same_type(a: Any, b: Any) -> bool:
     return ta is tb or (ta is int and tb is float) or (ta is float and tb is int)
 
 
-def _copy(value: Any, base: Path | Callable[[], Path]) -> Any:
+def _copy(value: Any, base: JSONPath | Callable[[], JSONPath]) -> Any:
     """A private copy of JSON value `value`, checked to be JSON.
 
     Copying makes the merged object independent of the chunk (a chunk's dict is never grown
@@ -437,7 +437,7 @@ def _copy(value: Any, base: Path | Callable[[], Path]) -> Any:
     return root
 
 
-def _trail_path(base: Path | Callable[[], Path], trail: Any) -> Path:
+def _trail_path(base: JSONPath | Callable[[], JSONPath], trail: Any) -> JSONPath:
     if callable(base):
         base = base()
     keys: list[str | int] = []
@@ -491,7 +491,7 @@ def _index(token: str) -> int | None:
     return None
 
 
-def _guess(reached: Path, tokens: tuple[str, ...]) -> Path:
+def _guess(reached: JSONPath, tokens: tuple[str, ...]) -> JSONPath:
     """A path for an error message, when the tokens could not all be resolved: digits are
     shown as indices, since that is what they most likely meant."""
     return (*reached, *(int(t) if _index(t) is not None else t for t in tokens))
@@ -508,7 +508,7 @@ class _Open:
     def __init__(
         self,
         value: Any,
-        children: dict[Path, None] | None,
+        children: dict[JSONPath, None] | None,
         container: Any,
         slot: Any,
         parts: list[str] | None,
@@ -524,7 +524,7 @@ class _Missing(Exception):
     """Internal: a pointer does not resolve. `reached` is the deepest existing value's path,
     `rest` the tokens left, `found` the value there when it is not a container."""
 
-    def __init__(self, reached: Path, rest: tuple[str, ...], found: Any = _CONTAINER) -> None:
+    def __init__(self, reached: JSONPath, rest: tuple[str, ...], found: Any = _CONTAINER) -> None:
         self.reached = reached
         self.rest = rest
         self.found = found
@@ -580,11 +580,11 @@ class ChunkMerger:
         self._has_root = False
         self._complete = False
         self._closed = False
-        self._open: dict[Path, _Open] = {}
-        self._dirty: dict[Path, _Open] = {}  # open strings with parts not joined yet
+        self._open: dict[JSONPath, _Open] = {}
+        self._dirty: dict[JSONPath, _Open] = {}  # open strings with parts not joined yet
         # The last text target resolved (nested): long strings get text chunk after chunk.
         self._cache_ptr: str | None = None
-        self._cache_path: Path = ()
+        self._cache_path: JSONPath = ()
         self._cache_node: _Open | None = None
 
     # ------------------------------------------------------------------ public API
@@ -693,11 +693,11 @@ class ChunkMerger:
         # Plan: check every operation against the object plus the chunk's earlier effects.
         # entries: path -> [container, slot, value copy, is_append], the values set in the
         # merged object (not inside another value this chunk sets, which go into its copy).
-        entries: dict[Path, list[Any]] = {}
-        grown: dict[Path, int] = {}  # arrays of the object: items this chunk appends
+        entries: dict[JSONPath, list[Any]] = {}
+        grown: dict[JSONPath, int] = {}  # arrays of the object: items this chunk appends
         for ptr, value in sets.items():
             self._plan_set(ptr, value, entries, grown)
-        real_texts: list[tuple[_Open, Path, str]] = []
+        real_texts: list[tuple[_Open, JSONPath, str]] = []
         for ptr, text in texts.items():
             tokens = self._tokens(ptr)
             if type(text) is not str:
@@ -721,10 +721,10 @@ class ChunkMerger:
                 holder[2] = current + text
             else:
                 holder[slot] = current + text
-        done_planned: set[Path] = set()
-        done_real: list[Path] = []
+        done_planned: set[JSONPath] = set()
+        done_real: list[JSONPath] = []
         if done:
-            completed: set[Path] = set()
+            completed: set[JSONPath] = set()
             for ptr in done:
                 if type(ptr) is not str:
                     raise DeltaError(f"done lists strings, not {_type_name(ptr)}")
@@ -787,13 +787,13 @@ class ChunkMerger:
                 f"invalid JSON Pointer {ptr!r} (it must be empty or start with '/')", path=()
             ) from None
 
-    def _error_path(self, ptr: Any) -> Path:
+    def _error_path(self, ptr: Any) -> JSONPath:
         if type(ptr) is str and (not ptr or ptr[0] == "/"):
             return _guess((), parse_pointer(ptr))
         return ()
 
     def _plan_set(
-        self, ptr: str, value: Any, entries: dict[Path, list[Any]], grown: dict[Path, int]
+        self, ptr: str, value: Any, entries: dict[JSONPath, list[Any]], grown: dict[JSONPath, int]
     ) -> None:
         tokens = self._tokens(ptr)
         copy = _copy(value, lambda: _guess((), tokens))
@@ -881,8 +881,8 @@ class ChunkMerger:
                 grown[ppath] = grown.get(ppath, 0) + 1
 
     def _locate(
-        self, tokens: tuple[str, ...], entries: dict[Path, list[Any]]
-    ) -> tuple[Path, int, Any, Any, Any]:
+        self, tokens: tuple[str, ...], entries: dict[JSONPath, list[Any]]
+    ) -> tuple[JSONPath, int, Any, Any, Any]:
         """Resolve pointer tokens against the object plus the chunk's planned values.
 
         Returns (path, where, value, holder, slot): `holder` is the plan entry (`_PLANNED`)
@@ -902,7 +902,7 @@ class ChunkMerger:
             current = self._root
         else:
             raise _Missing((), tokens)
-        path: Path = ()
+        path: JSONPath = ()
         for i, token in enumerate(tokens):
             ctype = type(current)
             key: str | int
@@ -917,7 +917,7 @@ class ChunkMerger:
                 found = index < len(current)
             else:
                 raise _Missing(path, tokens[i:], current)
-            child: Path = (*path, key)
+            child: JSONPath = (*path, key)
             if where == _REAL:
                 # An item this chunk appends is an entry too, so entries come first.
                 entry = entries.get(child) if entries else None
@@ -990,7 +990,13 @@ class ChunkMerger:
         events.append(ValueStarted((), "object"))
 
     def _open_string(
-        self, path: Path, container: Any, slot: Any, text: str, parent: _Open, events: list[Event]
+        self,
+        path: JSONPath,
+        container: Any,
+        slot: Any,
+        text: str,
+        parent: _Open,
+        events: list[Event],
     ) -> _Open:
         container[slot] = text
         node = _Open(None, None, container, slot, [text])
@@ -1007,12 +1013,12 @@ class ChunkMerger:
     def _install(
         self,
         value: Any,
-        path: Path,
+        path: JSONPath,
         container: Any,
         slot: Any,
         parent: _Open | None,
         complete: bool,
-        done: set[Path] | None,
+        done: set[JSONPath] | None,
         events: list[Event],
     ) -> None:
         """Report a value just placed at `path` (a private copy) as the parser would, and
@@ -1058,7 +1064,7 @@ class ChunkMerger:
             else:
                 events.append(ValueCompleted(p, v))
 
-    def _drop(self, path: Path) -> None:
+    def _drop(self, path: JSONPath) -> None:
         """Forget the open value at `path` and everything open below it (it is replaced)."""
         node = self._open.pop(path, None)
         if node is None:
@@ -1078,10 +1084,10 @@ class ChunkMerger:
             if child.children:
                 stack.extend(child.children)
 
-    def _complete_open(self, path: Path, events: list[Event]) -> None:
+    def _complete_open(self, path: JSONPath, events: list[Event]) -> None:
         """Complete the open value at `path` and its open subtree, children first (siblings in
         the order they opened)."""
-        stack: list[tuple[Path, _Open, bool]] = [(path, self._open[path], False)]
+        stack: list[tuple[JSONPath, _Open, bool]] = [(path, self._open[path], False)]
         while stack:
             p, node, expanded = stack.pop()
             if node.children and not expanded:
@@ -1140,7 +1146,7 @@ class DeltaEncoder:
         self._seq = 0
         self._closed = False
         self._root_started = False
-        self._last_path: Path | None = None
+        self._last_path: JSONPath | None = None
         self._last_ptr = ""
 
     def encode(self, events: Iterable[Event], /, *, final: bool = False) -> list[Chunk]:
@@ -1178,13 +1184,13 @@ class DeltaEncoder:
                 self._seq = seq + 1
                 return [Chunk(Delta({self._pointer(only.path): only.text}), seq=seq)]
         chunks: list[Chunk] = []
-        paths: list[Path] = []  # the json sets: paths and values, in order
+        paths: list[JSONPath] = []  # the json sets: paths and values, in order
         values: list[Any] = []
-        index_of: dict[Path, int] = {}  # path -> its set, for values set in this chunk
-        done_mark: dict[Path, int] = {}  # path -> len(done) when it started in this chunk
-        texts: dict[Path, str] = {}
-        done: list[Path] = []
-        done_set: set[Path] = set()
+        index_of: dict[JSONPath, int] = {}  # path -> its set, for values set in this chunk
+        done_mark: dict[JSONPath, int] = {}  # path -> len(done) when it started in this chunk
+        texts: dict[JSONPath, str] = {}
+        done: list[JSONPath] = []
+        done_set: set[JSONPath] = set()
         for event in events:
             t = type(event)
             if t is StringAppended:
@@ -1236,7 +1242,7 @@ class DeltaEncoder:
             )
         self._root_started = True
 
-    def _pointer(self, path: Path) -> str:
+    def _pointer(self, path: JSONPath) -> str:
         # Text comes for the same open string batch after batch, and the parser hands out
         # the same path object for it each time: skip re-rendering its pointer.
         if path is self._last_path:
@@ -1247,7 +1253,11 @@ class DeltaEncoder:
         return ptr
 
     def _chunk(
-        self, paths: list[Path], values: list[Any], texts: dict[Path, str], done: list[Path]
+        self,
+        paths: list[JSONPath],
+        values: list[Any],
+        texts: dict[JSONPath, str],
+        done: list[JSONPath],
     ) -> Chunk:
         sets: dict[str, Any] = {}
         for i, path in enumerate(paths):

@@ -74,7 +74,7 @@ CHILD = textwrap.dedent(
             "chunk_size": chunk_size,
         }
         if not options["jsonl"]:
-            options["item"] = draw(st.sampled_from(["item", "", "a.item", "item.item"]))
+            options["item"] = draw(st.sampled_from(["$[*]", "$", "$.a[*]", "$[*][*]"]))
         if draw(st.booleans()):
             options["max_depth"] = draw(st.integers(1, 600))
             options["max_string_length"] = draw(st.none() | st.integers(1, 2 * MB))

@@ -11,6 +11,7 @@ import datetime
 import enum
 import io
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -24,6 +25,7 @@ import ijson  # type: ignore[import-untyped]
 import pytest
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+import streamdantic as sd
 from streamdantic import (
     IncompleteJSONError,
     JSONParseError,
@@ -99,19 +101,20 @@ def located(records: list[dict[str, Any]]) -> tuple[bytes, list[int]]:
 
 
 def test_items_of_a_top_level_array() -> None:
-    """The default prefix "item" yields each element of the top-level array, validated."""
+    """The default path "$[*]" yields each element of the top-level array, validated."""
     assert list(collect(DOC, Record)) == EXPECTED
 
 
 def test_items_under_a_nested_prefix() -> None:
-    """A prefix such as "data.results.item" yields the elements of that array only."""
+    """A path such as "$.data.results[*]" yields the elements of that array only."""
     doc = json.dumps({"meta": {"n": 4, "results": [1]}, "data": {"results": RECORDS}}).encode()
-    assert list(collect(doc, Record, item="data.results.item")) == EXPECTED
+    assert list(collect(doc, Record, item="$.data.results[*]")) == EXPECTED
 
 
 def test_the_empty_prefix_yields_the_whole_document() -> None:
-    """item="" makes the top-level value the one item; a top-level scalar works too."""
-    assert list(collect(DOC, list[Record], item="")) == [EXPECTED]
+    """item="$" makes the top-level value the one item; a top-level scalar works too."""
+    assert list(collect(DOC, list[Record], item="$")) == [EXPECTED]
+    assert list(collect(b" 12 ", int, item="$")) == [12]
     assert list(collect(b" 12 ", int, item="")) == [12]
 
 
@@ -120,18 +123,53 @@ def test_several_array_levels_give_full_paths() -> None:
     doc = json.dumps(
         {"groups": [{"members": [record(0), record(1)]}, {"members": [record(2, id="x")]}]}
     ).encode()
-    items = collect(doc, Record, item="groups.item.members.item", errors="skip")
+    items = collect(doc, Record, item="$.groups[*].members[*]", errors="skip")
     assert list(items) == EXPECTED[:2]
     assert [(s.index, s.path) for s in items.skipped] == [(2, ("groups", 1, "members", 0))]
     assert items.skipped[0].errors[0]["loc"] == ("groups", 1, "members", 0, "id")
 
 
 def test_nested_arrays_under_item_item() -> None:
-    """The prefix "item.item" reaches into an array of arrays, paths and all."""
+    """The path "$[*][*]" reaches into an array of arrays, paths and all."""
     doc = json.dumps([[1, 2], [], [3, "x"]]).encode()
-    items = collect(doc, int, item="item.item", errors="skip")
+    items = collect(doc, int, item="$[*][*]", errors="skip")
     assert list(items) == [1, 2, 3]
     assert [s.path for s in items.skipped] == [(2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("legacy", "path"),
+    [("item", "$[*]"), ("data.results.item", "$.data.results[*]"), ("item.item", "$[*][*]")],
+    ids=["top", "nested", "two-levels"],
+)
+def test_an_ijson_prefix_still_works_with_a_deprecation_warning(legacy: str, path: str) -> None:
+    """The old ijson form of `item` gives the same items and warns with the new spelling."""
+    doc = json.dumps({"data": {"results": RECORDS}}).encode()
+    if legacy.startswith("item"):
+        doc = json.dumps([RECORDS] if legacy == "item.item" else RECORDS).encode()
+    expected = list(collect(doc, Record, item=path))
+    assert expected == EXPECTED
+    with pytest.warns(
+        DeprecationWarning, match=rf"write the path as item='{re.escape(path)}'"
+    ) as w:
+        assert list(collect(doc, Record, item=legacy)) == expected
+    assert w[0].filename == __file__  # attributed to the caller's line
+
+
+def test_item_takes_a_tuple_of_keys() -> None:
+    """A tuple with "*" for every element is the same path as the text form."""
+    doc = json.dumps({"data": {"results": RECORDS}}).encode()
+    assert list(collect(doc, Record, item=("data", "results", "*"))) == EXPECTED
+
+
+def test_an_item_path_with_an_index_is_refused() -> None:
+    """collect takes every element of an array: an index is a ValueError that suggests [*]."""
+    with pytest.raises(ValueError, match=r"names an array index.*'\$\.results\[\*\]'"):
+        collect(b"{}", Record, item="$.results[2]")
+    with pytest.raises(ValueError, match=r"invalid path"):
+        ItemCollector(Record, item="$.results[")
+    with pytest.raises(TypeError, match="a path such as"):
+        ItemCollector(Record, item=3)  # type: ignore[call-overload]
 
 
 def test_any_type_for_a_type_adapter() -> None:
@@ -141,8 +179,8 @@ def test_any_type_for_a_type_adapter() -> None:
 
 
 def test_a_prefix_that_matches_nothing_yields_nothing() -> None:
-    """A valid document without the prefix is not an error: it has no items."""
-    assert list(collect(b'{"other": [1, 2]}', int, item="results.item")) == []
+    """A valid document without the path is not an error: it has no items."""
+    assert list(collect(b'{"other": [1, 2]}', int, item="$.results[*]")) == []
 
 
 @pytest.mark.parametrize("jsonl", [False, True], ids=["json", "jsonl"])
@@ -286,7 +324,7 @@ def test_validation_error_names_index_path_and_offset() -> None:
     records[41] = record(41, score="high")
     doc, ends = located(records)
     payload = json.dumps({"results": json.loads(doc)}).encode()
-    items = collect(payload, Record, item="results.item")
+    items = collect(payload, Record, item="$.results[*]")
     got: list[Record] = []
     with pytest.raises(StreamValidationError) as info:
         got.extend(items)
@@ -429,7 +467,7 @@ def test_misuse_raises_usage_error_and_bad_options_list_valid_values() -> None:
     with pytest.raises(ValueError, match=r"\('raise', 'skip'\)"):
         ItemCollector(int, errors="ignore")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="JSON Lines"):
-        collect(b"", int, jsonl=True, item="results.item")
+        collect(b"", int, jsonl=True, item="$.results[*]")
     with pytest.raises(ValueError, match="chunk_size"):
         collect(b"", int, chunk_size=0)
     with pytest.raises(TypeError, match="got int"):
@@ -511,11 +549,41 @@ def test_a_file_path_is_read_and_closed(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(_collect, "open", spy_open, raising=False)
     assert list(collect(path, Record, chunk_size=7)) == EXPECTED
-    assert list(collect(str(path), Record)) == EXPECTED
+    with pytest.warns(DeprecationWarning, match=r"pass pathlib\.Path\("):
+        assert list(collect(str(path), Record)) == EXPECTED
     with collect(path, Record) as items:
         assert next(items) == EXPECTED[0]
         assert not opened[-1].closed
     assert len(opened) == 3 and all(f.closed for f in opened)
+
+
+def test_a_str_source_is_json_text_as_for_stream() -> None:
+    """A str is JSON text (as `stream` reads it), for documents and JSON Lines alike."""
+    assert list(collect(DOC.decode(), Record)) == EXPECTED
+    assert list(collect(JSONL.decode(), Record, jsonl=True)) == EXPECTED
+    assert list(collect(" 1.5 ", float, item="$")) == [1.5]
+    assert list(sd.stream(DOC.decode(), list[Record]))[-1].final == EXPECTED
+
+
+@pytest.mark.parametrize("text", ["missing.json", "data/records.jsonl", "records", "/no/such"])
+def test_a_str_that_looks_like_a_missing_file_says_to_pass_a_path(text: str) -> None:
+    """A str that is not JSON text but looks like a file path is refused with what to do."""
+    with pytest.raises(
+        UsageError, match=rf"names no file.*pass pathlib\.Path\('{re.escape(text)}'\)"
+    ):
+        list(collect(text, Record))
+
+
+@pytest.mark.anyio
+async def test_async_str_sources_match_sync(tmp_path: Path) -> None:
+    """acollect reads a str as JSON text, and a str naming a file as a path, deprecated."""
+    assert [r async for r in acollect(DOC.decode(), Record)] == EXPECTED
+    path = tmp_path / "records.json"
+    path.write_bytes(DOC)
+    with pytest.warns(DeprecationWarning, match="names a file"):
+        assert [r async for r in acollect(str(path), Record)] == EXPECTED
+    with pytest.raises(UsageError, match="names no file"):
+        [r async for r in acollect(str(tmp_path / "missing.json"), Record)]
 
 
 def test_a_file_object_is_read_and_left_open() -> None:
@@ -872,7 +940,7 @@ async def test_acollect_reads_an_httpx_response_body() -> None:
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
         client.stream("GET", "https://example.test/records") as response,
     ):
-        items = [r async for r in acollect(response.aiter_bytes(), Record, item="results.item")]
+        items = [r async for r in acollect(response.aiter_bytes(), Record, item="$.results[*]")]
     assert items == EXPECTED
 
 
