@@ -62,7 +62,18 @@ from collections.abc import (
 )
 from dataclasses import KW_ONLY, dataclass, fields
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import (
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 import anyio
 import anyio.lowlevel
@@ -221,22 +232,12 @@ class ItemCollector(Generic[T]):
     backend: ClassVar[str] = _BACKEND.backend_name
     """The ijson backend in use: ``"yajl2_c"`` unless ijson's C extension is missing."""
 
+    # One class per input format (as h11 has one reader per framing): `ItemCollector(...)`
+    # constructs `_DocumentCollector` or `_LinesCollector`, so no method branches on `jsonl`.
     __slots__ = (
-        "_after_cr",
         "_closed",
-        "_coro",
         "_count",
-        "_counters",
-        "_decoder",
         "_error",
-        "_events",
-        "_held",
-        "_items_coro",
-        "_keys",
-        "_levels",
-        "_line",
-        "_line_chars",
-        "_lines",
         "_max_depth",
         "_max_number_length",
         "_max_size",
@@ -244,17 +245,19 @@ class ItemCollector(Generic[T]):
         "_max_string",
         "_max_string_length",
         "_model_name",
-        "_newlines",
         "_offset",
-        "_paths",
-        "_raw",
         "_scan_state",
         "_skip",
         "_skipped",
-        "_started",
         "_validate",
         "_validate_text",
     )
+
+    def __new__(cls, model: Any, /, *, jsonl: bool = False, **options: Any) -> Self:
+        if cls is ItemCollector:
+            mode = _LinesCollector if jsonl else _DocumentCollector
+            return object.__new__(mode)  # type: ignore[return-value]
+        return object.__new__(cls)
 
     @overload
     def __init__(
@@ -316,7 +319,6 @@ class ItemCollector(Generic[T]):
         )
         self._max_number_length = max_number_length
         self._scan_state = new_state()
-        self._held = bytearray()  # the token open at the end of the last chunk, not pushed
         adapter: TypeAdapter[Any] = TypeAdapter(model)
         validator = adapter.validator
         self._validate_text: Callable[[str], Any] = validator.validate_json
@@ -330,37 +332,9 @@ class ItemCollector(Generic[T]):
         self._skipped: list[SkippedItem] = []
         self._count = 0  # items found: validated or skipped
         self._offset = 0  # bytes fed
-        self._started = False  # a byte other than whitespace was fed
         self._closed = False
         self._error: Exception | None = None
-        self._raw: list[Any] = ijson.sendable_list()  # parsed items not yet validated
-        # JSON documents: the prefix, and the array levels whose indices are tracked.
-        segments = prefix.split(".") if prefix else []
-        self._keys: JSONPath = tuple(segments)
-        self._levels: list[tuple[str, str, int]] = []  # (array prefix, element prefix, k)
-        self._counters: list[int] = [0] * len(segments)
-        self._paths: list[JSONPath] = []  # with tracked levels: the path of each item in _raw
-        self._events: list[Any] | None = None
-        self._items_coro: Any = None
-        # Line and characters since the last newline, over the bytes fed before this chunk.
-        self._newlines = 0
-        self._line_chars = 0
-        # JSON Lines.
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._lines = LineSplitter()
-        self._line = 0  # lines completed
-        self._after_cr = False  # the text so far ends with CR (its LF may come next)
-        if jsonl:
-            self._coro: Any = None
-        elif "item" in segments[:-1]:
-            for k, segment in enumerate(segments):
-                if segment == "item":
-                    self._levels.append((".".join(segments[:k]), ".".join(segments[: k + 1]), k))
-            self._events = ijson.sendable_list()
-            self._coro = _BACKEND.parse_coro(self._events, use_float=True)
-            self._items_coro = _BACKEND.items_basecoro(self._raw, prefix)
-        else:
-            self._coro = _BACKEND.items_coro(self._raw, prefix, use_float=True)
+        self._start(prefix)
 
     @property
     def skipped(self) -> list[SkippedItem]:
@@ -412,7 +386,7 @@ class ItemCollector(Generic[T]):
             return []
         if type(data) is not bytes:
             data = bytes(data)
-        out = self._feed_lines(data) if self._coro is None else self._feed_document(data)
+        out = self._feed(data)
         if self._error is not None and not out:
             raise self._error
         return out
@@ -439,17 +413,130 @@ class ItemCollector(Generic[T]):
             return []
         self._closed = True
         out: list[T] = []
-        if self._coro is None:
-            self._close_lines(out)
-        else:
-            self._close_document(out)
+        self._end(out)
         if self._error is not None and not out:
             raise self._error
         return out
 
-    # --- JSON documents --------------------------------------------------------------------
+    def _start(self, prefix: str) -> None:
+        raise NotImplementedError  # pragma: no cover - each format's class starts
 
-    def _feed_document(self, data: bytes) -> list[T]:
+    def _feed(self, data: bytes) -> list[T]:
+        raise NotImplementedError  # pragma: no cover - each format's class feeds
+
+    def _end(self, out: list[T]) -> None:
+        raise NotImplementedError  # pragma: no cover - each format's class ends
+
+    def _limit_what(self, kind: int) -> str:
+        if kind == DEPTH:
+            what, name, none = f"nesting deeper than max_depth={self._max_depth}", "max_depth", ""
+        elif kind == STRING:
+            what = f"string longer than max_string_length={self._max_string_length} characters"
+            name, none = "max_string_length", ", or None for no limit,"
+        elif kind == NUMBER:
+            what = f"number longer than max_number_length={self._max_number_length} characters"
+            name, none = "max_number_length", ""
+        else:
+            what, name = f"input larger than max_size={self._max_size} bytes", "max_size"
+            none = ", or None for no limit,"
+        return f"{what}: pass a larger {name}{none} to collect(), acollect() or ItemCollector"
+
+    def _reject(
+        self,
+        record: SkippedItem,
+        exc: ValidationError,
+        *,
+        partial: Any = None,
+        raw_text: str | None = None,
+    ) -> bool:
+        if self._skip:
+            self._skipped.append(record)
+            return True
+        error = StreamValidationError(
+            _describe(record, self._model_name),
+            errors=record.errors,
+            path=record.path,
+            raw_text=raw_text,
+            partial=partial,
+            index=record.index,
+            offset=record.offset,
+        )
+        error.__cause__ = exc
+        self._error = error
+        return False
+
+
+def _ijson_prefix(item: object) -> str:
+    """The ijson prefix of the items that the `item` path selects (``$.results[*]`` ->
+    ``results.item``). An ijson prefix (``results.item``) is still accepted, deprecated.
+
+    Raises:
+        ValueError: the path is malformed or names one array index (collect takes all).
+        TypeError: `item` is neither a string nor a tuple of keys.
+    """
+    if isinstance(item, str) and _LEGACY_PREFIX.match(item) and "item" in item.split("."):
+        spelled = "$" + "".join("[*]" if s == "item" else f".{s}" for s in item.split("."))
+        warn_deprecated(
+            f"item={item!r} is an ijson prefix; write the path as item={spelled!r}"
+            " (the ijson form is deprecated)"
+        )
+        return item
+    if not isinstance(item, str | tuple):
+        raise TypeError(f'item must be a path such as "$.results[*]", got {item!r}')
+    path = parse_path(item)
+    if any(isinstance(s, int) for s in path):
+        every = render_path(tuple(WILDCARD if isinstance(s, int) else s for s in path))
+        raise ValueError(
+            f"item={item!r} names an array index; collect takes every element of an array:"
+            f" write [*] ({every!r})"
+        )
+    return ".".join("item" if s is WILDCARD else str(s) for s in path)
+
+
+class _DocumentCollector(ItemCollector[T]):
+    """Items of a JSON document, parsed by ijson under the prefix."""
+
+    __slots__ = (
+        "_coro",
+        "_counters",
+        "_events",
+        "_held",
+        "_items_coro",
+        "_keys",
+        "_levels",
+        "_line_chars",
+        "_newlines",
+        "_paths",
+        "_raw",
+        "_started",
+    )
+
+    def _start(self, prefix: str) -> None:
+        self._started = False  # a byte other than whitespace was fed
+        self._held = bytearray()  # the token open at the end of the last chunk, not pushed
+        self._raw: list[Any] = ijson.sendable_list()  # parsed items not yet validated
+        # The prefix, and the array levels whose indices are tracked.
+        segments = prefix.split(".") if prefix else []
+        self._keys: JSONPath = tuple(segments)
+        self._levels: list[tuple[str, str, int]] = []  # (array prefix, element prefix, k)
+        self._counters: list[int] = [0] * len(segments)
+        self._paths: list[JSONPath] = []  # with tracked levels: the path of each item in _raw
+        self._events: list[Any] | None = None
+        self._items_coro: Any = None
+        # Line and characters since the last newline, over the bytes fed before this chunk.
+        self._newlines = 0
+        self._line_chars = 0
+        if "item" in segments[:-1]:
+            for k, segment in enumerate(segments):
+                if segment == "item":
+                    self._levels.append((".".join(segments[:k]), ".".join(segments[: k + 1]), k))
+            self._events = ijson.sendable_list()
+            self._coro: Any = _BACKEND.parse_coro(self._events, use_float=True)
+            self._items_coro = _BACKEND.items_basecoro(self._raw, prefix)
+        else:
+            self._coro = _BACKEND.items_coro(self._raw, prefix, use_float=True)
+
+    def _feed(self, data: bytes) -> list[T]:
         # The pre-scan (see _limits) proposes cuts between tokens and finds a limit crossed;
         # the bytes up to each cut are pushed, and the token still open at the end of the
         # chunk is held back until it closes, so that yajl lexes every byte once.
@@ -528,20 +615,6 @@ class ItemCollector(Generic[T]):
             self._limit_what(kind), offset=buf_base + upto, line=line, column=column
         )
 
-    def _limit_what(self, kind: int) -> str:
-        if kind == DEPTH:
-            what, name, none = f"nesting deeper than max_depth={self._max_depth}", "max_depth", ""
-        elif kind == STRING:
-            what = f"string longer than max_string_length={self._max_string_length} characters"
-            name, none = "max_string_length", ", or None for no limit,"
-        elif kind == NUMBER:
-            what = f"number longer than max_number_length={self._max_number_length} characters"
-            name, none = "max_number_length", ""
-        else:
-            what, name = f"input larger than max_size={self._max_size} bytes", "max_size"
-            none = ", or None for no limit,"
-        return f"{what}: pass a larger {name}{none} to collect(), acollect() or ItemCollector"
-
     def _push(self, data: Any) -> None:
         if self._events is None:
             self._coro.send(data)
@@ -600,7 +673,7 @@ class ItemCollector(Generic[T]):
         raw.clear()
         paths.clear()
 
-    def _close_document(self, out: list[T]) -> None:
+    def _end(self, out: list[T]) -> None:
         held = self._held
         if held:  # the token open at the end of the input (a number, or truncated)
             self._held = bytearray()
@@ -673,9 +746,24 @@ class ItemCollector(Generic[T]):
             return self._newlines + 1, self._line_chars + _char_count(head) + 1
         return self._newlines + head.count(b"\n") + 1, _char_count(head[newline + 1 :]) + 1
 
-    # --- JSON Lines --------------------------------------------------------------------------
 
-    def _feed_lines(self, data: bytes) -> list[T]:
+class _LinesCollector(ItemCollector[T]):
+    """Items of JSON Lines: each non-blank line, validated as JSON text."""
+
+    __slots__ = (
+        "_after_cr",
+        "_decoder",
+        "_line",
+        "_lines",
+    )
+
+    def _start(self, prefix: str) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._lines = LineSplitter()
+        self._line = 0  # lines completed
+        self._after_cr = False  # the text so far ends with CR (its LF may come next)
+
+    def _feed(self, data: bytes) -> list[T]:
         base = self._offset
         size = len(data)
         allowed = max(0, min(size, self._max_size_bytes - base))
@@ -728,7 +816,7 @@ class ItemCollector(Generic[T]):
             self._error = self._error or error
         return out
 
-    def _close_lines(self, out: list[T]) -> None:
+    def _end(self, out: list[T]) -> None:
         held = self._decoder.getstate()[0]
         try:
             self._decoder.decode(b"", True)
@@ -802,59 +890,6 @@ class ItemCollector(Generic[T]):
         )
         error.__cause__ = exc
         return error
-
-    # --- shared ------------------------------------------------------------------------------
-
-    def _reject(
-        self,
-        record: SkippedItem,
-        exc: ValidationError,
-        *,
-        partial: Any = None,
-        raw_text: str | None = None,
-    ) -> bool:
-        if self._skip:
-            self._skipped.append(record)
-            return True
-        error = StreamValidationError(
-            _describe(record, self._model_name),
-            errors=record.errors,
-            path=record.path,
-            raw_text=raw_text,
-            partial=partial,
-            index=record.index,
-            offset=record.offset,
-        )
-        error.__cause__ = exc
-        self._error = error
-        return False
-
-
-def _ijson_prefix(item: object) -> str:
-    """The ijson prefix of the items that the `item` path selects (``$.results[*]`` ->
-    ``results.item``). An ijson prefix (``results.item``) is still accepted, deprecated.
-
-    Raises:
-        ValueError: the path is malformed or names one array index (collect takes all).
-        TypeError: `item` is neither a string nor a tuple of keys.
-    """
-    if isinstance(item, str) and _LEGACY_PREFIX.match(item) and "item" in item.split("."):
-        spelled = "$" + "".join("[*]" if s == "item" else f".{s}" for s in item.split("."))
-        warn_deprecated(
-            f"item={item!r} is an ijson prefix; write the path as item={spelled!r}"
-            " (the ijson form is deprecated)"
-        )
-        return item
-    if not isinstance(item, str | tuple):
-        raise TypeError(f'item must be a path such as "$.results[*]", got {item!r}')
-    path = parse_path(item)
-    if any(isinstance(s, int) for s in path):
-        every = render_path(tuple(WILDCARD if isinstance(s, int) else s for s in path))
-        raise ValueError(
-            f"item={item!r} names an array index; collect takes every element of an array:"
-            f" write [*] ({every!r})"
-        )
-    return ".".join("item" if s is WILDCARD else str(s) for s in path)
 
 
 # --- helpers (pure) ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import json as _json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, Self
 
 import jiter
 
@@ -557,42 +557,34 @@ class ChunkMerger:
         ValueError: `profile` is not one of the two.
     """
 
-    __slots__ = (
-        "_cache_node",
-        "_cache_path",
-        "_cache_ptr",
-        "_closed",
-        "_complete",
-        "_dirty",
-        "_has_root",
-        "_nested",
-        "_open",
-        "_profile",
-        "_root",
-    )
+    # One class per profile (as h11 has one reader per framing): `ChunkMerger(profile)`
+    # constructs the profile's class from `_MERGERS`, so no method branches on the profile.
+    __slots__ = ("_closed", "_complete", "_dirty", "_has_root", "_open", "_root")
+
+    _PROFILE: ClassVar[Profile]
+
+    def __new__(cls, profile: Profile = "nested") -> Self:
+        if cls is ChunkMerger:
+            mode = _MERGERS.get(profile) if isinstance(profile, str) else None
+            if mode is None:
+                raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
+            return object.__new__(mode)  # type: ignore[return-value]
+        return object.__new__(cls)
 
     def __init__(self, profile: Profile = "nested") -> None:
-        if profile not in _PROFILES:
-            raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
-        self._profile: Profile = profile
-        self._nested = profile == "nested"
         self._root: Any = None
         self._has_root = False
         self._complete = False
         self._closed = False
         self._open: dict[JSONPath, _Open] = {}
         self._dirty: dict[JSONPath, _Open] = {}  # open strings with parts not joined yet
-        # The last text target resolved (nested): long strings get text chunk after chunk.
-        self._cache_ptr: str | None = None
-        self._cache_path: JSONPath = ()
-        self._cache_node: _Open | None = None
 
     # ------------------------------------------------------------------ public API
 
     @property
     def profile(self) -> Profile:
         """The merge profile, ``"nested"`` or ``"compatible"``."""
-        return self._profile
+        return self._PROFILE
 
     @property
     def value(self) -> Any:
@@ -628,10 +620,7 @@ class ChunkMerger:
             raise UsageError("the merger is closed; create a new ChunkMerger for another stream")
         if type(chunk) is not Chunk:
             raise TypeError(f"apply() takes a Chunk, not {type(chunk).__name__}")
-        delta = chunk.delta
-        if self._nested:
-            return self._apply_nested(delta.json, delta.text, delta.done)
-        return self._apply_compatible(delta.json, delta.text)
+        return self._merge(chunk.delta)
 
     def close(self) -> list[Event]:
         """End the stream.
@@ -653,19 +642,139 @@ class ChunkMerger:
         if self._closed:
             raise UsageError("the merger is already closed")
         self._closed = True
-        events: list[Event] = []
-        if self._nested or self._complete:
-            return events
-        if not self._has_root:
-            self._start_object_root(events)
-        self._complete_open((), events)
-        return events
+        return self._end()
 
-    # ------------------------------------------------------------------ nested profile
+    def _merge(self, delta: Delta) -> list[Event]:
+        raise NotImplementedError  # pragma: no cover - each profile's class merges
 
-    def _apply_nested(
-        self, sets: Mapping[str, Any], texts: Mapping[str, str], done: tuple[str, ...]
-    ) -> list[Event]:
+    def _end(self) -> list[Event]:
+        raise NotImplementedError  # pragma: no cover - each profile's class ends
+
+    # ------------------------------------------------------------------ open values
+
+    def _install(
+        self,
+        value: Any,
+        path: JSONPath,
+        container: Any,
+        slot: Any,
+        parent: _Open | None,
+        complete: bool,
+        done: set[JSONPath] | None,
+        events: list[Event],
+    ) -> None:
+        """Report a value just placed at `path` (a private copy) as the parser would, and
+        register its open parts: pre-order starts, the text of strings, completions of what
+        is complete (scalars always; `done` paths and everything below them) in post-order."""
+        stack: list[Any] = [(value, path, container, slot, parent, complete)]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            item = pop()
+            if type(item) is ValueCompleted:
+                events.append(item)
+                continue
+            v, p, c, s, par, comp = item
+            if not comp and done and p in done:
+                comp = True
+            t = type(v)
+            if t is str:
+                events.append(ValueStarted(p, "string"))
+                if v:
+                    events.append(StringAppended(p, v))
+                if comp:
+                    events.append(ValueCompleted(p, v))
+                else:
+                    node = _Open(None, None, c, s, [v])
+                    self._open[p] = node
+                    if par is not None:
+                        par.children[p] = None
+            elif t is dict or t is list:
+                events.append(ValueStarted(p, "object" if t is dict else "array"))
+                if comp:
+                    push(ValueCompleted(p, v))
+                    node = None
+                else:
+                    node = _Open(v, {}, None, None, None)
+                    self._open[p] = node
+                    if par is not None:
+                        par.children[p] = None
+                if v:
+                    items = list(v.items() if t is dict else enumerate(v))
+                    for k, child in reversed(items):
+                        push((child, (*p, k), v, k, node, comp))
+            else:
+                events.append(ValueCompleted(p, v))
+
+    def _drop(self, path: JSONPath) -> None:
+        """Forget the open value at `path` and everything open below it (it is replaced)."""
+        node = self._open.pop(path, None)
+        if node is None:
+            return
+        self._dirty.pop(path, None)
+        node.parts = None
+        if path:
+            parent = self._open.get(path[:-1])
+            if parent is not None and parent.children is not None:
+                parent.children.pop(path, None)
+        stack = list(node.children or ())
+        while stack:
+            p = stack.pop()
+            child = self._open.pop(p)
+            self._dirty.pop(p, None)
+            child.parts = None
+            if child.children:
+                stack.extend(child.children)
+
+    def _complete_open(self, path: JSONPath, events: list[Event]) -> None:
+        """Complete the open value at `path` and its open subtree, children first (siblings in
+        the order they opened)."""
+        stack: list[tuple[JSONPath, _Open, bool]] = [(path, self._open[path], False)]
+        while stack:
+            p, node, expanded = stack.pop()
+            if node.children and not expanded:
+                stack.append((p, node, True))
+                open_ = self._open
+                stack.extend((c, open_[c], False) for c in reversed(list(node.children)))
+                continue
+            del self._open[p]
+            if node.parts is not None:
+                self._dirty.pop(p, None)
+                events.append(ValueCompleted(p, _join(self, node)))
+                node.parts = None
+            else:
+                events.append(ValueCompleted(p, node.value))
+        if path:
+            parent = self._open.get(path[:-1])
+            if parent is not None and parent.children is not None:
+                parent.children.pop(path, None)
+        else:
+            self._finish_document(events)
+
+    def _finish_document(self, events: list[Event]) -> None:
+        self._complete = True
+        events.append(DocumentCompleted(self._root))
+
+
+class _NestedMerger(ChunkMerger):
+    """The nested profile: JSON Pointer keys, explicit completion (``done``)."""
+
+    __slots__ = ("_cache_node", "_cache_path", "_cache_ptr")
+
+    _PROFILE: ClassVar[Profile] = "nested"
+
+    def __init__(self, profile: Profile = "nested") -> None:
+        super().__init__(profile)
+        # The last text target resolved: long strings get text chunk after chunk.
+        self._cache_ptr: str | None = None
+        self._cache_path: JSONPath = ()
+        self._cache_node: _Open | None = None
+
+    def _end(self) -> list[Event]:
+        return []  # completion is explicit: the end completes nothing
+
+    def _merge(self, delta: Delta) -> list[Event]:
+        sets, texts, done = delta.json, delta.text, delta.done
         events: list[Event] = []
         if not sets and not done:
             if not texts:
@@ -937,9 +1046,26 @@ class ChunkMerger:
             path = child
         return path, where, current, holder, slot
 
-    # ------------------------------------------------------------------ compatible profile
 
-    def _apply_compatible(self, sets: Mapping[str, Any], texts: Mapping[str, str]) -> list[Event]:
+class _CompatibleMerger(ChunkMerger):
+    """The compatible profile: top-level field names, shallow json assign, the object
+    completes at `close`."""
+
+    __slots__ = ()
+
+    _PROFILE: ClassVar[Profile] = "compatible"
+
+    def _end(self) -> list[Event]:
+        events: list[Event] = []
+        if self._complete:
+            return events
+        if not self._has_root:
+            self._start_object_root(events)
+        self._complete_open((), events)
+        return events
+
+    def _merge(self, delta: Delta) -> list[Event]:
+        sets, texts = delta.json, delta.text
         events: list[Event] = []
         if not self._has_root:
             self._start_object_root(events)
@@ -1008,110 +1134,10 @@ class ChunkMerger:
             events.append(StringAppended(path, text))
         return node
 
-    # ------------------------------------------------------------------ open values
 
-    def _install(
-        self,
-        value: Any,
-        path: JSONPath,
-        container: Any,
-        slot: Any,
-        parent: _Open | None,
-        complete: bool,
-        done: set[JSONPath] | None,
-        events: list[Event],
-    ) -> None:
-        """Report a value just placed at `path` (a private copy) as the parser would, and
-        register its open parts: pre-order starts, the text of strings, completions of what
-        is complete (scalars always; `done` paths and everything below them) in post-order."""
-        stack: list[Any] = [(value, path, container, slot, parent, complete)]
-        pop = stack.pop
-        push = stack.append
-        while stack:
-            item = pop()
-            if type(item) is ValueCompleted:
-                events.append(item)
-                continue
-            v, p, c, s, par, comp = item
-            if not comp and done and p in done:
-                comp = True
-            t = type(v)
-            if t is str:
-                events.append(ValueStarted(p, "string"))
-                if v:
-                    events.append(StringAppended(p, v))
-                if comp:
-                    events.append(ValueCompleted(p, v))
-                else:
-                    node = _Open(None, None, c, s, [v])
-                    self._open[p] = node
-                    if par is not None:
-                        par.children[p] = None
-            elif t is dict or t is list:
-                events.append(ValueStarted(p, "object" if t is dict else "array"))
-                if comp:
-                    push(ValueCompleted(p, v))
-                    node = None
-                else:
-                    node = _Open(v, {}, None, None, None)
-                    self._open[p] = node
-                    if par is not None:
-                        par.children[p] = None
-                if v:
-                    items = list(v.items() if t is dict else enumerate(v))
-                    for k, child in reversed(items):
-                        push((child, (*p, k), v, k, node, comp))
-            else:
-                events.append(ValueCompleted(p, v))
-
-    def _drop(self, path: JSONPath) -> None:
-        """Forget the open value at `path` and everything open below it (it is replaced)."""
-        node = self._open.pop(path, None)
-        if node is None:
-            return
-        self._dirty.pop(path, None)
-        node.parts = None
-        if path:
-            parent = self._open.get(path[:-1])
-            if parent is not None and parent.children is not None:
-                parent.children.pop(path, None)
-        stack = list(node.children or ())
-        while stack:
-            p = stack.pop()
-            child = self._open.pop(p)
-            self._dirty.pop(p, None)
-            child.parts = None
-            if child.children:
-                stack.extend(child.children)
-
-    def _complete_open(self, path: JSONPath, events: list[Event]) -> None:
-        """Complete the open value at `path` and its open subtree, children first (siblings in
-        the order they opened)."""
-        stack: list[tuple[JSONPath, _Open, bool]] = [(path, self._open[path], False)]
-        while stack:
-            p, node, expanded = stack.pop()
-            if node.children and not expanded:
-                stack.append((p, node, True))
-                open_ = self._open
-                stack.extend((c, open_[c], False) for c in reversed(list(node.children)))
-                continue
-            del self._open[p]
-            if node.parts is not None:
-                self._dirty.pop(p, None)
-                events.append(ValueCompleted(p, _join(self, node)))
-                node.parts = None
-            else:
-                events.append(ValueCompleted(p, node.value))
-        if path:
-            parent = self._open.get(path[:-1])
-            if parent is not None and parent.children is not None:
-                parent.children.pop(path, None)
-        else:
-            self._finish_document(events)
-
-    def _finish_document(self, events: list[Event]) -> None:
-        self._complete = True
-        events.append(DocumentCompleted(self._root))
+_MERGERS: Final[Mapping[str, type[ChunkMerger]]] = MappingProxyType(
+    {"nested": _NestedMerger, "compatible": _CompatibleMerger}
+)
 
 
 def _join(merger: ChunkMerger, node: _Open) -> str:

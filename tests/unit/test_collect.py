@@ -34,7 +34,14 @@ from streamdantic import (
     UsageError,
     _collect,
 )
-from streamdantic._collect import ItemCollector, SkippedItem, acollect, collect
+from streamdantic._collect import (
+    ItemCollector,
+    SkippedItem,
+    _DocumentCollector,
+    _LinesCollector,
+    acollect,
+    collect,
+)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -964,3 +971,32 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     assert "| streamdantic collect |" in proc.stdout
     assert "| json.load + validate_python |" in proc.stdout
     assert "| contender | 0.01 MB (s) | 0.1 MB (s) | ratio |" in proc.stdout
+
+
+# --- one class per input format ------------------------------------------------------------------
+
+
+def test_item_collector_constructs_the_class_of_its_format() -> None:
+    """`ItemCollector(jsonl=...)` is the format's own class, still an ItemCollector."""
+    document, lines = ItemCollector(Record), ItemCollector(Record, jsonl=True)
+    assert type(document) is _DocumentCollector and type(lines) is _LinesCollector
+    assert isinstance(document, ItemCollector) and isinstance(lines, ItemCollector)
+    assert not hasattr(document, "__dict__") and not hasattr(lines, "__dict__")
+
+
+def test_document_collector_class_parses_one_document_split_anywhere() -> None:
+    """The document class alone: items of the array under the path, across chunk splits."""
+    collector: _DocumentCollector[Record] = _DocumentCollector(Record, item="$.results[*]")
+    payload = json.dumps({"results": RECORDS}).encode()
+    out = [*collector.feed(payload[:50]), *collector.feed(payload[50:]), *collector.close()]
+    assert out == EXPECTED
+    assert (collector.count, collector.offset) == (len(EXPECTED), len(payload))
+
+
+def test_lines_collector_class_validates_each_line() -> None:
+    """The JSON Lines class alone: one item per non-blank line, CRLF split across chunks."""
+    collector: _LinesCollector[int] = _LinesCollector(int, jsonl=True)
+    assert collector.feed(b"1\r") == [1]  # CR ends a line; its LF may follow
+    assert collector.feed(b"\n\n 2 \r\n3") == [2]
+    assert collector.close() == [3]
+    assert collector.count == 3
