@@ -6,7 +6,9 @@ import inspect
 
 from ._aggregate import (
     AsyncStream,
+    ObjectOptions,
     Stream,
+    StreamOptions,
     astream,
     astream_to_object,
     astream_to_text,
@@ -17,6 +19,8 @@ from ._aggregate import (
 from ._collect import (
     AsyncCollectIterator,
     CollectIterator,
+    CollectOptions,
+    CollectorOptions,
     ItemCollector,
     SkippedItem,
     acollect,
@@ -81,6 +85,8 @@ __all__ = [
     "Chunk",
     "ChunkMerger",
     "CollectIterator",
+    "CollectOptions",
+    "CollectorOptions",
     "CompleteOnly",
     "ContentFilterError",
     "Debounce",
@@ -99,6 +105,7 @@ __all__ = [
     "JSONParser",
     "JSONPath",
     "LimitExceededError",
+    "ObjectOptions",
     "Part",
     "Partial",
     "PartialModel",
@@ -119,6 +126,7 @@ __all__ = [
     "StreamCore",
     "StreamIntegrityError",
     "StreamNotResumableError",
+    "StreamOptions",
     "StreamValidationError",
     "StreamdanticError",
     "StringAppended",

@@ -71,7 +71,9 @@ from typing import (
     Protocol,
     Self,
     TypeAlias,
+    TypedDict,
     TypeVar,
+    Unpack,
     overload,
 )
 
@@ -82,7 +84,6 @@ import ijson  # type: ignore[import-untyped]
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from ._deprecation import warn_deprecated
 from ._exceptions import (
     IncompleteJSONError,
     JSONParseError,
@@ -91,6 +92,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._limits import DEPTH, NUMBER, STRING, new_state, prescan
+from ._options import check_options, rename_options, warn_deprecated
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -103,6 +105,8 @@ from ._sse import _LINE_ENDING, LineSplitter
 __all__ = [
     "AsyncCollectIterator",
     "CollectIterator",
+    "CollectOptions",
+    "CollectorOptions",
     "ItemCollector",
     "SkippedItem",
     "acollect",
@@ -156,7 +160,7 @@ _LEGACY_PREFIX = re.compile(r"[^$\[\]\"]*\Z")
 
 @dataclass(frozen=True, slots=True, repr=False)
 class SkippedItem:
-    """An item that failed validation and was skipped (``errors="skip"``).
+    """An item that failed validation and was skipped (``on_invalid="skip"``).
 
     Attributes:
         index: the item's position among all items found so far, skipped ones included
@@ -188,14 +192,11 @@ class SkippedItem:
         return f"{type(self).__name__}({args})"
 
 
-class ItemCollector(Generic[T]):
-    """Collect validated items from a JSON document or JSON Lines fed in chunks (sans-IO).
+class CollectorOptions(TypedDict, total=False):
+    """The options of `ItemCollector` (and of `collect`/`acollect`, see `CollectOptions`),
+    written once.
 
-    Feed the input's bytes in order, split anywhere; each `feed` returns the items the chunk
-    completed, validated. Call `close` at the end of the input.
-
-    Args:
-        model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
+    Attributes:
         item: the path of the items in a JSON document, in the notation of every path in
             streamdantic: ``"$[*]"`` (the default) for the elements of a top-level array,
             ``"$.results[*]"`` for those of the array under ``"results"``,
@@ -204,8 +205,9 @@ class ItemCollector(Generic[T]):
             addresses values by keys joined with dots and ``item`` for an array level, so
             a key containing a dot or named ``item`` is ambiguous, as in ijson. An ijson
             prefix (``"results.item"``) is still accepted, with a `DeprecationWarning`.
-        errors: ``"raise"`` stops at the first item that fails validation with
-            `StreamValidationError`; ``"skip"`` leaves it out and records it in `skipped`.
+        on_invalid: ``"raise"`` (default) stops at the first item that fails validation
+            with `StreamValidationError`; ``"skip"`` leaves it out and records it in
+            `skipped`. (``errors``, its old name, still works, deprecated.)
         jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"$[*]"``).
             In skip mode a line that is not JSON is skipped like an invalid item.
         max_depth: deepest nesting of arrays and objects allowed (512, as `JSONParser`).
@@ -216,16 +218,54 @@ class ItemCollector(Generic[T]):
         max_number_length: longest number token, in characters (4300, as `JSONParser`).
             A longer run of bytes without a delimiter is refused as well.
 
-        Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
-        crossed it, with its offset, line and column; the message names the limit and how
-        to raise it. They bound the memory and time of one token and of the nesting; see
-        docs/collect.md for what they do not bound.
+    Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
+    crossed it, with its offset, line and column; the message names the limit and how
+    to raise it. They bound the memory and time of one token and of the nesting; see
+    docs/collect.md for what they do not bound.
+    """
+
+    item: PathLike
+    on_invalid: ErrorMode
+    errors: ErrorMode  # the old name of on_invalid (deprecated)
+    jsonl: bool
+    max_depth: int
+    max_size: int | None
+    max_string_length: int | None
+    max_number_length: int
+
+
+class CollectOptions(CollectorOptions, total=False):
+    """The options of `collect` and `acollect`: those of `CollectorOptions`, plus
+
+    Attributes:
+        chunk_size: how many bytes to read at a time from a path or a file, and the largest
+            piece a bytes source or chunk is fed in (64 KiB).
+    """
+
+    chunk_size: int
+
+
+_COLLECTOR_OPTIONS: Final = CollectorOptions.__optional_keys__
+_COLLECT_OPTIONS: Final = CollectOptions.__optional_keys__
+_RENAMED: Final = {"errors": "on_invalid"}
+
+
+class ItemCollector(Generic[T]):
+    """Collect validated items from a JSON document or JSON Lines fed in chunks (sans-IO).
+
+    Feed the input's bytes in order, split anywhere; each `feed` returns the items the chunk
+    completed, validated. Call `close` at the end of the input.
+
+    Args:
+        model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
+        options: the collection options, each documented once in `CollectorOptions`
+            (``item``, ``on_invalid``, ``jsonl`` and the limits).
 
     Raises:
-        ValueError: an unknown ``errors`` mode, an ``item`` path that is malformed or names
-            an array index, ``item`` given with ``jsonl=True``, or a limit that is not a
-            positive int (or None where allowed).
-        TypeError: ``item`` is neither a string nor a tuple.
+        ValueError: an unknown ``on_invalid`` mode, an ``item`` path that is malformed or
+            names an array index, ``item`` given with ``jsonl=True``, or a limit that is not
+            a positive int (or None where allowed).
+        TypeError: an unknown option, or ``item`` is neither a string nor a tuple.
         pydantic.PydanticSchemaGenerationError: ``model`` is not a type pydantic can validate.
     """
 
@@ -253,57 +293,34 @@ class ItemCollector(Generic[T]):
         "_validate_text",
     )
 
-    def __new__(cls, model: Any, /, *, jsonl: bool = False, **options: Any) -> Self:
+    def __new__(cls, model: Any, /, **options: Any) -> Self:
         if cls is ItemCollector:
-            mode = _LinesCollector if jsonl else _DocumentCollector
+            mode = _LinesCollector if options.get("jsonl") else _DocumentCollector
             return object.__new__(mode)  # type: ignore[return-value]
         return object.__new__(cls)
 
     @overload
     def __init__(
-        self: ItemCollector[T],
-        model: type[T],
-        /,
-        *,
-        item: PathLike = "$[*]",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        self: ItemCollector[T], model: type[T], /, **options: Unpack[CollectorOptions]
     ) -> None: ...
 
     @overload
     def __init__(
-        self: ItemCollector[Any],
-        model: Any,
-        /,
-        *,
-        item: PathLike = "$[*]",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        self: ItemCollector[Any], model: Any, /, **options: Unpack[CollectorOptions]
     ) -> None: ...
 
-    def __init__(
-        self,
-        model: Any,
-        /,
-        *,
-        item: PathLike = "$[*]",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
-    ) -> None:
-        if errors not in _ERROR_MODES:
-            raise ValueError(f"errors must be one of {_ERROR_MODES!r}, got {errors!r}")
+    def __init__(self, model: Any, /, **options: Unpack[CollectorOptions]) -> None:
+        check_options(options, _COLLECTOR_OPTIONS, "ItemCollector")
+        given: dict[str, Any] = rename_options(dict(options), _RENAMED, "ItemCollector")
+        item = given.get("item", "$[*]")
+        on_invalid = given.get("on_invalid", "raise")
+        jsonl = given.get("jsonl", False)
+        max_depth = given.get("max_depth", DEFAULT_MAX_DEPTH)
+        max_size = given.get("max_size", DEFAULT_MAX_SIZE)
+        max_string_length = given.get("max_string_length", DEFAULT_MAX_STRING_LENGTH)
+        max_number_length = given.get("max_number_length", DEFAULT_MAX_NUMBER_LENGTH)
+        if on_invalid not in _ERROR_MODES:
+            raise ValueError(f"on_invalid must be one of {_ERROR_MODES!r}, got {on_invalid!r}")
         prefix = _ijson_prefix(item)
         if jsonl and prefix != "item":
             raise ValueError(
@@ -328,7 +345,7 @@ class ItemCollector(Generic[T]):
         else:
             self._validate = validator.validate_python
         self._model_name = model.__name__ if isinstance(model, type) else repr(model)
-        self._skip = errors == "skip"
+        self._skip = on_invalid == "skip"
         self._skipped: list[SkippedItem] = []
         self._count = 0  # items found: validated or skipped
         self._offset = 0  # bytes fed
@@ -338,7 +355,7 @@ class ItemCollector(Generic[T]):
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far, in order (always empty with ``errors="raise"``)."""
+        """The items skipped so far, in order (always empty with ``on_invalid="raise"``)."""
         return self._skipped
 
     @property
@@ -367,7 +384,7 @@ class ItemCollector(Generic[T]):
             JSONParseError: the input is not valid JSON (or not valid UTF-8), with its exact
                 offset, line and column. `LimitExceededError` (a subclass) for a limit
                 crossed (see the constructor) or a number outside the parser's range.
-            StreamValidationError: with ``errors="raise"``, an item failed validation. The
+            StreamValidationError: with ``on_invalid="raise"``, an item failed validation. The
                 message names the item's index, JSON path and offset; ``.path`` is its path,
                 ``.errors`` pydantic's errors with full JSON paths, ``.partial`` the item as
                 parsed (``.raw_text`` the line in JSON Lines mode).
@@ -405,7 +422,7 @@ class ItemCollector(Generic[T]):
             IncompleteJSONError: the input ended inside the document (or inside a UTF-8
                 sequence), or was empty.
             JSONParseError: the input is not valid JSON.
-            StreamValidationError: with ``errors="raise"``, an item failed validation.
+            StreamValidationError: with ``on_invalid="raise"``, an item failed validation.
         """
         if self._error is not None:
             raise self._error
@@ -1039,7 +1056,7 @@ class CollectIterator(Iterator[T], Generic[T]):
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far with ``errors="skip"``, in order; see `SkippedItem`."""
+        """The items skipped so far with ``on_invalid="skip"``, in order; see `SkippedItem`."""
         return self._collector.skipped
 
     @property
@@ -1047,7 +1064,7 @@ class CollectIterator(Iterator[T], Generic[T]):
         """The number of items found so far: validated and skipped."""
         return self._collector.count
 
-    def __iter__(self) -> CollectIterator[T]:
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> T:
@@ -1057,7 +1074,7 @@ class CollectIterator(Iterator[T], Generic[T]):
         """Stop early: close the file `collect` opened, and an iterator source."""
         self._generator.close()
 
-    def __enter__(self) -> CollectIterator[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -1084,7 +1101,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far with ``errors="skip"``, in order; see `SkippedItem`."""
+        """The items skipped so far with ``on_invalid="skip"``, in order; see `SkippedItem`."""
         return self._collector.skipped
 
     @property
@@ -1092,7 +1109,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
         """The number of items found so far: validated and skipped."""
         return self._collector.count
 
-    def __aiter__(self) -> AsyncCollectIterator[T]:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
@@ -1102,7 +1119,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
         """Stop early: close the file `acollect` opened, and an iterator source."""
         await self._generator.aclose()
 
-    async def __aenter__(self) -> AsyncCollectIterator[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -1116,51 +1133,18 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
 
 @overload
 def collect(
-    source: Source,
-    model: type[T],
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: type[T], /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[T]: ...
 
 
 @overload
 def collect(
-    source: Source,
-    model: Any,
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: Any, /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[Any]: ...
 
 
 def collect(
-    source: Source,
-    model: Any,
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: Any, /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[Any]:
     """Iterate over the validated items of a large JSON document or JSON Lines input.
 
@@ -1168,46 +1152,33 @@ def collect(
     the first item is asked for.
 
     Args:
-        source: a path (str or PathLike), opened and closed by the iterator; a binary file
-            object (left open); bytes; or an iterable of bytes chunks, such as an HTTP body
-            (an iterator source is closed when the iteration ends).
+        source: a file path (`pathlib.Path` or another `os.PathLike`), opened and closed
+            by the iterator; a binary file object (left open); bytes, or a str of JSON text
+            (as for `stream`); or an iterable of bytes chunks, such as an HTTP body (an
+            iterator source is closed when the iteration ends). A str that names an
+            existing file is read as that file, deprecated.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the path of the items: ``"$[*]"`` (the default) for the elements of a
-            top-level array, ``"$.results[*]"`` for those of ``{"results": [...]}``; see
-            `ItemCollector`.
-        errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
-        jsonl: JSON Lines: every non-blank line is one item.
-        chunk_size: how many bytes to read at a time from a path or a file, and the largest
-            piece a bytes source or chunk is fed in.
-        max_depth: deepest nesting of arrays and objects allowed (512).
-        max_size: largest input accepted, in bytes (``None``, the default: no limit).
-        max_string_length: longest string or key, in characters (64 Mi; ``None``: no
-            limit).
-        max_number_length: longest number token, in characters (4300).
+        options: `CollectOptions`: ``chunk_size`` and the options of `ItemCollector`
+            (``item``, ``on_invalid``, ``jsonl``, the limits), each documented once in
+            `CollectorOptions`.
 
     Returns:
         A `CollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
-            with ``jsonl=True``.
-        TypeError: the source is of none of the kinds above.
+        ValueError: an unknown ``on_invalid`` mode, a bad ``chunk_size``, limit or ``item``,
+            or ``item`` with ``jsonl=True``.
+        TypeError: the source is of none of the kinds above, or an unknown option.
 
         While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
         truncated input and `LimitExceededError` for a limit crossed or a number out of
         the parser's range), `StreamValidationError` (with
-        ``errors="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
+        ``on_invalid="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
     """
-    collector: ItemCollector[Any] = ItemCollector(
-        model,
-        item=item,
-        errors=errors,
-        jsonl=jsonl,
-        max_depth=max_depth,
-        max_size=max_size,
-        max_string_length=max_string_length,
-        max_number_length=max_number_length,
-    )
+    check_options(options, _COLLECT_OPTIONS, "collect")
+    given: dict[str, Any] = rename_options(dict(options), _RENAMED, "collect")
+    chunk_size = given.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+    collector: ItemCollector[Any] = ItemCollector(model, **given)
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)
@@ -1258,51 +1229,18 @@ def _read(source: Source, chunk_size: int) -> Generator[bytes | memoryview, None
 
 @overload
 def acollect(
-    source: AsyncSource,
-    model: type[T],
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: type[T], /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[T]: ...
 
 
 @overload
 def acollect(
-    source: AsyncSource,
-    model: Any,
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: Any, /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[Any]: ...
 
 
 def acollect(
-    source: AsyncSource,
-    model: Any,
-    /,
-    *,
-    item: PathLike = "$[*]",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: Any, /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[Any]:
     """The async twin of `collect`: ``async for item in acollect(...)``, on asyncio or trio.
 
@@ -1314,34 +1252,22 @@ def acollect(
             Files that `acollect` opens are closed, as are iterator sources (``aclose``),
             even when the task is cancelled; file objects passed in are left open.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the path of the items; see `ItemCollector`.
-        errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
-        jsonl: JSON Lines: every non-blank line is one item.
-        chunk_size: how many bytes to read at a time from a path or a file, and the largest
-            piece a chunk is fed in.
-        max_depth, max_size, max_string_length, max_number_length: the limits; see
-            `collect`.
+        options: as for `collect` (`CollectOptions`).
 
     Returns:
         An `AsyncCollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
-            with ``jsonl=True``.
-        TypeError: the source is of none of the kinds above.
+        ValueError: an unknown ``on_invalid`` mode, a bad ``chunk_size``, limit or ``item``,
+            or ``item`` with ``jsonl=True``.
+        TypeError: the source is of none of the kinds above, or an unknown option.
 
         While iterating: the errors `collect` raises; see `ItemCollector.feed`.
     """
-    collector: ItemCollector[Any] = ItemCollector(
-        model,
-        item=item,
-        errors=errors,
-        jsonl=jsonl,
-        max_depth=max_depth,
-        max_size=max_size,
-        max_string_length=max_string_length,
-        max_number_length=max_number_length,
-    )
+    check_options(options, _COLLECT_OPTIONS, "acollect")
+    given: dict[str, Any] = rename_options(dict(options), _RENAMED, "acollect")
+    chunk_size = given.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+    collector: ItemCollector[Any] = ItemCollector(model, **given)
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)

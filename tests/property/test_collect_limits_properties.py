@@ -70,7 +70,7 @@ CHILD = textwrap.dedent(
             chunk_size = 1024  # keep the run short; small chunks are searched on small docs
         options = {
             "jsonl": draw(st.booleans()),
-            "errors": draw(st.sampled_from(["raise", "skip"])),
+            "on_invalid": draw(st.sampled_from(["raise", "skip"])),
             "chunk_size": chunk_size,
         }
         if not options["jsonl"]:

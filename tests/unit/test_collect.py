@@ -130,7 +130,7 @@ def test_several_array_levels_give_full_paths() -> None:
     doc = json.dumps(
         {"groups": [{"members": [record(0), record(1)]}, {"members": [record(2, id="x")]}]}
     ).encode()
-    items = collect(doc, Record, item="$.groups[*].members[*]", errors="skip")
+    items = collect(doc, Record, item="$.groups[*].members[*]", on_invalid="skip")
     assert list(items) == EXPECTED[:2]
     assert [(s.index, s.path) for s in items.skipped] == [(2, ("groups", 1, "members", 0))]
     assert items.skipped[0].errors[0]["loc"] == ("groups", 1, "members", 0, "id")
@@ -139,7 +139,7 @@ def test_several_array_levels_give_full_paths() -> None:
 def test_nested_arrays_under_item_item() -> None:
     """The path "$[*][*]" reaches into an array of arrays, paths and all."""
     doc = json.dumps([[1, 2], [], [3, "x"]]).encode()
-    items = collect(doc, int, item="$[*][*]", errors="skip")
+    items = collect(doc, int, item="$[*][*]", on_invalid="skip")
     assert list(items) == [1, 2, 3]
     assert [s.path for s in items.skipped] == [(2, 1)]
 
@@ -161,6 +161,40 @@ def test_an_ijson_prefix_still_works_with_a_deprecation_warning(legacy: str, pat
     ) as w:
         assert list(collect(doc, Record, item=legacy)) == expected
     assert w[0].filename == __file__  # attributed to the caller's line
+
+
+def test_the_old_errors_keyword_works_with_a_deprecation_warning() -> None:
+    """``errors=`` is the old name of ``on_invalid=``: same behaviour, a warning at the caller."""
+    doc = json.dumps([record(0), record(1, id="x")]).encode()
+    for call in (
+        lambda: collect(doc, Record, errors="skip"),
+        lambda: ItemCollector(Record, errors="skip"),
+    ):
+        with pytest.warns(
+            DeprecationWarning, match=r"\(errors=\.\.\.\) is deprecated; use on_invalid="
+        ) as w:
+            call()
+        assert w[0].filename == __file__
+    with pytest.warns(DeprecationWarning):
+        items = collect(doc, Record, errors="skip")
+    assert list(items) == [EXPECTED[0]] and [s.index for s in items.skipped] == [1]
+    with pytest.raises(TypeError, match="both errors= and on_invalid="):
+        collect(doc, Record, errors="skip", on_invalid="skip")
+
+
+def test_an_unknown_option_is_refused_with_a_suggestion() -> None:
+    """A misspelled option is a TypeError naming it and the closest option, as Python does."""
+    with pytest.raises(
+        TypeError,
+        match=r"collect\(\) got an unexpected keyword argument 'on_invalide'; did you mean 'on_invalid'\?",
+    ):
+        collect(b"[]", Record, on_invalide="skip")  # type: ignore[call-overload]
+    with pytest.raises(
+        TypeError, match=r"ItemCollector\(\) got an unexpected keyword argument 'chunk_size'"
+    ):
+        ItemCollector(Record, chunk_size=4)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="acollect"):
+        acollect(b"[]", Record, jsonlines=True)  # type: ignore[call-overload]
 
 
 def test_item_takes_a_tuple_of_keys() -> None:
@@ -326,7 +360,7 @@ def test_json_only_config_validates_as_from_json() -> None:
 
 
 def test_validation_error_names_index_path_and_offset() -> None:
-    """errors="raise": the items before are delivered, then StreamValidationError says where."""
+    """on_invalid="raise": the items before are delivered, then StreamValidationError says where."""
     records = [record(i) for i in range(60)]
     records[41] = record(41, score="high")
     doc, ends = located(records)
@@ -356,7 +390,7 @@ def test_reported_offsets_bound_each_item_end_within_one_kib() -> None:
     records = [record(i, id="bad") if i % 7 == 3 else record(i) for i in range(200)]
     doc, ends = located(records)
     for chunks in ([doc], [doc[i : i + 5000] for i in range(0, len(doc), 5000)]):
-        items = collect(iter(chunks), Record, errors="skip")
+        items = collect(iter(chunks), Record, on_invalid="skip")
         assert len(list(items)) == 200 - len(items.skipped)
         assert [s.index for s in items.skipped] == [i for i in range(200) if i % 7 == 3]
         for skipped in items.skipped:
@@ -364,9 +398,9 @@ def test_reported_offsets_bound_each_item_end_within_one_kib() -> None:
 
 
 def test_skip_mode_records_every_skipped_item() -> None:
-    """errors="skip": invalid items are left out and listed in order with their errors."""
+    """on_invalid="skip": invalid items are left out and listed in order with their errors."""
     records = [record(0), record(1, id="one"), record(2), record(3, location={}), record(4)]
-    items = collect(json.dumps(records).encode(), Record, errors="skip")
+    items = collect(json.dumps(records).encode(), Record, on_invalid="skip")
     assert [r.id for r in items] == [0, 2, 4]
     assert items.count == 5
     assert [(s.index, s.path, s.line) for s in items.skipped] == [(1, (1,), None), (3, (3,), None)]
@@ -472,7 +506,7 @@ def test_misuse_raises_usage_error_and_bad_options_list_valid_values() -> None:
     with pytest.raises(TypeError, match="takes bytes"):
         ItemCollector(int).feed("[1]")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"\('raise', 'skip'\)"):
-        ItemCollector(int, errors="ignore")  # type: ignore[call-overload]
+        ItemCollector(int, on_invalid="ignore")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="JSON Lines"):
         collect(b"", int, jsonl=True, item="$.results[*]")
     with pytest.raises(ValueError, match="chunk_size"):
@@ -495,7 +529,7 @@ def test_jsonl_skip_mode_gives_line_numbers_and_exact_offsets() -> None:
     """Skipped lines carry their line number and the exact byte offset where they end."""
     lines = ['{"id": 1}', "", "caf\u00e9 not json", '{"id": "x"}', '{"id": 4}']
     data = "\r\n".join(lines).encode()
-    items = collect([data[:12], data[12:]], dict[str, int], jsonl=True, errors="skip")
+    items = collect([data[:12], data[12:]], dict[str, int], jsonl=True, on_invalid="skip")
     assert list(items) == [{"id": 1}, {"id": 4}]
     first, second = items.skipped
     assert (first.index, first.path, first.line) == (1, (1,), 3)
@@ -508,7 +542,7 @@ def test_jsonl_skip_mode_gives_line_numbers_and_exact_offsets() -> None:
 
 
 def test_jsonl_validation_error_names_the_line() -> None:
-    """errors="raise": the message gives the line, the path $[index] and the exact end."""
+    """on_invalid="raise": the message gives the line, the path $[index] and the exact end."""
     data = b'{"id": 1}\n\n{"id": "x"}\n'
     with pytest.raises(
         StreamValidationError, match=r"item 1 \(line 3, \$\[1\], ends at byte 22\)"
@@ -519,7 +553,7 @@ def test_jsonl_validation_error_names_the_line() -> None:
 
 
 def test_jsonl_malformed_line_raises_json_parse_error_at_its_position() -> None:
-    """errors="raise": a line that is not JSON is a JSONParseError with line, column, offset."""
+    """on_invalid="raise": a line that is not JSON is a JSONParseError with line, column, offset."""
     data = '{"a": 1}\r\n{"\u00e9": tru}\n'.encode()
     with pytest.raises(JSONParseError) as info:
         list(collect([data[:11], data[11:]], Any, jsonl=True))
@@ -738,7 +772,7 @@ def test_json_lines_over_a_limit_raise_limit_exceeded_error(
     """JSON Lines have the same limits, per line (depth, string, number) or in all (size)."""
     got: list[Any] = []
     with pytest.raises(LimitExceededError) as info:
-        got.extend(collect(text, Any, jsonl=True, errors="skip", **limits))
+        got.extend(collect(text, Any, jsonl=True, on_invalid="skip", **limits))
     error = info.value
     assert got == [[1]] if text.startswith(b"[") else got == [1]
     assert (error.offset, error.line, error.column) == where
@@ -886,9 +920,9 @@ async def test_async_errors_and_skips_match_sync() -> None:
     records = [record(0), record(1, id="x"), record(2)]
     doc = json.dumps(records).encode()
     source = AsyncChunks(doc)
-    items = acollect(source, Record, errors="skip")
+    items = acollect(source, Record, on_invalid="skip")
     assert [r.id async for r in items] == [0, 2]
-    sync = collect(source.chunks, Record, errors="skip")
+    sync = collect(source.chunks, Record, on_invalid="skip")
     list(sync)
     assert items.skipped == sync.skipped and items.count == 3
     got = []
@@ -897,7 +931,7 @@ async def test_async_errors_and_skips_match_sync() -> None:
             got.append(r.id)  # noqa: PERF401 - kept item by item: the loop ends by raising
     assert got == [0]
     with pytest.raises(IncompleteJSONError):
-        async for _ in acollect(AsyncChunks(doc[:-5]), Record, errors="skip"):
+        async for _ in acollect(AsyncChunks(doc[:-5]), Record, on_invalid="skip"):
             pass
 
 

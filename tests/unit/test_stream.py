@@ -217,6 +217,38 @@ async def test_async_path_source_reads_the_file(tmp_path: pathlib.Path) -> None:
         assert await sd.astream_to_object(source, Order) == Order.model_validate(ORDER)
 
 
+def test_an_unknown_stream_option_is_refused_with_a_suggestion() -> None:
+    """Every entry point refuses a misspelled option at the call, naming the closest one."""
+    calls = {
+        "stream": lambda: sd.stream([TEXT], Order, emitt="changes"),
+        "Stream": lambda: sd.Stream([TEXT], Order, emitt="changes"),
+        "astream": lambda: sd.astream([TEXT], Order, emitt="changes"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(
+            TypeError,
+            match=rf"{name}\(\) got an unexpected keyword argument 'emitt'; did you mean 'emit'\?",
+        ):
+            call()
+    with pytest.raises(
+        TypeError, match=r"stream_to_object\(\) got .* 'partial'; did you mean 'partials'\?"
+    ):
+        sd.stream_to_object([TEXT], Order, partial="live")  # type: ignore[call-arg]
+    # stream_to_object emits completions itself: emit is not one of its options.
+    with pytest.raises(
+        TypeError, match=r"stream_to_object\(\) got an unexpected keyword argument 'emit'"
+    ):
+        sd.stream_to_object([TEXT], Order, emit="changes")  # type: ignore[call-arg]
+
+
+def test_option_values_are_still_checked() -> None:
+    """The typed options keep their runtime checks: a bad word lists the valid ones."""
+    with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'report'"):
+        sd.stream([TEXT], Order, on_invalid="skip")  # type: ignore[typeddict-item]
+    with pytest.raises(ValueError, match="partials must be one of 'snapshot', 'live'"):
+        sd.stream([TEXT], Order, partials="copy")  # type: ignore[typeddict-item]
+
+
 def test_callbacks_take_the_paths_that_messages_print() -> None:
     """``$.items[*].name`` (the notation of error messages), ``.*`` and tuples all match."""
     seen: dict[str, list[Any]] = {"dollar": [], "star": [], "tuple": [], "index": []}

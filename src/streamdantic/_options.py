@@ -1,14 +1,16 @@
-"""Deprecation warnings that point at the user's line, however deep in the package they start."""
+"""Keyword options: unknown names refused as Python refuses them, old names accepted with a
+`DeprecationWarning` that points at the user's line, however deep in the package it starts."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-__all__ = ["rename_options", "warn_deprecated"]
+__all__ = ["check_options", "rename_options", "warn_deprecated"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -38,3 +40,16 @@ def rename_options(
             warn_deprecated(f"{where}({old}=...) is deprecated; use {new}= instead")
             options[new] = options.pop(old)
     return options
+
+
+def check_options(options: Mapping[str, Any], allowed: Collection[str], where: str) -> None:
+    """Refuse an option name that `where` does not take, suggesting the closest one.
+
+    Raises:
+        TypeError: an unknown option, as Python raises it for an unknown keyword argument.
+    """
+    for name in options:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{where}() got an unexpected keyword argument {name!r}{hint}")
