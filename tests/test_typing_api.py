@@ -6,43 +6,20 @@ tests/typing/api_errors.py must give exactly the errors it announces (misspelled
 
 from __future__ import annotations
 
-import gc
-import re
 from pathlib import Path
 
 import pytest
-from mypy import api
+
+from tests.test_mypy_plugin import EXPECTED, Result, _mypy
 
 TYPING = Path(__file__).parent / "typing"
 OK = TYPING / "api_ok.py"
 ERRORS = TYPING / "api_errors.py"
-LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+): error: (?P<message>.*?)  \[(?P<code>[\w-]+)\]$")
-EXPECTED = re.compile(r"^\s*# E: \[(?P<code>[\w-]+)\] (?P<message>.*)$")
 
 
 @pytest.fixture(scope="module")
-def reported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[int, str, str]]]:
-    tmp = tmp_path_factory.mktemp("api")
-    config = tmp / "mypy.ini"
-    config.write_text("[mypy]\nstrict = True\npython_version = 3.11\n")
-    args = ["--config-file", str(config), "--cache-dir", str(tmp / "cache"), "--no-pretty"]
-    threshold = gc.get_threshold()
-    try:
-        stdout, stderr, status = api.run([*args, str(OK), str(ERRORS)])
-    finally:
-        gc.set_threshold(*threshold)  # mypy tunes the collector for its own process
-    assert status in (0, 1) and not stderr, stdout + stderr
-    errors: dict[str, list[tuple[int, str, str]]] = {}
-    for line in stdout.splitlines():
-        match = LINE.match(line)
-        if match:
-            errors.setdefault(Path(match["path"]).name, []).append(
-                (int(match["line"]), match["code"], match["message"])
-            )
-    assert sum(": error: " in line for line in stdout.splitlines()) == sum(
-        map(len, errors.values())
-    ), stdout
-    return errors
+def reported(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    return _mypy(tmp_path_factory.mktemp("api"), None, OK, ERRORS)
 
 
 def _announced() -> list[tuple[int, str, str]]:
@@ -58,15 +35,13 @@ def _announced() -> list[tuple[int, str, str]]:
     return expected
 
 
-def test_the_ok_examples_type_check(reported: dict[str, list[tuple[int, str, str]]]) -> None:
+def test_the_ok_examples_type_check(reported: Result) -> None:
     """Options, `**StreamOptions` dicts, path sources and Self return types all type-check."""
-    assert OK.name not in reported, reported.get(OK.name)
+    assert OK.name not in reported.errors, reported.output
 
 
-def test_misspelled_options_are_type_errors(
-    reported: dict[str, list[tuple[int, str, str]]],
-) -> None:
+def test_misspelled_options_are_type_errors(reported: Result) -> None:
     """mypy strict rejects a misspelled or misplaced option on every entry point."""
     expected = _announced()
     assert len(expected) >= 5
-    assert reported.get(ERRORS.name) == expected
+    assert reported.errors.get(ERRORS.name) == expected, reported.output
