@@ -6,7 +6,9 @@ import inspect
 
 from ._aggregate import (
     AsyncStream,
+    ObjectOptions,
     Stream,
+    StreamOptions,
     astream,
     astream_to_object,
     astream_to_text,
@@ -17,6 +19,8 @@ from ._aggregate import (
 from ._collect import (
     AsyncCollectIterator,
     CollectIterator,
+    CollectOptions,
+    CollectorOptions,
     ItemCollector,
     SkippedItem,
     acollect,
@@ -69,7 +73,7 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path
+from ._paths import JSONPath, Path, render_path
 from ._stream_core import Debounce, StreamCore, Throttle, Update, register_adapter
 from ._validation import InvalidValue, PartialValidator
 from ._version import __version__
@@ -81,6 +85,8 @@ __all__ = [
     "Chunk",
     "ChunkMerger",
     "CollectIterator",
+    "CollectOptions",
+    "CollectorOptions",
     "CompleteOnly",
     "ContentFilterError",
     "Debounce",
@@ -97,7 +103,9 @@ __all__ = [
     "ItemCollector",
     "JSONParseError",
     "JSONParser",
+    "JSONPath",
     "LimitExceededError",
+    "ObjectOptions",
     "Part",
     "Partial",
     "PartialModel",
@@ -118,6 +126,7 @@ __all__ = [
     "StreamCore",
     "StreamIntegrityError",
     "StreamNotResumableError",
+    "StreamOptions",
     "StreamValidationError",
     "StreamdanticError",
     "StringAppended",

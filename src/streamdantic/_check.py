@@ -32,7 +32,7 @@ from typing import Any
 from ._aggregate import stream
 from ._cliutil import EXIT_FAILED, EXIT_OK, CommandError, load_model
 from ._exceptions import StreamdanticError
-from ._paths import Path, render_path
+from ._paths import JSONPath, render_path
 from ._view import visible
 
 __all__ = ["Outcome", "Violation", "check_growth", "check_recording", "run_check"]
@@ -89,7 +89,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_growth(old: Any, new: Any, path: Path = ()) -> str | None:
+def check_growth(old: Any, new: Any, path: JSONPath = ()) -> str | None:
     """How `new` fails to be `old` grown (None when it is): the first difference found."""
     where = render_path(path)
     told, tnew = _json_type(old), _json_type(new)

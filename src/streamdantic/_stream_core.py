@@ -19,7 +19,6 @@ Strategy / invariants:
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
@@ -50,7 +49,7 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path
+from ._paths import Path, match_path, parse_path, render_path
 from ._validation import Changes, InvalidValue, PartialValidator
 from .adapters._registry import adapter_factory, error_part, register_adapter
 
@@ -189,38 +188,6 @@ class Update(Generic[T]):
 # for the code that imports them from the core.
 _adapter_factory = adapter_factory
 _error_part = error_part
-
-
-# ---------------------------------------------------------------------------- paths
-
-_PATH_TOKEN = re.compile(r"\[(\*|-?\d+|\"(?:[^\"\\]|\\.)*\")\]|\.?([^.\[\]]+)")
-
-
-def parse_path(path: str | Sequence[str | int]) -> Path:
-    """Parse ``"orders[*].items"``, ``"$.orders.*"`` or a tuple into a path pattern
-    (``"*"`` matches any key or index)."""
-    if not isinstance(path, str):
-        return tuple(path)
-    text = path.removeprefix("$")
-    out: list[str | int] = []
-    for bracket, name in _PATH_TOKEN.findall(text):
-        token = bracket or name
-        if token.startswith('"'):
-            import json
-
-            out.append(json.loads(token))
-        elif token.lstrip("-").isdigit():
-            out.append(int(token))
-        else:
-            out.append(token)
-    return tuple(out)
-
-
-def match_path(pattern: Path, path: Path) -> bool:
-    """True when `path` matches `pattern` segment by segment (``"*"`` matches anything)."""
-    return len(pattern) == len(path) and all(
-        p == "*" or p == s for p, s in zip(pattern, path, strict=True)
-    )
 
 
 # ----------------------------------------------------------------------------- core

@@ -39,6 +39,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import StreamValidationError
+from ._options import rename_options
 from ._partial import (
     ANY,
     CHOICE,
@@ -208,14 +209,16 @@ def _copy_model(obj: Any) -> Any:
 
 
 _PARTIALS = ("snapshot", "live")
+_NO_MODEL: Any = object()
+_RENAMED = {"annotation": "model"}
 
 
 class PartialValidator(Generic[T]):
     """Turn parser or merger events into a typed partial object, validating complete values.
 
     Args:
-        annotation: the user's model (or any type pydantic can validate; ``Any`` mirrors
-            plain JSON).
+        model: the user's model (or any type pydantic can validate; ``Any`` mirrors plain
+            JSON). ``annotation=``, its old name, still works, deprecated.
         partials: ``"snapshot"`` (default): each read of `partial` returns a value that
             never changes afterwards, sharing unchanged subtrees with the previous one
             (path copying). ``"live"``: one object, changed in place by later events (the
@@ -223,24 +226,42 @@ class PartialValidator(Generic[T]):
 
     Raises:
         ValueError: an unknown `partials` word.
+        TypeError: no model, or both ``model`` and ``annotation``.
     """
 
     def __init__(
-        self, annotation: type[T] | Any, *, partials: Literal["snapshot", "live"] = "snapshot"
+        self,
+        model: type[T] | Any = _NO_MODEL,
+        *,
+        partials: Literal["snapshot", "live"] = "snapshot",
+        annotation: type[T] | Any = _NO_MODEL,
     ) -> None:
+        if annotation is not _NO_MODEL:
+            if model is not _NO_MODEL:
+                raise TypeError("PartialValidator() got both model and annotation=; pass model")
+            model = rename_options({"annotation": annotation}, _RENAMED, "PartialValidator")[
+                "model"
+            ]
+        elif model is _NO_MODEL:
+            raise TypeError("PartialValidator() needs the model (the type to validate)")
         if partials not in _PARTIALS:
             raise ValueError(
                 f"partials must be one of {', '.join(map(repr, _PARTIALS))}, got {partials!r}"
             )
-        self.annotation = annotation
+        self.model = model
         self._snapshots = partials == "snapshot"
         self._epoch = 0
-        self._root = compile_node(annotation)
+        self._root = compile_node(model)
         self._open: dict[Path, _Frame] = {}
         self._partial: Any = None
         self._adapter: TypeAdapter[Any] | None = None
         self.errors: list[InvalidValue] = []
         self._dirty_unions: list[_Frame] = []
+
+    @property
+    def annotation(self) -> Any:
+        """The old name of `model`."""
+        return self.model
 
     @property
     def partial(self) -> Any:
@@ -754,7 +775,7 @@ class PartialValidator(Generic[T]):
             StreamValidationError: the document does not fit the model.
         """
         text = raw_text if raw_text is not None else _json_text(value)
-        annotation = self.annotation
+        annotation = self.model
         try:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 return annotation.model_validate_json(text, strict=strict)  # type: ignore[return-value]

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Self, TypeVar
 
 import anyio
 import anyio.abc
@@ -53,7 +53,14 @@ from ._exceptions import (
     UsageError,
 )
 from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
+from ._sse_profile import (
+    TERMINAL_EVENTS,
+    ProfileEncoder,
+    SSEProfile,
+    _check_profile,
+    error_type,
+    stream_frame,
+)
 from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
@@ -228,7 +235,8 @@ class EventStreamResponse(Response):
         heartbeat: seconds of silence before a heartbeat comment; ``None`` for none.
         send_timeout: seconds one send may take before the client counts as frozen;
             ``None`` waits forever.
-        profile: ``"streamdantic"`` or ``"compatible"`` (sources only).
+        profile: ``"nested"`` (default: the streamdantic frames) or ``"compatible"``
+            (sources only); see `ProfileEncoder`.
         on_resume: for a source, what a request asking to resume gets: ``"refuse"``
             (default: 409) or ``"restart"`` (a new generation, declared as such; the
             streamdantic profile only).
@@ -259,7 +267,7 @@ class EventStreamResponse(Response):
         *,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
-        profile: SSEProfile = "streamdantic",
+        profile: SSEProfile = "nested",
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
@@ -268,6 +276,7 @@ class EventStreamResponse(Response):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        profile = _check_profile(profile)
         if on_resume not in _ON_RESUME:
             raise ValueError(f"on_resume must be one of {_ON_RESUME!r}, not {on_resume!r}")
         if on_resume == "restart" and profile == "compatible":
@@ -297,7 +306,7 @@ class EventStreamResponse(Response):
         self._token: str | None = None
         if stream_id:
             self._token = _stored_token(stream_id)
-        elif profile == "streamdantic":
+        elif profile == "nested":
             self._token = secrets.token_urlsafe(16)
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
@@ -672,7 +681,7 @@ class ResumableStreams:
         async with self:
             yield
 
-    async def __aenter__(self) -> ResumableStreams:
+    async def __aenter__(self) -> Self:
         if self._group is not None:
             raise UsageError("these ResumableStreams are already running")
         group = anyio.create_task_group()

@@ -1175,3 +1175,20 @@ def test_final_validation_of_an_integer_over_the_interpreter_limit() -> None:
         assert validator.validate_final({"n": big}) == Count(n=big)
     finally:
         sys.set_int_max_str_digits(before)
+
+
+def test_partial_validator_takes_model_and_the_old_annotation_keyword() -> None:
+    """The type is ``model`` as everywhere else; ``annotation=`` still works, deprecated."""
+    validator: PartialValidator[dict[str, int]] = PartialValidator(dict[str, int])
+    assert validator.model == dict[str, int] and validator.annotation == dict[str, int]
+    assert PartialValidator(model=int).model is int
+    with pytest.warns(
+        DeprecationWarning, match=r"annotation=\.\.\.\) is deprecated; use model="
+    ) as w:
+        old: PartialValidator[int] = PartialValidator(annotation=int)
+    assert w[0].filename == __file__
+    assert old.model is int and old.validate_final(3) == 3
+    with pytest.raises(TypeError, match="both model and annotation="):
+        PartialValidator(int, annotation=int)
+    with pytest.raises(TypeError, match="needs the model"):
+        PartialValidator()
