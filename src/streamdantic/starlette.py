@@ -65,6 +65,7 @@ from ._sse_profile import (
 )
 from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 from .frontends import FrontendEncoder, FrontendProtocol, frontend_encoder
+from .frontends._common import coalesce_updates
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 
@@ -366,7 +367,9 @@ class EventStreamResponse(Response):
         if self._store is not None:
             assert self.stream_id is not None
             try:
-                first = await self._store.read(self.stream_id, after)
+                # A front end's protocol has no frame ids: its readers start from the start.
+                start = after if self._frontend is None else 0
+                first = await self._store.read(self.stream_id, start)
             except StoreUnavailableError as exc:
                 logger.warning("could not read stream %s: %s", self.stream_id, exc)
                 await _plain(503, "the store of this stream is unavailable: retry later")(
@@ -455,15 +458,19 @@ class EventStreamResponse(Response):
             while True:
                 if frames is None:
                     raise GenerationLostError("the stream is no longer in the store")
-                now = anyio.current_time()
-                body = []
-                for frame in frames.events:
-                    after = int(frame.id or after)
-                    for update in decoder.feed(frame):
-                        body.append(encoder.feed_bytes(update, now=now))
-                if body:
-                    await connection.send_body(b"".join(body))
-                if decoder.done or frames.done:
+                updates: list[Any] = []
+                try:
+                    for frame in frames.events:
+                        after = int(frame.id or after)
+                        updates.extend(decoder.feed(frame))
+                except StreamdanticError as exc:  # the stream's error frame
+                    error = exc
+                update = coalesce_updates(updates)
+                if update is not None:
+                    body = encoder.feed_bytes(update, now=anyio.current_time())
+                    if body:
+                        await connection.send_body(body)
+                if error is not None or decoder.done or frames.done:
                     break
                 if frames.lost:
                     raise GenerationLostError(
@@ -473,7 +480,7 @@ class EventStreamResponse(Response):
                 frames = await _while_unavailable(
                     partial(store.read, stream_id, after, wait=_STORE_POLL), self.store_timeout
                 )
-        except StreamdanticError as exc:  # the stream's error frame, or the store's
+        except StreamdanticError as exc:  # the store's
             error = exc
         body_end = encoder.close_bytes(error)
         if body_end:

@@ -12,11 +12,11 @@ from tests.integration.servers import serve_in_thread
 
 
 @pytest.fixture
-def served() -> Iterator[Callable[[Callable[[], Any]], tuple[str, Hang]]]:
-    """Serve the fixtures in a protocol: ``url, hang = served(lambda: "ai-sdk")``."""
+def served() -> Iterator[Callable[[Callable[[Any], Any]], tuple[str, Hang]]]:
+    """Serve the fixtures in a protocol: ``url, hang = served(lambda body: "ai-sdk")``."""
     stack: list[Any] = []
 
-    def start(protocol: Callable[[], Any]) -> tuple[str, Hang]:
+    def start(protocol: Callable[[Any], Any]) -> tuple[str, Hang]:
         hang = Hang()
         manager = serve_in_thread(make_app(protocol, hang))
         url = manager.__enter__()

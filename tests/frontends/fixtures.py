@@ -176,14 +176,16 @@ def source_for(name: str, hang: Hang) -> Any:
 
 
 def make_app(
-    protocol: Callable[[], Any], hang: Hang, *, extra: list[Route] | None = None
+    protocol: Callable[[Any], Any], hang: Hang, *, extra: list[Route] | None = None
 ) -> Starlette:
-    """POST (or GET) /stream/{name}: fixture `name` in the protocol ``protocol()`` gives."""
+    """POST (or GET) /stream/{name}: fixture `name` in the protocol ``protocol(body)``
+    gives (`body`: the request's JSON, or None)."""
 
     async def endpoint(request: Request) -> Response:
-        await request.body()
+        body = await request.body()
         return EventStreamResponse(
-            source_for(request.path_params["name"], hang), protocol=protocol()
+            source_for(request.path_params["name"], hang),
+            protocol=protocol(json.loads(body) if body else None),
         )
 
     return Starlette(

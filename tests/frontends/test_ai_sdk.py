@@ -18,7 +18,7 @@ from tests.property.contract import extends
 
 pytestmark = pytest.mark.integration
 
-Served = Callable[[Callable[[], Any]], tuple[str, Any]]
+Served = Callable[[Callable[[Any], Any]], tuple[str, Any]]
 
 
 def _read(url: str, *args: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
@@ -40,9 +40,9 @@ def test_object_rebuilt_by_read_ui_message_stream(served: Served, name: str, coa
     """The client's data part ends as the Python final object, one part (by id) throughout,
     and every state it shows extends the one before (nothing taken back)."""
     if coalesce == "default":
-        url, _ = served(lambda: "ai-sdk")
+        url, _ = served(lambda body: "ai-sdk")
     else:
-        url, _ = served(lambda: UIMessageStreamEncoder(interval=0, growth=0))
+        url, _ = served(lambda body: UIMessageStreamEncoder(interval=0, growth=0))
     messages, chunks, errors = _read(f"{url}/stream/{name}")
     assert errors == []
     assert chunks[:2] == ["start", "start-step"] and chunks[-2:] == ["finish-step", "finish"]
@@ -59,7 +59,7 @@ def test_object_rebuilt_by_read_ui_message_stream(served: Served, name: str, coa
 def test_prose_reasoning_and_tool_calls(served: Served) -> None:
     """Reasoning, text and tool calls arrive as the client's own parts, a failed tool as
     output-error, and usage in the message metadata."""
-    url, _ = served(lambda: "ai-sdk")
+    url, _ = served(lambda body: "ai-sdk")
     messages, chunks, errors = _read(f"{url}/stream/agent")
     assert errors == []
     final = messages[-1]
@@ -93,7 +93,7 @@ def test_prose_reasoning_and_tool_calls(served: Served) -> None:
 def test_error_mid_stream_is_an_error_chunk(served: Served) -> None:
     """A provider error mid-stream reaches the client as the protocol's error chunk, with
     the error's text, after the last partial object."""
-    url, _ = served(lambda: UIMessageStreamEncoder(interval=0, growth=0))
+    url, _ = served(lambda body: UIMessageStreamEncoder(interval=0, growth=0))
     messages, chunks, errors = _read(f"{url}/stream/error")
     assert errors == ["the provider is overloaded (529), retry later"]
     assert chunks[-1] == "error" and "finish" not in chunks
@@ -105,7 +105,7 @@ def test_error_mid_stream_is_an_error_chunk(served: Served) -> None:
 
 def test_cancelled_stream_is_an_abort_chunk(served: Served) -> None:
     """A stream cancelled on the server ends with the protocol's abort chunk."""
-    url, _ = served(lambda: "ai-sdk")
+    url, _ = served(lambda body: "ai-sdk")
     _, chunks, errors = _read(f"{url}/stream/cancelled")
     assert errors == []
     assert chunks[-1] == "abort" and "finish" not in chunks
@@ -113,7 +113,7 @@ def test_cancelled_stream_is_an_abort_chunk(served: Served) -> None:
 
 def test_client_abort_cancels_the_generation(served: Served) -> None:
     """When the client aborts (useChat's stop), the server closes the generation."""
-    url, hang = served(lambda: UIMessageStreamEncoder(interval=0, growth=0))
+    url, hang = served(lambda body: UIMessageStreamEncoder(interval=0, growth=0))
     lines = run_node("ui_message_stream.mjs", f"{url}/stream/hang", "3")
     assert {"kind": "aborting"} in lines
     assert hang.cancelled.wait(30), "the generation was not cancelled"
@@ -122,7 +122,7 @@ def test_client_abort_cancels_the_generation(served: Served) -> None:
 def test_text_stream_for_use_object(served: Served) -> None:
     """The text stream protocol is the JSON text: the AI SDK's partial-JSON parser (what
     useObject runs) shows growing objects and ends with the final object."""
-    url, _ = served(lambda: "ai-sdk-text")
+    url, _ = served(lambda body: "ai-sdk-text")
     lines = run_node("text_stream.mjs", f"{url}/stream/unicode")
     assert lines[0] == {"kind": "headers", "contentType": "text/plain; charset=utf-8"}
     partials = [line["value"] for line in lines if line["kind"] == "partial"]

@@ -1,10 +1,9 @@
 """What the front-end encoders share: the client's JSON mirror, coalescing, errors (sans-IO).
 
 Strategy / invariants
-- Each encoder keeps a mirror of the object as raw JSON (a `ChunkMerger` fed with the
-  `DeltaEncoder` chunks of the updates' events, as `ProfileEncoder` does): numbers appear
-  only once complete, strings only grow, so every state a client is shown extends the one
-  before (docs/contract.md). The same mirror serves live updates (`Update`) and stored
+- Each encoder keeps a mirror of the object as raw JSON, built from the updates' events
+  (`Mirror`): numbers appear only once complete, strings only grow, so every state a client
+  is shown extends the one before (docs/contract.md). The same mirror serves live updates (`Update`) and stored
   streams read back (`ClientUpdate`, whose snapshot frames reset it).
 - Coalescing is a `Throttle` over the mirror's growth: the first change goes out at once,
   then at most one state per `interval` seconds of the ``now`` the caller passes, and (for
@@ -15,16 +14,16 @@ Strategy / invariants
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Final
 
 import pydantic_core
 
-from .._deltas import ChunkMerger, DeltaEncoder
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
 from .._exceptions import StreamCancelledError, TruncatedStreamError
 from .._paths import Path
-from .._sse_profile import _utf8_safe, error_type
+from .._sse_profile import ClientUpdate, _utf8_safe, error_type
 
 # A UI repaints at most 60 times a second and a person reads far slower: ten states a
 # second look continuous (the AI SDK's own `experimental_throttle` examples use 50-100 ms).
@@ -73,48 +72,124 @@ def value_at(root: Any, path: Path) -> Any:
 
 
 class Mirror:
-    """The raw JSON a client holds, rebuilt from the updates' events."""
+    """The raw JSON a client holds, rebuilt by applying the updates' events in order.
 
-    __slots__ = ("_deltas", "_merger", "grown")
+    Events from a parser or a merger alike (a merger applies a chunk's sets before its
+    completions, so a value may start before its preceding sibling completes: each event
+    names its path, so the order between siblings does not matter here).
+    """
+
+    __slots__ = ("_done", "_value", "grown")
 
     def __init__(self) -> None:
-        self._deltas = DeltaEncoder()
-        self._merger = ChunkMerger("nested")
+        self._value: Any = None
+        self._done = False
         self.grown = 0  # characters of JSON added since `grown` was last reset (an estimate)
 
     @property
     def value(self) -> Any:
-        return self._merger.value
+        return self._value
 
     @property
     def started(self) -> bool:
-        return self._merger.value is not None or self._merger.done
+        return self._value is not None or self._done
 
     @property
     def done(self) -> bool:
-        return self._merger.done
+        return self._done
 
     def reset(self) -> None:
         """Start again from nothing (a snapshot of a stored stream follows)."""
-        self._deltas = DeltaEncoder()
-        self._merger = ChunkMerger("nested")
+        self._value = None
+        self._done = False
 
     def apply(self, events: tuple[Event, ...] | list[Event]) -> list[Event]:
-        """Apply one update's events; returns the mirror's own events (what changed)."""
+        """Apply one update's events; returns those that changed the value."""
         out: list[Event] = []
         grown = 0
-        for chunk in self._deltas.encode(events):
-            for event in self._merger.apply(chunk):
-                out.append(event)
-                kind = type(event)
-                if kind is StringAppended:
-                    grown += len(event.text)  # type: ignore[attr-defined]
-                elif kind is ValueStarted:
-                    grown += 4 + len(str(event.path[-1])) if event.path else 2  # type: ignore[attr-defined]
-                elif kind is ValueCompleted and not isinstance(
-                    event.value,  # type: ignore[attr-defined]
-                    str | list | dict,
-                ):
+        for event in events:
+            kind = type(event)
+            if kind is StringAppended:
+                path: Path = event.path  # type: ignore[attr-defined]
+                text: str = event.text  # type: ignore[attr-defined]
+                if path:
+                    parent = value_at(self._value, path[:-1])
+                    parent[path[-1]] += text
+                else:
+                    self._value += text
+                grown += len(text)
+            elif kind is ValueStarted:
+                path = event.path  # type: ignore[attr-defined]
+                empty = _EMPTY[event.kind]()  # type: ignore[attr-defined]
+                self._set(path, empty)
+                grown += 4 + len(str(path[-1])) if path else 2
+            elif kind is ValueCompleted:
+                path = event.path  # type: ignore[attr-defined]
+                value = event.value  # type: ignore[attr-defined]
+                if not path:
+                    self._done = True
+                if isinstance(value, str | list | dict):
+                    if self._has(path):
+                        continue  # it started: its content arrived with it
+                    value = copy.deepcopy(value)  # never alias the producer's object
+                else:
                     grown += 8
+                self._set(path, value)
+            else:
+                continue  # DocumentCompleted
+            out.append(event)
         self.grown += grown
         return out
+
+    def _has(self, path: Path) -> bool:
+        try:
+            value_at(self._value, path)
+        except (KeyError, IndexError, TypeError):
+            return False
+        return self._value is not None
+
+    def _set(self, path: Path, value: Any) -> None:
+        if not path:
+            self._value = value
+            return
+        parent = value_at(self._value, path[:-1])
+        key = path[-1]
+        if type(parent) is list and key == len(parent):
+            parent.append(value)
+        else:
+            parent[key] = value
+
+
+_EMPTY: Final[dict[str, Any]] = {"object": dict, "array": list, "string": str}
+
+
+def coalesce_updates(updates: list[ClientUpdate[Any]], /) -> ClientUpdate[Any] | None:
+    """One update that does what `updates` do in turn (None for none): their events and
+    parts in order, from the last snapshot (or restart) on, which it then is itself.
+
+    A reader of a stored stream applies what the store holds in one go, so a protocol
+    encoder sends the state so far once (a snapshot), not every step to it.
+    """
+    if not updates:
+        return None
+    if len(updates) == 1:
+        return updates[0]
+    start = 0
+    for index, update in enumerate(updates):
+        if update.kind in ("snapshot", "restart"):
+            start = index
+    taken = updates[start:]
+    last = taken[-1]
+    finish_reason = next((u.finish_reason for u in reversed(taken) if u.finish_reason), None)
+    usage = next((u.usage for u in reversed(taken) if u.usage is not None), None)
+    return ClientUpdate(
+        last.event_id,
+        "snapshot" if updates[start].kind in ("snapshot", "restart") else "delta",
+        last.partial,
+        events=tuple(event for u in taken for event in u.events),
+        parts=tuple(part for u in taken for part in u.parts),
+        done=last.done,
+        final=last.final,
+        finish_reason=finish_reason,
+        usage=usage,
+    )

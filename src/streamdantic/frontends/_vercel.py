@@ -283,7 +283,6 @@ class UIMessageStreamEncoder:
             self._state = "ended"
             return
         if self._pending and self._due(now):
-            self._end_prose(frames)
             self._last_sent = now
             self._mirror.grown = 0
             frames.append(self._data(self._mirror.value))
