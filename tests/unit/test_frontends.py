@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -330,3 +331,14 @@ def test_agui_messages_and_tools() -> None:
     ]
     assert events[9]["parentMessageId"] == events[6]["messageId"]
     assert events[12]["content"] == '{"ok": true}'
+
+
+def test_exported_names() -> None:
+    """streamdantic.frontends: sorted __all__, every name importable, shown as its own."""
+    import streamdantic.frontends as frontends
+
+    assert frontends.__all__ == sorted(frontends.__all__, key=str)
+    for name in frontends.__all__:
+        member = getattr(frontends, name)
+        if inspect.isclass(member) or inspect.isfunction(member):
+            assert member.__module__ == "streamdantic.frontends", name

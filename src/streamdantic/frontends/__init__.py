@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from ._agui import AGUIEncoder
 
 __all__ = [
-    "PROTOCOLS",
     "AGUIEncoder",
     "FrontendEncoder",
     "FrontendProtocol",
+    "PROTOCOLS",
     "TextStreamEncoder",
     "UIMessageStreamEncoder",
     "frontend_encoder",
@@ -84,3 +84,10 @@ def frontend_encoder(protocol: str | FrontendEncoder, /) -> FrontendEncoder:
         f"unknown protocol {protocol!r}: the front-end protocols are {', '.join(map(repr, PROTOCOLS))} "
         "(or pass an encoder instance; profile= chooses streamdantic's own SSE profiles)"
     )
+
+
+# Exported names present themselves as `streamdantic.frontends.X` (AGUIEncoder does so in
+# its own module, which is imported only when it is used).
+for _obj in (FrontendEncoder, TextStreamEncoder, UIMessageStreamEncoder, frontend_encoder):
+    _obj.__module__ = __name__
+del _obj

@@ -394,3 +394,6 @@ class AGUIEncoder:
             outcome=agui.RunFinishedCancelledOutcome() if cancelled else None,
             usage=usage,
         )
+
+
+AGUIEncoder.__module__ = "streamdantic.frontends"
