@@ -265,7 +265,8 @@ class EventStreamResponse(Response):
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
             an unknown profile or `on_resume`; ``on_resume="restart"`` with the compatible
             profile (it has no frame to declare a restart).
-        UsageError: an unknown `protocol`, or `protocol` with a non-default `profile`.
+        UsageError: an unknown `protocol`, `protocol` with a non-default `profile`, or
+            `retry` with the plain-text protocol.
         TypeError: the source is not iterable.
     """
 
@@ -299,7 +300,12 @@ class EventStreamResponse(Response):
             self.media_type = frontend.media_type
             headers = {**frontend.headers, **(headers or {})}
             if not frontend.heartbeats:
-                heartbeat = None
+                if retry is not None:
+                    raise UsageError(
+                        f"the {type(frontend).__name__} protocol is plain text: it has no "
+                        "retry field (leave retry=None)"
+                    )
+                heartbeat = None  # any byte sent is text of the object
         self._protocol = protocol
         self._frontend = frontend
         if on_resume not in _ON_RESUME:

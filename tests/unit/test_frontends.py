@@ -242,6 +242,8 @@ def test_event_stream_response_protocol() -> None:
     assert text.heartbeat is None  # a comment would be text of the object
     with pytest.raises(sd.UsageError, match="unknown protocol 'vercel'"):
         EventStreamResponse([], protocol="vercel")  # type: ignore[arg-type]
+    with pytest.raises(sd.UsageError, match="no retry field"):
+        EventStreamResponse([], protocol="ai-sdk-text", retry=1000)
     with pytest.raises(sd.UsageError, match="not both"):
         EventStreamResponse([], protocol="ai-sdk", profile="compatible")
 
