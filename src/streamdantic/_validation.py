@@ -187,10 +187,10 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
     references it any more (no update or partial you kept holds it), is brought up to date
     by rewriting its tail: O(change) instead of O(length). Otherwise, a copy.
     """
-    spare = frame.spare
+    spare: list[Any] | None = frame.spare
     frame.spare = obj
     if (
-        spare is not None
+        type(spare) is list
         and _RECYCLE
         and sys.getrefcount(spare) == _UNREFERENCED
         and len(spare) <= len(obj)
@@ -204,7 +204,7 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
 def _held_once_count() -> int:
     """What `sys.getrefcount(part)` reads in `_copy_model` when only one object holds
     `part` (besides the local that reads it)."""
-    box = [[]]
+    box: list[list[Any]] = [[]]
     part = box[0]
     return sys.getrefcount(part)
 
