@@ -457,9 +457,12 @@ class PartialValidator(Generic[T]):
 
     def _sink(self, frame: _Frame) -> Any:
         """Where a shown string's text is stored: its container's storage, made changeable."""
-        target = self._own(frame.parent)  # type: ignore[arg-type]
-        sink = frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
-        frame.sink_epoch = self._epoch
+        parent: _Frame = frame.parent  # type: ignore[assignment]
+        epoch = self._epoch  # `_own`, inlined: this runs once per update of a growing string
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
+        kind = type(target)
+        sink = frame.sink = target if kind is dict or kind is list else target.__dict__
+        frame.sink_epoch = epoch
         return sink
 
     def _start(self, path: Path, kind: str, changes: Changes) -> None:
@@ -536,7 +539,8 @@ class PartialValidator(Generic[T]):
             return
         if parent.obj is None:
             return
-        target = self._own(parent)
+        epoch = self._epoch  # `_own`, inlined (the hot path)
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
         if isinstance(target, BaseModel):
             target.__dict__[frame.slot] = value
             target.__pydantic_fields_set__.add(frame.slot)
