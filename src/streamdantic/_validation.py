@@ -10,8 +10,11 @@ Strategy / invariants:
   root, once per epoch; everything else stays shared. So a published partial never changes,
   and ``a.items[3] is b.items[3]`` between two published partials means "unchanged". Each
   open frame records the epoch its view was made or copied in (`_Frame.epoch`); `_own` is
-  the one place that copies. ``partials="live"`` never moves the epoch: one object, changed
-  in place.
+  the one place that copies (its copying branch, `_py_own_path`, is compiled as
+  `_speedups.own_path`). A container's previous version (`_Frame.spare`) is recycled
+  instead of copied when nothing outside the validator references it or any part of it
+  (exact reference counts, CPython with the GIL only; `_copy_list`, `_copy_model`).
+  ``partials="live"`` never moves the epoch: one object, changed in place.
 - Validators see only complete values. A model object is validated with the real model
   when it closes (its nested model objects, already validated, are passed as instances, so
   pydantic does not validate them again); a field of the root model is validated with its
