@@ -9,6 +9,9 @@ reference; `test_snapshot_properties.py` checks it against the snapshot contract
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -113,3 +116,17 @@ def test_compiled_path_copying_of_plain_json_is_the_pure_python_one(
         python = trace(_validation._py_own_path, Any, chunks, keep, mp)
     assert compiled == python
     assert all(compiled[-1])
+
+
+def test_the_pure_python_switch_selects_the_python_twin() -> None:
+    """``STREAMDANTIC_PURE_PYTHON=1`` runs snapshots on `_py_own_path`, as it runs the parser
+    on its pure-Python scanner; by default the compiled one runs."""
+    code = "from streamdantic import _validation as v; print(v._own_path is v._py_own_path)"
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDANTIC_PURE_PYTHON"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=e, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for e in (env, {**env, "STREAMDANTIC_PURE_PYTHON": "1"})
+    ]
+    assert runs == ["False", "True"]
