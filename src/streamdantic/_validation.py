@@ -10,8 +10,11 @@ Strategy / invariants:
   root, once per epoch; everything else stays shared. So a published partial never changes,
   and ``a.items[3] is b.items[3]`` between two published partials means "unchanged". Each
   open frame records the epoch its view was made or copied in (`_Frame.epoch`); `_own` is
-  the one place that copies. ``partials="live"`` never moves the epoch: one object, changed
-  in place.
+  the one place that copies (its copying branch, `_py_own_path`, is compiled as
+  `_speedups.own_path`). A container's previous version (`_Frame.spare`) is recycled
+  instead of copied when nothing outside the validator references it or any part of it
+  (exact reference counts, CPython with the GIL only; `_copy_list`, `_copy_model`).
+  ``partials="live"`` never moves the epoch: one object, changed in place.
 - Validators see only complete values. A model object is validated with the real model
   when it closes (its nested model objects, already validated, are passed as instances, so
   pydantic does not validate them again); a field of the root model is validated with its
@@ -29,10 +32,12 @@ Strategy / invariants:
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from weakref import getweakrefcount
 
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -150,7 +155,9 @@ class _Frame:
         self.sink: Any = None
         self.sink_epoch = -1  # the epoch `sink` was taken in (it is stale after a copy)
         self.epoch = epoch  # the epoch `obj` was made or copied in: changeable in place then
-        self.spare: list[Any] | None = None  # lists: the copy before `obj` (see `_own`)
+        # Lists and partial models: the version before `obj`, recycled when nothing outside
+        # the validator holds it any more (`_copy_list`, `_copy_model`).
+        self.spare: Any = None
 
 
 # The slots of a pydantic model instance, set directly: a copy is made per update.
@@ -184,10 +191,10 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
     references it any more (no update or partial you kept holds it), is brought up to date
     by rewriting its tail: O(change) instead of O(length). Otherwise, a copy.
     """
-    spare = frame.spare
+    spare: list[Any] | None = frame.spare
     frame.spare = obj
     if (
-        spare is not None
+        type(spare) is list
         and _RECYCLE
         and sys.getrefcount(spare) == _UNREFERENCED
         and len(spare) <= len(obj)
@@ -198,14 +205,147 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
     return obj.copy()
 
 
-def _copy_model(obj: Any) -> Any:
-    """A shallow copy of a published partial model (its field values shared)."""
+def _held_once_count() -> int:
+    """What `sys.getrefcount(part)` reads in `_copy_model` when only one object holds
+    `part` (besides the local that reads it)."""
+    box: list[list[Any]] = [[]]
+    part = box[0]
+    return sys.getrefcount(part)
+
+
+_HELD_ONCE = _held_once_count()
+
+
+def _sync_dict(dst: dict[Any, Any], src: dict[Any, Any]) -> None:
+    """Make `dst` equal to `src`, keys in the same order: in place when the keys of `dst`
+    are those of `src` in the same order, or a prefix of them; otherwise rebuilt."""
+    keys = list(dst)
+    if keys != list(src)[: len(keys)] or len(keys) > len(src):
+        dst.clear()
+    dst.update(src)
+
+
+def _copy_model(frame: _Frame, obj: Any) -> Any:
+    """A partial model equal to the published `obj`, to change in place.
+
+    As for lists (`_copy_list`), the version before `obj` (`frame.spare`) is recycled when
+    nothing outside the validator references it or any part of it (its instance dict,
+    fields set, private dict and field states each held once, by it; no weak reference to
+    it): its field values, fields set and field states are brought up to date with `obj`'s.
+    Otherwise, a shallow copy (its field values shared) made without pydantic's __copy__.
+    """
+    spare = frame.spare
+    frame.spare = obj
+    if (
+        spare is not None
+        and _RECYCLE
+        and type(spare) is type(obj)
+        and sys.getrefcount(spare) == _UNREFERENCED
+        and not getweakrefcount(spare)
+    ):
+        fields_set = spare.__pydantic_fields_set__
+        private = spare.__pydantic_private__
+        new_set = obj.__pydantic_fields_set__
+        new_private = obj.__pydantic_private__
+        states = new_states = None
+        if (
+            type(fields_set) is set
+            and type(new_set) is set
+            and type(private) is dict
+            and type(new_private) is dict
+            and sys.getrefcount(fields_set) == _HELD_ONCE
+            and sys.getrefcount(private) == _HELD_ONCE
+            and len(private) == 1
+            and spare.__pydantic_extra__ is None
+        ):
+            states = private.get("_states")
+            new_states = new_private.get("_states")
+        if (
+            type(states) is dict
+            and type(new_states) is dict
+            and sys.getrefcount(states) == _HELD_ONCE
+        ):
+            values = spare.__dict__
+            new_values = obj.__dict__
+            if (
+                sys.getrefcount(values) == _HELD_ONCE
+                and type(values) is dict
+                and type(new_values) is dict
+                and len(values) == len(new_values)
+            ):
+                # The same keys in the same order (every field, from the node's defaults).
+                _sync_dict(values, new_values)
+                if len(fields_set) != len(new_set):  # it only grows: same size, same members
+                    fields_set.clear()
+                    fields_set.update(new_set)
+                _sync_dict(states, new_states)  # keys only added, in the same order
+                return spare
     new = _new(type(obj))
     new.__dict__.update(obj.__dict__)
     _set_fields_set(new, obj.__pydantic_fields_set__.copy())
     _set_extra(new, None)
     _set_private(new, {"_states": obj.__pydantic_private__["_states"].copy()})
     return new
+
+
+def _py_own_path(frame: _Frame, epoch: int, validator: PartialValidator[Any]) -> Any:
+    """The copying branch of `PartialValidator._own` (compiled: `_speedups.own_path`).
+
+    Walks up from `frame` to the first frame already changeable in `epoch`, then, top-down
+    (each parent is changeable when its child lands), marks each frame changeable and, when
+    the chain is in the root's view, replaces its published container with a copy.
+    """
+    chain: list[_Frame] = []
+    visible = True
+    f: _Frame | None = frame
+    while f is not None and f.epoch != epoch:
+        chain.append(f)
+        if f.obj is None or not f.attached or f.union is not None:
+            visible = False  # not in the root's view (held, or a union's raw mirror)
+            break
+        f = f.parent
+    for f in reversed(chain):
+        f.epoch = epoch
+        if not visible:
+            continue
+        # The containers of views: lists and dicts, and partial models (strings and
+        # values shown whole are never changed in place, so never copied).
+        obj = f.obj
+        kind = type(obj)
+        if kind is list:
+            copy = f.obj = _copy_list(f, obj)
+        else:
+            copy = f.obj = obj.copy() if kind is dict else _copy_model(f, obj)
+        parent = f.parent
+        if parent is None:
+            validator._partial = copy
+        else:
+            target = parent.obj
+            kind = type(target)
+            if kind is list or kind is dict:
+                target[f.slot] = copy
+            else:
+                target.__dict__[f.slot] = copy
+    return frame.obj
+
+
+def _compiled_own_path() -> Any:
+    """`_speedups.own_path` set up for `_Frame` and pydantic models, or None when the C
+    extension is not built or ``STREAMDANTIC_PURE_PYTHON=1`` is in the environment."""
+    if os.environ.get("STREAMDANTIC_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup_snapshots(_Frame, BaseModel)
+    return _speedups.own_path
+
+
+_C_OWN_PATH = _compiled_own_path()
+_own_path: Callable[[_Frame, int, PartialValidator[Any]], Any] = (
+    _py_own_path if _C_OWN_PATH is None else _C_OWN_PATH
+)
 
 
 _PARTIALS = ("snapshot", "live")
@@ -280,38 +420,7 @@ class PartialValidator(Generic[T]):
         epoch = self._epoch
         if frame.epoch == epoch:
             return frame.obj
-        chain: list[_Frame] = []
-        visible = True
-        f: _Frame | None = frame
-        while f is not None and f.epoch != epoch:
-            chain.append(f)
-            if f.obj is None or not f.attached or f.union is not None:
-                visible = False  # not in the root's view (held, or a union's raw mirror)
-                break
-            f = f.parent
-        for f in reversed(chain):  # top-down: each parent is changeable when its child lands
-            f.epoch = epoch
-            if not visible:
-                continue
-            # The containers of views: lists and dicts, and partial models (strings and
-            # values shown whole are never changed in place, so never copied).
-            obj = f.obj
-            kind = type(obj)
-            if kind is list:
-                copy = f.obj = _copy_list(f, obj)
-            else:
-                copy = f.obj = obj.copy() if kind is dict else _copy_model(obj)
-            parent = f.parent
-            if parent is None:
-                self._partial = copy
-            else:
-                target = parent.obj
-                kind = type(target)
-                if kind is list or kind is dict:
-                    target[f.slot] = copy
-                else:
-                    target.__dict__[f.slot] = copy
-        return frame.obj
+        return _own_path(frame, epoch, self)
 
     def state_of(self, path: Path) -> str:
         """``"pending"``, ``"streaming"`` or ``"complete"`` for a JSON path."""
@@ -372,9 +481,12 @@ class PartialValidator(Generic[T]):
 
     def _sink(self, frame: _Frame) -> Any:
         """Where a shown string's text is stored: its container's storage, made changeable."""
-        target = self._own(frame.parent)  # type: ignore[arg-type]
-        sink = frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
-        frame.sink_epoch = self._epoch
+        parent: _Frame = frame.parent  # type: ignore[assignment]
+        epoch = self._epoch  # `_own`, inlined: this runs once per update of a growing string
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
+        kind = type(target)
+        sink = frame.sink = target if kind is dict or kind is list else target.__dict__
+        frame.sink_epoch = epoch
         return sink
 
     def _start(self, path: Path, kind: str, changes: Changes) -> None:
@@ -451,7 +563,8 @@ class PartialValidator(Generic[T]):
             return
         if parent.obj is None:
             return
-        target = self._own(parent)
+        epoch = self._epoch  # `_own`, inlined (the hot path)
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
         if isinstance(target, BaseModel):
             target.__dict__[frame.slot] = value
             target.__pydantic_fields_set__.add(frame.slot)
