@@ -85,7 +85,7 @@ from ._parser import (
     _utf8_len,
 )
 from ._paths import Path, render_path
-from ._sse import _LINE_ENDING, LineSplitter
+from .sse._codec import _LINE_ENDING, LineSplitter
 
 __all__ = [
     "AsyncCollectIterator",

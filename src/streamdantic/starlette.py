@@ -52,9 +52,9 @@ from ._exceptions import (
     TooManyGenerationsError,
     UsageError,
 )
-from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
-from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
+from .sse._codec import ServerSentEvent, encode, encode_comment
+from .sse._profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
+from .sse._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 

@@ -38,7 +38,6 @@ from streamdantic import (
     stream,
 )
 from streamdantic._deltas import Chunk
-from streamdantic._sse_profile import _first_difference
 from streamdantic.sse import (
     ClientUpdate,
     ProfileDecoder,
@@ -48,6 +47,7 @@ from streamdantic.sse import (
     encode,
     stream_frame,
 )
+from streamdantic.sse._profile import _first_difference
 from tests.helpers import SPLITTERS, split_random
 
 ROOT = Path(__file__).resolve().parents[2]

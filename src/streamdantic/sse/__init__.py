@@ -15,8 +15,8 @@ streams (served by `streamdantic.starlette.ResumableStreams`).
 from __future__ import annotations
 
 from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
-from ._sse import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
-from ._sse_profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
+from ._codec import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
+from ._profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
 from ._store import Frames, MemoryStore, RedisStore, Store
 
 __all__ = [

@@ -39,9 +39,9 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 import pydantic_core
 
-from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
-from ._events import Event, StringAppended, ValueCompleted, ValueStarted
-from ._exceptions import (
+from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
+from .._events import Event, StringAppended, ValueCompleted, ValueStarted
+from .._exceptions import (
     DeltaError,
     GenerationLostError,
     IncompleteJSONError,
@@ -55,8 +55,8 @@ from ._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
-from ._numbers import jsonable, write_infinities
-from ._parts import (
+from .._numbers import jsonable, write_infinities
+from .._parts import (
     Finish,
     Part,
     ProviderErrorPart,
@@ -68,10 +68,10 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path, to_pointer
-from ._sse import ServerSentEvent, data_of, encode
-from ._stream_core import Update
-from ._validation import PartialValidator
+from .._paths import Path, render_path, to_pointer
+from .._stream_core import Update
+from .._validation import PartialValidator
+from ._codec import ServerSentEvent, data_of, encode
 
 __all__ = [
     "ClientUpdate",
