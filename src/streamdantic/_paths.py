@@ -13,6 +13,7 @@ from typing import TypeAlias
 __all__ = ["Path", "parse_pointer", "render_path", "to_pointer"]
 
 Path: TypeAlias = tuple[str | int, ...]
+JSONPath: TypeAlias = Path  # the public name (streamdantic.core.JSONPath)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
