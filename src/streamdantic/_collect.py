@@ -198,10 +198,10 @@ class ItemCollector(Generic[T]):
         max_number_length: longest number token, in characters (4300, as `JSONParser`).
             A longer run of bytes without a delimiter is refused as well.
 
-        Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
-        crossed it, with its offset, line and column; the message names the limit and how
-        to raise it. They bound the memory and time of one token and of the nesting; see
-        docs/collect.md for what they do not bound.
+    Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
+    crossed it, with its offset, line and column; the message names the limit and how
+    to raise it. They bound the memory and time of one token and of the nesting; see
+    docs/collect.md for what they do not bound.
 
     Raises:
         ValueError: an unknown ``errors`` mode, ``item`` given with ``jsonl=True``, or a
@@ -1122,11 +1122,11 @@ def collect(
         ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
             with ``jsonl=True``.
         TypeError: the source is of none of the kinds above.
-
-        While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
-        truncated input and `LimitExceededError` for a limit crossed or a number out of
-        the parser's range), `StreamValidationError` (with
-        ``errors="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
+        JSONParseError: while iterating (its subclasses `IncompleteJSONError` for
+            truncated input and `LimitExceededError` for a limit crossed or a number out of
+            the parser's range). See `ItemCollector.feed`.
+        StreamValidationError: while iterating, with ``errors="raise"``.
+        OSError: while iterating, from reading the source.
     """
     collector: ItemCollector[Any] = ItemCollector(
         model,

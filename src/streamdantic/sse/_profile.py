@@ -928,8 +928,7 @@ class ProfileDecoder(Generic[T]):
             DeltaError: a delta contradicts the object so far.
             StreamValidationError: a completed value does not fit the model (also: the
                 server reported a ``validation_error``).
-            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError,
-                StoreUnavailableError: the server's ``error``
+            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError, StoreUnavailableError: the server's ``error``
                 frame, by its type (an unknown type raises `ProviderError` with
                 ``code=type``); ``.partial`` is the client's partial object.
             UsageError: the decoder was closed.
