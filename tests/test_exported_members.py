@@ -132,6 +132,18 @@ def test_moved_names_are_not_listed_at_the_top_level() -> None:
     assert listed.isdisjoint(MOVED)
 
 
+def test_the_top_level_lists_no_helpers() -> None:
+    """Besides ``__all__``, the top level's public attributes are its submodules only (no
+    ``inspect``, ``warnings`` or ``TYPE_CHECKING`` left over from the shims)."""
+    extra = {
+        name
+        for name in dir(streamdantic)
+        if not name.startswith("_") and name not in streamdantic.__all__
+    }
+    modules = {name for name in extra if inspect.ismodule(getattr(streamdantic, name))}
+    assert extra - modules == {"annotations"}  # from __future__ import annotations
+
+
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_moved_name_still_works_and_warns_with_its_new_import(old: str) -> None:
     """``streamdantic.X`` is the object of its new namespace, with one DeprecationWarning per

@@ -14,10 +14,7 @@ the exceptions. The rest is grouped by audience (docs/reference.md):
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import sys
-import warnings
 from typing import TYPE_CHECKING
 
 # The audience namespaces are imported too, so ``import streamdantic`` reaches them.
@@ -175,6 +172,10 @@ else:
 
     def __getattr__(name: str) -> object:
         """A moved name, with a `DeprecationWarning` naming its new import (PEP 562)."""
+        import importlib
+        import sys
+        import warnings
+
         try:
             module, new_name = _MOVED[name]
         except KeyError:
@@ -190,3 +191,7 @@ else:
                 stacklevel=2,
             )
         return value
+
+
+# The helpers above are not part of the API (dir(streamdantic) lists the API only).
+del inspect, TYPE_CHECKING
