@@ -1,10 +1,13 @@
 """The sans-IO machinery under `streamdantic.stream`, for building your own loop or source.
 
-Every class here takes its input as calls (``feed``, ``apply``) and does no I/O of its own (tests/test_layering.py keeps it that way): `StreamCore` is what `Stream`
-and `AsyncStream` drive, `PartialValidator` turns parser events into a typed partial object
-and reports values that fail validation as `InvalidValue`, `ItemCollector` splits documents or JSON Lines into items for
-`collect`, and `register_adapter` teaches `stream` a new provider's event type. `JSONPath`
-is the path type events and errors carry, and `render_path` its ``$.items[3].name`` form.
+Every class here takes its input as calls (``feed``, ``apply``) and does no I/O of its own
+(tests/test_layering.py keeps their modules free of I/O imports, except `ItemCollector`'s,
+which it shares with ``collect``). `StreamCore` is what `Stream` and `AsyncStream` drive;
+`PartialValidator` turns parser events into a typed partial object and reports values that
+fail validation as `InvalidValue`; `ItemCollector` splits documents or JSON Lines into
+items for `collect`; `register_adapter` teaches `stream` a new provider's event type.
+`JSONPath` is the path type events and errors carry, and `render_path` its
+``$.items[3].name`` form.
 """
 
 from __future__ import annotations
