@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
+import sys
 import warnings
 from types import ModuleType
 
@@ -181,3 +183,39 @@ def test_unknown_top_level_name_is_an_attribute_error() -> None:
         warnings.simplefilter("error")
         with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
             streamdantic.Nope  # noqa: B018
+
+
+def _fresh(code: str) -> str:
+    """What `code` prints in a new interpreter (nothing imported yet)."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_import_streamdantic_loads_neither_the_sse_client_nor_the_stores() -> None:
+    """The core imports the codec from `streamdantic.sse`, and that does not load the HTTP
+    client or the stores: they load on first use of one of their names."""
+    loaded = _fresh(
+        "import sys, streamdantic, streamdantic.sse as sse\n"
+        "print(sorted(m for m in sys.modules if m.startswith('streamdantic.sse.')))"
+    )
+    assert loaded == "['streamdantic.sse._codec', 'streamdantic.sse._profile']"
+
+
+def test_sse_names_of_the_client_and_stores_load_on_first_use() -> None:
+    """``streamdantic.sse.connect`` and ``RedisStore`` are their modules' objects, listed in
+    ``dir()`` before they load and presented as ``streamdantic.sse.X`` once they have."""
+    out = _fresh(
+        "import streamdantic.sse as sse\n"
+        "print(set(sse.__all__) <= set(dir(sse)))\n"
+        "from streamdantic.sse import RedisStore, connect\n"
+        "from streamdantic.sse._client import connect as c\n"
+        "from streamdantic.sse._store import RedisStore as r\n"
+        "print(connect is c, RedisStore is r, repr(RedisStore), sse.Retry.__module__)"
+    )
+    assert out.splitlines() == [
+        "True",
+        "True True <class 'streamdantic.sse.RedisStore'> streamdantic.sse",
+    ]
