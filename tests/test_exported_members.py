@@ -201,7 +201,10 @@ def test_import_streamdantic_loads_neither_the_sse_client_nor_the_stores() -> No
         "import sys, streamdantic, streamdantic.sse as sse\n"
         "print(sorted(m for m in sys.modules if m.startswith('streamdantic.sse.')))"
     )
-    assert loaded == "['streamdantic.sse._codec', 'streamdantic.sse._profile']"
+    assert (
+        loaded
+        == "['streamdantic.sse._codec', 'streamdantic.sse._lazy', 'streamdantic.sse._profile']"
+    )
 
 
 def test_sse_names_of_the_client_and_stores_load_on_first_use() -> None:

@@ -47,6 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic._stream_core",
         "streamdantic.sse._codec",
         "streamdantic.sse._profile",
+        "streamdantic.sse._lazy",  # what sse/__init__ runs: loads the client only on demand
         "streamdantic.adapters",
         "streamdantic.adapters._registry",
         "streamdantic.adapters._chat",
@@ -116,6 +117,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     # its SDK's objects, so the SDK and its I/O stack are already loaded by then. The edge
     # goes away when the openai adapter's converter and request helpers are separate modules.
     ("streamdantic.adapters._registry", "streamdantic.adapters.openai"): "lazy adapter lookup",
+    # `streamdantic.sse` loads the client and the stores when one of their names is first
+    # asked for, so that the core, which imports the codec from the package, does not.
+    ("streamdantic.sse._lazy", "streamdantic.sse._client"): "names loaded on first use",
+    ("streamdantic.sse._lazy", "streamdantic.sse._store"): "names loaded on first use",
     # Only to register the SDK's classes when it is installed; the adapter never calls it.
     ("streamdantic.adapters.anthropic", "anthropic"): "adapter registration",
 }

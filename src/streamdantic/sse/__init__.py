@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ._codec import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
 from ._profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded on first use (sse/_lazy.py)
     from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
     from ._store import Frames, MemoryStore, RedisStore, Store
 
@@ -44,43 +44,12 @@ __all__ = [
     "stream_frame",
 ]
 
-# The client and the stores load on first use. The sans-IO core imports the codec from this
-# package (``from .sse._codec import ...`` runs this file first), so importing them here would
-# load the HTTP client and the stores with every ``import streamdantic`` (tests/test_layering.py).
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(
-        ["AsyncClientStream", "ClientStream", "Retry", "aconnect", "connect"], "_client"
-    ),
-    **dict.fromkeys(["Frames", "MemoryStore", "RedisStore", "Store"], "_store"),
-}
-
-
-def _present(obj: object) -> None:
-    # Exported names present themselves as `streamdantic.sse.X` in reprs and tracebacks.
-    if hasattr(obj, "__module__"):
-        obj.__module__ = __name__
-
-
+# Exported names present themselves as `streamdantic.sse.X` in reprs and tracebacks.
 for _name in __all__:
-    if _name not in _LAZY:
-        _present(globals()[_name])
-del _name
+    _obj = globals().get(_name)  # None: not loaded yet, see below
+    if hasattr(_obj, "__module__"):
+        _obj.__module__ = __name__
+del _name, _obj
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> object:
-        """A name of the client or the stores, imported on first access (PEP 562)."""
-        import importlib
-
-        if name not in _LAZY:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        for other, where in _LAZY.items():  # the whole module at once, then it is cached
-            if where == _LAZY[name]:
-                globals()[other] = getattr(module, other)
-                _present(globals()[other])
-        return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    from ._lazy import __dir__ as __dir__, __getattr__ as __getattr__  # load on first use
