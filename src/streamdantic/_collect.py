@@ -100,7 +100,7 @@ from ._parser import (
     _utf8_len,
 )
 from ._paths import WILDCARD, JSONPath, PathLike, parse_path, render_path
-from ._sse import _LINE_ENDING, LineSplitter
+from .sse._codec import _LINE_ENDING, LineSplitter
 
 __all__ = [
     "AsyncCollectIterator",
@@ -1169,11 +1169,11 @@ def collect(
         ValueError: an unknown ``on_invalid`` mode, a bad ``chunk_size``, limit or ``item``,
             or ``item`` with ``jsonl=True``.
         TypeError: the source is of none of the kinds above, or an unknown option.
-
-        While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
-        truncated input and `LimitExceededError` for a limit crossed or a number out of
-        the parser's range), `StreamValidationError` (with
-        ``on_invalid="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
+        JSONParseError: while iterating (its subclasses `IncompleteJSONError` for
+            truncated input and `LimitExceededError` for a limit crossed or a number out of
+            the parser's range). See `ItemCollector.feed`.
+        StreamValidationError: while iterating, with ``on_invalid="raise"``.
+        OSError: while iterating, from reading the source.
     """
     check_options(options, _COLLECT_OPTIONS, "collect")
     given: dict[str, Any] = rename_options(dict(options), _RENAMED, "collect")

@@ -63,7 +63,7 @@ from ._partial import (
     match_choice,
     new_partial,
 )
-from ._paths import Path, render_path
+from ._paths import JSONPath, render_path
 
 __all__ = ["Changes", "PartialValidator", "InvalidValue"]
 
@@ -75,7 +75,7 @@ _NOTHING: Any = object()  # "no validated value" (None is a valid validated valu
 class InvalidValue:
     """A complete value that failed validation: where, and pydantic's errors."""
 
-    path: Path
+    path: JSONPath
     errors: list[Any]
     message: str
 
@@ -88,9 +88,9 @@ class Changes:
     """
 
     changed: bool = False  # something visible changed
-    completed: Sequence[Path] = ()  # values completed, in order
-    elements: Sequence[tuple[Path, Any]] = ()  # validated list items
-    fields: Sequence[tuple[Path, Any]] = ()  # completed model fields
+    completed: Sequence[JSONPath] = ()  # values completed, in order
+    elements: Sequence[tuple[JSONPath, Any]] = ()  # validated list items
+    fields: Sequence[tuple[JSONPath, Any]] = ()  # completed model fields
     errors: Sequence[InvalidValue] = ()
 
     def add(self, name: str, item: Any) -> None:
@@ -392,7 +392,7 @@ class PartialValidator(Generic[T]):
         self._snapshots = partials == "snapshot"
         self._epoch = 0
         self._root = compile_node(model)
-        self._open: dict[Path, _Frame] = {}
+        self._open: dict[JSONPath, _Frame] = {}
         self._partial: Any = None
         self._adapter: TypeAdapter[Any] | None = None
         self.errors: list[InvalidValue] = []
@@ -422,13 +422,13 @@ class PartialValidator(Generic[T]):
             return frame.obj
         return _own_path(frame, epoch, self)
 
-    def state_of(self, path: Path) -> str:
+    def state_of(self, path: JSONPath) -> str:
         """``"pending"``, ``"streaming"`` or ``"complete"`` for a JSON path."""
         if path in self._open:
             return "streaming"
         return "pending" if self._lookup(path) is None else "complete"
 
-    def _lookup(self, path: Path) -> Any:
+    def _lookup(self, path: JSONPath) -> Any:
         node: Any = self._partial
         for segment in path:
             if node is None:
@@ -489,7 +489,7 @@ class PartialValidator(Generic[T]):
         frame.sink_epoch = epoch
         return sink
 
-    def _start(self, path: Path, kind: str, changes: Changes) -> None:
+    def _start(self, path: JSONPath, kind: str, changes: Changes) -> None:
         if not path:
             frame = _Frame(self._root, None, None, None, None, self._epoch)
             self._open[()] = frame
@@ -602,7 +602,7 @@ class PartialValidator(Generic[T]):
                 frame.obj = member
                 self._attach(frame, member, changes)
 
-    def _complete(self, path: Path, value: Any, changes: Changes) -> None:
+    def _complete(self, path: JSONPath, value: Any, changes: Changes) -> None:
         frame = self._open.pop(path, None)
         if frame is None:  # a scalar, or a value whose start was not seen
             if not path:
@@ -708,7 +708,7 @@ class PartialValidator(Generic[T]):
             self._attach(frame, frame.obj, changes)
 
     def _validate_model(
-        self, frame: _Frame, node: Node, value: dict[str, Any], path: Path, changes: Changes
+        self, frame: _Frame, node: Node, value: dict[str, Any], path: JSONPath, changes: Changes
     ) -> Any:
         """Validate a closed model object with the real model, reusing validated children.
 
@@ -729,7 +729,7 @@ class PartialValidator(Generic[T]):
             return _NOTHING
 
     def _validate_root_field(
-        self, spec: FieldSpec, value: Any, path: Path, changes: Changes
+        self, spec: FieldSpec, value: Any, path: JSONPath, changes: Changes
     ) -> bool:
         """Check a complete field of the root model; False if it failed (and was reported)."""
         try:
@@ -742,7 +742,9 @@ class PartialValidator(Generic[T]):
             pass
         return True
 
-    def _report(self, path: Path, exc: ValidationError, changes: Changes, *, keyed: bool) -> None:
+    def _report(
+        self, path: JSONPath, exc: ValidationError, changes: Changes, *, keyed: bool
+    ) -> None:
         """Record pydantic's errors for the value at `path`, their locations made absolute.
 
         `keyed`: the value was validated as ``{key: value}``, so each location starts with
@@ -762,7 +764,7 @@ class PartialValidator(Generic[T]):
 
     # ------------------------------------------------------------------ unions
 
-    def _start_in_union(self, parent: _Frame, path: Path, kind: str) -> None:
+    def _start_in_union(self, parent: _Frame, path: JSONPath, kind: str) -> None:
         union = parent.union or parent
         container = self._raw_at(union, parent, path)
         value: Any = {} if kind == "object" else [] if kind == "array" else ""
@@ -786,7 +788,7 @@ class PartialValidator(Generic[T]):
             self._set_raw(container, frame, frame.text)
         self._mark_dirty(union)
 
-    def _scalar_in_union(self, parent: _Frame, path: Path, value: Any) -> None:
+    def _scalar_in_union(self, parent: _Frame, path: JSONPath, value: Any) -> None:
         union = parent.union or parent
         container = self._raw_at(union, parent, path)
         if isinstance(container, dict):
@@ -795,14 +797,14 @@ class PartialValidator(Generic[T]):
             container.append(value)
         self._mark_dirty(union)
 
-    def _complete_in_union(self, frame: _Frame, path: Path, value: Any) -> None:
+    def _complete_in_union(self, frame: _Frame, path: JSONPath, value: Any) -> None:
         union = frame.union
         assert union is not None
         container = self._raw_at(union, frame.parent, ())  # type: ignore[arg-type]
         self._set_raw(container, frame, value)
         self._mark_dirty(union)
 
-    def _raw_at(self, union: _Frame, parent: _Frame, path: Path) -> Any:
+    def _raw_at(self, union: _Frame, parent: _Frame, path: JSONPath) -> Any:
         """The raw mirror container that `parent` stands for."""
         return union.raw if parent is union else parent.obj
 
@@ -841,7 +843,7 @@ class PartialValidator(Generic[T]):
             changes.changed = changed
 
     def _complete_union(
-        self, frame: _Frame, node: Node, value: Any, path: Path, changes: Changes
+        self, frame: _Frame, node: Node, value: Any, path: JSONPath, changes: Changes
     ) -> tuple[Any, Any]:
         if self._dirty_unions:
             self._dirty_unions = [u for u in self._dirty_unions if u is not frame]

@@ -54,8 +54,10 @@ from ._exceptions import (
     TooManyGenerationsError,
     UsageError,
 )
-from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import (
+from .frontends import FrontendEncoder, FrontendProtocol, frontend_encoder
+from .frontends._common import coalesce_updates
+from .sse._codec import ServerSentEvent, encode, encode_comment
+from .sse._profile import (
     TERMINAL_EVENTS,
     ProfileDecoder,
     ProfileEncoder,
@@ -64,9 +66,7 @@ from ._sse_profile import (
     error_type,
     stream_frame,
 )
-from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
-from .frontends import FrontendEncoder, FrontendProtocol, frontend_encoder
-from .frontends._common import coalesce_updates
+from .sse._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 

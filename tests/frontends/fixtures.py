@@ -122,23 +122,23 @@ async def _text(
         await anyio.lowlevel.checkpoint()
 
 
-def agent_parts() -> list[sd.Part]:
+def agent_parts() -> list[sd.parts.Part]:
     """Prose, reasoning and two tool calls (one fails), as an agent's stream carries them."""
     return [
-        sd.ReasoningDelta("The user wants the weather; "),
-        sd.ReasoningDelta("call the tool."),
-        sd.TextDelta("Let me look "),
-        sd.TextDelta("that up — ☀️."),
-        sd.ToolCallDelta("call-1", '{"city": ', name="weather", index=0),
-        sd.ToolCallDelta("call-1", '"Paris"}'),
-        sd.ToolCallDone("call-1", "weather", '{"city": "Paris"}', {"city": "Paris"}),
-        sd.ToolResult("call-1", {"temperature": 21, "sky": "clear"}),
-        sd.ToolCallDelta("call-2", '{"city": "Atlantis"}', name="weather", index=1),
-        sd.ToolCallDone("call-2", "weather", '{"city": "Atlantis"}', {"city": "Atlantis"}),
-        sd.ToolResult("call-2", LookupError("no such city: Atlantis")),
-        sd.TextDelta("It is 21 °C and clear in Paris."),
-        sd.Usage(12, 34),
-        sd.Finish("stop"),
+        sd.parts.ReasoningDelta("The user wants the weather; "),
+        sd.parts.ReasoningDelta("call the tool."),
+        sd.parts.TextDelta("Let me look "),
+        sd.parts.TextDelta("that up — ☀️."),
+        sd.parts.ToolCallDelta("call-1", '{"city": ', name="weather", index=0),
+        sd.parts.ToolCallDelta("call-1", '"Paris"}'),
+        sd.parts.ToolCallDone("call-1", "weather", '{"city": "Paris"}', {"city": "Paris"}),
+        sd.parts.ToolResult("call-1", {"temperature": 21, "sky": "clear"}),
+        sd.parts.ToolCallDelta("call-2", '{"city": "Atlantis"}', name="weather", index=1),
+        sd.parts.ToolCallDone("call-2", "weather", '{"city": "Atlantis"}', {"city": "Atlantis"}),
+        sd.parts.ToolResult("call-2", LookupError("no such city: Atlantis")),
+        sd.parts.TextDelta("It is 21 °C and clear in Paris."),
+        sd.parts.Usage(12, 34),
+        sd.parts.Finish("stop"),
     ]
 
 

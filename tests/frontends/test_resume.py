@@ -46,9 +46,9 @@ class Gated:
 
 def _half_state() -> Any:
     """The raw JSON of the object after half its text (what the snapshot must show)."""
-    merger = sd.ChunkMerger("nested")
+    merger = sd.deltas.ChunkMerger("nested")
     parser = sd.JSONParser()
-    encoder = sd.DeltaEncoder()
+    encoder = sd.deltas.DeltaEncoder()
     for piece in pieces(NESTED)[:HALF]:
         for chunk in encoder.encode(parser.feed(piece)):
             merger.apply(chunk)

@@ -25,6 +25,6 @@ def errors(text: list[str]) -> None:
     sd.collect(b"[]", Order, on_invalide="skip")
     # E: [call-overload] Unexpected keyword argument "chunk_size" for overloaded function "ItemCollector"
     # E: [call-overload] No overload variant of "ItemCollector" matches argument types "type[Order]", "int"
-    sd.ItemCollector(Order, chunk_size=4)
+    sd.core.ItemCollector(Order, chunk_size=4)
     # E: [call-overload] No overload variant of "stream" matches argument types "list[str]", "type[Order]", "str"
     sd.stream(text, Order, on_invalid="skip")  # a word of collect's, not of stream's

@@ -35,7 +35,7 @@ def options(text: list[str]) -> None:
     assert_type(items, CollectIterator[Order])
     limits: CollectOptions = {"max_depth": 64, "max_size": None}
     assert_type(sd.acollect(b"[]", Order, **limits), AsyncCollectIterator[Order])
-    assert_type(sd.ItemCollector(Order, jsonl=True).feed(b""), list[Order])
+    assert_type(sd.core.ItemCollector(Order, jsonl=True).feed(b""), list[Order])
 
 
 def self_types(text: list[str]) -> None:

@@ -20,16 +20,6 @@ from streamdantic import (
     StreamNotResumableError,
     stream,
 )
-from streamdantic._client import (
-    Connect,
-    Deliver,
-    Failed,
-    Opened,
-    Receive,
-    Retry,
-    Sleep,
-    event_flow,
-)
 from streamdantic.sse import (
     ProfileDecoder,
     ProfileEncoder,
@@ -38,6 +28,16 @@ from streamdantic.sse import (
     connect,
     encode,
     stream_frame,
+)
+from streamdantic.sse._client import (
+    Connect,
+    Deliver,
+    Failed,
+    Opened,
+    Receive,
+    Retry,
+    Sleep,
+    event_flow,
 )
 from tests.helpers import split_random
 

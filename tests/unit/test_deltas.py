@@ -10,15 +10,7 @@ from typing import Any
 
 import pytest
 
-from streamdantic import (
-    DeltaError,
-    DocumentCompleted,
-    JSONParser,
-    StringAppended,
-    UsageError,
-    ValueCompleted,
-    ValueStarted,
-)
+from streamdantic import DeltaError, JSONParser, UsageError
 from streamdantic._deltas import (
     _MERGERS,
     Chunk,
@@ -31,6 +23,7 @@ from streamdantic._deltas import (
     chunks_for_field,
     chunks_from_text,
 )
+from streamdantic.events import DocumentCompleted, StringAppended, ValueCompleted, ValueStarted
 from tests.helpers import SPLITTERS
 
 

@@ -52,8 +52,8 @@ def test_ui_message_stream_every_change() -> None:
     """Without coalescing: start, one data part per state (same id), the validated final
     object, then finish-step, finish (reason and usage in the metadata) and [DONE]."""
     outputs: list[Any] = updates()
-    outputs.insert(1, sd.Usage(3, 4))
-    outputs.insert(1, sd.Finish("end_turn"))
+    outputs.insert(1, sd.parts.Usage(3, 4))
+    outputs.insert(1, sd.parts.Finish("end_turn"))
     out = ui(outputs, UIMessageStreamEncoder(name="order", interval=0, growth=0))
     assert out[:2] == [{"type": "start"}, {"type": "start-step"}]
     data = [c for c in out if isinstance(c, dict) and c["type"] == "data-order"]
@@ -112,14 +112,14 @@ def test_ui_message_stream_prose_reasoning_and_tools() -> None:
     """Parts map to the protocol's own chunks; a text part ends when another kind starts."""
     out = ui(
         [
-            sd.ReasoningDelta("hm"),
-            sd.TextDelta("Hi"),
-            sd.ToolCallDelta("c1", '{"a":', name="f"),
-            sd.ToolCallDelta("c1", "1}"),
-            sd.ToolCallDone("c1", "f", '{"a":1}', {"a": 1}),
-            sd.ToolResult("c1", {"ok": True}),
-            sd.ToolCallDone("c2", "g", "{}", {}),
-            sd.ToolResult("c2", ValueError("bad")),
+            sd.parts.ReasoningDelta("hm"),
+            sd.parts.TextDelta("Hi"),
+            sd.parts.ToolCallDelta("c1", '{"a":', name="f"),
+            sd.parts.ToolCallDelta("c1", "1}"),
+            sd.parts.ToolCallDone("c1", "f", '{"a":1}', {"a": 1}),
+            sd.parts.ToolResult("c1", {"ok": True}),
+            sd.parts.ToolCallDone("c2", "g", "{}", {}),
+            sd.parts.ToolResult("c2", ValueError("bad")),
         ],
         UIMessageStreamEncoder(),
     )
@@ -198,20 +198,26 @@ def test_text_stream_is_the_json_text() -> None:
 
 def test_mirror_applies_merger_order() -> None:
     """The mirror takes events in a merger's order (sets before completions)."""
-    merger = sd.ChunkMerger("nested")
+    merger = sd.deltas.ChunkMerger("nested")
     mirror = Mirror()
-    mirror.apply(merger.apply(sd.Chunk(sd.Delta(json={"": {}}))))
-    mirror.apply(merger.apply(sd.Chunk(sd.Delta(json={"/a": {"b": [1, "x"]}, "/s": "ab"}))))
-    mirror.apply(merger.apply(sd.Chunk(sd.Delta(text={"/s": "cd"}, json={"/n": 5}, done=("",)))))
+    mirror.apply(merger.apply(sd.deltas.Chunk(sd.deltas.Delta(json={"": {}}))))
+    mirror.apply(
+        merger.apply(sd.deltas.Chunk(sd.deltas.Delta(json={"/a": {"b": [1, "x"]}, "/s": "ab"})))
+    )
+    mirror.apply(
+        merger.apply(
+            sd.deltas.Chunk(sd.deltas.Delta(text={"/s": "cd"}, json={"/n": 5}, done=("",)))
+        )
+    )
     assert mirror.value == {"a": {"b": [1, "x"]}, "s": "abcd", "n": 5} == merger.value
     assert mirror.done
 
 
 def test_coalesce_updates_from_the_last_snapshot() -> None:
     """Updates read at once become one, starting at the last snapshot."""
-    a = sse.ClientUpdate("1", "delta", None, events=(sd.ValueStarted((), "object"),))
-    b = sse.ClientUpdate("2", "snapshot", {}, events=(sd.ValueStarted((), "object"),))
-    c = sse.ClientUpdate("3", "delta", {"x": 1}, events=(sd.ValueCompleted(("x",), 1),))
+    a = sse.ClientUpdate("1", "delta", None, events=(sd.events.ValueStarted((), "object"),))
+    b = sse.ClientUpdate("2", "snapshot", {}, events=(sd.events.ValueStarted((), "object"),))
+    c = sse.ClientUpdate("3", "delta", {"x": 1}, events=(sd.events.ValueCompleted(("x",), 1),))
     merged = coalesce_updates([a, b, c])
     assert merged is not None
     assert (merged.kind, merged.event_id, merged.events) == ("snapshot", "3", b.events + c.events)
@@ -308,11 +314,11 @@ def test_agui_messages_and_tools() -> None:
     message before them."""
     events = _agui(
         [
-            sd.ReasoningDelta("hm"),
-            sd.TextDelta("Hi"),
-            sd.ToolCallDelta("c1", "{}", name="f"),
-            sd.ToolCallDone("c1", "f", "{}", {}),
-            sd.ToolResult("c1", {"ok": True}),
+            sd.parts.ReasoningDelta("hm"),
+            sd.parts.TextDelta("Hi"),
+            sd.parts.ToolCallDelta("c1", "{}", name="f"),
+            sd.parts.ToolCallDone("c1", "f", "{}", {}),
+            sd.parts.ToolResult("c1", {"ok": True}),
         ]
     )
     assert [e["type"] for e in events] == [

@@ -12,33 +12,34 @@ import pytest
 from pydantic import AfterValidator, BaseModel, Field
 
 from streamdantic import (
-    ChunkMerger,
     DeltaError,
-    Finish,
     GenerationLostError,
     IncompleteJSONError,
     JSONParseError,
     ProviderError,
-    ProviderErrorPart,
-    ReasoningDelta,
-    RefusalDelta,
     SSEError,
     StoreUnavailableError,
     StreamCancelledError,
     StreamIntegrityError,
     StreamValidationError,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolResult,
     TruncatedStreamError,
     Update,
-    Usage,
     UsageError,
     stream,
 )
 from streamdantic._deltas import Chunk
-from streamdantic._sse_profile import _first_difference
+from streamdantic.deltas import ChunkMerger
+from streamdantic.parts import (
+    Finish,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    Usage,
+)
 from streamdantic.sse import (
     ClientUpdate,
     ProfileDecoder,
@@ -48,6 +49,7 @@ from streamdantic.sse import (
     encode,
     stream_frame,
 )
+from streamdantic.sse._profile import _first_difference
 from tests.helpers import SPLITTERS, split_random
 
 ROOT = Path(__file__).resolve().parents[2]

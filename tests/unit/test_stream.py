@@ -14,17 +14,15 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 
 import streamdantic as sd
-from streamdantic import (
-    Debounce,
+from streamdantic import Debounce, Throttle, Update
+from streamdantic.parts import (
     Finish,
     ProviderErrorPart,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
-    Throttle,
     ToolCallDelta,
     ToolCallDone,
-    Update,
     Usage,
 )
 from tests.helpers import split_random

@@ -40,9 +40,9 @@ from .._parts import (
     ToolResult,
     Usage,
 )
-from .._paths import Path, to_pointer
-from .._sse_profile import ClientUpdate, error_type
+from .._paths import JSONPath, to_pointer
 from .._stream_core import Update
+from ..sse._profile import ClientUpdate, error_type
 from ._common import (
     DEFAULT_INTERVAL,
     Mirror,
@@ -252,9 +252,9 @@ class AGUIEncoder:
     def _patch(self, pending: list[Event]) -> list[Any]:
         root = self._mirror.value
         ops: list[dict[str, Any]] = []
-        covered: set[Path] = set()  # values sent whole (with their current content)
+        covered: set[JSONPath] = set()  # values sent whole (with their current content)
         for event in pending:
-            path: Path | None = getattr(event, "path", None)
+            path: JSONPath | None = getattr(event, "path", None)
             if path is None:
                 continue  # DocumentCompleted
             if any(path[:n] in covered for n in range(len(path) + 1)):

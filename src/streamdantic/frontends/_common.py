@@ -22,8 +22,8 @@ import pydantic_core
 
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
 from .._exceptions import StreamCancelledError, TruncatedStreamError
-from .._paths import Path
-from .._sse_profile import ClientUpdate, _utf8_safe, error_type
+from .._paths import JSONPath
+from ..sse._profile import ClientUpdate, _utf8_safe, error_type
 
 # A UI repaints at most 60 times a second and a person reads far slower: ten states a
 # second look continuous (the AI SDK's own `experimental_throttle` examples use 50-100 ms).
@@ -64,7 +64,7 @@ def truncated(finish_reason: str | None) -> TruncatedStreamError:
     )
 
 
-def value_at(root: Any, path: Path) -> Any:
+def value_at(root: Any, path: JSONPath) -> Any:
     node = root
     for key in path:
         node = node[key]
@@ -110,7 +110,7 @@ class Mirror:
         for event in events:
             kind = type(event)
             if kind is StringAppended:
-                path: Path = event.path  # type: ignore[attr-defined]
+                path: JSONPath = event.path  # type: ignore[attr-defined]
                 text: str = event.text  # type: ignore[attr-defined]
                 if path:
                     parent = value_at(self._value, path[:-1])
@@ -141,14 +141,14 @@ class Mirror:
         self.grown += grown
         return out
 
-    def _has(self, path: Path) -> bool:
+    def _has(self, path: JSONPath) -> bool:
         try:
             value_at(self._value, path)
         except (KeyError, IndexError, TypeError):
             return False
         return self._value is not None
 
-    def _set(self, path: Path, value: Any) -> None:
+    def _set(self, path: JSONPath, value: Any) -> None:
         if not path:
             self._value = value
             return

@@ -39,10 +39,10 @@ from .._parts import (
     ToolResult,
     Usage,
 )
-from .._paths import Path
-from .._sse import ServerSentEvent, encode
-from .._sse_profile import ClientUpdate
+from .._paths import JSONPath
 from .._stream_core import Update
+from ..sse._codec import ServerSentEvent, encode
+from ..sse._profile import ClientUpdate
 from ._common import (
     DEFAULT_GROWTH,
     DEFAULT_INTERVAL,
@@ -436,9 +436,9 @@ class TextStreamEncoder:
     heartbeats: ClassVar[bool] = False  # any byte sent is text of the object
 
     def __init__(self) -> None:
-        self._stack: list[tuple[Path, str]] = []  # the open values, with their closing text
+        self._stack: list[tuple[JSONPath, str]] = []  # the open values, with their closing text
         self._counts: list[int] = []  # children written in each open container
-        self._early: set[Path] = set()  # values closed before their completion event
+        self._early: set[JSONPath] = set()  # values closed before their completion event
         self._closed = False
 
     def feed(
@@ -494,7 +494,7 @@ class TextStreamEncoder:
                 continue
             if kind is not ValueStarted and kind is not ValueCompleted:
                 continue  # DocumentCompleted
-            path: Path = event.path  # type: ignore[attr-defined]
+            path: JSONPath = event.path  # type: ignore[attr-defined]
             if kind is ValueCompleted:
                 if path in early:
                     early.discard(path)

@@ -47,15 +47,15 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeAlias,
 
 import anyio
 
-from ._exceptions import (
+from .._exceptions import (
     ReconnectError,
     SSEError,
     StreamdanticError,
     StreamNotResumableError,
     UsageError,
 )
-from ._sse import SSEDecoder
-from ._sse_profile import ClientUpdate, ProfileDecoder
+from ._codec import SSEDecoder
+from ._profile import ClientUpdate, ProfileDecoder
 
 if TYPE_CHECKING:
     import httpx

@@ -39,9 +39,9 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 import pydantic_core
 
-from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
-from ._events import Event, StringAppended, ValueCompleted, ValueStarted
-from ._exceptions import (
+from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
+from .._events import Event, StringAppended, ValueCompleted, ValueStarted
+from .._exceptions import (
     DeltaError,
     GenerationLostError,
     IncompleteJSONError,
@@ -55,9 +55,9 @@ from ._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
-from ._numbers import jsonable, write_infinities
-from ._options import warn_deprecated
-from ._parts import (
+from .._numbers import jsonable, write_infinities
+from .._options import warn_deprecated
+from .._parts import (
     Finish,
     Part,
     ProviderErrorPart,
@@ -69,10 +69,10 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path, to_pointer
-from ._sse import ServerSentEvent, data_of, encode
-from ._stream_core import Update
-from ._validation import PartialValidator
+from .._paths import Path, render_path, to_pointer
+from .._stream_core import Update
+from .._validation import PartialValidator
+from ._codec import ServerSentEvent, data_of, encode
 
 __all__ = [
     "ClientUpdate",
@@ -946,8 +946,7 @@ class ProfileDecoder(Generic[T]):
             DeltaError: a delta contradicts the object so far.
             StreamValidationError: a completed value does not fit the model (also: the
                 server reported a ``validation_error``).
-            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError,
-                StoreUnavailableError: the server's ``error``
+            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError, StoreUnavailableError: the server's ``error``
                 frame, by its type (an unknown type raises `ProviderError` with
                 ``code=type``); ``.partial`` is the client's partial object.
             UsageError: the decoder was closed.
