@@ -163,13 +163,13 @@ def _attribute_converter(chunk: Any) -> list[Any]:
             continue
         delta = choice.delta
         if delta.content:
-            out.append(streamdantic.TextDelta(delta.content))
+            out.append(streamdantic.parts.TextDelta(delta.content))
         if delta.refusal:
-            out.append(streamdantic.RefusalDelta(delta.refusal))
+            out.append(streamdantic.parts.RefusalDelta(delta.refusal))
         if delta.tool_calls:
             out.extend(delta.tool_calls)
         if choice.finish_reason is not None:
-            out.append(streamdantic.Finish(choice.finish_reason))
+            out.append(streamdantic.parts.Finish(choice.finish_reason))
     return out
 
 

@@ -1,11 +1,11 @@
-"""Copy the demo's recorded streams from ``fixtures/`` into the package (``_data/examples/``).
+"""Copy the demo's recorded streams from ``fixtures/`` into the package (``_cli/data/examples/``).
 
     python scripts/bundle_examples.py           # (re)write the bundled copies
     python scripts/bundle_examples.py --check   # exit 1 if a bundled file is missing or differs
 
 The package cannot read the repository's ``fixtures/`` once installed, so `streamdantic demo`
 and `streamdantic serve` replay byte-for-byte copies of a few Chat Completions recordings,
-plus ``examples.json``: for each one its title, the model class in `streamdantic._examples`,
+plus ``examples.json``: for each one its title, the model class in `streamdantic._cli.examples`,
 the recorded request (prompt and ``response_format``) and the expected output text.
 `tests/test_bundled_examples.py` runs ``--check``.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
-TARGET = ROOT / "src" / "streamdantic" / "_data" / "examples"
+TARGET = ROOT / "src" / "streamdantic" / "_cli" / "data" / "examples"
 
 # name -> (fixture stream id, title, one-line description)
 EXAMPLES = {

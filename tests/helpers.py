@@ -6,7 +6,8 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from streamdantic import Event, JSONParser
+from streamdantic import JSONParser
+from streamdantic.events import Event
 
 Splitter = Callable[[bytes | str], list[Any]]
 

@@ -11,8 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from streamdantic._examples import DEFAULT_EXAMPLE, example, examples
-from streamdantic._replay import frames
+from streamdantic._cli.examples import DEFAULT_EXAMPLE, example, examples
+from streamdantic._cli.replay import frames
 
 ROOT = Path(__file__).resolve().parents[1]
 

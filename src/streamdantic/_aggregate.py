@@ -16,6 +16,7 @@ through the core like an error event: `ProviderError` with the partial, chained 
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import (
@@ -26,24 +27,29 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
-    Sequence,
+    Mapping,
 )
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack, overload
 
 import anyio
 
+from ._deltas import Profile
 from ._exceptions import (
     ProviderError,
     StreamCancelledError,
     UsageError,
 )
+from ._options import check_options
 from ._parts import Part
+from ._paths import PathLike, parse_path
 from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
 
 __all__ = [
     "AsyncStream",
+    "ObjectOptions",
     "Stream",
+    "StreamOptions",
     "astream",
     "astream_to_object",
     "astream_to_text",
@@ -55,6 +61,51 @@ __all__ = [
 T = TypeVar("T")
 _S = TypeVar("_S", bound="_StreamBase[Any]")
 Clock = Callable[[], float]
+_FILE_CHUNK = 64 * 1024  # bytes read at a time from a path source, as `collect` does
+
+
+class ObjectOptions(TypedDict, total=False):
+    """The options of `stream_to_object` / `astream_to_object`: those of `StreamOptions`
+    except ``emit`` (only the final object is returned)."""
+
+    tools: Mapping[str, Any] | None
+    on_invalid: Literal["raise", "report"]
+    lenient: bool
+    profile: Profile
+    strict: bool | None
+    clock: Clock
+    partials: Partials
+
+
+class StreamOptions(ObjectOptions, total=False):
+    """The options every stream entry point takes as keywords (`stream`, `astream`, `Stream`,
+    `AsyncStream`; `stream_to_object` and `astream_to_object` all but ``emit``), written once.
+
+    Attributes:
+        emit: the emission policy: ``"changes"`` (default: every visible change,
+            deduplicated), ``"completions"`` (only when a field or element completes),
+            `Throttle(n)` or `Debounce(s)`. The final update is always delivered.
+        on_invalid: ``"raise"`` (default) a completed value that fails validation at once as
+            `StreamValidationError`, or ``"report"`` it in `Update.errors` and go on.
+        partials: ``"snapshot"`` (default): each `Update.partial` is a value that never
+            changes afterwards, sharing unchanged subtrees with the previous update's;
+            ``"live"``: one object changed in place by later updates (the hottest loops,
+            when no partial is kept past the next update).
+        tools: tool name -> model of its arguments, for typed partial tool-call arguments.
+            With tools and no model, the text beside the tool calls is prose.
+        lenient: skip prose or a code fence around the JSON text (default False).
+        profile: the delta profile of `Chunk` sources: ``"nested"`` (default) or
+            ``"compatible"`` (docs/deltas.md).
+        strict: pydantic strict mode for the final validation (default: the model's own).
+        clock: monotonic clock in seconds, for throttle and debounce (default
+            `time.monotonic`; replaceable in tests).
+    """
+
+    emit: EmitPolicy
+
+
+_OBJECT_OPTIONS: Final = ObjectOptions.__optional_keys__
+_STREAM_OPTIONS: Final = StreamOptions.__optional_keys__
 
 
 class _StreamBase(Generic[T]):
@@ -63,34 +114,29 @@ class _StreamBase(Generic[T]):
     def __init__(
         self,
         source: Any,
-        model: type[T] | Any,
+        /,
+        model: type[T] | Any = None,
         *,
-        tools: Any,
-        emit: EmitPolicy,
-        on_invalid: Literal["raise", "report"],
-        lenient: bool,
-        profile: Literal["nested", "compatible"],
-        strict: bool | None,
-        clock: Clock,
         text: bool = False,
-        partials: Partials = "snapshot",
+        **options: Unpack[StreamOptions],
     ) -> None:
+        check_options(options, _STREAM_OPTIONS, type(self).__name__)
+        core_options: dict[str, Any] = dict(options)
+        clock = core_options.pop("clock", time.monotonic)
+        # A str or bytes source is the whole JSON text (as for `collect`), a path a file of it.
+        if isinstance(source, str | bytes | bytearray):
+            source = (source,)
+        elif isinstance(source, os.PathLike):
+            source = self._read_file(source)
         self._source = source
-        self._core: StreamCore[T] = StreamCore(
-            model,
-            tools=tools,
-            emit=emit,
-            on_invalid=on_invalid,
-            lenient=lenient,
-            profile=profile,
-            strict=strict,
-            text=text,
-            partials=partials,
-        )
+        self._core: StreamCore[T] = StreamCore(model, text=text, **core_options)
         self._clock = clock
         self._started = False
         self._closed = False
         self._generators: list[Any] = []  # closed by close()/aclose(), innermost last
+
+    def _read_file(self, path: os.PathLike[str]) -> Any:
+        raise NotImplementedError  # pragma: no cover - each twin reads files its own way
 
     def _track(self, generator: Any) -> Any:
         self._generators.append(generator)
@@ -130,17 +176,17 @@ class _StreamBase(Generic[T]):
         """All text received for the object (``None`` for chunk sources)."""
         return self._core.raw_text
 
-    def on_field(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+    def on_field(self, path: PathLike, callback: Callable[[Any], Any]) -> Self:
         """Call `callback(value)` once when the field at `path` completes; returns self."""
         self._core.on_field(path, callback)
         return self
 
-    def on_element(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> Any:
+    def on_element(self, path: PathLike, callback: Callable[[Any], Any]) -> Self:
         """Call `callback(element)` once per element of the list at `path`; returns self."""
         self._core.on_element(path, callback)
         return self
 
-    def on_final(self, callback: Callable[[Any], Any]) -> Any:
+    def on_final(self, callback: Callable[[Any], Any]) -> Self:
         """Call `callback(final)` once with the final validated object; returns self."""
         self._core.on_final(callback)
         return self
@@ -150,6 +196,11 @@ class Stream(_StreamBase[T]):
     """A synchronous stream of typed partial updates. Iterate it, or use `events()` or
     `elements(path)`; one iteration per stream. Use it as a context manager (or call
     `close()`) to release the source early."""
+
+    def _read_file(self, path: os.PathLike[str]) -> Generator[bytes, None, None]:
+        with open(path, "rb") as file:
+            while chunk := file.read(_FILE_CHUNK):
+                yield chunk
 
     def __iter__(self) -> Iterator[Update[T]]:
         return self._track(self._updates())  # type: ignore[no-any-return]
@@ -164,12 +215,16 @@ class Stream(_StreamBase[T]):
         arrive, and updates of the object."""
         return self._track(self._outputs())  # type: ignore[no-any-return]
 
-    def elements(self, path: str | Sequence[str | int]) -> Iterator[Any]:
+    def elements(self, path: PathLike) -> Iterator[Any]:
         """Each element of the list at `path` (``"*"`` wildcards allowed), validated,
-        exactly once, as soon as it closes."""
-        return self._track(self._elements(path))  # type: ignore[no-any-return]
+        exactly once, as soon as it closes.
 
-    def _elements(self, path: str | Sequence[str | int]) -> Generator[Any, None, None]:
+        Raises:
+            ValueError: `path` is not a path (at once, not when iterating).
+        """
+        return self._track(self._elements(parse_path(path)))  # type: ignore[no-any-return]
+
+    def _elements(self, path: PathLike) -> Generator[Any, None, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
         for _ in self._track(self._outputs()):
@@ -220,7 +275,7 @@ class Stream(_StreamBase[T]):
         if not self._closed:
             self._close_source(self._source)
 
-    def __enter__(self) -> Stream[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -236,6 +291,15 @@ class AsyncStream(_StreamBase[T]):
     """The async twin of `Stream`: ``async for update in astream(...)``, `events()`,
     `elements(path)`; an async context manager that closes the source on exit."""
 
+    async def _read_file(self, path: os.PathLike[str]) -> AsyncGenerator[bytes, None]:
+        file = await anyio.open_file(path, "rb")
+        try:
+            while chunk := await file.read(_FILE_CHUNK):
+                yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
     def __aiter__(self) -> AsyncIterator[Update[T]]:
         return self._track(self._updates())  # type: ignore[no-any-return]
 
@@ -248,11 +312,15 @@ class AsyncStream(_StreamBase[T]):
         """Everything, in order: stream parts and updates of the object."""
         return self._track(self._outputs())  # type: ignore[no-any-return]
 
-    def elements(self, path: str | Sequence[str | int]) -> AsyncIterator[Any]:
-        """Each element of the list at `path`, validated, exactly once, as it closes."""
-        return self._track(self._elements(path))  # type: ignore[no-any-return]
+    def elements(self, path: PathLike) -> AsyncIterator[Any]:
+        """Each element of the list at `path`, validated, exactly once, as it closes.
 
-    async def _elements(self, path: str | Sequence[str | int]) -> AsyncGenerator[Any, None]:
+        Raises:
+            ValueError: `path` is not a path (at once, not when iterating).
+        """
+        return self._track(self._elements(parse_path(path)))  # type: ignore[no-any-return]
+
+    async def _elements(self, path: PathLike) -> AsyncGenerator[Any, None]:
         found: deque[Any] = deque()
         self._core.on_element(path, found.append)
         async for _ in self._track(self._outputs()):
@@ -329,7 +397,7 @@ class AsyncStream(_StreamBase[T]):
             if not self._closed:
                 await self._aclose_source(self._source)
 
-    async def __aenter__(self) -> AsyncStream[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -343,161 +411,96 @@ class AsyncStream(_StreamBase[T]):
 
 @overload
 def stream(
-    source: Iterable[Any],
-    model: type[T],
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    source: Iterable[Any] | os.PathLike[str], /, model: type[T], **options: Unpack[StreamOptions]
 ) -> Stream[T]: ...
 @overload
 def stream(
-    source: Iterable[Any],
+    source: Iterable[Any] | os.PathLike[str],
+    /,
     model: None = None,
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    **options: Unpack[StreamOptions],
 ) -> Stream[Any]: ...
 def stream(
-    source: Iterable[Any],
-    model: Any = None,
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    source: Iterable[Any] | os.PathLike[str], /, model: Any = None, **options: Unpack[StreamOptions]
 ) -> Stream[Any]:
     """Stream typed partial objects from `source`.
 
     Args:
         source: an iterable of `str`, `bytes`, `Chunk`s, stream parts, or provider stream
-            events (an openai `Stream`, Anthropic events, ...).
+            events (an openai `Stream`, Anthropic events, ...); a `str` or `bytes` is the
+            whole JSON text, and a `pathlib.Path` a file of it (as for `collect`).
         model: the type of the object (a pydantic model, or any type pydantic validates);
             ``None`` for plain JSON values.
-        tools: tool name -> model of its arguments, for typed partial tool-call arguments.
-        emit: ``"changes"`` (default), ``"completions"``, `Throttle(n)` or `Debounce(s)`.
-        on_invalid: ``"raise"`` (default) or ``"report"`` completed values that fail.
-        lenient: skip prose or a code fence around the JSON text.
-        profile: merge profile for `Chunk` sources (``"nested"`` or ``"compatible"``).
-        strict: pydantic strict mode for the final validation.
-        clock: monotonic clock in seconds (for throttle and debounce; replaceable in tests).
-        partials: ``"snapshot"`` (default): each `Update.partial` is a value that never
-            changes afterwards, sharing unchanged subtrees with the previous update's;
-            ``"live"``: one object changed in place by later updates (the hottest loops,
-            when no partial is kept past the next update).
+        options: the stream options, each documented once in `StreamOptions` (``emit``,
+            ``on_invalid``, ``partials``, ``tools``, ``lenient``, ``profile``, ``strict``,
+            ``clock``).
 
     Returns:
         A `Stream`: iterate it for `Update`s; see also `Stream.events`, `Stream.elements`.
+
+    Raises:
+        TypeError: an option this function does not take (mypy reports it too).
+        ValueError: an option value that is not one of its words (the message lists them).
 
     Raises (while iterating):
         JSONParseError, DeltaError, StreamValidationError, TruncatedStreamError,
         ProviderError (ContentFilterError, RefusalError), AdapterError, UsageError.
     """
-    return Stream(
-        source,
-        model,
-        tools=tools,
-        emit=emit,
-        on_invalid=on_invalid,
-        lenient=lenient,
-        profile=profile,
-        strict=strict,
-        clock=clock,
-        partials=partials,
-    )
+    check_options(options, _STREAM_OPTIONS, "stream")
+    return Stream(source, model, **options)
 
 
 # Typed like `stream`: with a model, the final object is that model.
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    /,
     model: type[T],
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    **options: Unpack[StreamOptions],
 ) -> AsyncStream[T]: ...
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    /,
     model: None = None,
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]: ...
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    /,
     model: Any = None,
-    *,
-    tools: Any = None,
-    emit: EmitPolicy = "changes",
-    on_invalid: Literal["raise", "report"] = "raise",
-    lenient: bool = False,
-    profile: Literal["nested", "compatible"] = "nested",
-    strict: bool | None = None,
-    clock: Clock = time.monotonic,
-    partials: Partials = "snapshot",
+    **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]:
-    """The async twin of `stream`: `source` may be an async or a sync iterable."""
-    return AsyncStream(
-        source,
-        model,
-        tools=tools,
-        emit=emit,
-        on_invalid=on_invalid,
-        lenient=lenient,
-        profile=profile,
-        strict=strict,
-        clock=clock,
-        partials=partials,
-    )
+    """The async twin of `stream`: `source` may be an async or a sync iterable; the same
+    options (`StreamOptions`)."""
+    check_options(options, _STREAM_OPTIONS, "astream")
+    return AsyncStream(source, model, **options)
 
 
 def stream_to_object(
-    source: Iterable[Any],
+    source: Iterable[Any] | os.PathLike[str],
+    /,
     model: type[T],
     *,
     timeout: float | None = None,
-    **options: Any,
+    **options: Unpack[ObjectOptions],
 ) -> T:
     """Consume a stream and return the final, validated object.
 
     Args:
-        source, model, options: as for `stream`.
+        source, model: as for `stream`.
         timeout: seconds after which the stream is cancelled (checked as items arrive).
+        options: as for `stream` (`ObjectOptions`: all of `StreamOptions` but ``emit``,
+            since only the final object is returned).
 
     Raises:
         TruncatedStreamError: the stream ended before the object was complete.
         StreamValidationError: the output does not fit the model.
         StreamCancelledError: the timeout passed (``.partial`` holds what arrived).
         ProviderError: the provider reported an error (``.partial`` kept).
+        TypeError: an option this function does not take.
     """
+    check_options(options, _OBJECT_OPTIONS, "stream_to_object")
     # Nothing sees the partials but an error's `.partial`, taken at the end: live is enough.
     options.setdefault("partials", "live")
     s = stream(source, model, emit="completions", **options)
@@ -516,14 +519,16 @@ def stream_to_object(
 
 
 async def astream_to_object(
-    source: AsyncIterable[Any] | Iterable[Any],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    /,
     model: type[T],
     *,
     # A caller's fail_after would lose the partial: this timeout raises it with the error.
     timeout: float | None = None,  # noqa: ASYNC109
-    **options: Any,
+    **options: Unpack[ObjectOptions],
 ) -> T:
     """The async twin of `stream_to_object` (the timeout also interrupts a stalled source)."""
+    check_options(options, _OBJECT_OPTIONS, "astream_to_object")
     options.setdefault("partials", "live")
     s = astream(source, model, emit="completions", **options)
     outputs = s._outputs()
@@ -539,18 +544,7 @@ async def astream_to_object(
 
 
 def _text_stream(cls: type[_S], source: Any) -> _S:
-    return cls(
-        source,
-        None,
-        tools=None,
-        emit="completions",
-        on_invalid="raise",
-        lenient=False,
-        profile="nested",
-        strict=None,
-        clock=time.monotonic,
-        text=True,
-    )
+    return cls(source, None, text=True, emit="completions")
 
 
 def stream_to_text(source: Iterable[Any]) -> str:

@@ -33,8 +33,9 @@ Strategy / invariants:
   line splitter (`_sse.LineSplitter`); each line is validated with ``validate_json``. Line
   numbers and byte offsets are exact; offsets are computed only when a line fails. The
   pre-scan runs there too (for the limits only), starting afresh at every line ending.
-- The prefix names items as ijson does (``results.item``). A path with one array level
-  (``item``, ``results.item``) is the prefix's keys plus the item's index. With several
+- The `item` path (``$.results[*]``, the notation of `_paths`) becomes the ijson prefix
+  (``results.item``: keys joined with dots, each ``[*]`` an ``item``). A path with one array
+  level (``$[*]``, ``$.results[*]``) is the prefix's keys plus the item's index. With several
   array levels (``groups.item.members.item``) the enclosing indices are tracked from ijson's
   parse events in Python, which is slower.
 - Errors never lose items: `feed` returns the items that precede an error and raises it at
@@ -61,7 +62,20 @@ from collections.abc import (
 )
 from dataclasses import KW_ONLY, dataclass, fields
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import (
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 import anyio
 import anyio.lowlevel
@@ -78,18 +92,21 @@ from ._exceptions import (
     UsageError,
 )
 from ._limits import DEPTH, NUMBER, STRING, new_state, prescan
+from ._options import check_options, rename_options, warn_deprecated
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
     DEFAULT_MAX_STRING_LENGTH,
     _utf8_len,
 )
-from ._paths import Path, render_path
-from ._sse import _LINE_ENDING, LineSplitter
+from ._paths import WILDCARD, JSONPath, PathLike, parse_path, render_path
+from .sse._codec import _LINE_ENDING, LineSplitter
 
 __all__ = [
     "AsyncCollectIterator",
     "CollectIterator",
+    "CollectOptions",
+    "CollectorOptions",
     "ItemCollector",
     "SkippedItem",
     "acollect",
@@ -137,11 +154,13 @@ _JSON_POSITION = re.compile(r" at line (\d+) column (\d+)\Z")
 # UTF-8 continuation bytes: deleting them from a byte string leaves one byte per character.
 _CONTINUATION_BYTES: Final = bytes(range(0x80, 0xC0))
 _MAX_REPORTED_ERRORS: Final = 10
+# An ijson prefix (the deprecated form of `item`): dot-separated keys, no brackets or $.
+_LEGACY_PREFIX = re.compile(r"[^$\[\]\"]*\Z")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class SkippedItem:
-    """An item that failed validation and was skipped (``errors="skip"``).
+    """An item that failed validation and was skipped (``on_invalid="skip"``).
 
     Attributes:
         index: the item's position among all items found so far, skipped ones included
@@ -158,7 +177,7 @@ class SkippedItem:
     """
 
     index: int
-    path: Path
+    path: JSONPath
     offset: int
     errors: tuple[ErrorDetails, ...]
     _: KW_ONLY
@@ -173,22 +192,23 @@ class SkippedItem:
         return f"{type(self).__name__}({args})"
 
 
-class ItemCollector(Generic[T]):
-    """Collect validated items from a JSON document or JSON Lines fed in chunks (sans-IO).
+class CollectorOptions(TypedDict, total=False):
+    """The options of `ItemCollector` (and of `collect`/`acollect`, see `CollectOptions`),
+    written once.
 
-    Feed the input's bytes in order, split anywhere; each `feed` returns the items the chunk
-    completed, validated. Call `close` at the end of the input.
-
-    Args:
-        model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items in a JSON document: ``"item"`` for the elements
-            of a top-level array, ``"results.item"`` for those of the array under
-            ``"results"``, ``""`` for the whole document (one item). Keys are joined with
-            dots and each array level is ``item``, so a key containing a dot or named
-            ``item`` is ambiguous, as in ijson.
-        errors: ``"raise"`` stops at the first item that fails validation with
-            `StreamValidationError`; ``"skip"`` leaves it out and records it in `skipped`.
-        jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"item"``).
+    Attributes:
+        item: the path of the items in a JSON document, in the notation of every path in
+            streamdantic: ``"$[*]"`` (the default) for the elements of a top-level array,
+            ``"$.results[*]"`` for those of the array under ``"results"``,
+            ``"$.groups[*].members[*]"`` for every member of every group, ``"$"`` for the
+            whole document (one item). A tuple of keys with ``"*"`` works too. ijson
+            addresses values by keys joined with dots and ``item`` for an array level, so
+            a key containing a dot or named ``item`` is ambiguous, as in ijson. An ijson
+            prefix (``"results.item"``) is still accepted, with a `DeprecationWarning`.
+        on_invalid: ``"raise"`` (default) stops at the first item that fails validation
+            with `StreamValidationError`; ``"skip"`` leaves it out and records it in
+            `skipped`. (``errors``, its old name, still works, deprecated.)
+        jsonl: JSON Lines: every non-blank line is one item (``item`` must stay ``"$[*]"``).
             In skip mode a line that is not JSON is skipped like an invalid item.
         max_depth: deepest nesting of arrays and objects allowed (512, as `JSONParser`).
         max_size: largest input accepted, in bytes (``None``, the default: no limit, since
@@ -198,37 +218,66 @@ class ItemCollector(Generic[T]):
         max_number_length: longest number token, in characters (4300, as `JSONParser`).
             A longer run of bytes without a delimiter is refused as well.
 
-        Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
-        crossed it, with its offset, line and column; the message names the limit and how
-        to raise it. They bound the memory and time of one token and of the nesting; see
-        docs/collect.md for what they do not bound.
+    Each limit crossed raises `LimitExceededError` (in skip mode too) at the byte that
+    crossed it, with its offset, line and column; the message names the limit and how
+    to raise it. They bound the memory and time of one token and of the nesting; see
+    docs/collect.md for what they do not bound.
+    """
+
+    item: PathLike
+    on_invalid: ErrorMode
+    errors: ErrorMode  # the old name of on_invalid (deprecated)
+    jsonl: bool
+    max_depth: int
+    max_size: int | None
+    max_string_length: int | None
+    max_number_length: int
+
+
+class CollectOptions(CollectorOptions, total=False):
+    """The options of `collect` and `acollect`: those of `CollectorOptions`, plus
+
+    Attributes:
+        chunk_size: how many bytes to read at a time from a path or a file, and the largest
+            piece a bytes source or chunk is fed in (64 KiB).
+    """
+
+    chunk_size: int
+
+
+_COLLECTOR_OPTIONS: Final = CollectorOptions.__optional_keys__
+_COLLECT_OPTIONS: Final = CollectOptions.__optional_keys__
+_RENAMED: Final = {"errors": "on_invalid"}
+
+
+class ItemCollector(Generic[T]):
+    """Collect validated items from a JSON document or JSON Lines fed in chunks (sans-IO).
+
+    Feed the input's bytes in order, split anywhere; each `feed` returns the items the chunk
+    completed, validated. Call `close` at the end of the input.
+
+    Args:
+        model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
+        options: the collection options, each documented once in `CollectorOptions`
+            (``item``, ``on_invalid``, ``jsonl`` and the limits).
 
     Raises:
-        ValueError: an unknown ``errors`` mode, ``item`` given with ``jsonl=True``, or a
-            limit that is not a positive int (or None where allowed).
-        TypeError: ``item`` is not a string.
+        ValueError: an unknown ``on_invalid`` mode, an ``item`` path that is malformed or
+            names an array index, ``item`` given with ``jsonl=True``, or a limit that is not
+            a positive int (or None where allowed).
+        TypeError: an unknown option, or ``item`` is neither a string nor a tuple.
         pydantic.PydanticSchemaGenerationError: ``model`` is not a type pydantic can validate.
     """
 
     backend: ClassVar[str] = _BACKEND.backend_name
     """The ijson backend in use: ``"yajl2_c"`` unless ijson's C extension is missing."""
 
+    # One class per input format (as h11 has one reader per framing): `ItemCollector(...)`
+    # constructs `_DocumentCollector` or `_LinesCollector`, so no method branches on `jsonl`.
     __slots__ = (
-        "_after_cr",
         "_closed",
-        "_coro",
         "_count",
-        "_counters",
-        "_decoder",
         "_error",
-        "_events",
-        "_held",
-        "_items_coro",
-        "_keys",
-        "_levels",
-        "_line",
-        "_line_chars",
-        "_lines",
         "_max_depth",
         "_max_number_length",
         "_max_size",
@@ -236,66 +285,44 @@ class ItemCollector(Generic[T]):
         "_max_string",
         "_max_string_length",
         "_model_name",
-        "_newlines",
         "_offset",
-        "_paths",
-        "_raw",
         "_scan_state",
         "_skip",
         "_skipped",
-        "_started",
         "_validate",
         "_validate_text",
     )
 
+    def __new__(cls, model: Any, /, **options: Any) -> Self:
+        if cls is ItemCollector:
+            mode = _LinesCollector if options.get("jsonl") else _DocumentCollector
+            return object.__new__(mode)  # type: ignore[return-value]
+        return object.__new__(cls)
+
     @overload
     def __init__(
-        self: ItemCollector[T],
-        model: type[T],
-        /,
-        *,
-        item: str = "item",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        self: ItemCollector[T], model: type[T], /, **options: Unpack[CollectorOptions]
     ) -> None: ...
 
     @overload
     def __init__(
-        self: ItemCollector[Any],
-        model: Any,
-        /,
-        *,
-        item: str = "item",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        self: ItemCollector[Any], model: Any, /, **options: Unpack[CollectorOptions]
     ) -> None: ...
 
-    def __init__(
-        self,
-        model: Any,
-        /,
-        *,
-        item: str = "item",
-        errors: ErrorMode = "raise",
-        jsonl: bool = False,
-        max_depth: int = DEFAULT_MAX_DEPTH,
-        max_size: int | None = DEFAULT_MAX_SIZE,
-        max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
-    ) -> None:
-        if errors not in _ERROR_MODES:
-            raise ValueError(f"errors must be one of {_ERROR_MODES!r}, got {errors!r}")
-        if not isinstance(item, str):
-            raise TypeError(f"item must be an ijson prefix string, got {item!r}")
-        if jsonl and item != "item":
+    def __init__(self, model: Any, /, **options: Unpack[CollectorOptions]) -> None:
+        check_options(options, _COLLECTOR_OPTIONS, "ItemCollector")
+        given: dict[str, Any] = rename_options(dict(options), _RENAMED, "ItemCollector")
+        item = given.get("item", "$[*]")
+        on_invalid = given.get("on_invalid", "raise")
+        jsonl = given.get("jsonl", False)
+        max_depth = given.get("max_depth", DEFAULT_MAX_DEPTH)
+        max_size = given.get("max_size", DEFAULT_MAX_SIZE)
+        max_string_length = given.get("max_string_length", DEFAULT_MAX_STRING_LENGTH)
+        max_number_length = given.get("max_number_length", DEFAULT_MAX_NUMBER_LENGTH)
+        if on_invalid not in _ERROR_MODES:
+            raise ValueError(f"on_invalid must be one of {_ERROR_MODES!r}, got {on_invalid!r}")
+        prefix = _ijson_prefix(item)
+        if jsonl and prefix != "item":
             raise ValueError(
                 f"item={item!r} applies to JSON documents; in JSON Lines mode each line is an item"
             )
@@ -309,7 +336,6 @@ class ItemCollector(Generic[T]):
         )
         self._max_number_length = max_number_length
         self._scan_state = new_state()
-        self._held = bytearray()  # the token open at the end of the last chunk, not pushed
         adapter: TypeAdapter[Any] = TypeAdapter(model)
         validator = adapter.validator
         self._validate_text: Callable[[str], Any] = validator.validate_json
@@ -319,45 +345,17 @@ class ItemCollector(Generic[T]):
         else:
             self._validate = validator.validate_python
         self._model_name = model.__name__ if isinstance(model, type) else repr(model)
-        self._skip = errors == "skip"
+        self._skip = on_invalid == "skip"
         self._skipped: list[SkippedItem] = []
         self._count = 0  # items found: validated or skipped
         self._offset = 0  # bytes fed
-        self._started = False  # a byte other than whitespace was fed
         self._closed = False
         self._error: Exception | None = None
-        self._raw: list[Any] = ijson.sendable_list()  # parsed items not yet validated
-        # JSON documents: the prefix, and the array levels whose indices are tracked.
-        segments = item.split(".") if item else []
-        self._keys: Path = tuple(segments)
-        self._levels: list[tuple[str, str, int]] = []  # (array prefix, element prefix, k)
-        self._counters: list[int] = [0] * len(segments)
-        self._paths: list[Path] = []  # with tracked levels: the path of each item in _raw
-        self._events: list[Any] | None = None
-        self._items_coro: Any = None
-        # Line and characters since the last newline, over the bytes fed before this chunk.
-        self._newlines = 0
-        self._line_chars = 0
-        # JSON Lines.
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._lines = LineSplitter()
-        self._line = 0  # lines completed
-        self._after_cr = False  # the text so far ends with CR (its LF may come next)
-        if jsonl:
-            self._coro: Any = None
-        elif "item" in segments[:-1]:
-            for k, segment in enumerate(segments):
-                if segment == "item":
-                    self._levels.append((".".join(segments[:k]), ".".join(segments[: k + 1]), k))
-            self._events = ijson.sendable_list()
-            self._coro = _BACKEND.parse_coro(self._events, use_float=True)
-            self._items_coro = _BACKEND.items_basecoro(self._raw, item)
-        else:
-            self._coro = _BACKEND.items_coro(self._raw, item, use_float=True)
+        self._start(prefix)
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far, in order (always empty with ``errors="raise"``)."""
+        """The items skipped so far, in order (always empty with ``on_invalid="raise"``)."""
         return self._skipped
 
     @property
@@ -386,7 +384,7 @@ class ItemCollector(Generic[T]):
             JSONParseError: the input is not valid JSON (or not valid UTF-8), with its exact
                 offset, line and column. `LimitExceededError` (a subclass) for a limit
                 crossed (see the constructor) or a number outside the parser's range.
-            StreamValidationError: with ``errors="raise"``, an item failed validation. The
+            StreamValidationError: with ``on_invalid="raise"``, an item failed validation. The
                 message names the item's index, JSON path and offset; ``.path`` is its path,
                 ``.errors`` pydantic's errors with full JSON paths, ``.partial`` the item as
                 parsed (``.raw_text`` the line in JSON Lines mode).
@@ -405,7 +403,7 @@ class ItemCollector(Generic[T]):
             return []
         if type(data) is not bytes:
             data = bytes(data)
-        out = self._feed_lines(data) if self._coro is None else self._feed_document(data)
+        out = self._feed(data)
         if self._error is not None and not out:
             raise self._error
         return out
@@ -424,7 +422,7 @@ class ItemCollector(Generic[T]):
             IncompleteJSONError: the input ended inside the document (or inside a UTF-8
                 sequence), or was empty.
             JSONParseError: the input is not valid JSON.
-            StreamValidationError: with ``errors="raise"``, an item failed validation.
+            StreamValidationError: with ``on_invalid="raise"``, an item failed validation.
         """
         if self._error is not None:
             raise self._error
@@ -432,17 +430,130 @@ class ItemCollector(Generic[T]):
             return []
         self._closed = True
         out: list[T] = []
-        if self._coro is None:
-            self._close_lines(out)
-        else:
-            self._close_document(out)
+        self._end(out)
         if self._error is not None and not out:
             raise self._error
         return out
 
-    # --- JSON documents --------------------------------------------------------------------
+    def _start(self, prefix: str) -> None:
+        raise NotImplementedError  # pragma: no cover - each format's class starts
 
-    def _feed_document(self, data: bytes) -> list[T]:
+    def _feed(self, data: bytes) -> list[T]:
+        raise NotImplementedError  # pragma: no cover - each format's class feeds
+
+    def _end(self, out: list[T]) -> None:
+        raise NotImplementedError  # pragma: no cover - each format's class ends
+
+    def _limit_what(self, kind: int) -> str:
+        if kind == DEPTH:
+            what, name, none = f"nesting deeper than max_depth={self._max_depth}", "max_depth", ""
+        elif kind == STRING:
+            what = f"string longer than max_string_length={self._max_string_length} characters"
+            name, none = "max_string_length", ", or None for no limit,"
+        elif kind == NUMBER:
+            what = f"number longer than max_number_length={self._max_number_length} characters"
+            name, none = "max_number_length", ""
+        else:
+            what, name = f"input larger than max_size={self._max_size} bytes", "max_size"
+            none = ", or None for no limit,"
+        return f"{what}: pass a larger {name}{none} to collect(), acollect() or ItemCollector"
+
+    def _reject(
+        self,
+        record: SkippedItem,
+        exc: ValidationError,
+        *,
+        partial: Any = None,
+        raw_text: str | None = None,
+    ) -> bool:
+        if self._skip:
+            self._skipped.append(record)
+            return True
+        error = StreamValidationError(
+            _describe(record, self._model_name),
+            errors=record.errors,
+            path=record.path,
+            raw_text=raw_text,
+            partial=partial,
+            index=record.index,
+            offset=record.offset,
+        )
+        error.__cause__ = exc
+        self._error = error
+        return False
+
+
+def _ijson_prefix(item: object) -> str:
+    """The ijson prefix of the items that the `item` path selects (``$.results[*]`` ->
+    ``results.item``). An ijson prefix (``results.item``) is still accepted, deprecated.
+
+    Raises:
+        ValueError: the path is malformed or names one array index (collect takes all).
+        TypeError: `item` is neither a string nor a tuple of keys.
+    """
+    if isinstance(item, str) and _LEGACY_PREFIX.match(item) and "item" in item.split("."):
+        spelled = "$" + "".join("[*]" if s == "item" else f".{s}" for s in item.split("."))
+        warn_deprecated(
+            f"item={item!r} is an ijson prefix; write the path as item={spelled!r}"
+            " (the ijson form is deprecated)"
+        )
+        return item
+    if not isinstance(item, str | tuple):
+        raise TypeError(f'item must be a path such as "$.results[*]", got {item!r}')
+    path = parse_path(item)
+    if any(isinstance(s, int) for s in path):
+        every = render_path(tuple(WILDCARD if isinstance(s, int) else s for s in path))
+        raise ValueError(
+            f"item={item!r} names an array index; collect takes every element of an array:"
+            f" write [*] ({every!r})"
+        )
+    return ".".join("item" if s is WILDCARD else str(s) for s in path)
+
+
+class _DocumentCollector(ItemCollector[T]):
+    """Items of a JSON document, parsed by ijson under the prefix."""
+
+    __slots__ = (
+        "_coro",
+        "_counters",
+        "_events",
+        "_held",
+        "_items_coro",
+        "_keys",
+        "_levels",
+        "_line_chars",
+        "_newlines",
+        "_paths",
+        "_raw",
+        "_started",
+    )
+
+    def _start(self, prefix: str) -> None:
+        self._started = False  # a byte other than whitespace was fed
+        self._held = bytearray()  # the token open at the end of the last chunk, not pushed
+        self._raw: list[Any] = ijson.sendable_list()  # parsed items not yet validated
+        # The prefix, and the array levels whose indices are tracked.
+        segments = prefix.split(".") if prefix else []
+        self._keys: JSONPath = tuple(segments)
+        self._levels: list[tuple[str, str, int]] = []  # (array prefix, element prefix, k)
+        self._counters: list[int] = [0] * len(segments)
+        self._paths: list[JSONPath] = []  # with tracked levels: the path of each item in _raw
+        self._events: list[Any] | None = None
+        self._items_coro: Any = None
+        # Line and characters since the last newline, over the bytes fed before this chunk.
+        self._newlines = 0
+        self._line_chars = 0
+        if "item" in segments[:-1]:
+            for k, segment in enumerate(segments):
+                if segment == "item":
+                    self._levels.append((".".join(segments[:k]), ".".join(segments[: k + 1]), k))
+            self._events = ijson.sendable_list()
+            self._coro: Any = _BACKEND.parse_coro(self._events, use_float=True)
+            self._items_coro = _BACKEND.items_basecoro(self._raw, prefix)
+        else:
+            self._coro = _BACKEND.items_coro(self._raw, prefix, use_float=True)
+
+    def _feed(self, data: bytes) -> list[T]:
         # The pre-scan (see _limits) proposes cuts between tokens and finds a limit crossed;
         # the bytes up to each cut are pushed, and the token still open at the end of the
         # chunk is held back until it closes, so that yajl lexes every byte once.
@@ -521,20 +632,6 @@ class ItemCollector(Generic[T]):
             self._limit_what(kind), offset=buf_base + upto, line=line, column=column
         )
 
-    def _limit_what(self, kind: int) -> str:
-        if kind == DEPTH:
-            what, name, none = f"nesting deeper than max_depth={self._max_depth}", "max_depth", ""
-        elif kind == STRING:
-            what = f"string longer than max_string_length={self._max_string_length} characters"
-            name, none = "max_string_length", ", or None for no limit,"
-        elif kind == NUMBER:
-            what = f"number longer than max_number_length={self._max_number_length} characters"
-            name, none = "max_number_length", ""
-        else:
-            what, name = f"input larger than max_size={self._max_size} bytes", "max_size"
-            none = ", or None for no limit,"
-        return f"{what}: pass a larger {name}{none} to collect(), acollect() or ItemCollector"
-
     def _push(self, data: Any) -> None:
         if self._events is None:
             self._coro.send(data)
@@ -564,13 +661,13 @@ class ItemCollector(Generic[T]):
                 paths.append(self._tracked_path())
         events.clear()
 
-    def _tracked_path(self) -> Path:
+    def _tracked_path(self) -> JSONPath:
         counters = self._counters
         return tuple(
             counters[k] if segment == "item" else segment for k, segment in enumerate(self._keys)
         )
 
-    def _path_of(self, index: int) -> Path:
+    def _path_of(self, index: int) -> JSONPath:
         if self._events is not None:
             raise AssertionError("tracked paths are recorded per item")  # pragma: no cover
         keys = self._keys
@@ -593,7 +690,7 @@ class ItemCollector(Generic[T]):
         raw.clear()
         paths.clear()
 
-    def _close_document(self, out: list[T]) -> None:
+    def _end(self, out: list[T]) -> None:
         held = self._held
         if held:  # the token open at the end of the input (a number, or truncated)
             self._held = bytearray()
@@ -666,9 +763,24 @@ class ItemCollector(Generic[T]):
             return self._newlines + 1, self._line_chars + _char_count(head) + 1
         return self._newlines + head.count(b"\n") + 1, _char_count(head[newline + 1 :]) + 1
 
-    # --- JSON Lines --------------------------------------------------------------------------
 
-    def _feed_lines(self, data: bytes) -> list[T]:
+class _LinesCollector(ItemCollector[T]):
+    """Items of JSON Lines: each non-blank line, validated as JSON text."""
+
+    __slots__ = (
+        "_after_cr",
+        "_decoder",
+        "_line",
+        "_lines",
+    )
+
+    def _start(self, prefix: str) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._lines = LineSplitter()
+        self._line = 0  # lines completed
+        self._after_cr = False  # the text so far ends with CR (its LF may come next)
+
+    def _feed(self, data: bytes) -> list[T]:
         base = self._offset
         size = len(data)
         allowed = max(0, min(size, self._max_size_bytes - base))
@@ -721,7 +833,7 @@ class ItemCollector(Generic[T]):
             self._error = self._error or error
         return out
 
-    def _close_lines(self, out: list[T]) -> None:
+    def _end(self, out: list[T]) -> None:
         held = self._decoder.getstate()[0]
         try:
             self._decoder.decode(b"", True)
@@ -759,7 +871,7 @@ class ItemCollector(Generic[T]):
             error.__cause__ = exc
             self._error = error
             return False
-        path: Path = (index,)
+        path: JSONPath = (index,)
         record = SkippedItem(index, path, line_end, _with_path(exc, path), line=self._line)
         return self._reject(record, exc, raw_text=line)
 
@@ -795,32 +907,6 @@ class ItemCollector(Generic[T]):
         )
         error.__cause__ = exc
         return error
-
-    # --- shared ------------------------------------------------------------------------------
-
-    def _reject(
-        self,
-        record: SkippedItem,
-        exc: ValidationError,
-        *,
-        partial: Any = None,
-        raw_text: str | None = None,
-    ) -> bool:
-        if self._skip:
-            self._skipped.append(record)
-            return True
-        error = StreamValidationError(
-            _describe(record, self._model_name),
-            errors=record.errors,
-            path=record.path,
-            raw_text=raw_text,
-            partial=partial,
-            index=record.index,
-            offset=record.offset,
-        )
-        error.__cause__ = exc
-        self._error = error
-        return False
 
 
 # --- helpers (pure) ---------------------------------------------------------------------------
@@ -910,7 +996,7 @@ def _overflow_what(what: str) -> str:
     )
 
 
-def _with_path(exc: ValidationError, path: Path) -> tuple[ErrorDetails, ...]:
+def _with_path(exc: ValidationError, path: JSONPath) -> tuple[ErrorDetails, ...]:
     details = exc.errors(include_url=False)
     for detail in details:
         detail["loc"] = (*path, *detail["loc"])
@@ -970,7 +1056,7 @@ class CollectIterator(Iterator[T], Generic[T]):
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far with ``errors="skip"``, in order; see `SkippedItem`."""
+        """The items skipped so far with ``on_invalid="skip"``, in order; see `SkippedItem`."""
         return self._collector.skipped
 
     @property
@@ -978,7 +1064,7 @@ class CollectIterator(Iterator[T], Generic[T]):
         """The number of items found so far: validated and skipped."""
         return self._collector.count
 
-    def __iter__(self) -> CollectIterator[T]:
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> T:
@@ -988,7 +1074,7 @@ class CollectIterator(Iterator[T], Generic[T]):
         """Stop early: close the file `collect` opened, and an iterator source."""
         self._generator.close()
 
-    def __enter__(self) -> CollectIterator[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -1015,7 +1101,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
 
     @property
     def skipped(self) -> list[SkippedItem]:
-        """The items skipped so far with ``errors="skip"``, in order; see `SkippedItem`."""
+        """The items skipped so far with ``on_invalid="skip"``, in order; see `SkippedItem`."""
         return self._collector.skipped
 
     @property
@@ -1023,7 +1109,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
         """The number of items found so far: validated and skipped."""
         return self._collector.count
 
-    def __aiter__(self) -> AsyncCollectIterator[T]:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
@@ -1033,7 +1119,7 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
         """Stop early: close the file `acollect` opened, and an iterator source."""
         await self._generator.aclose()
 
-    async def __aenter__(self) -> AsyncCollectIterator[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -1047,51 +1133,18 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
 
 @overload
 def collect(
-    source: Source,
-    model: type[T],
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: type[T], /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[T]: ...
 
 
 @overload
 def collect(
-    source: Source,
-    model: Any,
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: Any, /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[Any]: ...
 
 
 def collect(
-    source: Source,
-    model: Any,
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: Source, model: Any, /, **options: Unpack[CollectOptions]
 ) -> CollectIterator[Any]:
     """Iterate over the validated items of a large JSON document or JSON Lines input.
 
@@ -1099,45 +1152,33 @@ def collect(
     the first item is asked for.
 
     Args:
-        source: a path (str or PathLike), opened and closed by the iterator; a binary file
-            object (left open); bytes; or an iterable of bytes chunks, such as an HTTP body
-            (an iterator source is closed when the iteration ends).
+        source: a file path (`pathlib.Path` or another `os.PathLike`), opened and closed
+            by the iterator; a binary file object (left open); bytes, or a str of JSON text
+            (as for `stream`); or an iterable of bytes chunks, such as an HTTP body (an
+            iterator source is closed when the iteration ends). A str that names an
+            existing file is read as that file, deprecated.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items: ``"item"`` (the default) for the elements of a
-            top-level array, ``"results.item"`` for those of ``{"results": [...]}``.
-        errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
-        jsonl: JSON Lines: every non-blank line is one item.
-        chunk_size: how many bytes to read at a time from a path or a file, and the largest
-            piece a bytes source or chunk is fed in.
-        max_depth: deepest nesting of arrays and objects allowed (512).
-        max_size: largest input accepted, in bytes (``None``, the default: no limit).
-        max_string_length: longest string or key, in characters (64 Mi; ``None``: no
-            limit).
-        max_number_length: longest number token, in characters (4300).
+        options: `CollectOptions`: ``chunk_size`` and the options of `ItemCollector`
+            (``item``, ``on_invalid``, ``jsonl``, the limits), each documented once in
+            `CollectorOptions`.
 
     Returns:
         A `CollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
-            with ``jsonl=True``.
-        TypeError: the source is of none of the kinds above.
-
-        While iterating: `JSONParseError` (its subclasses `IncompleteJSONError` for
-        truncated input and `LimitExceededError` for a limit crossed or a number out of
-        the parser's range), `StreamValidationError` (with
-        ``errors="raise"``), and OSError from reading the source. See `ItemCollector.feed`.
+        ValueError: an unknown ``on_invalid`` mode, a bad ``chunk_size``, limit or ``item``,
+            or ``item`` with ``jsonl=True``.
+        TypeError: the source is of none of the kinds above, or an unknown option.
+        JSONParseError: while iterating (its subclasses `IncompleteJSONError` for
+            truncated input and `LimitExceededError` for a limit crossed or a number out of
+            the parser's range). See `ItemCollector.feed`.
+        StreamValidationError: while iterating, with ``on_invalid="raise"``.
+        OSError: while iterating, from reading the source.
     """
-    collector: ItemCollector[Any] = ItemCollector(
-        model,
-        item=item,
-        errors=errors,
-        jsonl=jsonl,
-        max_depth=max_depth,
-        max_size=max_size,
-        max_string_length=max_string_length,
-        max_number_length=max_number_length,
-    )
+    check_options(options, _COLLECT_OPTIONS, "collect")
+    given: dict[str, Any] = rename_options(dict(options), _RENAMED, "collect")
+    chunk_size = given.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+    collector: ItemCollector[Any] = ItemCollector(model, **given)
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)
@@ -1162,6 +1203,11 @@ def _collect(
 
 
 def _read(source: Source, chunk_size: int) -> Generator[bytes | memoryview, None, None]:
+    if isinstance(source, str):
+        is_file = os.path.isfile(source) if _may_be_a_path(source) else False
+        if not _str_names_a_file(source, is_file):
+            yield source.encode("utf-8")
+            return
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as file:
             while chunk := file.read(chunk_size):
@@ -1183,51 +1229,18 @@ def _read(source: Source, chunk_size: int) -> Generator[bytes | memoryview, None
 
 @overload
 def acollect(
-    source: AsyncSource,
-    model: type[T],
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: type[T], /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[T]: ...
 
 
 @overload
 def acollect(
-    source: AsyncSource,
-    model: Any,
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: Any, /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[Any]: ...
 
 
 def acollect(
-    source: AsyncSource,
-    model: Any,
-    /,
-    *,
-    item: str = "item",
-    errors: ErrorMode = "raise",
-    jsonl: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    max_string_length: int | None = DEFAULT_MAX_STRING_LENGTH,
-    max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    source: AsyncSource, model: Any, /, **options: Unpack[CollectOptions]
 ) -> AsyncCollectIterator[Any]:
     """The async twin of `collect`: ``async for item in acollect(...)``, on asyncio or trio.
 
@@ -1239,34 +1252,22 @@ def acollect(
             Files that `acollect` opens are closed, as are iterator sources (``aclose``),
             even when the task is cancelled; file objects passed in are left open.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
-        item: the ijson prefix of the items; see `collect`.
-        errors: ``"raise"`` or ``"skip"``; skipped items are listed in ``.skipped``.
-        jsonl: JSON Lines: every non-blank line is one item.
-        chunk_size: how many bytes to read at a time from a path or a file, and the largest
-            piece a chunk is fed in.
-        max_depth, max_size, max_string_length, max_number_length: the limits; see
-            `collect`.
+        options: as for `collect` (`CollectOptions`).
 
     Returns:
         An `AsyncCollectIterator` of validated items, with ``.skipped`` and ``.count``.
 
     Raises:
-        ValueError: an unknown ``errors`` mode, a bad ``chunk_size`` or limit, or ``item``
-            with ``jsonl=True``.
-        TypeError: the source is of none of the kinds above.
+        ValueError: an unknown ``on_invalid`` mode, a bad ``chunk_size``, limit or ``item``,
+            or ``item`` with ``jsonl=True``.
+        TypeError: the source is of none of the kinds above, or an unknown option.
 
         While iterating: the errors `collect` raises; see `ItemCollector.feed`.
     """
-    collector: ItemCollector[Any] = ItemCollector(
-        model,
-        item=item,
-        errors=errors,
-        jsonl=jsonl,
-        max_depth=max_depth,
-        max_size=max_size,
-        max_string_length=max_string_length,
-        max_number_length=max_number_length,
-    )
+    check_options(options, _COLLECT_OPTIONS, "acollect")
+    given: dict[str, Any] = rename_options(dict(options), _RENAMED, "acollect")
+    chunk_size = given.pop("chunk_size", DEFAULT_CHUNK_SIZE)
+    collector: ItemCollector[Any] = ItemCollector(model, **given)
     _check_chunk_size(chunk_size)
     if not (
         isinstance(source, str | os.PathLike | bytes | bytearray | memoryview | Iterable)
@@ -1299,6 +1300,13 @@ async def _acollect(
 
 
 async def _aread(source: AsyncSource, chunk_size: int) -> AsyncGenerator[bytes | memoryview, None]:
+    if isinstance(source, str):
+        is_file = False
+        if _may_be_a_path(source):
+            is_file = await anyio.to_thread.run_sync(os.path.isfile, source)
+        if not _str_names_a_file(source, is_file):
+            yield source.encode("utf-8")
+            return
     if isinstance(source, str | os.PathLike):
         file = await anyio.open_file(source, "rb")
         try:
@@ -1337,6 +1345,48 @@ async def _aread(source: AsyncSource, chunk_size: int) -> AsyncGenerator[bytes |
             close = getattr(iterator_, "close", None)
             if callable(close):
                 close()
+
+
+# A str source is JSON text, as for `stream`; a file path is a `pathlib.Path`. For one release
+# a str that names an existing file is still read as a path, with a DeprecationWarning.
+_JSON_START = re.compile(r"\s*(?:[\[{\"\-0-9]|true\b|false\b|null\b|\Z)")
+_PATH_LIKE = re.compile(r"[^\n]*(?:[/\\][^\n]*|\.[A-Za-z][A-Za-z0-9]{0,7})\Z")
+
+
+def _may_be_a_path(text: str) -> bool:
+    # JSON objects and arrays, text with a line break and long text are never taken for paths.
+    return (
+        len(text) < 4096
+        and "\n" not in text
+        and "\0" not in text
+        and text.lstrip()[:1] not in ("[", "{")
+    )
+
+
+def _str_names_a_file(text: str, is_file: bool) -> bool:
+    """True when the str source names an existing file (deprecated: read it, with a warning);
+    False when it is JSON text.
+
+    Raises:
+        UsageError: the str is not JSON text and looks like the path of a missing file.
+    """
+    if is_file:
+        warn_deprecated(
+            f"collect() got the str {text!r}, which names a file: a str source is JSON text"
+            f" (as for stream()), so pass pathlib.Path({text!r}) to read a file (reading a"
+            " file from a str is deprecated)"
+        )
+        return True
+    if _may_be_a_path(text) and (
+        not _JSON_START.match(text)
+        or (text.lstrip()[:1] not in ("[", "{", '"') and _PATH_LIKE.match(text))
+    ):
+        raise UsageError(
+            f"collect() got the str {text!r}, which is not JSON text and names no file:"
+            " a str source is JSON text (as for stream()); to read a file pass"
+            f" pathlib.Path({text!r}) or an open binary file"
+        )
+    return False
 
 
 def _pieces(chunk: bytes | memoryview, size: int) -> Iterable[bytes | memoryview]:

@@ -35,7 +35,7 @@ import json as _json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, Self
 
 import jiter
 
@@ -44,7 +44,7 @@ from ._exceptions import DeltaError, UsageError
 from ._frozen import Frozen, slot_setter
 from ._numbers import write_infinities
 from ._parser import JSONParser
-from ._paths import Path, parse_pointer, render_path, to_pointer
+from ._paths import JSONPath, parse_pointer, render_path, to_pointer
 
 __all__ = [
     "Chunk",
@@ -357,7 +357,7 @@ def _is_object(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _malformed(what: str, where: Path) -> Any:
+def _malformed(what: str, where: JSONPath) -> Any:
     raise DeltaError(f"malformed chunk: {what}", path=where)
 
 
@@ -388,7 +388,7 @@ def _same_type(a: Any, b: Any) -> bool:
     return ta is tb or (ta is int and tb is float) or (ta is float and tb is int)
 
 
-def _copy(value: Any, base: Path | Callable[[], Path]) -> Any:
+def _copy(value: Any, base: JSONPath | Callable[[], JSONPath]) -> Any:
     """A private copy of JSON value `value`, checked to be JSON.
 
     Copying makes the merged object independent of the chunk (a chunk's dict is never grown
@@ -437,7 +437,7 @@ def _copy(value: Any, base: Path | Callable[[], Path]) -> Any:
     return root
 
 
-def _trail_path(base: Path | Callable[[], Path], trail: Any) -> Path:
+def _trail_path(base: JSONPath | Callable[[], JSONPath], trail: Any) -> JSONPath:
     if callable(base):
         base = base()
     keys: list[str | int] = []
@@ -491,7 +491,7 @@ def _index(token: str) -> int | None:
     return None
 
 
-def _guess(reached: Path, tokens: tuple[str, ...]) -> Path:
+def _guess(reached: JSONPath, tokens: tuple[str, ...]) -> JSONPath:
     """A path for an error message, when the tokens could not all be resolved: digits are
     shown as indices, since that is what they most likely meant."""
     return (*reached, *(int(t) if _index(t) is not None else t for t in tokens))
@@ -508,7 +508,7 @@ class _Open:
     def __init__(
         self,
         value: Any,
-        children: dict[Path, None] | None,
+        children: dict[JSONPath, None] | None,
         container: Any,
         slot: Any,
         parts: list[str] | None,
@@ -524,7 +524,7 @@ class _Missing(Exception):
     """Internal: a pointer does not resolve. `reached` is the deepest existing value's path,
     `rest` the tokens left, `found` the value there when it is not a container."""
 
-    def __init__(self, reached: Path, rest: tuple[str, ...], found: Any = _CONTAINER) -> None:
+    def __init__(self, reached: JSONPath, rest: tuple[str, ...], found: Any = _CONTAINER) -> None:
         self.reached = reached
         self.rest = rest
         self.found = found
@@ -557,42 +557,34 @@ class ChunkMerger:
         ValueError: `profile` is not one of the two.
     """
 
-    __slots__ = (
-        "_cache_node",
-        "_cache_path",
-        "_cache_ptr",
-        "_closed",
-        "_complete",
-        "_dirty",
-        "_has_root",
-        "_nested",
-        "_open",
-        "_profile",
-        "_root",
-    )
+    # One class per profile (as h11 has one reader per framing): `ChunkMerger(profile)`
+    # constructs the profile's class from `_MERGERS`, so no method branches on the profile.
+    __slots__ = ("_closed", "_complete", "_dirty", "_has_root", "_open", "_root")
+
+    _PROFILE: ClassVar[Profile]
+
+    def __new__(cls, profile: Profile = "nested") -> Self:
+        if cls is ChunkMerger:
+            mode = _MERGERS.get(profile) if isinstance(profile, str) else None
+            if mode is None:
+                raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
+            return object.__new__(mode)  # type: ignore[return-value]
+        return object.__new__(cls)
 
     def __init__(self, profile: Profile = "nested") -> None:
-        if profile not in _PROFILES:
-            raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
-        self._profile: Profile = profile
-        self._nested = profile == "nested"
         self._root: Any = None
         self._has_root = False
         self._complete = False
         self._closed = False
-        self._open: dict[Path, _Open] = {}
-        self._dirty: dict[Path, _Open] = {}  # open strings with parts not joined yet
-        # The last text target resolved (nested): long strings get text chunk after chunk.
-        self._cache_ptr: str | None = None
-        self._cache_path: Path = ()
-        self._cache_node: _Open | None = None
+        self._open: dict[JSONPath, _Open] = {}
+        self._dirty: dict[JSONPath, _Open] = {}  # open strings with parts not joined yet
 
     # ------------------------------------------------------------------ public API
 
     @property
     def profile(self) -> Profile:
         """The merge profile, ``"nested"`` or ``"compatible"``."""
-        return self._profile
+        return self._PROFILE
 
     @property
     def value(self) -> Any:
@@ -628,10 +620,7 @@ class ChunkMerger:
             raise UsageError("the merger is closed; create a new ChunkMerger for another stream")
         if type(chunk) is not Chunk:
             raise TypeError(f"apply() takes a Chunk, not {type(chunk).__name__}")
-        delta = chunk.delta
-        if self._nested:
-            return self._apply_nested(delta.json, delta.text, delta.done)
-        return self._apply_compatible(delta.json, delta.text)
+        return self._merge(chunk.delta)
 
     def close(self) -> list[Event]:
         """End the stream.
@@ -653,19 +642,139 @@ class ChunkMerger:
         if self._closed:
             raise UsageError("the merger is already closed")
         self._closed = True
-        events: list[Event] = []
-        if self._nested or self._complete:
-            return events
-        if not self._has_root:
-            self._start_object_root(events)
-        self._complete_open((), events)
-        return events
+        return self._end()
 
-    # ------------------------------------------------------------------ nested profile
+    def _merge(self, delta: Delta) -> list[Event]:
+        raise NotImplementedError  # pragma: no cover - each profile's class merges
 
-    def _apply_nested(
-        self, sets: Mapping[str, Any], texts: Mapping[str, str], done: tuple[str, ...]
-    ) -> list[Event]:
+    def _end(self) -> list[Event]:
+        raise NotImplementedError  # pragma: no cover - each profile's class ends
+
+    # ------------------------------------------------------------------ open values
+
+    def _install(
+        self,
+        value: Any,
+        path: JSONPath,
+        container: Any,
+        slot: Any,
+        parent: _Open | None,
+        complete: bool,
+        done: set[JSONPath] | None,
+        events: list[Event],
+    ) -> None:
+        """Report a value just placed at `path` (a private copy) as the parser would, and
+        register its open parts: pre-order starts, the text of strings, completions of what
+        is complete (scalars always; `done` paths and everything below them) in post-order."""
+        stack: list[Any] = [(value, path, container, slot, parent, complete)]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            item = pop()
+            if type(item) is ValueCompleted:
+                events.append(item)
+                continue
+            v, p, c, s, par, comp = item
+            if not comp and done and p in done:
+                comp = True
+            t = type(v)
+            if t is str:
+                events.append(ValueStarted(p, "string"))
+                if v:
+                    events.append(StringAppended(p, v))
+                if comp:
+                    events.append(ValueCompleted(p, v))
+                else:
+                    node = _Open(None, None, c, s, [v])
+                    self._open[p] = node
+                    if par is not None:
+                        par.children[p] = None
+            elif t is dict or t is list:
+                events.append(ValueStarted(p, "object" if t is dict else "array"))
+                if comp:
+                    push(ValueCompleted(p, v))
+                    node = None
+                else:
+                    node = _Open(v, {}, None, None, None)
+                    self._open[p] = node
+                    if par is not None:
+                        par.children[p] = None
+                if v:
+                    items = list(v.items() if t is dict else enumerate(v))
+                    for k, child in reversed(items):
+                        push((child, (*p, k), v, k, node, comp))
+            else:
+                events.append(ValueCompleted(p, v))
+
+    def _drop(self, path: JSONPath) -> None:
+        """Forget the open value at `path` and everything open below it (it is replaced)."""
+        node = self._open.pop(path, None)
+        if node is None:
+            return
+        self._dirty.pop(path, None)
+        node.parts = None
+        if path:
+            parent = self._open.get(path[:-1])
+            if parent is not None and parent.children is not None:
+                parent.children.pop(path, None)
+        stack = list(node.children or ())
+        while stack:
+            p = stack.pop()
+            child = self._open.pop(p)
+            self._dirty.pop(p, None)
+            child.parts = None
+            if child.children:
+                stack.extend(child.children)
+
+    def _complete_open(self, path: JSONPath, events: list[Event]) -> None:
+        """Complete the open value at `path` and its open subtree, children first (siblings in
+        the order they opened)."""
+        stack: list[tuple[JSONPath, _Open, bool]] = [(path, self._open[path], False)]
+        while stack:
+            p, node, expanded = stack.pop()
+            if node.children and not expanded:
+                stack.append((p, node, True))
+                open_ = self._open
+                stack.extend((c, open_[c], False) for c in reversed(list(node.children)))
+                continue
+            del self._open[p]
+            if node.parts is not None:
+                self._dirty.pop(p, None)
+                events.append(ValueCompleted(p, _join(self, node)))
+                node.parts = None
+            else:
+                events.append(ValueCompleted(p, node.value))
+        if path:
+            parent = self._open.get(path[:-1])
+            if parent is not None and parent.children is not None:
+                parent.children.pop(path, None)
+        else:
+            self._finish_document(events)
+
+    def _finish_document(self, events: list[Event]) -> None:
+        self._complete = True
+        events.append(DocumentCompleted(self._root))
+
+
+class _NestedMerger(ChunkMerger):
+    """The nested profile: JSON Pointer keys, explicit completion (``done``)."""
+
+    __slots__ = ("_cache_node", "_cache_path", "_cache_ptr")
+
+    _PROFILE: ClassVar[Profile] = "nested"
+
+    def __init__(self, profile: Profile = "nested") -> None:
+        super().__init__(profile)
+        # The last text target resolved: long strings get text chunk after chunk.
+        self._cache_ptr: str | None = None
+        self._cache_path: JSONPath = ()
+        self._cache_node: _Open | None = None
+
+    def _end(self) -> list[Event]:
+        return []  # completion is explicit: the end completes nothing
+
+    def _merge(self, delta: Delta) -> list[Event]:
+        sets, texts, done = delta.json, delta.text, delta.done
         events: list[Event] = []
         if not sets and not done:
             if not texts:
@@ -693,11 +802,11 @@ class ChunkMerger:
         # Plan: check every operation against the object plus the chunk's earlier effects.
         # entries: path -> [container, slot, value copy, is_append], the values set in the
         # merged object (not inside another value this chunk sets, which go into its copy).
-        entries: dict[Path, list[Any]] = {}
-        grown: dict[Path, int] = {}  # arrays of the object: items this chunk appends
+        entries: dict[JSONPath, list[Any]] = {}
+        grown: dict[JSONPath, int] = {}  # arrays of the object: items this chunk appends
         for ptr, value in sets.items():
             self._plan_set(ptr, value, entries, grown)
-        real_texts: list[tuple[_Open, Path, str]] = []
+        real_texts: list[tuple[_Open, JSONPath, str]] = []
         for ptr, text in texts.items():
             tokens = self._tokens(ptr)
             if type(text) is not str:
@@ -721,10 +830,10 @@ class ChunkMerger:
                 holder[2] = current + text
             else:
                 holder[slot] = current + text
-        done_planned: set[Path] = set()
-        done_real: list[Path] = []
+        done_planned: set[JSONPath] = set()
+        done_real: list[JSONPath] = []
         if done:
-            completed: set[Path] = set()
+            completed: set[JSONPath] = set()
             for ptr in done:
                 if type(ptr) is not str:
                     raise DeltaError(f"done lists strings, not {_type_name(ptr)}")
@@ -787,13 +896,13 @@ class ChunkMerger:
                 f"invalid JSON Pointer {ptr!r} (it must be empty or start with '/')", path=()
             ) from None
 
-    def _error_path(self, ptr: Any) -> Path:
+    def _error_path(self, ptr: Any) -> JSONPath:
         if type(ptr) is str and (not ptr or ptr[0] == "/"):
             return _guess((), parse_pointer(ptr))
         return ()
 
     def _plan_set(
-        self, ptr: str, value: Any, entries: dict[Path, list[Any]], grown: dict[Path, int]
+        self, ptr: str, value: Any, entries: dict[JSONPath, list[Any]], grown: dict[JSONPath, int]
     ) -> None:
         tokens = self._tokens(ptr)
         copy = _copy(value, lambda: _guess((), tokens))
@@ -881,8 +990,8 @@ class ChunkMerger:
                 grown[ppath] = grown.get(ppath, 0) + 1
 
     def _locate(
-        self, tokens: tuple[str, ...], entries: dict[Path, list[Any]]
-    ) -> tuple[Path, int, Any, Any, Any]:
+        self, tokens: tuple[str, ...], entries: dict[JSONPath, list[Any]]
+    ) -> tuple[JSONPath, int, Any, Any, Any]:
         """Resolve pointer tokens against the object plus the chunk's planned values.
 
         Returns (path, where, value, holder, slot): `holder` is the plan entry (`_PLANNED`)
@@ -902,7 +1011,7 @@ class ChunkMerger:
             current = self._root
         else:
             raise _Missing((), tokens)
-        path: Path = ()
+        path: JSONPath = ()
         for i, token in enumerate(tokens):
             ctype = type(current)
             key: str | int
@@ -917,7 +1026,7 @@ class ChunkMerger:
                 found = index < len(current)
             else:
                 raise _Missing(path, tokens[i:], current)
-            child: Path = (*path, key)
+            child: JSONPath = (*path, key)
             if where == _REAL:
                 # An item this chunk appends is an entry too, so entries come first.
                 entry = entries.get(child) if entries else None
@@ -937,9 +1046,26 @@ class ChunkMerger:
             path = child
         return path, where, current, holder, slot
 
-    # ------------------------------------------------------------------ compatible profile
 
-    def _apply_compatible(self, sets: Mapping[str, Any], texts: Mapping[str, str]) -> list[Event]:
+class _CompatibleMerger(ChunkMerger):
+    """The compatible profile: top-level field names, shallow json assign, the object
+    completes at `close`."""
+
+    __slots__ = ()
+
+    _PROFILE: ClassVar[Profile] = "compatible"
+
+    def _end(self) -> list[Event]:
+        events: list[Event] = []
+        if self._complete:
+            return events
+        if not self._has_root:
+            self._start_object_root(events)
+        self._complete_open((), events)
+        return events
+
+    def _merge(self, delta: Delta) -> list[Event]:
+        sets, texts = delta.json, delta.text
         events: list[Event] = []
         if not self._has_root:
             self._start_object_root(events)
@@ -990,7 +1116,13 @@ class ChunkMerger:
         events.append(ValueStarted((), "object"))
 
     def _open_string(
-        self, path: Path, container: Any, slot: Any, text: str, parent: _Open, events: list[Event]
+        self,
+        path: JSONPath,
+        container: Any,
+        slot: Any,
+        text: str,
+        parent: _Open,
+        events: list[Event],
     ) -> _Open:
         container[slot] = text
         node = _Open(None, None, container, slot, [text])
@@ -1002,110 +1134,10 @@ class ChunkMerger:
             events.append(StringAppended(path, text))
         return node
 
-    # ------------------------------------------------------------------ open values
 
-    def _install(
-        self,
-        value: Any,
-        path: Path,
-        container: Any,
-        slot: Any,
-        parent: _Open | None,
-        complete: bool,
-        done: set[Path] | None,
-        events: list[Event],
-    ) -> None:
-        """Report a value just placed at `path` (a private copy) as the parser would, and
-        register its open parts: pre-order starts, the text of strings, completions of what
-        is complete (scalars always; `done` paths and everything below them) in post-order."""
-        stack: list[Any] = [(value, path, container, slot, parent, complete)]
-        pop = stack.pop
-        push = stack.append
-        while stack:
-            item = pop()
-            if type(item) is ValueCompleted:
-                events.append(item)
-                continue
-            v, p, c, s, par, comp = item
-            if not comp and done and p in done:
-                comp = True
-            t = type(v)
-            if t is str:
-                events.append(ValueStarted(p, "string"))
-                if v:
-                    events.append(StringAppended(p, v))
-                if comp:
-                    events.append(ValueCompleted(p, v))
-                else:
-                    node = _Open(None, None, c, s, [v])
-                    self._open[p] = node
-                    if par is not None:
-                        par.children[p] = None
-            elif t is dict or t is list:
-                events.append(ValueStarted(p, "object" if t is dict else "array"))
-                if comp:
-                    push(ValueCompleted(p, v))
-                    node = None
-                else:
-                    node = _Open(v, {}, None, None, None)
-                    self._open[p] = node
-                    if par is not None:
-                        par.children[p] = None
-                if v:
-                    items = list(v.items() if t is dict else enumerate(v))
-                    for k, child in reversed(items):
-                        push((child, (*p, k), v, k, node, comp))
-            else:
-                events.append(ValueCompleted(p, v))
-
-    def _drop(self, path: Path) -> None:
-        """Forget the open value at `path` and everything open below it (it is replaced)."""
-        node = self._open.pop(path, None)
-        if node is None:
-            return
-        self._dirty.pop(path, None)
-        node.parts = None
-        if path:
-            parent = self._open.get(path[:-1])
-            if parent is not None and parent.children is not None:
-                parent.children.pop(path, None)
-        stack = list(node.children or ())
-        while stack:
-            p = stack.pop()
-            child = self._open.pop(p)
-            self._dirty.pop(p, None)
-            child.parts = None
-            if child.children:
-                stack.extend(child.children)
-
-    def _complete_open(self, path: Path, events: list[Event]) -> None:
-        """Complete the open value at `path` and its open subtree, children first (siblings in
-        the order they opened)."""
-        stack: list[tuple[Path, _Open, bool]] = [(path, self._open[path], False)]
-        while stack:
-            p, node, expanded = stack.pop()
-            if node.children and not expanded:
-                stack.append((p, node, True))
-                open_ = self._open
-                stack.extend((c, open_[c], False) for c in reversed(list(node.children)))
-                continue
-            del self._open[p]
-            if node.parts is not None:
-                self._dirty.pop(p, None)
-                events.append(ValueCompleted(p, _join(self, node)))
-                node.parts = None
-            else:
-                events.append(ValueCompleted(p, node.value))
-        if path:
-            parent = self._open.get(path[:-1])
-            if parent is not None and parent.children is not None:
-                parent.children.pop(path, None)
-        else:
-            self._finish_document(events)
-
-    def _finish_document(self, events: list[Event]) -> None:
-        self._complete = True
-        events.append(DocumentCompleted(self._root))
+_MERGERS: Final[Mapping[str, type[ChunkMerger]]] = MappingProxyType(
+    {"nested": _NestedMerger, "compatible": _CompatibleMerger}
+)
 
 
 def _join(merger: ChunkMerger, node: _Open) -> str:
@@ -1140,7 +1172,7 @@ class DeltaEncoder:
         self._seq = 0
         self._closed = False
         self._root_started = False
-        self._last_path: Path | None = None
+        self._last_path: JSONPath | None = None
         self._last_ptr = ""
 
     def encode(self, events: Iterable[Event], /, *, final: bool = False) -> list[Chunk]:
@@ -1178,13 +1210,13 @@ class DeltaEncoder:
                 self._seq = seq + 1
                 return [Chunk(Delta({self._pointer(only.path): only.text}), seq=seq)]
         chunks: list[Chunk] = []
-        paths: list[Path] = []  # the json sets: paths and values, in order
+        paths: list[JSONPath] = []  # the json sets: paths and values, in order
         values: list[Any] = []
-        index_of: dict[Path, int] = {}  # path -> its set, for values set in this chunk
-        done_mark: dict[Path, int] = {}  # path -> len(done) when it started in this chunk
-        texts: dict[Path, str] = {}
-        done: list[Path] = []
-        done_set: set[Path] = set()
+        index_of: dict[JSONPath, int] = {}  # path -> its set, for values set in this chunk
+        done_mark: dict[JSONPath, int] = {}  # path -> len(done) when it started in this chunk
+        texts: dict[JSONPath, str] = {}
+        done: list[JSONPath] = []
+        done_set: set[JSONPath] = set()
         for event in events:
             t = type(event)
             if t is StringAppended:
@@ -1236,7 +1268,7 @@ class DeltaEncoder:
             )
         self._root_started = True
 
-    def _pointer(self, path: Path) -> str:
+    def _pointer(self, path: JSONPath) -> str:
         # Text comes for the same open string batch after batch, and the parser hands out
         # the same path object for it each time: skip re-rendering its pointer.
         if path is self._last_path:
@@ -1247,7 +1279,11 @@ class DeltaEncoder:
         return ptr
 
     def _chunk(
-        self, paths: list[Path], values: list[Any], texts: dict[Path, str], done: list[Path]
+        self,
+        paths: list[JSONPath],
+        values: list[Any],
+        texts: dict[JSONPath, str],
+        done: list[JSONPath],
     ) -> Chunk:
         sets: dict[str, Any] = {}
         for i, path in enumerate(paths):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ._frozen import Frozen, slot_setter
-from ._paths import Path
+from ._paths import JSONPath
 
 __all__ = ["DocumentCompleted", "Event", "StringAppended", "ValueCompleted", "ValueStarted"]
 
@@ -35,10 +35,10 @@ class ValueStarted(Event):
 
     __slots__ = ("path", "kind")
     _fields = ("path", "kind")
-    path: Path
+    path: JSONPath
     kind: ValueKind
 
-    def __init__(self, path: Path, kind: ValueKind) -> None:
+    def __init__(self, path: JSONPath, kind: ValueKind) -> None:
         _set_started_path(self, path)
         _set_started_kind(self, kind)
 
@@ -48,10 +48,10 @@ class StringAppended(Event):
 
     __slots__ = ("path", "text")
     _fields = ("path", "text")
-    path: Path
+    path: JSONPath
     text: str
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: JSONPath, text: str) -> None:
         _set_appended_path(self, path)
         _set_appended_text(self, text)
 
@@ -61,10 +61,10 @@ class ValueCompleted(Event):
 
     __slots__ = ("path", "value")
     _fields = ("path", "value")
-    path: Path
+    path: JSONPath
     value: Any
 
-    def __init__(self, path: Path, value: Any) -> None:
+    def __init__(self, path: JSONPath, value: Any) -> None:
         _set_completed_path(self, path)
         _set_completed_value(self, value)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._paths import Path, render_path
+from ._paths import JSONPath, render_path
 
 __all__ = [
     "AdapterError",
@@ -83,7 +83,7 @@ class JSONParseError(StreamdanticError, ValueError):
         offset: int = 0,
         line: int = 1,
         column: int = 1,
-        path: Path = (),
+        path: JSONPath = (),
         partial: Any = None,
     ) -> None:
         self.what = what
@@ -111,7 +111,7 @@ class DeltaError(StreamdanticError, ValueError):
     The merged object is left exactly as it was before the offending chunk.
     """
 
-    def __init__(self, what: str, *, path: Path = ()) -> None:
+    def __init__(self, what: str, *, path: JSONPath = ()) -> None:
         self.what = what
         self.path = path
         super().__init__(f"{what} at {render_path(path)}")
@@ -134,7 +134,7 @@ class StreamValidationError(StreamdanticError):
         message: str,
         *,
         errors: Sequence[Any] = (),
-        path: Path = (),
+        path: JSONPath = (),
         raw_text: str | None = None,
         partial: Any = None,
         index: int | None = None,
@@ -164,7 +164,7 @@ class TruncatedStreamError(StreamdanticError):
         message: str,
         *,
         finish_reason: str | None = None,
-        missing_paths: Sequence[Path] = (),
+        missing_paths: Sequence[JSONPath] = (),
         raw_text: str | None = None,
         partial: Any = None,
     ) -> None:
@@ -267,7 +267,7 @@ class StreamIntegrityError(SSEError):
         partial: the client's partial object when the error was found.
     """
 
-    def __init__(self, message: str, *, path: Path | None = None, partial: Any = None) -> None:
+    def __init__(self, message: str, *, path: JSONPath | None = None, partial: Any = None) -> None:
         self.path = path
         self.partial = partial
         super().__init__(message)

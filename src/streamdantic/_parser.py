@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import IncompleteJSONError, JSONParseError, LimitExceededError, UsageError
-from ._paths import Path
+from ._paths import JSONPath
 
 __all__ = ["JSONParser", "ValueState", "parse_partial"]
 
@@ -210,7 +210,7 @@ class _ParserLogic:
     _str_joined: int
     _str_len: int
     _str_parts: list[str]
-    _str_path: Path
+    _str_path: JSONPath
     _str_slot: Any
     _pos_bytes: int
     _pos_column: int
@@ -258,7 +258,7 @@ class _ParserLogic:
         self._str_parts: list[str] = []
         self._str_container: Any = None
         self._str_slot: Any = None
-        self._str_path: Path = ()  # () with events off: _open_string_path rebuilds it
+        self._str_path: JSONPath = ()  # () with events off: _open_string_path rebuilds it
         self._str_len = 0
         self._str_joined = 0  # parts already joined into the slot (by reading `value`)
         self._str_emitted = 0  # parts already reported by StringAppended events
@@ -324,7 +324,7 @@ class _ParserLogic:
         return self._state == _DONE or self._state == _FINISHED
 
     @property
-    def current_path(self) -> Path | None:
+    def current_path(self) -> JSONPath | None:
         """The path of the innermost value being written now (``None`` when none is open)."""
         if self._state == _STRING:
             return self._open_string_path()
@@ -333,14 +333,14 @@ class _ParserLogic:
         return None
 
     @property
-    def open_paths(self) -> list[Path]:
+    def open_paths(self) -> list[JSONPath]:
         """Paths of every value still open, outermost first (containers, then a string)."""
         paths = [self._path_to(depth) for depth in range(len(self._paths))]
         if self._state == _STRING:
             paths.append(self._open_string_path())
         return paths
 
-    def state_of(self, path: Path) -> ValueState:
+    def state_of(self, path: JSONPath) -> ValueState:
         """Whether the value at `path` is ``"pending"`` (not visible yet), ``"streaming"``
         (visible and still growing) or ``"complete"``."""
         if path in self.open_paths:
@@ -355,7 +355,7 @@ class _ParserLogic:
                 return "pending"
         return "complete"
 
-    def is_complete(self, path: Path) -> bool:
+    def is_complete(self, path: JSONPath) -> bool:
         """True when the value at `path` has arrived whole."""
         return self.state_of(path) == "complete"
 
@@ -365,14 +365,14 @@ class _ParserLogic:
         return self._pos_bytes
 
     # ------------------------------------------------------------------ internals
-    def _path_to(self, depth: int) -> Path:
+    def _path_to(self, depth: int) -> JSONPath:
         """The path of the open container at `depth` (0: the root container)."""
         if self._events:
-            path: Path = self._paths[depth]
+            path: JSONPath = self._paths[depth]
             return path
         return tuple(self._paths[1 : depth + 1])  # the root's entry is ()
 
-    def _open_string_path(self) -> Path:
+    def _open_string_path(self) -> JSONPath:
         if self._events:
             return self._str_path
         if self._str_container is None:

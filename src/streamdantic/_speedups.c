@@ -1,4 +1,5 @@
-/* streamdantic._speedups: the parser's state machine in C.
+/* streamdantic._speedups: the parser's state machine in C (and the path copying of partial
+ * snapshots, `own_path`, near the end of this file).
  *
  * `ParserCore` is the compiled twin of the pure-Python scanner in `_parser.py` (`_PyParser`):
  * the same fields under the same names, the same states, the same events, the same errors.
@@ -2272,6 +2273,448 @@ stop:
     return Py_BuildValue("(NLLL)", cuts, tail, kind, at);
 }
 
+/* ---- snapshots: path copying of partial views (the twin of _validation._py_own_path) ----
+ *
+ * `own_path(frame, epoch, validator)` is the slow branch of `PartialValidator._own`: the
+ * containers on the path from `frame` up to the first frame already changeable in `epoch`
+ * are copied once, top-down, and each copy replaces the published version in its parent
+ * (or becomes the validator's `_partial`). Frames are `_validation._Frame` instances and
+ * partial models are pydantic models; both are read and written through the slots their
+ * member descriptors name, registered once by `setup_snapshots`. A model copy copies the
+ * instance dict, `__pydantic_fields_set__` and the field states (`__pydantic_private__`)
+ * without pydantic's `__copy__`; a list is copied, or its previous version brought up to
+ * date at its tail when only the frame holds it (the reference count is exact here: this is
+ * CPython, and with the GIL; the free-threaded build always copies).
+ */
+
+static int snap_ready = 0;
+static PyTypeObject *frame_type, *model_type;
+static Py_ssize_t fr_obj, fr_parent, fr_slot, fr_attached, fr_union, fr_epoch, fr_spare;
+static Py_ssize_t bm_fields_set, bm_extra, bm_private;
+static PyObject *s_states, *s_partial;
+
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+
+#ifdef Py_GIL_DISABLED
+#define SNAP_RECYCLE 0
+#else
+#define SNAP_RECYCLE 1
+#endif
+
+static PyObject *
+setup_snapshots(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *frame, *model;
+    if (!PyArg_ParseTuple(args, "O!O!:setup_snapshots", &PyType_Type, &frame, &PyType_Type,
+                          &model)) {
+        return NULL;
+    }
+    PyTypeObject *f = (PyTypeObject *)frame, *m = (PyTypeObject *)model;
+    if (slot_offset(f, "obj", &fr_obj) < 0 || slot_offset(f, "parent", &fr_parent) < 0 ||
+        slot_offset(f, "slot", &fr_slot) < 0 || slot_offset(f, "attached", &fr_attached) < 0 ||
+        slot_offset(f, "union", &fr_union) < 0 || slot_offset(f, "epoch", &fr_epoch) < 0 ||
+        slot_offset(f, "spare", &fr_spare) < 0 ||
+        slot_offset(m, "__pydantic_fields_set__", &bm_fields_set) < 0 ||
+        slot_offset(m, "__pydantic_extra__", &bm_extra) < 0 ||
+        slot_offset(m, "__pydantic_private__", &bm_private) < 0) {
+        return NULL;
+    }
+    Py_INCREF(f);
+    Py_XSETREF(frame_type, f);
+    Py_INCREF(m);
+    Py_XSETREF(model_type, m);
+    snap_ready = 1;
+    Py_RETURN_NONE;
+}
+
+/* A slot that must be set (the Python twin would raise AttributeError). */
+static PyObject *
+slot_get(PyObject *obj, Py_ssize_t offset, const char *name)
+{
+    PyObject *value = SLOT(obj, offset);
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%s'",
+                     Py_TYPE(obj)->tp_name, name);
+    }
+    return value;
+}
+
+/* Whether `obj` may have weak references (then it is never recycled: a weakref is not
+ * counted in the reference count, and would see the change). */
+static int
+weakly_referenced(PyObject *obj)
+{
+    Py_ssize_t offset = Py_TYPE(obj)->tp_weaklistoffset;
+    if (offset == 0) {
+        return 0;
+    }
+    return *(PyObject **)((char *)obj + offset) != NULL;
+}
+
+/* Make the dict `dst` equal to `src`, keys in the same order. When `dst` has the keys of
+ * `src` in the same order (or a prefix of them), the values that differ are stored in
+ * place and the missing keys appended; otherwise `dst` is rebuilt. */
+static int
+sync_dict(PyObject *dst, PyObject *src)
+{
+    Py_ssize_t i = 0, j = 0;
+    PyObject *key, *value, *src_key, *src_value;
+    while (PyDict_Next(src, &j, &src_key, &src_value)) {
+        if (!PyDict_Next(dst, &i, &key, &value)) {
+            /* `dst` is a prefix: append the rest (no iteration over `dst` follows). */
+            if (PyDict_SetItem(dst, src_key, src_value) < 0) {
+                return -1;
+            }
+            while (PyDict_Next(src, &j, &src_key, &src_value)) {
+                if (PyDict_SetItem(dst, src_key, src_value) < 0) {
+                    return -1;
+                }
+            }
+            break;
+        }
+        if (key != src_key) {
+            PyDict_Clear(dst);
+            return PyDict_Update(dst, src);
+        }
+        if (value != src_value) {
+            /* The same key: the value is replaced, the dict is not resized, so the position
+             * `i` stays valid. */
+            if (PyDict_SetItem(dst, key, src_value) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (PyDict_GET_SIZE(dst) != PyDict_GET_SIZE(src)) { /* `dst` had keys `src` lacks */
+        PyDict_Clear(dst);
+        return PyDict_Update(dst, src);
+    }
+    return 0;
+}
+
+/* `spare`, an old version of a partial model that only the frame holds (it, its instance
+ * dict, its fields set, its private dict and its field states are each referenced once),
+ * brought up to date with `obj`: the same field values, fields set and field states. 1 if
+ * recycled, 0 if it cannot be (nothing changed), -1 on error. */
+static int
+recycle_model(PyObject *spare, PyObject *obj)
+{
+    if (!SNAP_RECYCLE || Py_TYPE(spare) != Py_TYPE(obj) || Py_REFCNT(spare) != 1 ||
+        weakly_referenced(spare)) {
+        return 0;
+    }
+    PyObject *fields_set = SLOT(spare, bm_fields_set), *private = SLOT(spare, bm_private);
+    PyObject *new_set = SLOT(obj, bm_fields_set), *new_private = SLOT(obj, bm_private);
+    if (fields_set == NULL || private == NULL || new_set == NULL || new_private == NULL ||
+        !PySet_CheckExact(fields_set) || !PySet_CheckExact(new_set) ||
+        !PyDict_CheckExact(private) || !PyDict_CheckExact(new_private) ||
+        Py_REFCNT(fields_set) != 1 || Py_REFCNT(private) != 1 || PyDict_GET_SIZE(private) != 1 ||
+        SLOT(spare, bm_extra) != Py_None) {
+        return 0;
+    }
+    PyObject *states = PyDict_GetItemWithError(private, s_states); /* borrowed */
+    PyObject *new_states = PyDict_GetItemWithError(new_private, s_states);
+    if (states == NULL || new_states == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyDict_CheckExact(states) || !PyDict_CheckExact(new_states) || Py_REFCNT(states) != 1) {
+        return 0;
+    }
+    PyObject *dict = PyObject_GenericGetDict(spare, NULL);
+    if (dict == NULL) {
+        return -1;
+    }
+    PyObject *new_dict = PyObject_GenericGetDict(obj, NULL);
+    if (new_dict == NULL) {
+        Py_DECREF(dict);
+        return -1;
+    }
+    /* Field values: the two dicts have the same keys in the same order (every field, from
+     * the node's defaults), so the values are stored in place. */
+    int rc = 0;
+    if (Py_REFCNT(dict) == 2 && PyDict_CheckExact(dict) && PyDict_CheckExact(new_dict) &&
+        PyDict_GET_SIZE(dict) == PyDict_GET_SIZE(new_dict)) {
+        rc = sync_dict(dict, new_dict) < 0 ? -1 : 1;
+    }
+    Py_DECREF(dict);
+    Py_DECREF(new_dict);
+    if (rc != 1) {
+        return rc;
+    }
+    /* Fields set: it only grows, so the same size means the same members. */
+    if (PySet_GET_SIZE(fields_set) != PySet_GET_SIZE(new_set)) {
+        if (PySet_Clear(fields_set) < 0) {
+            return -1;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *item;
+        Py_hash_t hash;
+        while (_PySet_NextEntry(new_set, &pos, &item, &hash)) {
+            if (PySet_Add(fields_set, item) < 0) {
+                return -1;
+            }
+        }
+    }
+    /* Field states: keys are only added, in the same order, so the common case is a scan
+     * that finds them equal; anything else is rebuilt. */
+    return sync_dict(states, new_states) < 0 ? -1 : 1;
+}
+
+static PyObject *fresh_model(PyObject *obj);
+
+/* A copy of the published partial model `obj` to change in place (the twin of
+ * _validation._copy_model): the frame's previous version recycled when only the frame
+ * holds it, else a shallow copy made without pydantic's __copy__. */
+static PyObject *
+copy_model(PyObject *frame, PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, model_type)) {
+        PyErr_Format(PyExc_TypeError, "expected a partial model, got %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyObject *spare = slot_get(frame, fr_spare, "spare");
+    if (spare == NULL) {
+        return NULL;
+    }
+    SLOT(frame, fr_spare) = Py_NewRef(obj); /* the slot's reference to `spare` is ours now */
+    if (spare != Py_None) {
+        int recycled = recycle_model(spare, obj);
+        if (recycled != 0) {
+            if (recycled < 0) {
+                Py_CLEAR(spare);
+            }
+            return spare;
+        }
+    }
+    /* `spare` is released after the copy is made, as the Python twin's local is: a copy is
+     * never at the address of the version it did not recycle. */
+    PyObject *copy = fresh_model(obj);
+    Py_DECREF(spare);
+    return copy;
+}
+
+/* A shallow copy of a partial model: its field values shared, its fields set and field
+ * states copied, made without pydantic's __copy__. */
+static PyObject *
+fresh_model(PyObject *obj)
+{
+    PyObject *fields_set = slot_get(obj, bm_fields_set, "__pydantic_fields_set__");
+    PyObject *private = slot_get(obj, bm_private, "__pydantic_private__");
+    if (fields_set == NULL || private == NULL) {
+        return NULL;
+    }
+    PyObject *states = PyObject_GetItem(private, s_states);
+    if (states == NULL) {
+        return NULL;
+    }
+    PyObject *dict = NULL, *copy = NULL, *new_dict = NULL, *new_set = NULL;
+    PyObject *new_states = NULL, *new_private = NULL;
+    PyTypeObject *type = Py_TYPE(obj);
+    if ((dict = PyObject_GenericGetDict(obj, NULL)) == NULL ||
+        (new_dict = PyDict_Copy(dict)) == NULL || (new_set = PySet_New(fields_set)) == NULL ||
+        (new_states = PyDict_Copy(states)) == NULL || (new_private = PyDict_New()) == NULL ||
+        PyDict_SetItem(new_private, s_states, new_states) < 0 ||
+        (copy = type->tp_new(type, empty_tuple, NULL)) == NULL ||
+        PyObject_GenericSetDict(copy, new_dict, NULL) < 0) {
+        goto error;
+    }
+    Py_XSETREF(SLOT(copy, bm_fields_set), new_set);
+    Py_XSETREF(SLOT(copy, bm_extra), Py_NewRef(Py_None));
+    Py_XSETREF(SLOT(copy, bm_private), new_private);
+    Py_DECREF(states);
+    Py_DECREF(dict);
+    Py_DECREF(new_dict);
+    Py_DECREF(new_states);
+    return copy;
+error:
+    Py_DECREF(states);
+    Py_XDECREF(dict);
+    Py_XDECREF(new_dict);
+    Py_XDECREF(new_set);
+    Py_XDECREF(new_states);
+    Py_XDECREF(new_private);
+    Py_XDECREF(copy);
+    return NULL;
+}
+
+/* A list equal to the published `obj`, to change in place (the twin of
+ * _validation._copy_list): the frame's previous version when only the frame holds it. */
+static PyObject *
+copy_list(PyObject *frame, PyObject *obj)
+{
+    PyObject *spare = slot_get(frame, fr_spare, "spare");
+    if (spare == NULL) {
+        return NULL;
+    }
+    SLOT(frame, fr_spare) = Py_NewRef(obj); /* the slot's reference to `spare` is ours now */
+    Py_ssize_t n = PyList_GET_SIZE(obj);
+    if (SNAP_RECYCLE && PyList_CheckExact(spare) && Py_REFCNT(spare) == 1 &&
+        PyList_GET_SIZE(spare) <= n) {
+        Py_ssize_t start = PyList_GET_SIZE(spare) ? PyList_GET_SIZE(spare) - 1 : 0;
+        for (Py_ssize_t i = start; i < PyList_GET_SIZE(obj); i++) { /* (re-read: see below) */
+            PyObject *item = PyList_GET_ITEM(obj, i);
+            if (i < PyList_GET_SIZE(spare)) {
+                if (PyList_GET_ITEM(spare, i) != item) {
+                    /* Stores, then drops the old item, whose release may run a weakref
+                     * callback: hence the sizes re-read on every step. */
+                    PyList_SetItem(spare, i, Py_NewRef(item));
+                }
+            }
+            else if (PyList_Append(spare, item) < 0) {
+                Py_DECREF(spare);
+                return NULL;
+            }
+        }
+        return spare;
+    }
+    PyObject *copy = PyList_GetSlice(obj, 0, n);
+    Py_DECREF(spare); /* after the copy, as in copy_model */
+    return copy;
+}
+
+static PyObject *
+own_path(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "own_path() takes (frame, epoch, validator)");
+        return NULL;
+    }
+    if (!snap_ready) {
+        PyErr_SetString(PyExc_RuntimeError, "streamdantic._speedups.setup_snapshots() not called");
+        return NULL;
+    }
+    PyObject *frame = args[0], *epoch = args[1], *validator = args[2];
+    Py_ssize_t now = PyLong_AsSsize_t(epoch);
+    if (now == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* The frames from `frame` up to the first one changeable in this epoch. They are kept
+     * alive by `frame` (through `parent`, which is never written here). */
+    PyObject *fixed[64];
+    PyObject **chain = fixed;
+    Py_ssize_t n = 0, cap = 64;
+    int visible = 1;
+    PyObject *f = frame;
+    PyObject *result = NULL;
+    while (f != Py_None) {
+        if (!PyObject_TypeCheck(f, frame_type)) {
+            PyErr_Format(PyExc_TypeError, "expected a frame, got %.100s", Py_TYPE(f)->tp_name);
+            goto done;
+        }
+        PyObject *e = slot_get(f, fr_epoch, "epoch");
+        if (e == NULL) {
+            goto done;
+        }
+        if (e != epoch) {
+            Py_ssize_t value = PyLong_AsSsize_t(e);
+            if (value == -1 && PyErr_Occurred()) {
+                goto done;
+            }
+            if (value == now) {
+                break;
+            }
+        }
+        else {
+            break;
+        }
+        if (n == cap) {
+            PyObject **grown = PyMem_Malloc(sizeof(PyObject *) * (size_t)cap * 2);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(grown, chain, sizeof(PyObject *) * (size_t)n);
+            if (chain != fixed) {
+                PyMem_Free(chain);
+            }
+            chain = grown;
+            cap *= 2;
+        }
+        chain[n++] = f;
+        PyObject *obj = slot_get(f, fr_obj, "obj");
+        PyObject *attached = slot_get(f, fr_attached, "attached");
+        PyObject *in_union = slot_get(f, fr_union, "union");
+        if (obj == NULL || attached == NULL || in_union == NULL) {
+            goto done;
+        }
+        int shown = PyObject_IsTrue(attached);
+        if (shown < 0) {
+            goto done;
+        }
+        if (obj == Py_None || !shown || in_union != Py_None) {
+            visible = 0; /* not in the root's view (held, or a union's raw mirror) */
+            break;
+        }
+        f = slot_get(f, fr_parent, "parent");
+        if (f == NULL) {
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = n - 1; i >= 0; i--) { /* top-down: each parent is changeable first */
+        f = chain[i];
+        Py_XSETREF(SLOT(f, fr_epoch), Py_NewRef(epoch));
+        if (!visible) {
+            continue;
+        }
+        PyObject *obj = slot_get(f, fr_obj, "obj");
+        if (obj == NULL) {
+            goto done;
+        }
+        PyObject *copy;
+        if (PyList_CheckExact(obj)) {
+            copy = copy_list(f, obj);
+        }
+        else if (PyDict_CheckExact(obj)) {
+            copy = PyDict_Copy(obj);
+        }
+        else {
+            copy = copy_model(f, obj);
+        }
+        if (copy == NULL) {
+            goto done;
+        }
+        Py_SETREF(SLOT(f, fr_obj), copy); /* the slot holds `copy` */
+        PyObject *parent = slot_get(f, fr_parent, "parent");
+        if (parent == NULL) {
+            goto done;
+        }
+        int rc;
+        if (parent == Py_None) {
+            rc = PyObject_SetAttr(validator, s_partial, copy);
+        }
+        else {
+            PyObject *target = slot_get(parent, fr_obj, "obj");
+            PyObject *key = slot_get(f, fr_slot, "slot");
+            if (target == NULL || key == NULL) {
+                goto done;
+            }
+            if (PyList_CheckExact(target) || PyDict_CheckExact(target)) {
+                rc = PyObject_SetItem(target, key, copy);
+            }
+            else {
+                PyObject *dict = PyObject_GenericGetDict(target, NULL);
+                if (dict == NULL) {
+                    goto done;
+                }
+                rc = PyDict_SetItem(dict, key, copy);
+                Py_DECREF(dict);
+            }
+        }
+        if (rc < 0) {
+            goto done;
+        }
+    }
+    result = slot_get(frame, fr_obj, "obj");
+    Py_XINCREF(result);
+done:
+    if (chain != fixed) {
+        PyMem_Free(chain);
+    }
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"setup", setup, METH_VARARGS,
      "setup(ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, "
@@ -2279,13 +2722,18 @@ static PyMethodDef module_methods[] = {
     {"prescan", (PyCFunction)(void (*)(void))prescan, METH_FASTCALL,
      "prescan(state, data, base, step, max_depth, max_string, max_number, jsonl)\n--\n\n"
      "The limits pre-scan of batch collection; see streamdantic._limits."},
+    {"setup_snapshots", setup_snapshots, METH_VARARGS,
+     "setup_snapshots(Frame, BaseModel)\n--\n\nRegister the classes `own_path` reads."},
+    {"own_path", (PyCFunction)(void (*)(void))own_path, METH_FASTCALL,
+     "own_path(frame, epoch, validator)\n--\n\nCopy the published containers on a "
+     "frame's path; see streamdantic._validation."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "streamdantic._speedups",
-    .m_doc = "The compiled core of streamdantic's JSON parser.",
+    .m_doc = "The compiled core of streamdantic's JSON parser and of its partial snapshots.",
     .m_size = -1,
     .m_methods = module_methods,
 };
@@ -2310,6 +2758,8 @@ PyInit__speedups(void)
     INTERN(s_escape, "_escape");
     INTERN(s_prepare_text, "_prepare_text");
     INTERN(s_refuse, "_refuse");
+    INTERN(s_states, "_states");
+    INTERN(s_partial, "_partial");
     for (const char *d = " \t\n\r,:[]{}\""; *d; d++) {
         ps_delim[(unsigned char)*d] = 1;
     }

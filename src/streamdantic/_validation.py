@@ -10,8 +10,11 @@ Strategy / invariants:
   root, once per epoch; everything else stays shared. So a published partial never changes,
   and ``a.items[3] is b.items[3]`` between two published partials means "unchanged". Each
   open frame records the epoch its view was made or copied in (`_Frame.epoch`); `_own` is
-  the one place that copies. ``partials="live"`` never moves the epoch: one object, changed
-  in place.
+  the one place that copies (its copying branch, `_py_own_path`, is compiled as
+  `_speedups.own_path`). A container's previous version (`_Frame.spare`) is recycled
+  instead of copied when nothing outside the validator references it or any part of it
+  (exact reference counts, CPython with the GIL only; `_copy_list`, `_copy_model`).
+  ``partials="live"`` never moves the epoch: one object, changed in place.
 - Validators see only complete values. A model object is validated with the real model
   when it closes (its nested model objects, already validated, are passed as instances, so
   pydantic does not validate them again); a field of the root model is validated with its
@@ -29,16 +32,19 @@ Strategy / invariants:
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from weakref import getweakrefcount
 
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._events import DocumentCompleted, Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import StreamValidationError
+from ._options import rename_options
 from ._partial import (
     ANY,
     CHOICE,
@@ -57,7 +63,7 @@ from ._partial import (
     match_choice,
     new_partial,
 )
-from ._paths import Path, render_path
+from ._paths import JSONPath, render_path
 
 __all__ = ["Changes", "PartialValidator", "InvalidValue"]
 
@@ -69,7 +75,7 @@ _NOTHING: Any = object()  # "no validated value" (None is a valid validated valu
 class InvalidValue:
     """A complete value that failed validation: where, and pydantic's errors."""
 
-    path: Path
+    path: JSONPath
     errors: list[Any]
     message: str
 
@@ -82,9 +88,9 @@ class Changes:
     """
 
     changed: bool = False  # something visible changed
-    completed: Sequence[Path] = ()  # values completed, in order
-    elements: Sequence[tuple[Path, Any]] = ()  # validated list items
-    fields: Sequence[tuple[Path, Any]] = ()  # completed model fields
+    completed: Sequence[JSONPath] = ()  # values completed, in order
+    elements: Sequence[tuple[JSONPath, Any]] = ()  # validated list items
+    fields: Sequence[tuple[JSONPath, Any]] = ()  # completed model fields
     errors: Sequence[InvalidValue] = ()
 
     def add(self, name: str, item: Any) -> None:
@@ -149,7 +155,9 @@ class _Frame:
         self.sink: Any = None
         self.sink_epoch = -1  # the epoch `sink` was taken in (it is stale after a copy)
         self.epoch = epoch  # the epoch `obj` was made or copied in: changeable in place then
-        self.spare: list[Any] | None = None  # lists: the copy before `obj` (see `_own`)
+        # Lists and partial models: the version before `obj`, recycled when nothing outside
+        # the validator holds it any more (`_copy_list`, `_copy_model`).
+        self.spare: Any = None
 
 
 # The slots of a pydantic model instance, set directly: a copy is made per update.
@@ -183,10 +191,10 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
     references it any more (no update or partial you kept holds it), is brought up to date
     by rewriting its tail: O(change) instead of O(length). Otherwise, a copy.
     """
-    spare = frame.spare
+    spare: list[Any] | None = frame.spare
     frame.spare = obj
     if (
-        spare is not None
+        type(spare) is list
         and _RECYCLE
         and sys.getrefcount(spare) == _UNREFERENCED
         and len(spare) <= len(obj)
@@ -197,8 +205,81 @@ def _copy_list(frame: _Frame, obj: list[Any]) -> list[Any]:
     return obj.copy()
 
 
-def _copy_model(obj: Any) -> Any:
-    """A shallow copy of a published partial model (its field values shared)."""
+def _held_once_count() -> int:
+    """What `sys.getrefcount(part)` reads in `_copy_model` when only one object holds
+    `part` (besides the local that reads it)."""
+    box: list[list[Any]] = [[]]
+    part = box[0]
+    return sys.getrefcount(part)
+
+
+_HELD_ONCE = _held_once_count()
+
+
+def _sync_dict(dst: dict[Any, Any], src: dict[Any, Any]) -> None:
+    """Make `dst` equal to `src`, keys in the same order: in place when the keys of `dst`
+    are those of `src` in the same order, or a prefix of them; otherwise rebuilt."""
+    keys = list(dst)
+    if keys != list(src)[: len(keys)] or len(keys) > len(src):
+        dst.clear()
+    dst.update(src)
+
+
+def _copy_model(frame: _Frame, obj: Any) -> Any:
+    """A partial model equal to the published `obj`, to change in place.
+
+    As for lists (`_copy_list`), the version before `obj` (`frame.spare`) is recycled when
+    nothing outside the validator references it or any part of it (its instance dict,
+    fields set, private dict and field states each held once, by it; no weak reference to
+    it): its field values, fields set and field states are brought up to date with `obj`'s.
+    Otherwise, a shallow copy (its field values shared) made without pydantic's __copy__.
+    """
+    spare = frame.spare
+    frame.spare = obj
+    if (
+        spare is not None
+        and _RECYCLE
+        and type(spare) is type(obj)
+        and sys.getrefcount(spare) == _UNREFERENCED
+        and not getweakrefcount(spare)
+    ):
+        fields_set = spare.__pydantic_fields_set__
+        private = spare.__pydantic_private__
+        new_set = obj.__pydantic_fields_set__
+        new_private = obj.__pydantic_private__
+        states = new_states = None
+        if (
+            type(fields_set) is set
+            and type(new_set) is set
+            and type(private) is dict
+            and type(new_private) is dict
+            and sys.getrefcount(fields_set) == _HELD_ONCE
+            and sys.getrefcount(private) == _HELD_ONCE
+            and len(private) == 1
+            and spare.__pydantic_extra__ is None
+        ):
+            states = private.get("_states")
+            new_states = new_private.get("_states")
+        if (
+            type(states) is dict
+            and type(new_states) is dict
+            and sys.getrefcount(states) == _HELD_ONCE
+        ):
+            values = spare.__dict__
+            new_values = obj.__dict__
+            if (
+                sys.getrefcount(values) == _HELD_ONCE
+                and type(values) is dict
+                and type(new_values) is dict
+                and len(values) == len(new_values)
+            ):
+                # The same keys in the same order (every field, from the node's defaults).
+                _sync_dict(values, new_values)
+                if len(fields_set) != len(new_set):  # it only grows: same size, same members
+                    fields_set.clear()
+                    fields_set.update(new_set)
+                _sync_dict(states, new_states)  # keys only added, in the same order
+                return spare
     new = _new(type(obj))
     new.__dict__.update(obj.__dict__)
     _set_fields_set(new, obj.__pydantic_fields_set__.copy())
@@ -207,15 +288,77 @@ def _copy_model(obj: Any) -> Any:
     return new
 
 
+def _py_own_path(frame: _Frame, epoch: int, validator: PartialValidator[Any]) -> Any:
+    """The copying branch of `PartialValidator._own` (compiled: `_speedups.own_path`).
+
+    Walks up from `frame` to the first frame already changeable in `epoch`, then, top-down
+    (each parent is changeable when its child lands), marks each frame changeable and, when
+    the chain is in the root's view, replaces its published container with a copy.
+    """
+    chain: list[_Frame] = []
+    visible = True
+    f: _Frame | None = frame
+    while f is not None and f.epoch != epoch:
+        chain.append(f)
+        if f.obj is None or not f.attached or f.union is not None:
+            visible = False  # not in the root's view (held, or a union's raw mirror)
+            break
+        f = f.parent
+    for f in reversed(chain):
+        f.epoch = epoch
+        if not visible:
+            continue
+        # The containers of views: lists and dicts, and partial models (strings and
+        # values shown whole are never changed in place, so never copied).
+        obj = f.obj
+        kind = type(obj)
+        if kind is list:
+            copy = f.obj = _copy_list(f, obj)
+        else:
+            copy = f.obj = obj.copy() if kind is dict else _copy_model(f, obj)
+        parent = f.parent
+        if parent is None:
+            validator._partial = copy
+        else:
+            target = parent.obj
+            kind = type(target)
+            if kind is list or kind is dict:
+                target[f.slot] = copy
+            else:
+                target.__dict__[f.slot] = copy
+    return frame.obj
+
+
+def _compiled_own_path() -> Any:
+    """`_speedups.own_path` set up for `_Frame` and pydantic models, or None when the C
+    extension is not built or ``STREAMDANTIC_PURE_PYTHON=1`` is in the environment."""
+    if os.environ.get("STREAMDANTIC_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup_snapshots(_Frame, BaseModel)
+    return _speedups.own_path
+
+
+_C_OWN_PATH = _compiled_own_path()
+_own_path: Callable[[_Frame, int, PartialValidator[Any]], Any] = (
+    _py_own_path if _C_OWN_PATH is None else _C_OWN_PATH
+)
+
+
 _PARTIALS = ("snapshot", "live")
+_NO_MODEL: Any = object()
+_RENAMED = {"annotation": "model"}
 
 
 class PartialValidator(Generic[T]):
     """Turn parser or merger events into a typed partial object, validating complete values.
 
     Args:
-        annotation: the user's model (or any type pydantic can validate; ``Any`` mirrors
-            plain JSON).
+        model: the user's model (or any type pydantic can validate; ``Any`` mirrors plain
+            JSON). ``annotation=``, its old name, still works, deprecated.
         partials: ``"snapshot"`` (default): each read of `partial` returns a value that
             never changes afterwards, sharing unchanged subtrees with the previous one
             (path copying). ``"live"``: one object, changed in place by later events (the
@@ -223,24 +366,42 @@ class PartialValidator(Generic[T]):
 
     Raises:
         ValueError: an unknown `partials` word.
+        TypeError: no model, or both ``model`` and ``annotation``.
     """
 
     def __init__(
-        self, annotation: type[T] | Any, *, partials: Literal["snapshot", "live"] = "snapshot"
+        self,
+        model: type[T] | Any = _NO_MODEL,
+        *,
+        partials: Literal["snapshot", "live"] = "snapshot",
+        annotation: type[T] | Any = _NO_MODEL,
     ) -> None:
+        if annotation is not _NO_MODEL:
+            if model is not _NO_MODEL:
+                raise TypeError("PartialValidator() got both model and annotation=; pass model")
+            model = rename_options({"annotation": annotation}, _RENAMED, "PartialValidator")[
+                "model"
+            ]
+        elif model is _NO_MODEL:
+            raise TypeError("PartialValidator() needs the model (the type to validate)")
         if partials not in _PARTIALS:
             raise ValueError(
                 f"partials must be one of {', '.join(map(repr, _PARTIALS))}, got {partials!r}"
             )
-        self.annotation = annotation
+        self.model = model
         self._snapshots = partials == "snapshot"
         self._epoch = 0
-        self._root = compile_node(annotation)
-        self._open: dict[Path, _Frame] = {}
+        self._root = compile_node(model)
+        self._open: dict[JSONPath, _Frame] = {}
         self._partial: Any = None
         self._adapter: TypeAdapter[Any] | None = None
         self.errors: list[InvalidValue] = []
         self._dirty_unions: list[_Frame] = []
+
+    @property
+    def annotation(self) -> Any:
+        """The old name of `model`."""
+        return self.model
 
     @property
     def partial(self) -> Any:
@@ -259,46 +420,15 @@ class PartialValidator(Generic[T]):
         epoch = self._epoch
         if frame.epoch == epoch:
             return frame.obj
-        chain: list[_Frame] = []
-        visible = True
-        f: _Frame | None = frame
-        while f is not None and f.epoch != epoch:
-            chain.append(f)
-            if f.obj is None or not f.attached or f.union is not None:
-                visible = False  # not in the root's view (held, or a union's raw mirror)
-                break
-            f = f.parent
-        for f in reversed(chain):  # top-down: each parent is changeable when its child lands
-            f.epoch = epoch
-            if not visible:
-                continue
-            # The containers of views: lists and dicts, and partial models (strings and
-            # values shown whole are never changed in place, so never copied).
-            obj = f.obj
-            kind = type(obj)
-            if kind is list:
-                copy = f.obj = _copy_list(f, obj)
-            else:
-                copy = f.obj = obj.copy() if kind is dict else _copy_model(obj)
-            parent = f.parent
-            if parent is None:
-                self._partial = copy
-            else:
-                target = parent.obj
-                kind = type(target)
-                if kind is list or kind is dict:
-                    target[f.slot] = copy
-                else:
-                    target.__dict__[f.slot] = copy
-        return frame.obj
+        return _own_path(frame, epoch, self)
 
-    def state_of(self, path: Path) -> str:
+    def state_of(self, path: JSONPath) -> str:
         """``"pending"``, ``"streaming"`` or ``"complete"`` for a JSON path."""
         if path in self._open:
             return "streaming"
         return "pending" if self._lookup(path) is None else "complete"
 
-    def _lookup(self, path: Path) -> Any:
+    def _lookup(self, path: JSONPath) -> Any:
         node: Any = self._partial
         for segment in path:
             if node is None:
@@ -351,12 +481,15 @@ class PartialValidator(Generic[T]):
 
     def _sink(self, frame: _Frame) -> Any:
         """Where a shown string's text is stored: its container's storage, made changeable."""
-        target = self._own(frame.parent)  # type: ignore[arg-type]
-        sink = frame.sink = target.__dict__ if isinstance(target, BaseModel) else target
-        frame.sink_epoch = self._epoch
+        parent: _Frame = frame.parent  # type: ignore[assignment]
+        epoch = self._epoch  # `_own`, inlined: this runs once per update of a growing string
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
+        kind = type(target)
+        sink = frame.sink = target if kind is dict or kind is list else target.__dict__
+        frame.sink_epoch = epoch
         return sink
 
-    def _start(self, path: Path, kind: str, changes: Changes) -> None:
+    def _start(self, path: JSONPath, kind: str, changes: Changes) -> None:
         if not path:
             frame = _Frame(self._root, None, None, None, None, self._epoch)
             self._open[()] = frame
@@ -430,7 +563,8 @@ class PartialValidator(Generic[T]):
             return
         if parent.obj is None:
             return
-        target = self._own(parent)
+        epoch = self._epoch  # `_own`, inlined (the hot path)
+        target = parent.obj if parent.epoch == epoch else _own_path(parent, epoch, self)
         if isinstance(target, BaseModel):
             target.__dict__[frame.slot] = value
             target.__pydantic_fields_set__.add(frame.slot)
@@ -468,7 +602,7 @@ class PartialValidator(Generic[T]):
                 frame.obj = member
                 self._attach(frame, member, changes)
 
-    def _complete(self, path: Path, value: Any, changes: Changes) -> None:
+    def _complete(self, path: JSONPath, value: Any, changes: Changes) -> None:
         frame = self._open.pop(path, None)
         if frame is None:  # a scalar, or a value whose start was not seen
             if not path:
@@ -574,7 +708,7 @@ class PartialValidator(Generic[T]):
             self._attach(frame, frame.obj, changes)
 
     def _validate_model(
-        self, frame: _Frame, node: Node, value: dict[str, Any], path: Path, changes: Changes
+        self, frame: _Frame, node: Node, value: dict[str, Any], path: JSONPath, changes: Changes
     ) -> Any:
         """Validate a closed model object with the real model, reusing validated children.
 
@@ -595,7 +729,7 @@ class PartialValidator(Generic[T]):
             return _NOTHING
 
     def _validate_root_field(
-        self, spec: FieldSpec, value: Any, path: Path, changes: Changes
+        self, spec: FieldSpec, value: Any, path: JSONPath, changes: Changes
     ) -> bool:
         """Check a complete field of the root model; False if it failed (and was reported)."""
         try:
@@ -608,7 +742,9 @@ class PartialValidator(Generic[T]):
             pass
         return True
 
-    def _report(self, path: Path, exc: ValidationError, changes: Changes, *, keyed: bool) -> None:
+    def _report(
+        self, path: JSONPath, exc: ValidationError, changes: Changes, *, keyed: bool
+    ) -> None:
         """Record pydantic's errors for the value at `path`, their locations made absolute.
 
         `keyed`: the value was validated as ``{key: value}``, so each location starts with
@@ -628,7 +764,7 @@ class PartialValidator(Generic[T]):
 
     # ------------------------------------------------------------------ unions
 
-    def _start_in_union(self, parent: _Frame, path: Path, kind: str) -> None:
+    def _start_in_union(self, parent: _Frame, path: JSONPath, kind: str) -> None:
         union = parent.union or parent
         container = self._raw_at(union, parent, path)
         value: Any = {} if kind == "object" else [] if kind == "array" else ""
@@ -652,7 +788,7 @@ class PartialValidator(Generic[T]):
             self._set_raw(container, frame, frame.text)
         self._mark_dirty(union)
 
-    def _scalar_in_union(self, parent: _Frame, path: Path, value: Any) -> None:
+    def _scalar_in_union(self, parent: _Frame, path: JSONPath, value: Any) -> None:
         union = parent.union or parent
         container = self._raw_at(union, parent, path)
         if isinstance(container, dict):
@@ -661,14 +797,14 @@ class PartialValidator(Generic[T]):
             container.append(value)
         self._mark_dirty(union)
 
-    def _complete_in_union(self, frame: _Frame, path: Path, value: Any) -> None:
+    def _complete_in_union(self, frame: _Frame, path: JSONPath, value: Any) -> None:
         union = frame.union
         assert union is not None
         container = self._raw_at(union, frame.parent, ())  # type: ignore[arg-type]
         self._set_raw(container, frame, value)
         self._mark_dirty(union)
 
-    def _raw_at(self, union: _Frame, parent: _Frame, path: Path) -> Any:
+    def _raw_at(self, union: _Frame, parent: _Frame, path: JSONPath) -> Any:
         """The raw mirror container that `parent` stands for."""
         return union.raw if parent is union else parent.obj
 
@@ -707,7 +843,7 @@ class PartialValidator(Generic[T]):
             changes.changed = changed
 
     def _complete_union(
-        self, frame: _Frame, node: Node, value: Any, path: Path, changes: Changes
+        self, frame: _Frame, node: Node, value: Any, path: JSONPath, changes: Changes
     ) -> tuple[Any, Any]:
         if self._dirty_unions:
             self._dirty_unions = [u for u in self._dirty_unions if u is not frame]
@@ -754,7 +890,7 @@ class PartialValidator(Generic[T]):
             StreamValidationError: the document does not fit the model.
         """
         text = raw_text if raw_text is not None else _json_text(value)
-        annotation = self.annotation
+        annotation = self.model
         try:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 return annotation.model_validate_json(text, strict=strict)  # type: ignore[return-value]

@@ -24,6 +24,7 @@ the concurrency (an ASCII diagram of the response's task group).
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import inspect
 import json
@@ -33,7 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Self, TypeVar
 
 import anyio
 import anyio.abc
@@ -49,12 +50,23 @@ from ._exceptions import (
     StoreFullError,
     StoreUnavailableError,
     StreamCancelledError,
+    StreamdanticError,
     TooManyGenerationsError,
     UsageError,
 )
-from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
-from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
+from .frontends import FrontendEncoder, FrontendProtocol, frontend_encoder
+from .frontends._common import coalesce_updates
+from .sse._codec import ServerSentEvent, encode, encode_comment
+from .sse._profile import (
+    TERMINAL_EVENTS,
+    ProfileDecoder,
+    ProfileEncoder,
+    SSEProfile,
+    _check_profile,
+    error_type,
+    stream_frame,
+)
+from .sse._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 
@@ -228,7 +240,8 @@ class EventStreamResponse(Response):
         heartbeat: seconds of silence before a heartbeat comment; ``None`` for none.
         send_timeout: seconds one send may take before the client counts as frozen;
             ``None`` waits forever.
-        profile: ``"streamdantic"`` or ``"compatible"`` (sources only).
+        profile: ``"nested"`` (default: the streamdantic frames) or ``"compatible"``
+            (sources only); see `ProfileEncoder`.
         on_resume: for a source, what a request asking to resume gets: ``"refuse"``
             (default: 409) or ``"restart"`` (a new generation, declared as such; the
             streamdantic profile only).
@@ -242,11 +255,20 @@ class EventStreamResponse(Response):
         retry: a reconnection delay for the client, in milliseconds, sent first.
         status_code: the status of a streamed response.
         headers: extra headers.
+        protocol: speak a front end's own protocol instead of a streamdantic profile
+            (docs/frontends.md): ``"ai-sdk"`` (the Vercel AI SDK's UI message stream),
+            ``"ai-sdk-text"`` (its text stream, for ``useObject``), ``"ag-ui"``, or an
+            encoder instance (`streamdantic.frontends`) for its options. These protocols
+            have no frame ids: a request that asks to resume a source is refused as above
+            (or restarted), and a stored stream is sent from its start, its state so far
+            coalesced into one snapshot, then live.
 
     Raises:
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
             an unknown profile or `on_resume`; ``on_resume="restart"`` with the compatible
             profile (it has no frame to declare a restart).
+        UsageError: an unknown `protocol`, `protocol` with a non-default `profile`, or
+            `retry` with the plain-text protocol.
         TypeError: the source is not iterable.
     """
 
@@ -259,7 +281,7 @@ class EventStreamResponse(Response):
         *,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
-        profile: SSEProfile = "streamdantic",
+        profile: SSEProfile = "nested",
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
@@ -267,7 +289,28 @@ class EventStreamResponse(Response):
         retry: int | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
+        protocol: FrontendProtocol | FrontendEncoder | None = None,
     ) -> None:
+        profile = _check_profile(profile)
+        frontend: FrontendEncoder | None = None
+        if protocol is not None:
+            if profile != "nested":
+                raise UsageError(
+                    "give EventStreamResponse a profile (streamdantic's SSE profiles) or a "
+                    "protocol (a front end's), not both"
+                )
+            frontend = frontend_encoder(protocol)
+            self.media_type = frontend.media_type
+            headers = {**frontend.headers, **(headers or {})}
+            if not frontend.heartbeats:
+                if retry is not None:
+                    raise UsageError(
+                        f"the {type(frontend).__name__} protocol is plain text: it has no "
+                        "retry field (leave retry=None)"
+                    )
+                heartbeat = None  # any byte sent is text of the object
+        self._protocol = protocol
+        self._frontend = frontend
         if on_resume not in _ON_RESUME:
             raise ValueError(f"on_resume must be one of {_ON_RESUME!r}, not {on_resume!r}")
         if on_resume == "restart" and profile == "compatible":
@@ -287,7 +330,9 @@ class EventStreamResponse(Response):
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
-        self._encoder = ProfileEncoder(profile=profile) if source is not None else None
+        self._encoder: ProfileEncoder | FrontendEncoder | None = None
+        if source is not None:
+            self._encoder = frontend if frontend is not None else ProfileEncoder(profile=profile)
         self._upstream = _Upstream(source) if source is not None else None
         self._store = store
         self.stream_id = stream_id
@@ -295,9 +340,11 @@ class EventStreamResponse(Response):
         # The generation's token (docs/sse.md): None in the compatible profile, which has
         # no stream frame.
         self._token: str | None = None
-        if stream_id:
+        if frontend is not None:
+            pass  # the front ends' protocols have no stream frame
+        elif stream_id:
             self._token = _stored_token(stream_id)
-        elif profile == "streamdantic":
+        elif profile == "nested":
             self._token = secrets.token_urlsafe(16)
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
@@ -329,7 +376,9 @@ class EventStreamResponse(Response):
         if self._store is not None:
             assert self.stream_id is not None
             try:
-                first = await self._store.read(self.stream_id, after)
+                # A front end's protocol has no frame ids: its readers start from the start.
+                start = after if self._frontend is None else 0
+                first = await self._store.read(self.stream_id, start)
             except StoreUnavailableError as exc:
                 logger.warning("could not read stream %s: %s", self.stream_id, exc)
                 await _plain(503, "the store of this stream is unavailable: retry later")(
@@ -362,7 +411,9 @@ class EventStreamResponse(Response):
                     head.append(stream_frame(self._token, restart=restart))
                 if head:
                     await connection.send_body(b"".join(map(encode, head)))
-                if first is not None:
+                if first is not None and self._frontend is not None:
+                    await self._serve_stored_frontend(connection, first)
+                elif first is not None:
                     await self._serve_stored(connection, after, first)
                 else:
                     await self._serve_source(connection)
@@ -388,16 +439,61 @@ class EventStreamResponse(Response):
         error: Exception | None = None
         try:
             while (output := await upstream.next()) is not _END:
-                frames = encoder.feed(output, now=anyio.current_time())
-                if frames:
-                    await connection.send_body(b"".join(map(encode, frames)))
+                body = encoder.feed_bytes(output, now=anyio.current_time())
+                if body:
+                    await connection.send_body(body)
         except Exception as exc:  # the source failed: the client gets an error frame
             _report(exc)
             error = exc
         await upstream.aclose()
-        frames = encoder.close(error)
-        if frames:
-            await connection.send_body(b"".join(map(encode, frames)))
+        body = encoder.close_bytes(error)
+        if body:
+            await connection.send_body(body)
+
+    async def _serve_stored_frontend(self, connection: _Connection, first: Frames) -> None:
+        # A front end's protocol has no frame ids: the stored frames (the streamdantic
+        # profile) are read from the start and rebuilt by a ProfileDecoder, whose updates
+        # the protocol's encoder re-encodes. What the store already holds arrives at once,
+        # so the encoder coalesces it into one state (a snapshot), then follows live.
+        encoder = self._frontend
+        assert encoder is not None
+        decoder: ProfileDecoder[Any] = ProfileDecoder()
+        store, stream_id = self._store, self.stream_id
+        assert store is not None and stream_id is not None
+        frames: Frames | None = first
+        after = 0
+        error: Exception | None = None
+        try:
+            while True:
+                if frames is None:
+                    raise GenerationLostError("the stream is no longer in the store")
+                updates: list[Any] = []
+                try:
+                    for frame in frames.events:
+                        after = int(frame.id or after)
+                        updates.extend(decoder.feed(frame))
+                except StreamdanticError as exc:  # the stream's error frame
+                    error = exc
+                update = coalesce_updates(updates)
+                if update is not None:
+                    body = encoder.feed_bytes(update, now=anyio.current_time())
+                    if body:
+                        await connection.send_body(body)
+                if error is not None or decoder.done or frames.done:
+                    break
+                if frames.lost:
+                    raise GenerationLostError(
+                        "the stream's generation stopped before the end (its server process "
+                        "died or lost the store): start a new stream"
+                    )
+                frames = await _while_unavailable(
+                    partial(store.read, stream_id, after, wait=_STORE_POLL), self.store_timeout
+                )
+        except StreamdanticError as exc:  # the store's
+            error = exc
+        body_end = encoder.close_bytes(error)
+        if body_end:
+            await connection.send_body(body_end)
 
     async def _serve_stored(self, connection: _Connection, after: int, first: Frames) -> None:
         store, stream_id = self._store, self.stream_id
@@ -594,6 +690,9 @@ class ResumableStreams:
         store_timeout: seconds a generation retries a store write that fails (Redis
             restarting) before it gives up; then its source is closed and its readers end
             with a ``generation_lost`` error once its lease lapses.
+        protocol: serve the ``GET`` route in a front end's protocol (see
+            `EventStreamResponse`; an encoder instance is copied for each response). The
+            store keeps the streamdantic profile's frames either way.
 
     A generation's failure, or the store's, ends that stream only: it never cancels other
     generations nor the task group.
@@ -616,7 +715,11 @@ class ResumableStreams:
         snapshot_every: int | None = 100,
         retry: int | None = None,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
+        protocol: FrontendProtocol | FrontendEncoder | None = None,
     ) -> None:
+        if protocol is not None:
+            frontend_encoder(protocol)  # check it now
+        self.protocol = protocol
         if not store_timeout > 0:
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         if max_generations is not None and (
@@ -672,7 +775,7 @@ class ResumableStreams:
         async with self:
             yield
 
-    async def __aenter__(self) -> ResumableStreams:
+    async def __aenter__(self) -> Self:
         if self._group is not None:
             raise UsageError("these ResumableStreams are already running")
         group = anyio.create_task_group()
@@ -761,6 +864,11 @@ class ResumableStreams:
             heartbeat=self.heartbeat,
             send_timeout=self.send_timeout,
             retry=self.retry,
+            protocol=(
+                copy.deepcopy(self.protocol)
+                if self.protocol is not None and not isinstance(self.protocol, str)
+                else self.protocol
+            ),
         )
 
     async def _generate(self, stream_id: str, upstream: _Upstream, encoder: ProfileEncoder) -> None:

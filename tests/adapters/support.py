@@ -84,11 +84,11 @@ class Run:
     """Everything a stream produced, snapshotted as it arrived."""
 
     dumps: list[Any] = field(default_factory=list)  # each update's partial, dumped
-    parts: list[sd.Part] = field(default_factory=list)
+    parts: list[sd.parts.Part] = field(default_factory=list)
     tool_dumps: list[tuple[str, Any]] = field(default_factory=list)  # (call id, partial dump)
     final: Any = None
     error: sd.StreamdanticError | None = None
-    usage: sd.Usage | None = None
+    usage: sd.parts.Usage | None = None
     finish_reason: str | None = None
 
     def of_type(self, kind: type[Any]) -> list[Any]:
@@ -107,7 +107,7 @@ def _record(run: Run, out: Any, snapshots: bool) -> None:
             run.final = out.final
         return
     run.parts.append(out)
-    if snapshots and type(out) is sd.ToolCallDelta:
+    if snapshots and type(out) is sd.parts.ToolCallDelta:
         run.tool_dumps.append((out.call_id, dump(out.partial)))
 
 
@@ -146,7 +146,11 @@ def outcome(run: Run) -> tuple[Any, ...]:
         type(error),
         str(error) if error else None,
         dump(getattr(error, "partial", None)),
-        [(type(p).__name__, p.to_dict()) for p in run.parts if type(p) is not sd.ToolCallDelta],
+        [
+            (type(p).__name__, p.to_dict())
+            for p in run.parts
+            if type(p) is not sd.parts.ToolCallDelta
+        ],
         run.finish_reason,
     )
 

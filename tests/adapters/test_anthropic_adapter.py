@@ -43,7 +43,7 @@ def as_objects(value: Any) -> Any:
     return value
 
 
-def _without_raw(parts: list[sd.Part]) -> list[dict[str, Any]]:
+def _without_raw(parts: list[sd.parts.Part]) -> list[dict[str, Any]]:
     return [{k: v for k, v in p.to_dict().items() if k != "raw"} for p in parts]
 
 
@@ -67,23 +67,25 @@ def test_tool_use_gives_tool_call_done_values() -> None:
     outputs = STREAMS["anthropic/tool_use"]["outputs"]
     parts = list(anthropic_events(events("anthropic/tool_use")))
     # The text block is a prose preamble, not a JSON object: keep it out of the object stream.
-    prose = "".join(p.text for p in parts if type(p) is sd.TextDelta)
+    prose = "".join(p.text for p in parts if type(p) is sd.parts.TextDelta)
     assert prose == outputs[0]["text"]
-    run = collect(sd.stream([p for p in parts if type(p) is not sd.TextDelta], tools=TOOLS))
+    run = collect(sd.stream([p for p in parts if type(p) is not sd.parts.TextDelta], tools=TOOLS))
     assert run.error is None
     expected = [(o["id"], o["name"], expected_object(o)) for o in outputs[1:]]
-    assert [(d.call_id, d.name, d.value) for d in run.of_type(sd.ToolCallDone)] == expected
+    assert [(d.call_id, d.name, d.value) for d in run.of_type(sd.parts.ToolCallDone)] == expected
     assert run.finish_reason == "tool_calls"
 
 
 def test_tool_use_deltas_are_typed_and_indexed() -> None:
     """Tool-call deltas carry the block index and typed partial arguments of their tool."""
     parts = [
-        p for p in anthropic_events(events("anthropic/tool_use")) if type(p) is not sd.TextDelta
+        p
+        for p in anthropic_events(events("anthropic/tool_use"))
+        if type(p) is not sd.parts.TextDelta
     ]
     run = collect(sd.stream(parts, tools=TOOLS))
     for output in STREAMS["anthropic/tool_use"]["outputs"][1:]:
-        mine = [d for d in run.of_type(sd.ToolCallDelta) if d.call_id == output["id"]]
+        mine = [d for d in run.of_type(sd.parts.ToolCallDelta) if d.call_id == output["id"]]
         assert {d.index for d in mine} == {output["index"]}
         assert "".join(d.arguments for d in mine) == output["text"]
         assert isinstance(mine[-1].partial, sd.Partial[TOOLS[output["name"]]])
@@ -93,7 +95,7 @@ def test_thinking_gives_reasoning_deltas_then_the_object() -> None:
     """thinking_delta becomes ReasoningDelta; the text block after it is the object."""
     outputs = STREAMS["anthropic/thinking"]["outputs"]
     run = collect(sd.stream(anthropic_events(events("anthropic/thinking")), MODELS.NumberSample))
-    assert "".join(p.text for p in run.of_type(sd.ReasoningDelta)) == outputs[0]["text"]
+    assert "".join(p.text for p in run.of_type(sd.parts.ReasoningDelta)) == outputs[0]["text"]
     assert run.final == expected_object(outputs[1])
 
 
@@ -120,7 +122,7 @@ def test_overloaded_error_raises_provider_error_keeping_the_partial() -> None:
 )
 def test_usage_is_reported(stream_id: str) -> None:
     """message_delta usage arrives as a Usage part (input, output and total tokens)."""
-    (usage,) = [p for p in anthropic_events(events(stream_id)) if type(p) is sd.Usage]
+    (usage,) = [p for p in anthropic_events(events(stream_id)) if type(p) is sd.parts.Usage]
     sent = STREAMS[stream_id]["usage"]
     assert (usage.input_tokens, usage.output_tokens) == (
         sent["input_tokens"],
@@ -141,8 +143,8 @@ def test_input_tokens_come_from_message_start_when_message_delta_lacks_them() ->
         },
     ]
     assert list(anthropic_events(stream)) == [
-        sd.Usage(12, 5, raw={"output_tokens": 5}),
-        sd.Finish("stop"),
+        sd.parts.Usage(12, 5, raw={"output_tokens": 5}),
+        sd.parts.Finish("stop"),
     ]
 
 
@@ -161,7 +163,7 @@ def test_input_tokens_come_from_message_start_when_message_delta_lacks_them() ->
 def test_stop_reasons_map_to_finish_reasons(stop_reason: str, finish: str) -> None:
     """Each stop_reason maps as documented in STOP_REASONS (others pass unchanged)."""
     event = {"type": "message_delta", "delta": {"stop_reason": stop_reason}}
-    assert list(anthropic_events([event])) == [sd.Finish(finish)]
+    assert list(anthropic_events([event])) == [sd.parts.Finish(finish)]
 
 
 @pytest.mark.parametrize(

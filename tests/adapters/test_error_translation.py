@@ -31,18 +31,18 @@ class SDKStreamError(SDKError):
     """A subclass: translators match subclasses too."""
 
 
-def translate(exc: BaseException) -> sd.ProviderErrorPart | None:
+def translate(exc: BaseException) -> sd.parts.ProviderErrorPart | None:
     body = getattr(exc, "body", None)
     if not isinstance(body, dict):
         return None  # not the provider's report: let it propagate
-    return sd.ProviderErrorPart(body["message"], body["code"], raw=body)
+    return sd.parts.ProviderErrorPart(body["message"], body["code"], raw=body)
 
 
 @pytest.fixture(autouse=True)
 def registered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_registry, "ADAPTERS", dict(_registry.ADAPTERS))
     monkeypatch.setattr(_registry, "ERROR_TRANSLATORS", dict(_registry.ERROR_TRANSLATORS))
-    sd.register_adapter(Event, lambda: lambda e: [e.text], errors={SDKError: translate})
+    sd.core.register_adapter(Event, lambda: lambda e: [e.text], errors={SDKError: translate})
 
 
 BODY = {"message": "overloaded", "code": "overloaded_error"}
@@ -78,7 +78,7 @@ def test_events_show_the_error_part_before_the_error() -> None:
     seen: list[Any] = []
     with pytest.raises(sd.ProviderError):
         seen.extend(sd.stream(source(SDKError(BODY))).events())
-    assert seen[-1] == sd.ProviderErrorPart("overloaded", "overloaded_error", BODY)
+    assert seen[-1] == sd.parts.ProviderErrorPart("overloaded", "overloaded_error", BODY)
 
 
 def test_translator_returning_none_lets_the_exception_through() -> None:

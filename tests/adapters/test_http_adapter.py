@@ -124,7 +124,7 @@ def test_usage_is_reported(http_run: Callable[[str], Run], stream_id: str) -> No
 @pytest.mark.parametrize("stream_id", TOOL_CALLS)
 def test_tool_calls_give_validated_values(http_run: Callable[[str], Run], stream_id: str) -> None:
     """Each parallel call (sequential or interleaved) ends in ToolCallDone with typed arguments."""
-    done = http_run(stream_id).of_type(sd.ToolCallDone)
+    done = http_run(stream_id).of_type(sd.parts.ToolCallDone)
     expected = [(o["id"], o["name"], expected_object(o)) for o in STREAMS[stream_id]["outputs"]]
     assert [(d.call_id, d.name, d.value) for d in done] == expected
 
@@ -297,9 +297,9 @@ async def test_async_early_close_releases_the_response(replay_server: ReplayServ
 # -------------------------------------------------------------------- sans-IO decoder
 
 
-def _decode(data: bytes, piece: int) -> list[sd.Part]:
+def _decode(data: bytes, piece: int) -> list[sd.parts.Part]:
     decoder = ChatStreamDecoder()
-    parts: list[sd.Part] = []
+    parts: list[sd.parts.Part] = []
     for start in range(0, len(data), piece):
         parts += decoder.feed(data[start : start + piece])
     return parts + decoder.close()
@@ -316,7 +316,7 @@ def test_decoder_stops_at_done() -> None:
     """Frames after ``data: [DONE]`` are ignored."""
     decoder = ChatStreamDecoder()
     frame = b'data: {"choices": [{"index": 0, "delta": {"content": "x"}}]}\n\n'
-    assert decoder.feed(frame + b"data: [DONE]\n\n" + frame) == [sd.TextDelta("x")]
+    assert decoder.feed(frame + b"data: [DONE]\n\n" + frame) == [sd.parts.TextDelta("x")]
     assert decoder.done
     assert decoder.feed(frame) == []
 
@@ -326,22 +326,22 @@ def test_decoder_stops_at_done() -> None:
     [
         (
             b'data: {"error": {"message": "boom", "type": "server_error"}}\n\n',
-            sd.ProviderErrorPart(
+            sd.parts.ProviderErrorPart(
                 "boom", "server_error", {"message": "boom", "type": "server_error"}
             ),
         ),
         (
             b'data: {"error": "model not found"}\n\n',
-            sd.ProviderErrorPart("model not found", None, "model not found"),
+            sd.parts.ProviderErrorPart("model not found", None, "model not found"),
         ),
         (
             b'event: error\ndata: {"message": "overloaded", "code": 503}\n\n',
-            sd.ProviderErrorPart("overloaded", "503", {"message": "overloaded", "code": 503}),
+            sd.parts.ProviderErrorPart("overloaded", "503", {"message": "overloaded", "code": 503}),
         ),
     ],
     ids=["openai", "bare-string", "event-error"],
 )
-def test_decoder_turns_error_frames_into_error_parts(frame: bytes, part: sd.Part) -> None:
+def test_decoder_turns_error_frames_into_error_parts(frame: bytes, part: sd.parts.Part) -> None:
     """The error shapes OpenAI-compatible servers send become ProviderErrorPart."""
     assert ChatStreamDecoder().feed(frame) == [part]
 
@@ -355,9 +355,9 @@ def test_decoder_reads_compatible_servers_extras() -> None:
         b'"function": {"name": "f", "arguments": "{}"}}]}}]}\n\n'
     )
     assert ChatStreamDecoder().feed(frames) == [
-        sd.ReasoningDelta("hm"),
-        sd.ReasoningDelta("ok"),
-        sd.ToolCallDelta("call_2", "{}", name="f", index=2),
+        sd.parts.ReasoningDelta("hm"),
+        sd.parts.ReasoningDelta("ok"),
+        sd.parts.ToolCallDelta("call_2", "{}", name="f", index=2),
     ]
 
 
@@ -376,6 +376,6 @@ def test_decoder_rejects_a_chunk_of_unknown_shape() -> None:
 
 def test_tool_models_type_the_http_tool_calls(http_run: Callable[[str], Run]) -> None:
     """With `tools`, tool-call deltas carry typed partial arguments."""
-    deltas = http_run("openai_chat/tool_calls_sequential").of_type(sd.ToolCallDelta)
+    deltas = http_run("openai_chat/tool_calls_sequential").of_type(sd.parts.ToolCallDelta)
     weather = [d for d in deltas if d.name == "get_weather" or d.index == 0]
     assert any(isinstance(d.partial, sd.Partial[TOOLS["get_weather"]]) for d in weather)

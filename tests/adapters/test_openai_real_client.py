@@ -152,7 +152,7 @@ def test_sdk_raised_error_is_chained_to_the_api_error(sdk_run: Callable[[str], R
 
 def test_midstream_error_part_reaches_events(sdk_run: Callable[[str], Run]) -> None:
     """events() shows the ProviderErrorPart before the stream raises."""
-    (part,) = sdk_run("openai_chat/error_midstream").of_type(sd.ProviderErrorPart)
+    (part,) = sdk_run("openai_chat/error_midstream").of_type(sd.parts.ProviderErrorPart)
     assert part.code == "server_error"
 
 
@@ -181,7 +181,7 @@ def test_finish_reason_is_reported(sdk_run: Callable[[str], Run], stream_id: str
 @pytest.mark.parametrize("stream_id", TOOL_CALLS)
 def test_tool_calls_give_validated_values(sdk_run: Callable[[str], Run], stream_id: str) -> None:
     """Each parallel call ends in a ToolCallDone with its id, name and validated arguments."""
-    done = sdk_run(stream_id).of_type(sd.ToolCallDone)
+    done = sdk_run(stream_id).of_type(sd.parts.ToolCallDone)
     expected = [
         (o["id"], o["name"], o["text"], expected_object(o)) for o in STREAMS[stream_id]["outputs"]
     ]
@@ -196,7 +196,7 @@ def test_tool_call_partials_are_typed_and_grow(
     run = sdk_run(stream_id)
     for output in STREAMS[stream_id]["outputs"]:
         partial_class = sd.Partial[TOOLS[output["name"]]]
-        deltas = [d for d in run.of_type(sd.ToolCallDelta) if d.call_id == output["id"]]
+        deltas = [d for d in run.of_type(sd.parts.ToolCallDelta) if d.call_id == output["id"]]
         assert all(isinstance(d.partial, partial_class) for d in deltas if d.arguments)
         assert grows(partial for call_id, partial in run.tool_dumps if call_id == output["id"])
 
@@ -206,7 +206,7 @@ def test_tool_call_deltas_are_demultiplexed_by_call(
     sdk_run: Callable[[str], Run], stream_id: str
 ) -> None:
     """Each call's argument deltas, interleaved or not, concatenate to that call's text."""
-    deltas = sdk_run(stream_id).of_type(sd.ToolCallDelta)
+    deltas = sdk_run(stream_id).of_type(sd.parts.ToolCallDelta)
     for output in STREAMS[stream_id]["outputs"]:
         mine = [d for d in deltas if d.call_id == output["id"]]
         assert "".join(d.arguments for d in mine) == output["text"]
@@ -216,7 +216,7 @@ def test_tool_call_deltas_are_demultiplexed_by_call(
 
 def test_interleaved_calls_alternate_between_calls(sdk_run: Callable[[str], Run]) -> None:
     """In the interleaved stream the deltas really alternate between the two calls."""
-    deltas = sdk_run("openai_chat/tool_calls_interleaved").of_type(sd.ToolCallDelta)
+    deltas = sdk_run("openai_chat/tool_calls_interleaved").of_type(sd.parts.ToolCallDelta)
     switches = sum(a.call_id != b.call_id for a, b in zip(deltas, deltas[1:], strict=False))
     assert switches > 10
 
@@ -231,7 +231,7 @@ def test_reasoning_summary_arrives_as_reasoning_deltas(sdk_run: Callable[[str], 
     summaries = [
         o["text"] for o in STREAMS[stream_id]["outputs"] if o["kind"] == "reasoning_summary"
     ]
-    assert "".join(p.text for p in run.of_type(sd.ReasoningDelta)) == "".join(summaries)
+    assert "".join(p.text for p in run.of_type(sd.parts.ReasoningDelta)) == "".join(summaries)
 
 
 def test_incomplete_response_keeps_its_usage(sdk_run: Callable[[str], Run]) -> None:
@@ -343,7 +343,7 @@ def test_convenience_tools_mapping_sends_strict_tools_and_types_the_calls(
     stream_id = "openai_chat/tool_calls_interleaved"
     with _client(replay_server, stream_id) as client:
         run = collect(sd_openai.stream(client, None, tools=TOOLS, model="gpt-x", messages=[]))
-    assert {d.name: d.value for d in run.of_type(sd.ToolCallDone)} == {
+    assert {d.name: d.value for d in run.of_type(sd.parts.ToolCallDone)} == {
         o["name"]: expected_object(o) for o in STREAMS[stream_id]["outputs"]
     }
     tools = _last_body(replay_server, stream_id)["tools"]
@@ -438,7 +438,10 @@ def test_other_choices_are_ignored() -> None:
             ],
         }
     )
-    assert list(sd_openai._OpenAIEvents()(chunk)) == [sd.TextDelta('{"a": 1}'), sd.Finish("stop")]
+    assert list(sd_openai._OpenAIEvents()(chunk)) == [
+        sd.parts.TextDelta('{"a": 1}'),
+        sd.parts.Finish("stop"),
+    ]
 
 
 def test_the_parameter_lists_are_not_empty() -> None:
@@ -460,4 +463,4 @@ def test_fields_the_sdk_does_not_model_are_read() -> None:
             "choices": [{"index": 0, "delta": {"reasoning_content": "think"}}],
         }
     )
-    assert list(sd_openai._OpenAIEvents()(chunk)) == [sd.ReasoningDelta("think")]
+    assert list(sd_openai._OpenAIEvents()(chunk)) == [sd.parts.ReasoningDelta("think")]

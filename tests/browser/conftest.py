@@ -22,8 +22,8 @@ from typing import Any
 import anyio
 import pytest
 
-from streamdantic._replay import ReplayServer
-from streamdantic._serve import ServeConfig, create_app
+from streamdantic._cli.replay import ReplayServer
+from streamdantic._cli.serve import ServeConfig, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

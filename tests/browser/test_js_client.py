@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
-from streamdantic import ValueCompleted, ValueStarted, stream
+from streamdantic import stream
+from streamdantic._cli.examples import examples
 from streamdantic._deltas import Chunk, ChunkMerger
-from streamdantic._examples import examples
 from streamdantic._exceptions import DeltaError
 from streamdantic._paths import to_pointer
-from streamdantic._sse_profile import ProfileEncoder
+from streamdantic.events import ValueCompleted, ValueStarted
+from streamdantic.sse._profile import ProfileEncoder
 from tests.helpers import split_random
 
 pytestmark = pytest.mark.integration

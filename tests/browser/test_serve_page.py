@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from streamdantic import stream_to_object
-from streamdantic._examples import example, examples
-from streamdantic._replay import ReplayServer
+from streamdantic._cli.examples import example, examples
+from streamdantic._cli.replay import ReplayServer
 from tests.browser.conftest import wait_until
 
 pytestmark = pytest.mark.integration

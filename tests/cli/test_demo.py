@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from streamdantic._cli import main
-from streamdantic._demo import DemoOptions, resolve_target, run_demo
-from streamdantic._examples import example
-from streamdantic._replay import ReplayServer
+from streamdantic._cli.demo import DemoOptions, resolve_target, run_demo
+from streamdantic._cli.examples import example
+from streamdantic._cli.main import main
+from streamdantic._cli.replay import ReplayServer
 
 RECIPE = example("recipe")
 
@@ -187,8 +187,8 @@ def test_unreachable_endpoint_is_one_line_with_exit_code_3(
     ("spec", "message"),
     [
         ("no_such_module_xyz:Model", "no module named 'no_such_module_xyz'"),
-        ("streamdantic._examples:Nope", "has no 'Nope'; models there: "),
-        ("streamdantic._examples", "--schema takes module:Model"),
+        ("streamdantic._cli.examples:Nope", "has no 'Nope'; models there: "),
+        ("streamdantic._cli.examples", "--schema takes module:Model"),
         ("json:dumps", "is not a pydantic model"),
     ],
     ids=["module", "attribute", "malformed", "not-a-model"],

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streamdantic._check import (
+from streamdantic._cli.check import (
     Outcome,
     Violation,
     check_growth,
@@ -17,9 +17,9 @@ from streamdantic._check import (
     random_pieces,
     verify,
 )
-from streamdantic._cli import main
-from streamdantic._cliutil import CommandError
-from streamdantic._recording import detect, load_recording
+from streamdantic._cli.main import main
+from streamdantic._cli.recording import detect, load_recording
+from streamdantic._cli.util import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -99,7 +99,7 @@ def test_replay_with_a_schema_validates(capsys: pytest.CaptureFixture[str]) -> N
         "replay",
         str(FIXTURES / "openai_chat/small.sse"),
         "--schema",
-        "streamdantic._examples:Recipe",
+        "streamdantic._cli.examples:Recipe",
     )
     assert code == 0, err
     assert '"quantity": 6.0' in out  # the model's float, not the raw 6
@@ -143,8 +143,8 @@ def test_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("file", "schema"),
     [
-        ("openai_chat/small.sse", "streamdantic._examples:Recipe"),
-        ("anthropic/text_unicode.sse", "streamdantic._examples:UnicodeSample"),
+        ("openai_chat/small.sse", "streamdantic._cli.examples:Recipe"),
+        ("anthropic/text_unicode.sse", "streamdantic._cli.examples:UnicodeSample"),
         ("openai_responses/structured_output.sse", None),
     ],
 )
@@ -254,7 +254,7 @@ def test_replay_times_the_stream_not_the_sdk_import(
     an item is made shows it."""
     import time
 
-    import streamdantic._recording as recording
+    import streamdantic._cli.recording as recording
 
     now = [100.0]
     made = recording.items
@@ -274,7 +274,7 @@ def test_replay_times_the_stream_not_the_sdk_import(
 
 def test_check_help_states_the_defaults_it_uses(capsys: pytest.CaptureFixture[str]) -> None:
     """`check --help` gives the numbers of random splits check_recording really uses."""
-    from streamdantic._check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
+    from streamdantic._cli.check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
 
     with pytest.raises(SystemExit):
         main(["check", "--help"])

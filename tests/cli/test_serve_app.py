@@ -12,10 +12,10 @@ import httpx  # noqa: F401  (imported before the app's thread runs: see below)
 import pytest
 from starlette.testclient import TestClient
 
-from streamdantic._cliutil import CommandError
-from streamdantic._examples import example
-from streamdantic._replay import ReplayServer
-from streamdantic._serve import ServeConfig, create_app, run_serve
+from streamdantic._cli.examples import example
+from streamdantic._cli.replay import ReplayServer
+from streamdantic._cli.serve import ServeConfig, create_app, run_serve
+from streamdantic._cli.util import CommandError
 from streamdantic.sse import SSEDecoder, connect
 
 LOCAL = "http://127.0.0.1"  # the app answers only requests for this machine's names
@@ -211,7 +211,7 @@ def test_the_page_own_requests_are_accepted(http: TestClient) -> None:
 
 def test_listening_on_every_interface_accepts_any_host() -> None:
     """The accepted hosts follow the address the app listens on."""
-    from streamdantic._serve import allowed_hosts
+    from streamdantic._cli.serve import allowed_hosts
 
     assert allowed_hosts("127.0.0.1") == ["127.0.0.1", "localhost", "[::1]"]
     assert allowed_hosts("::1") == ["127.0.0.1", "localhost", "[::1]"]

@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from streamdantic import ReasoningDelta, astream, stream
+from streamdantic import astream, stream
+from streamdantic.parts import ReasoningDelta
 from streamdantic.sse import MemoryStore, aconnect, connect
 from streamdantic.starlette import EventStreamResponse
 

@@ -70,11 +70,11 @@ CHILD = textwrap.dedent(
             chunk_size = 1024  # keep the run short; small chunks are searched on small docs
         options = {
             "jsonl": draw(st.booleans()),
-            "errors": draw(st.sampled_from(["raise", "skip"])),
+            "on_invalid": draw(st.sampled_from(["raise", "skip"])),
             "chunk_size": chunk_size,
         }
         if not options["jsonl"]:
-            options["item"] = draw(st.sampled_from(["item", "", "a.item", "item.item"]))
+            options["item"] = draw(st.sampled_from(["$[*]", "$", "$.a[*]", "$[*][*]"]))
         if draw(st.booleans()):
             options["max_depth"] = draw(st.integers(1, 600))
             options["max_string_length"] = draw(st.none() | st.integers(1, 2 * MB))

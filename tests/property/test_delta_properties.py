@@ -9,8 +9,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streamdantic import JSONParser, StringAppended, ValueCompleted
+from streamdantic import JSONParser
 from streamdantic._deltas import Chunk, ChunkMerger, DeltaEncoder, chunks_from_text
+from streamdantic.events import StringAppended, ValueCompleted
 from tests.property.contract import extends
 from tests.property.strategies import chunkings, json_documents
 

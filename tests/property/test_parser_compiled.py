@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streamdantic import JSONParseError, JSONParser, StringAppended
+from streamdantic import JSONParseError, JSONParser
 from streamdantic._parser import COMPILED, PyJSONParser
+from streamdantic.events import StringAppended
 
 from .strategies import chunkings, json_documents
 

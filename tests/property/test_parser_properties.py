@@ -10,16 +10,9 @@ import jiter
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streamdantic import (
-    IncompleteJSONError,
-    JSONParseError,
-    JSONParser,
-    LimitExceededError,
-    StringAppended,
-    ValueCompleted,
-    ValueStarted,
-)
+from streamdantic import IncompleteJSONError, JSONParseError, JSONParser, LimitExceededError
 from streamdantic._parser import PyJSONParser
+from streamdantic.events import StringAppended, ValueCompleted, ValueStarted
 from tests.property.contract import extends
 from tests.property.strategies import chunkings, json_documents, json_string_pieces
 

@@ -74,7 +74,7 @@ def test_both_profiles_rebuild_what_compatible_chunks_build(
     chunks, expected = case
     outputs = list(stream(chunks, profile="compatible").events())
     assert outputs[-1].final == expected
-    for profile in ("compatible", "streamdantic"):
+    for profile in ("compatible", "nested"):
         encoder = ProfileEncoder(profile=profile)
         frames = [frame for output in outputs for frame in encoder.feed(output)]
         frames += encoder.close()

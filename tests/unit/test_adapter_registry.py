@@ -40,7 +40,7 @@ def test_a_registered_type_and_its_subclasses_find_the_factory() -> None:
 
 def test_an_error_translator_gives_the_part_or_none() -> None:
     """error_part uses the translator registered for the exception's class (or a base)."""
-    part = sd.ProviderErrorPart("overloaded", "overloaded_error")
+    part = sd.parts.ProviderErrorPart("overloaded", "overloaded_error")
     _registry.register_adapter(Event, factory, errors={LookupError: lambda exc: part})
     assert _registry.error_part(KeyError("k")) is part
     assert _registry.error_part(ValueError("v")) is None
@@ -67,5 +67,5 @@ def test_a_provider_type_imports_its_adapter_module_on_first_sight(
 
 
 def test_register_adapter_is_the_public_name() -> None:
-    """streamdantic.register_adapter is the registry's function."""
-    assert sd.register_adapter is _registry.register_adapter
+    """streamdantic.core.register_adapter is the registry's function."""
+    assert sd.core.register_adapter is _registry.register_adapter

@@ -21,17 +21,7 @@ from streamdantic import (
     UpdateLike,
     stream,
 )
-from streamdantic._client import (
-    Connect,
-    Deliver,
-    Failed,
-    Opened,
-    Receive,
-    Retry,
-    Sleep,
-    event_flow,
-)
-from streamdantic._deltas import ChunkMerger
+from streamdantic.deltas import ChunkMerger
 from streamdantic.sse import (
     ProfileDecoder,
     ProfileEncoder,
@@ -40,6 +30,16 @@ from streamdantic.sse import (
     connect,
     encode,
     stream_frame,
+)
+from streamdantic.sse._client import (
+    Connect,
+    Deliver,
+    Failed,
+    Opened,
+    Receive,
+    Retry,
+    Sleep,
+    event_flow,
 )
 from tests.helpers import split_random
 

@@ -11,6 +11,7 @@ import datetime
 import enum
 import io
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -24,6 +25,7 @@ import ijson  # type: ignore[import-untyped]
 import pytest
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+import streamdantic as sd
 from streamdantic import (
     IncompleteJSONError,
     JSONParseError,
@@ -32,7 +34,14 @@ from streamdantic import (
     UsageError,
     _collect,
 )
-from streamdantic._collect import ItemCollector, SkippedItem, acollect, collect
+from streamdantic._collect import (
+    ItemCollector,
+    SkippedItem,
+    _DocumentCollector,
+    _LinesCollector,
+    acollect,
+    collect,
+)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -99,19 +108,20 @@ def located(records: list[dict[str, Any]]) -> tuple[bytes, list[int]]:
 
 
 def test_items_of_a_top_level_array() -> None:
-    """The default prefix "item" yields each element of the top-level array, validated."""
+    """The default path "$[*]" yields each element of the top-level array, validated."""
     assert list(collect(DOC, Record)) == EXPECTED
 
 
 def test_items_under_a_nested_prefix() -> None:
-    """A prefix such as "data.results.item" yields the elements of that array only."""
+    """A path such as "$.data.results[*]" yields the elements of that array only."""
     doc = json.dumps({"meta": {"n": 4, "results": [1]}, "data": {"results": RECORDS}}).encode()
-    assert list(collect(doc, Record, item="data.results.item")) == EXPECTED
+    assert list(collect(doc, Record, item="$.data.results[*]")) == EXPECTED
 
 
 def test_the_empty_prefix_yields_the_whole_document() -> None:
-    """item="" makes the top-level value the one item; a top-level scalar works too."""
-    assert list(collect(DOC, list[Record], item="")) == [EXPECTED]
+    """item="$" makes the top-level value the one item; a top-level scalar works too."""
+    assert list(collect(DOC, list[Record], item="$")) == [EXPECTED]
+    assert list(collect(b" 12 ", int, item="$")) == [12]
     assert list(collect(b" 12 ", int, item="")) == [12]
 
 
@@ -120,18 +130,87 @@ def test_several_array_levels_give_full_paths() -> None:
     doc = json.dumps(
         {"groups": [{"members": [record(0), record(1)]}, {"members": [record(2, id="x")]}]}
     ).encode()
-    items = collect(doc, Record, item="groups.item.members.item", errors="skip")
+    items = collect(doc, Record, item="$.groups[*].members[*]", on_invalid="skip")
     assert list(items) == EXPECTED[:2]
     assert [(s.index, s.path) for s in items.skipped] == [(2, ("groups", 1, "members", 0))]
     assert items.skipped[0].errors[0]["loc"] == ("groups", 1, "members", 0, "id")
 
 
 def test_nested_arrays_under_item_item() -> None:
-    """The prefix "item.item" reaches into an array of arrays, paths and all."""
+    """The path "$[*][*]" reaches into an array of arrays, paths and all."""
     doc = json.dumps([[1, 2], [], [3, "x"]]).encode()
-    items = collect(doc, int, item="item.item", errors="skip")
+    items = collect(doc, int, item="$[*][*]", on_invalid="skip")
     assert list(items) == [1, 2, 3]
     assert [s.path for s in items.skipped] == [(2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("legacy", "path"),
+    [("item", "$[*]"), ("data.results.item", "$.data.results[*]"), ("item.item", "$[*][*]")],
+    ids=["top", "nested", "two-levels"],
+)
+def test_an_ijson_prefix_still_works_with_a_deprecation_warning(legacy: str, path: str) -> None:
+    """The old ijson form of `item` gives the same items and warns with the new spelling."""
+    doc = json.dumps({"data": {"results": RECORDS}}).encode()
+    if legacy.startswith("item"):
+        doc = json.dumps([RECORDS] if legacy == "item.item" else RECORDS).encode()
+    expected = list(collect(doc, Record, item=path))
+    assert expected == EXPECTED
+    with pytest.warns(
+        DeprecationWarning, match=rf"write the path as item='{re.escape(path)}'"
+    ) as w:
+        assert list(collect(doc, Record, item=legacy)) == expected
+    assert w[0].filename == __file__  # attributed to the caller's line
+
+
+def test_the_old_errors_keyword_works_with_a_deprecation_warning() -> None:
+    """``errors=`` is the old name of ``on_invalid=``: same behaviour, a warning at the caller."""
+    doc = json.dumps([record(0), record(1, id="x")]).encode()
+    for call in (
+        lambda: collect(doc, Record, errors="skip"),
+        lambda: ItemCollector(Record, errors="skip"),
+    ):
+        with pytest.warns(
+            DeprecationWarning, match=r"\(errors=\.\.\.\) is deprecated; use on_invalid="
+        ) as w:
+            call()
+        assert w[0].filename == __file__
+    with pytest.warns(DeprecationWarning):
+        items = collect(doc, Record, errors="skip")
+    assert list(items) == [EXPECTED[0]] and [s.index for s in items.skipped] == [1]
+    with pytest.raises(TypeError, match="both errors= and on_invalid="):
+        collect(doc, Record, errors="skip", on_invalid="skip")
+
+
+def test_an_unknown_option_is_refused_with_a_suggestion() -> None:
+    """A misspelled option is a TypeError naming it and the closest option, as Python does."""
+    with pytest.raises(
+        TypeError,
+        match=r"collect\(\) got an unexpected keyword argument 'on_invalide'; did you mean 'on_invalid'\?",
+    ):
+        collect(b"[]", Record, on_invalide="skip")  # type: ignore[call-overload]
+    with pytest.raises(
+        TypeError, match=r"ItemCollector\(\) got an unexpected keyword argument 'chunk_size'"
+    ):
+        ItemCollector(Record, chunk_size=4)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="acollect"):
+        acollect(b"[]", Record, jsonlines=True)  # type: ignore[call-overload]
+
+
+def test_item_takes_a_tuple_of_keys() -> None:
+    """A tuple with "*" for every element is the same path as the text form."""
+    doc = json.dumps({"data": {"results": RECORDS}}).encode()
+    assert list(collect(doc, Record, item=("data", "results", "*"))) == EXPECTED
+
+
+def test_an_item_path_with_an_index_is_refused() -> None:
+    """collect takes every element of an array: an index is a ValueError that suggests [*]."""
+    with pytest.raises(ValueError, match=r"names an array index.*'\$\.results\[\*\]'"):
+        collect(b"{}", Record, item="$.results[2]")
+    with pytest.raises(ValueError, match=r"invalid path"):
+        ItemCollector(Record, item="$.results[")
+    with pytest.raises(TypeError, match="a path such as"):
+        ItemCollector(Record, item=3)  # type: ignore[call-overload]
 
 
 def test_any_type_for_a_type_adapter() -> None:
@@ -141,8 +220,8 @@ def test_any_type_for_a_type_adapter() -> None:
 
 
 def test_a_prefix_that_matches_nothing_yields_nothing() -> None:
-    """A valid document without the prefix is not an error: it has no items."""
-    assert list(collect(b'{"other": [1, 2]}', int, item="results.item")) == []
+    """A valid document without the path is not an error: it has no items."""
+    assert list(collect(b'{"other": [1, 2]}', int, item="$.results[*]")) == []
 
 
 @pytest.mark.parametrize("jsonl", [False, True], ids=["json", "jsonl"])
@@ -281,12 +360,12 @@ def test_json_only_config_validates_as_from_json() -> None:
 
 
 def test_validation_error_names_index_path_and_offset() -> None:
-    """errors="raise": the items before are delivered, then StreamValidationError says where."""
+    """on_invalid="raise": the items before are delivered, then StreamValidationError says where."""
     records = [record(i) for i in range(60)]
     records[41] = record(41, score="high")
     doc, ends = located(records)
     payload = json.dumps({"results": json.loads(doc)}).encode()
-    items = collect(payload, Record, item="results.item")
+    items = collect(payload, Record, item="$.results[*]")
     got: list[Record] = []
     with pytest.raises(StreamValidationError) as info:
         got.extend(items)
@@ -311,7 +390,7 @@ def test_reported_offsets_bound_each_item_end_within_one_kib() -> None:
     records = [record(i, id="bad") if i % 7 == 3 else record(i) for i in range(200)]
     doc, ends = located(records)
     for chunks in ([doc], [doc[i : i + 5000] for i in range(0, len(doc), 5000)]):
-        items = collect(iter(chunks), Record, errors="skip")
+        items = collect(iter(chunks), Record, on_invalid="skip")
         assert len(list(items)) == 200 - len(items.skipped)
         assert [s.index for s in items.skipped] == [i for i in range(200) if i % 7 == 3]
         for skipped in items.skipped:
@@ -319,9 +398,9 @@ def test_reported_offsets_bound_each_item_end_within_one_kib() -> None:
 
 
 def test_skip_mode_records_every_skipped_item() -> None:
-    """errors="skip": invalid items are left out and listed in order with their errors."""
+    """on_invalid="skip": invalid items are left out and listed in order with their errors."""
     records = [record(0), record(1, id="one"), record(2), record(3, location={}), record(4)]
-    items = collect(json.dumps(records).encode(), Record, errors="skip")
+    items = collect(json.dumps(records).encode(), Record, on_invalid="skip")
     assert [r.id for r in items] == [0, 2, 4]
     assert items.count == 5
     assert [(s.index, s.path, s.line) for s in items.skipped] == [(1, (1,), None), (3, (3,), None)]
@@ -427,9 +506,9 @@ def test_misuse_raises_usage_error_and_bad_options_list_valid_values() -> None:
     with pytest.raises(TypeError, match="takes bytes"):
         ItemCollector(int).feed("[1]")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"\('raise', 'skip'\)"):
-        ItemCollector(int, errors="ignore")  # type: ignore[call-overload]
+        ItemCollector(int, on_invalid="ignore")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="JSON Lines"):
-        collect(b"", int, jsonl=True, item="results.item")
+        collect(b"", int, jsonl=True, item="$.results[*]")
     with pytest.raises(ValueError, match="chunk_size"):
         collect(b"", int, chunk_size=0)
     with pytest.raises(TypeError, match="got int"):
@@ -450,7 +529,7 @@ def test_jsonl_skip_mode_gives_line_numbers_and_exact_offsets() -> None:
     """Skipped lines carry their line number and the exact byte offset where they end."""
     lines = ['{"id": 1}', "", "caf\u00e9 not json", '{"id": "x"}', '{"id": 4}']
     data = "\r\n".join(lines).encode()
-    items = collect([data[:12], data[12:]], dict[str, int], jsonl=True, errors="skip")
+    items = collect([data[:12], data[12:]], dict[str, int], jsonl=True, on_invalid="skip")
     assert list(items) == [{"id": 1}, {"id": 4}]
     first, second = items.skipped
     assert (first.index, first.path, first.line) == (1, (1,), 3)
@@ -463,7 +542,7 @@ def test_jsonl_skip_mode_gives_line_numbers_and_exact_offsets() -> None:
 
 
 def test_jsonl_validation_error_names_the_line() -> None:
-    """errors="raise": the message gives the line, the path $[index] and the exact end."""
+    """on_invalid="raise": the message gives the line, the path $[index] and the exact end."""
     data = b'{"id": 1}\n\n{"id": "x"}\n'
     with pytest.raises(
         StreamValidationError, match=r"item 1 \(line 3, \$\[1\], ends at byte 22\)"
@@ -474,7 +553,7 @@ def test_jsonl_validation_error_names_the_line() -> None:
 
 
 def test_jsonl_malformed_line_raises_json_parse_error_at_its_position() -> None:
-    """errors="raise": a line that is not JSON is a JSONParseError with line, column, offset."""
+    """on_invalid="raise": a line that is not JSON is a JSONParseError with line, column, offset."""
     data = '{"a": 1}\r\n{"\u00e9": tru}\n'.encode()
     with pytest.raises(JSONParseError) as info:
         list(collect([data[:11], data[11:]], Any, jsonl=True))
@@ -511,11 +590,41 @@ def test_a_file_path_is_read_and_closed(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(_collect, "open", spy_open, raising=False)
     assert list(collect(path, Record, chunk_size=7)) == EXPECTED
-    assert list(collect(str(path), Record)) == EXPECTED
+    with pytest.warns(DeprecationWarning, match=r"pass pathlib\.Path\("):
+        assert list(collect(str(path), Record)) == EXPECTED
     with collect(path, Record) as items:
         assert next(items) == EXPECTED[0]
         assert not opened[-1].closed
     assert len(opened) == 3 and all(f.closed for f in opened)
+
+
+def test_a_str_source_is_json_text_as_for_stream() -> None:
+    """A str is JSON text (as `stream` reads it), for documents and JSON Lines alike."""
+    assert list(collect(DOC.decode(), Record)) == EXPECTED
+    assert list(collect(JSONL.decode(), Record, jsonl=True)) == EXPECTED
+    assert list(collect(" 1.5 ", float, item="$")) == [1.5]
+    assert list(sd.stream(DOC.decode(), list[Record]))[-1].final == EXPECTED
+
+
+@pytest.mark.parametrize("text", ["missing.json", "data/records.jsonl", "records", "/no/such"])
+def test_a_str_that_looks_like_a_missing_file_says_to_pass_a_path(text: str) -> None:
+    """A str that is not JSON text but looks like a file path is refused with what to do."""
+    with pytest.raises(
+        UsageError, match=rf"names no file.*pass pathlib\.Path\('{re.escape(text)}'\)"
+    ):
+        list(collect(text, Record))
+
+
+@pytest.mark.anyio
+async def test_async_str_sources_match_sync(tmp_path: Path) -> None:
+    """acollect reads a str as JSON text, and a str naming a file as a path, deprecated."""
+    assert [r async for r in acollect(DOC.decode(), Record)] == EXPECTED
+    path = tmp_path / "records.json"
+    path.write_bytes(DOC)
+    with pytest.warns(DeprecationWarning, match="names a file"):
+        assert [r async for r in acollect(str(path), Record)] == EXPECTED
+    with pytest.raises(UsageError, match="names no file"):
+        [r async for r in acollect(str(tmp_path / "missing.json"), Record)]
 
 
 def test_a_file_object_is_read_and_left_open() -> None:
@@ -663,7 +772,7 @@ def test_json_lines_over_a_limit_raise_limit_exceeded_error(
     """JSON Lines have the same limits, per line (depth, string, number) or in all (size)."""
     got: list[Any] = []
     with pytest.raises(LimitExceededError) as info:
-        got.extend(collect(text, Any, jsonl=True, errors="skip", **limits))
+        got.extend(collect(text, Any, jsonl=True, on_invalid="skip", **limits))
     error = info.value
     assert got == [[1]] if text.startswith(b"[") else got == [1]
     assert (error.offset, error.line, error.column) == where
@@ -811,9 +920,9 @@ async def test_async_errors_and_skips_match_sync() -> None:
     records = [record(0), record(1, id="x"), record(2)]
     doc = json.dumps(records).encode()
     source = AsyncChunks(doc)
-    items = acollect(source, Record, errors="skip")
+    items = acollect(source, Record, on_invalid="skip")
     assert [r.id async for r in items] == [0, 2]
-    sync = collect(source.chunks, Record, errors="skip")
+    sync = collect(source.chunks, Record, on_invalid="skip")
     list(sync)
     assert items.skipped == sync.skipped and items.count == 3
     got = []
@@ -822,7 +931,7 @@ async def test_async_errors_and_skips_match_sync() -> None:
             got.append(r.id)  # noqa: PERF401 - kept item by item: the loop ends by raising
     assert got == [0]
     with pytest.raises(IncompleteJSONError):
-        async for _ in acollect(AsyncChunks(doc[:-5]), Record, errors="skip"):
+        async for _ in acollect(AsyncChunks(doc[:-5]), Record, on_invalid="skip"):
             pass
 
 
@@ -872,7 +981,7 @@ async def test_acollect_reads_an_httpx_response_body() -> None:
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
         client.stream("GET", "https://example.test/records") as response,
     ):
-        items = [r async for r in acollect(response.aiter_bytes(), Record, item="results.item")]
+        items = [r async for r in acollect(response.aiter_bytes(), Record, item="$.results[*]")]
     assert items == EXPECTED
 
 
@@ -896,3 +1005,32 @@ def test_bench_collect_smoke_run(tmp_path: Path) -> None:
     assert "| streamdantic collect |" in proc.stdout
     assert "| json.load + validate_python |" in proc.stdout
     assert "| contender | 0.01 MB (s) | 0.1 MB (s) | ratio |" in proc.stdout
+
+
+# --- one class per input format ------------------------------------------------------------------
+
+
+def test_item_collector_constructs_the_class_of_its_format() -> None:
+    """`ItemCollector(jsonl=...)` is the format's own class, still an ItemCollector."""
+    document, lines = ItemCollector(Record), ItemCollector(Record, jsonl=True)
+    assert type(document) is _DocumentCollector and type(lines) is _LinesCollector
+    assert isinstance(document, ItemCollector) and isinstance(lines, ItemCollector)
+    assert not hasattr(document, "__dict__") and not hasattr(lines, "__dict__")
+
+
+def test_document_collector_class_parses_one_document_split_anywhere() -> None:
+    """The document class alone: items of the array under the path, across chunk splits."""
+    collector: _DocumentCollector[Record] = _DocumentCollector(Record, item="$.results[*]")
+    payload = json.dumps({"results": RECORDS}).encode()
+    out = [*collector.feed(payload[:50]), *collector.feed(payload[50:]), *collector.close()]
+    assert out == EXPECTED
+    assert (collector.count, collector.offset) == (len(EXPECTED), len(payload))
+
+
+def test_lines_collector_class_validates_each_line() -> None:
+    """The JSON Lines class alone: one item per non-blank line, CRLF split across chunks."""
+    collector: _LinesCollector[int] = _LinesCollector(int, jsonl=True)
+    assert collector.feed(b"1\r") == [1]  # CR ends a line; its LF may follow
+    assert collector.feed(b"\n\n 2 \r\n3") == [2]
+    assert collector.close() == [3]
+    assert collector.count == 3

@@ -10,24 +10,20 @@ from typing import Any
 
 import pytest
 
-from streamdantic import (
-    DeltaError,
-    DocumentCompleted,
-    JSONParser,
-    StringAppended,
-    UsageError,
-    ValueCompleted,
-    ValueStarted,
-)
+from streamdantic import DeltaError, JSONParser, UsageError
 from streamdantic._deltas import (
+    _MERGERS,
     Chunk,
     ChunkMerger,
     Delta,
     DeltaEncoder,
+    _CompatibleMerger,
+    _NestedMerger,
     chunk_from_object,
     chunks_for_field,
     chunks_from_text,
 )
+from streamdantic.events import DocumentCompleted, StringAppended, ValueCompleted, ValueStarted
 from tests.helpers import SPLITTERS
 
 
@@ -918,3 +914,56 @@ def test_chunks_for_field_bad_profile() -> None:
     """An unknown profile raises ValueError naming both profiles."""
     with pytest.raises(ValueError, match="'nested', 'compatible'"):
         chunks_for_field("a", "x", profile="flat")  # type: ignore[arg-type]
+
+
+# --- one class per profile ---------------------------------------------------------------------
+
+
+def test_chunk_merger_constructs_the_class_of_its_profile() -> None:
+    """`ChunkMerger(profile)` is an instance of the profile's own class, still a ChunkMerger."""
+    nested, compatible = ChunkMerger("nested"), ChunkMerger(profile="compatible")
+    assert type(nested) is _NestedMerger and type(compatible) is _CompatibleMerger
+    assert isinstance(nested, ChunkMerger) and isinstance(compatible, ChunkMerger)
+    assert (nested.profile, compatible.profile) == ("nested", "compatible")
+    assert type(ChunkMerger()) is _NestedMerger
+    assert _MERGERS == {"nested": _NestedMerger, "compatible": _CompatibleMerger}
+    with pytest.raises(ValueError, match="'nested', 'compatible'"):
+        ChunkMerger(["nested"])  # type: ignore[arg-type]
+
+
+def test_nested_merger_class_merges_pointers_and_completes_nothing_at_close() -> None:
+    """The nested class alone: pointer keys, explicit ``done``; `close` adds no event."""
+    merger = _NestedMerger()
+    events = merger.apply(Chunk(Delta(json={"": {"a": ""}}, text={"/a": "hi"})))
+    assert events == [
+        ValueStarted((), "object"),
+        ValueStarted(("a",), "string"),
+        StringAppended(("a",), "hi"),
+    ]
+    assert merger.apply(Chunk(Delta(done=("",)))) == [
+        ValueCompleted(("a",), "hi"),
+        ValueCompleted((), {"a": "hi"}),
+        DocumentCompleted({"a": "hi"}),
+    ]
+    assert merger.close() == []
+    assert not hasattr(merger, "__dict__")  # slotted, like the base
+
+
+def test_compatible_merger_class_assigns_fields_and_completes_at_close() -> None:
+    """The compatible class alone: field-name keys, text appends; `close` completes the root."""
+    merger = _CompatibleMerger()
+    assert merger.apply(Chunk(Delta(text={"a": "h"}))) == [
+        ValueStarted((), "object"),
+        ValueStarted(("a",), "string"),
+        StringAppended(("a",), "h"),
+    ]
+    assert merger.apply(Chunk(Delta(text={"a": "i"}, json={"n": 1}))) == [
+        ValueCompleted(("n",), 1),
+        StringAppended(("a",), "i"),
+    ]
+    assert merger.close() == [
+        ValueCompleted(("a",), "hi"),
+        ValueCompleted((), {"a": "hi", "n": 1}),
+        DocumentCompleted({"a": "hi", "n": 1}),
+    ]
+    assert not hasattr(merger, "__dict__")

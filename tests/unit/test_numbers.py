@@ -17,17 +17,9 @@ import pytest
 from pydantic import BaseModel
 
 import streamdantic
-from streamdantic import (
-    Chunk,
-    ChunkMerger,
-    Delta,
-    DeltaError,
-    LimitExceededError,
-    chunks_from_text,
-    collect,
-    parse_partial,
-)
+from streamdantic import DeltaError, LimitExceededError, collect, parse_partial
 from streamdantic._numbers import jsonable, write_infinities
+from streamdantic.deltas import Chunk, ChunkMerger, Delta, chunks_from_text
 from streamdantic.sse import ProfileDecoder, ProfileEncoder, ServerSentEvent
 
 TEXT = '{"x": 1e400, "y": [-1e400, 2.5, 1e-400], "z": {"w": 1E+999, "s": "Infinity"}, "n": -0.0}'

@@ -10,18 +10,15 @@ from typing import Any
 import pytest
 
 from streamdantic import (
-    DocumentCompleted,
     IncompleteJSONError,
     JSONParseError,
     JSONParser,
     LimitExceededError,
-    StringAppended,
     UsageError,
-    ValueCompleted,
-    ValueStarted,
     parse_partial,
 )
 from streamdantic._parser import COMPILED, PyJSONParser
+from streamdantic.events import DocumentCompleted, StringAppended, ValueCompleted, ValueStarted
 from tests.helpers import SPLITTERS, parse_chunks
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for the SSE codec (`streamdantic._sse`): encoder, decoder, line splitter.
+"""Unit tests for the SSE codec (`streamdantic.sse._codec`): encoder, decoder, line splitter.
 
 Every decoder test runs three times through the `decode` fixture: the stream fed whole, byte by
 byte, and in seeded random splits; all must give the same events and decoder state.

@@ -12,33 +12,34 @@ import pytest
 from pydantic import AfterValidator, BaseModel, Field
 
 from streamdantic import (
-    ChunkMerger,
     DeltaError,
-    Finish,
     GenerationLostError,
     IncompleteJSONError,
     JSONParseError,
     ProviderError,
-    ProviderErrorPart,
-    ReasoningDelta,
-    RefusalDelta,
     SSEError,
     StoreUnavailableError,
     StreamCancelledError,
     StreamIntegrityError,
     StreamValidationError,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolResult,
     TruncatedStreamError,
     Update,
-    Usage,
     UsageError,
     stream,
 )
 from streamdantic._deltas import Chunk
-from streamdantic._sse_profile import _first_difference
+from streamdantic.deltas import ChunkMerger
+from streamdantic.parts import (
+    Finish,
+    ProviderErrorPart,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolResult,
+    Usage,
+)
 from streamdantic.sse import (
     ClientUpdate,
     ProfileDecoder,
@@ -48,6 +49,7 @@ from streamdantic.sse import (
     encode,
     stream_frame,
 )
+from streamdantic.sse._profile import _first_difference
 from tests.helpers import SPLITTERS, split_random
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -802,7 +804,7 @@ def sendable(frames: list[SSE]) -> bytes:
     return b"".join(map(encode, frames))
 
 
-@pytest.mark.parametrize("profile", ["streamdantic", "compatible"])
+@pytest.mark.parametrize("profile", ["nested", "compatible"])
 def test_lone_surrogates_are_sent_as_replacement_characters(profile: str) -> None:
     """Text with a lone surrogate still makes sendable frames (U+FFFD in its place, as a
     UTF-8 decoder shows bytes it cannot read), and the client's object is the final one."""
@@ -886,3 +888,25 @@ def test_decoder_refuses_profile_frame_without_data(name: str) -> None:
     decoder: ProfileDecoder[Any] = ProfileDecoder()
     with pytest.raises(SSEError, match=f"the '{name}' event \\(id '1'\\) has no data"):
         decoder.feed(SSE(None, event=name, id="1"))
+
+
+# ------------------------------------------------------------------------------ vocabulary
+
+
+def test_the_sse_profile_words_are_the_delta_profile_words() -> None:
+    """``"nested"`` is the default SSE profile; ``"streamdantic"``, its old name, gives the
+    same frames with a DeprecationWarning at the caller."""
+    items = outputs(SMALL_TEXT, seed=1)
+    frames = encode_all(items)
+    assert encode_all(items, profile="nested") == frames
+    with pytest.warns(DeprecationWarning, match="use profile='nested'") as caught:
+        encoder = ProfileEncoder(profile="streamdantic")
+    assert caught[0].filename == __file__
+    old = [frame for item in items for frame in encoder.feed(item)] + encoder.close()
+    assert [(f.event, f.data) for f in old][1:] == [(f.event, f.data) for f in frames][1:]
+    with pytest.warns(DeprecationWarning, match="use profile='nested'"):
+        decoder: ProfileDecoder[Any] = ProfileDecoder(profile="streamdantic")
+    updates = [u for frame in frames for u in decoder.feed(frame)] + decoder.close()
+    assert updates[-1].final == decode_all(frames, profile="nested")[-1].final
+    with pytest.raises(ValueError, match=r"\('nested', 'compatible'\)"):
+        ProfileEncoder(profile="flat")  # type: ignore[arg-type]

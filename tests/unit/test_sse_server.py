@@ -18,12 +18,12 @@ from streamdantic import (
     StoreFullError,
     StoreUnavailableError,
     StreamCancelledError,
-    ToolCallDelta,
     TooManyGenerationsError,
     UsageError,
     astream,
     stream,
 )
+from streamdantic.parts import ToolCallDelta
 from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
 from streamdantic.starlette import EventStreamResponse, ResumableStreams, _stored_token
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pathlib
 import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
@@ -13,17 +14,15 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 
 import streamdantic as sd
-from streamdantic import (
-    Debounce,
+from streamdantic import Debounce, Throttle, Update
+from streamdantic.parts import (
     Finish,
     ProviderErrorPart,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
-    Throttle,
     ToolCallDelta,
     ToolCallDone,
-    Update,
     Usage,
 )
 from tests.helpers import split_random
@@ -193,6 +192,94 @@ def test_callbacks_fire_exactly_once(chunks: list[str]) -> None:
     assert seen["items"] == [Item(name="milk ]}", qty=2), Item(name="eggs", qty=12)]
     assert seen["names"] == ["milk ]}", "eggs"]
     assert seen["final"] == [Order.model_validate(ORDER)]
+
+
+def test_a_str_bytes_or_path_source_is_the_whole_json_text(tmp_path: pathlib.Path) -> None:
+    """A str or bytes is the JSON text in one piece, a pathlib.Path a file of it (as collect)."""
+    expected = Order.model_validate(ORDER)
+    path = tmp_path / "order.json"
+    path.write_text(TEXT)
+    for source in (TEXT, TEXT.encode(), bytearray(TEXT.encode()), path):
+        updates = list(sd.stream(source, Order))
+        assert updates[-1].final == expected, type(source)
+        assert len(updates[-1].partial.items) == 2
+    assert len(list(sd.stream(TEXT, Order))) == 2  # one chunk: one update and the final
+
+
+@pytest.mark.anyio
+async def test_async_path_source_reads_the_file(tmp_path: pathlib.Path) -> None:
+    """astream reads a pathlib.Path source without blocking, and a str as the JSON text."""
+    path = tmp_path / "order.json"
+    path.write_text(TEXT)
+    for source in (path, TEXT):
+        assert await sd.astream_to_object(source, Order) == Order.model_validate(ORDER)
+
+
+def test_an_unknown_stream_option_is_refused_with_a_suggestion() -> None:
+    """Every entry point refuses a misspelled option at the call, naming the closest one."""
+    calls = {
+        "stream": lambda: sd.stream([TEXT], Order, emitt="changes"),
+        "Stream": lambda: sd.Stream([TEXT], Order, emitt="changes"),
+        "astream": lambda: sd.astream([TEXT], Order, emitt="changes"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(
+            TypeError,
+            match=rf"{name}\(\) got an unexpected keyword argument 'emitt'; did you mean 'emit'\?",
+        ):
+            call()
+    with pytest.raises(
+        TypeError, match=r"stream_to_object\(\) got .* 'partial'; did you mean 'partials'\?"
+    ):
+        sd.stream_to_object([TEXT], Order, partial="live")  # type: ignore[call-arg]
+    # stream_to_object emits completions itself: emit is not one of its options.
+    with pytest.raises(
+        TypeError, match=r"stream_to_object\(\) got an unexpected keyword argument 'emit'"
+    ):
+        sd.stream_to_object([TEXT], Order, emit="changes")  # type: ignore[call-arg]
+
+
+def test_option_values_are_still_checked() -> None:
+    """The typed options keep their runtime checks: a bad word lists the valid ones."""
+    with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'report'"):
+        sd.stream([TEXT], Order, on_invalid="skip")  # type: ignore[typeddict-item]
+    with pytest.raises(ValueError, match="partials must be one of 'snapshot', 'live'"):
+        sd.stream([TEXT], Order, partials="copy")  # type: ignore[typeddict-item]
+
+
+def test_callbacks_take_the_paths_that_messages_print() -> None:
+    """``$.items[*].name`` (the notation of error messages), ``.*`` and tuples all match."""
+    seen: dict[str, list[Any]] = {"dollar": [], "star": [], "tuple": [], "index": []}
+    s = sd.stream([TEXT], Order)
+    s.on_field("$.items[*].name", seen["dollar"].append)
+    s.on_field("items.*.name", seen["star"].append)
+    s.on_field(("items", "*", "name"), seen["tuple"].append)
+    s.on_field("$.items[1].qty", seen["index"].append)
+    list(s)
+    assert seen == {
+        "dollar": ["milk ]}", "eggs"],
+        "star": ["milk ]}", "eggs"],
+        "tuple": ["milk ]}", "eggs"],
+        "index": [12],
+    }
+
+
+def test_a_bracketed_star_key_is_not_a_wildcard() -> None:
+    """``["*"]`` is the key named ``*``: it does not match the other keys."""
+    seen: list[Any] = []
+    s = sd.stream(['{"*": 1, "a": 2}'])
+    s.on_field('$["*"]', seen.append)
+    list(s)
+    assert seen == [1]
+
+
+def test_a_malformed_path_is_refused_at_once() -> None:
+    """A path outside the notation raises ValueError when given, instead of matching nothing."""
+    s = sd.stream([TEXT], Order)
+    with pytest.raises(ValueError, match=r"invalid path 'items\[x\]' at offset 5"):
+        s.on_field("items[x]", print)
+    with pytest.raises(ValueError, match="invalid path"):
+        s.elements("items[-1]")
 
 
 @pytest.mark.parametrize("chunks", chunkings(), ids=["whole", "chars", "random", "random3"])

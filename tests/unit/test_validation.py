@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
@@ -27,7 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypedDict
 
-from streamdantic import JSONParser, StreamValidationError
+from streamdantic import JSONParser, StreamValidationError, _validation
 from streamdantic._partial import CompleteOnly, HoldsParent, Partial, PartialModel
 from streamdantic._validation import Changes, PartialValidator
 from tests.helpers import SPLITTERS
@@ -1175,3 +1176,204 @@ def test_final_validation_of_an_integer_over_the_interpreter_limit() -> None:
         assert validator.validate_final({"n": big}) == Count(n=big)
     finally:
         sys.set_int_max_str_digits(before)
+
+
+def test_partial_validator_takes_model_and_the_old_annotation_keyword() -> None:
+    """The type is ``model`` as everywhere else; ``annotation=`` still works, deprecated."""
+    validator: PartialValidator[dict[str, int]] = PartialValidator(dict[str, int])
+    assert validator.model == dict[str, int] and validator.annotation == dict[str, int]
+    assert PartialValidator(model=int).model is int
+    with pytest.warns(
+        DeprecationWarning, match=r"annotation=\.\.\.\) is deprecated; use model="
+    ) as w:
+        old: PartialValidator[int] = PartialValidator(annotation=int)
+    assert w[0].filename == __file__
+    assert old.model is int and old.validate_final(3) == 3
+    with pytest.raises(TypeError, match="both model and annotation="):
+        PartialValidator(int, annotation=int)
+    with pytest.raises(TypeError, match="needs the model"):
+        PartialValidator()
+
+
+# ---------------------------------------------------------------- snapshot recycling
+#
+# In snapshot mode, the version of a partial model or list from two updates back is brought
+# up to date instead of copied when nothing outside the validator holds it or any part of
+# it (`_copy_model`, `_copy_list`; compiled: `_speedups.own_path`). These tests hold
+# snapshots in every way a user can and check that nothing they hold ever changes, on both
+# implementations.
+
+OWN_PATHS = [
+    pytest.param(_validation._py_own_path, id="python"),
+    pytest.param(
+        _validation._C_OWN_PATH,
+        id="compiled",
+        marks=pytest.mark.skipif(
+            _validation._C_OWN_PATH is None, reason="the C extension is not built"
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=OWN_PATHS)
+def own_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run the validator on one implementation of path copying (pure Python or compiled)."""
+    monkeypatch.setattr(_validation, "_own_path", request.param)
+    return request.param
+
+
+class BasketLine(BaseModel):
+    sku: str
+    qty: int
+    tags: list[str]
+
+
+class Basket(BaseModel):
+    id: str
+    lines: list[BasketLine]
+    note: str
+
+
+BASKET = json.dumps(
+    {
+        "id": "basket-0001",
+        "lines": [
+            {"sku": f"sku-{i}-abcdef", "qty": i, "tags": ["red", "green", "blue"]} for i in range(4)
+        ],
+        "note": "leave it at the door, please",
+    }
+)
+BASKET_CHUNKS = [BASKET[i : i + 3] for i in range(0, len(BASKET), 3)]
+
+
+def shown(value: Any) -> Any:
+    """Everything a partial shows: field values, field states and the fields set."""
+    if isinstance(value, BaseModel):
+        fields = {k: shown(v) for k, v in value.__dict__.items()}
+        states = {name: value.field_state(name) for name in type(value).model_fields}
+        return (type(value).__name__, fields, states, sorted(value.model_fields_set))
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return sorted(value)
+    return value
+
+
+@dataclass
+class Box:
+    value: Any
+
+
+# How a user may hold on to a snapshot, or to a part of it, after dropping the update:
+# (name, hold(partial) -> what is kept, look(kept) -> what it shows now).
+HOLDS: list[tuple[str, Any, Any]] = [
+    ("the partial", lambda p: p, shown),
+    ("in a list", lambda p: [p], lambda k: shown(k[0])),
+    ("as a field of another object", Box, lambda k: shown(k.value)),
+    ("in a closure", lambda p: lambda: p, lambda k: shown(k())),
+    ("its last line only", lambda p: p.lines and p.lines[-1], shown),
+    ("its list of lines only", lambda p: p.lines, shown),
+    ("its __dict__", vars, lambda k: {f: shown(v) for f, v in k.items()}),
+    ("its fields set", lambda p: p.model_fields_set, sorted),
+    ("its private dict", lambda p: p.__pydantic_private__, lambda k: shown(k)),
+    ("its field states", lambda p: p.__pydantic_private__["_states"], dict),
+    ("the last line's field states", lambda p: p.lines and p.lines[-1]._states, shown),
+    ("a model_copy (sharing its field states)", lambda p: p.model_copy(), shown),
+    ("a model_dump", lambda p: p.model_dump(), lambda k: k),
+]
+
+
+def basket_partials() -> Any:
+    """The partial after each chunk of BASKET (snapshot mode), read once per chunk."""
+    parser, validator = JSONParser(), PartialValidator(Basket)
+    for chunk in BASKET_CHUNKS:
+        validator.apply(parser.feed(chunk))
+        if validator.partial is not None:
+            yield validator.partial
+    validator.apply(parser.close())
+    yield validator.partial
+
+
+@pytest.mark.parametrize("every", [1, 2, 3, 7])
+@pytest.mark.parametrize(("name", "hold", "look"), HOLDS, ids=[h[0] for h in HOLDS])
+def test_what_a_user_holds_of_a_snapshot_never_changes(
+    own_path: Any, name: str, hold: Any, look: Any, every: int
+) -> None:
+    """Whatever part of a snapshot is kept, in whatever way (while the rest of the stream
+    is dropped, so the versions around it are recycled), shows what it showed when kept."""
+    kept = []
+    for i, partial in enumerate(basket_partials()):
+        if i % every == 0:
+            held = hold(partial)
+            kept.append((held, look(held)))
+        del partial
+    assert len(kept) > 10
+    assert [look(held) for held, _ in kept] == [at_the_time for _, at_the_time in kept]
+
+
+def test_a_snapshot_only_weakly_referenced_is_never_recycled(own_path: Any) -> None:
+    """A weak reference is not counted in the reference count: a snapshot (or a nested
+    model of one) held only through one, while alive, still shows what it showed."""
+    refs: list[tuple[Any, Any]] = []
+    for partial in basket_partials():
+        for obj in (partial, *(partial.lines or ())):
+            refs.append((weakref.ref(obj), shown(obj)))
+        del partial, obj
+        alive = [(ref(), then) for ref, then in refs if ref() is not None]
+        assert [shown(obj) for obj, _ in alive] == [then for _, then in alive]
+        del alive
+
+
+def test_versions_nothing_holds_are_recycled(own_path: Any) -> None:
+    """The model copy of an update is the version of two updates back when nothing holds
+    that one any more: its field values, fields set and field states brought up to date."""
+    parser, validator = JSONParser(), PartialValidator(Basket)
+    validator.apply(parser.feed('{"id": "b'))
+    first = id(validator.partial)  # published; the next change copies it
+    validator.apply(parser.feed("as"))
+    second = validator.partial  # a copy; the first is now only the validator's spare
+    validator.apply(parser.feed("ket"))
+    third = validator.partial  # the first, recycled
+    assert id(third) == first and third is not second
+    assert shown(third) == (
+        "PartialBasket",
+        {"id": "basket", "lines": None, "note": None},
+        {"id": "streaming", "lines": "pending", "note": "pending"},
+        ["id"],
+    )
+    validator.apply(parser.feed('", "lines": ['))
+    assert shown(second) == (
+        "PartialBasket",
+        {"id": "bas", "lines": None, "note": None},
+        {"id": "streaming", "lines": "pending", "note": "pending"},
+        ["id"],
+    )  # held: not recycled
+    assert validator.partial is not second
+
+
+def test_a_held_spare_is_copied_not_recycled(own_path: Any) -> None:
+    """The version of two updates back, still held, is left alone: the update gets a copy."""
+    parser, validator = JSONParser(), PartialValidator(Basket)
+    validator.apply(parser.feed('{"id": "b'))
+    first = validator.partial
+    validator.apply(parser.feed("as"))
+    second = validator.partial
+    validator.apply(parser.feed("ket"))
+    third = validator.partial
+    assert third is not first and third is not second and first.id == "b" and third.id == "basket"
+
+
+@pytest.mark.parametrize("partials", ["snapshot", "live"])
+def test_recycling_shows_the_same_values_as_a_fresh_validator(
+    own_path: Any, partials: Literal["snapshot", "live"]
+) -> None:
+    """Recycled or copied, every update shows what a validator fed the same prefix in one
+    piece shows."""
+    parser, validator = JSONParser(), PartialValidator(Basket, partials=partials)
+    for n, chunk in enumerate(BASKET_CHUNKS, 1):
+        validator.apply(parser.feed(chunk))
+        fresh_parser, fresh = JSONParser(), PartialValidator(Basket)
+        fresh.apply(fresh_parser.feed("".join(BASKET_CHUNKS[:n])))
+        assert shown(validator.partial) == shown(fresh.partial)

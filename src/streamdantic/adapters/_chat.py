@@ -38,7 +38,7 @@ from .._parts import (
     ToolCallDelta,
     Usage,
 )
-from .._sse import SSEDecoder, data_of
+from ..sse._codec import SSEDecoder, data_of
 
 __all__ = ["ChatConverter", "ChatStreamDecoder", "error_part"]
 

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from ._examples import DEFAULT_EXAMPLE, Example, examples
+from .examples import DEFAULT_EXAMPLE, Example, examples
 
 __all__ = ["ReplayServer", "frames"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from ._partial import PartialModel
+from .._partial import PartialModel
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -63,7 +63,7 @@ def plain_line(
 ) -> str:
     """One line for an update: time, index, the fields it completed, the object so far
     (its end, when it is longer than `width`: that is where it grows)."""
-    from ._paths import render_path
+    from .._paths import render_path
 
     shown = json.dumps(visible(partial), ensure_ascii=False, separators=(",", ":"))
     marks = " ".join(f"{MARKS['complete']} {render_path(p)}" for p in completed if p)

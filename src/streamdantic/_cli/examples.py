@@ -1,6 +1,6 @@
 """The bundled examples the demo and the web page replay: recorded streams and their models.
 
-The `.sse` files in ``_data/examples/`` are byte-for-byte copies of Chat Completions
+The `.sse` files in ``_cli/data/examples/`` are byte-for-byte copies of Chat Completions
 recordings in the repository's ``fixtures/`` (``scripts/bundle_examples.py`` copies them and
 writes ``examples.json``); the models below mirror ``fixtures/models.py``, and a test keeps
 both in step. Every model forbids extra keys, so a stream that reassembles into the wrong
@@ -170,7 +170,7 @@ class Example:
 
 
 def _files() -> Any:
-    return resources.files("streamdantic").joinpath("_data", "examples")
+    return resources.files("streamdantic").joinpath("_cli", "data", "examples")
 
 
 @functools.cache

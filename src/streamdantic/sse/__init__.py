@@ -14,10 +14,14 @@ streams (served by `streamdantic.starlette.ResumableStreams`).
 
 from __future__ import annotations
 
-from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
-from ._sse import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
-from ._sse_profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
-from ._store import Frames, MemoryStore, RedisStore, Store
+from typing import TYPE_CHECKING
+
+from ._codec import LineSplitter, ServerSentEvent, SSEDecoder, encode, encode_comment
+from ._profile import ClientUpdate, ProfileDecoder, ProfileEncoder, stream_frame
+
+if TYPE_CHECKING:  # loaded on first use (sse/_lazy.py)
+    from ._client import AsyncClientStream, ClientStream, Retry, aconnect, connect
+    from ._store import Frames, MemoryStore, RedisStore, Store
 
 __all__ = [
     "AsyncClientStream",
@@ -42,7 +46,10 @@ __all__ = [
 
 # Exported names present themselves as `streamdantic.sse.X` in reprs and tracebacks.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)  # None: not loaded yet, see below
     if hasattr(_obj, "__module__"):
         _obj.__module__ = __name__
 del _name, _obj
+
+if not TYPE_CHECKING:
+    from ._lazy import __dir__ as __dir__, __getattr__ as __getattr__  # load on first use

@@ -39,9 +39,9 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 import pydantic_core
 
-from ._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
-from ._events import Event, StringAppended, ValueCompleted, ValueStarted
-from ._exceptions import (
+from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
+from .._events import Event, StringAppended, ValueCompleted, ValueStarted
+from .._exceptions import (
     DeltaError,
     GenerationLostError,
     IncompleteJSONError,
@@ -55,8 +55,9 @@ from ._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
-from ._numbers import jsonable, write_infinities
-from ._parts import (
+from .._numbers import jsonable, write_infinities
+from .._options import warn_deprecated
+from .._parts import (
     Finish,
     Part,
     ProviderErrorPart,
@@ -68,10 +69,10 @@ from ._parts import (
     ToolResult,
     Usage,
 )
-from ._paths import Path, render_path, to_pointer
-from ._sse import ServerSentEvent, data_of, encode
-from ._stream_core import Update
-from ._validation import PartialValidator
+from .._paths import Path, render_path, to_pointer
+from .._stream_core import Update
+from .._validation import PartialValidator
+from ._codec import ServerSentEvent, data_of, encode
 
 __all__ = [
     "ClientUpdate",
@@ -85,8 +86,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-SSEProfile = Literal["streamdantic", "compatible"]
-_PROFILES: Final = ("streamdantic", "compatible")
+# The SSE profiles carry the delta profiles of the same name: "nested" (streamdantic's own
+# frames: ids, parts, snapshots, nested-profile deltas) or "compatible" (bare compatible-profile
+# chunks). "streamdantic" is the old name of "nested" (deprecated).
+SSEProfile = Literal["nested", "compatible", "streamdantic"]
+_PROFILES: Final = ("nested", "compatible")
 ErrorType = Literal[
     "provider_error",
     "validation_error",
@@ -156,9 +160,21 @@ def _dumps(value: Any) -> str:
     return write_infinities(text, nan="null")
 
 
-def _check_profile(profile: str) -> None:
+def _check_profile(profile: str) -> Literal["nested", "compatible"]:
+    """The profile's canonical word.
+
+    Raises:
+        ValueError: an unknown profile (the message lists the valid ones).
+    """
+    if profile == "streamdantic":
+        warn_deprecated(
+            "profile='streamdantic' is deprecated; use profile='nested' (the same profile:"
+            " its deltas are nested-profile chunks, as for ChunkMerger and stream)"
+        )
+        return "nested"
     if profile not in _PROFILES:
         raise ValueError(f"profile must be one of {_PROFILES!r}, not {profile!r}")
+    return profile  # type: ignore[return-value]
 
 
 def error_type(error: BaseException) -> ErrorType:
@@ -277,7 +293,9 @@ class ProfileEncoder:
     compatible-profile chunks and ``error`` frames, no ids, no parts, no snapshots.
 
     Args:
-        profile: ``"streamdantic"`` (default) or ``"compatible"``.
+        profile: ``"nested"`` (default: the streamdantic frames, whose deltas are
+            nested-profile chunks) or ``"compatible"`` (``"streamdantic"``, the old name of
+            ``"nested"``, still works, deprecated).
         snapshot_every: add a snapshot after this many frames since the last one (``None``,
             the default: never by count).
         snapshot_interval: add one when this many seconds (of the ``now`` passed to `feed`)
@@ -309,11 +327,11 @@ class ProfileEncoder:
     def __init__(
         self,
         *,
-        profile: SSEProfile = "streamdantic",
+        profile: SSEProfile = "nested",
         snapshot_every: int | None = None,
         snapshot_interval: float | None = None,
     ) -> None:
-        _check_profile(profile)
+        profile = _check_profile(profile)
         if snapshot_every is not None and (
             isinstance(snapshot_every, bool)
             or not isinstance(snapshot_every, int)
@@ -839,7 +857,7 @@ class ProfileDecoder(Generic[T]):
     Args:
         model: the type of the object (typed partials and a validated final object), or
             ``None`` for plain JSON values.
-        profile: ``"streamdantic"`` (default) or ``"compatible"``.
+        profile: ``"nested"`` (default) or ``"compatible"``, as for `ProfileEncoder`.
         partials: ``"snapshot"`` (default): each `ClientUpdate.partial` is a value that
             never changes afterwards (unchanged subtrees shared with the previous update's);
             ``"live"``: one object changed in place by later frames.
@@ -852,10 +870,10 @@ class ProfileDecoder(Generic[T]):
         self,
         model: type[T] | Any = None,
         *,
-        profile: SSEProfile = "streamdantic",
+        profile: SSEProfile = "nested",
         partials: Literal["snapshot", "live"] = "snapshot",
     ) -> None:
-        _check_profile(profile)
+        profile = _check_profile(profile)
         self.model = model
         self._compatible = profile == "compatible"
         self._merger = ChunkMerger("compatible" if self._compatible else "nested")
@@ -938,8 +956,7 @@ class ProfileDecoder(Generic[T]):
             DeltaError: a delta contradicts the object so far.
             StreamValidationError: a completed value does not fit the model (also: the
                 server reported a ``validation_error``).
-            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError,
-                StoreUnavailableError: the server's ``error``
+            ProviderError, TruncatedStreamError, StreamCancelledError, GenerationLostError, StoreUnavailableError: the server's ``error``
                 frame, by its type (an unknown type raises `ProviderError` with
                 ``code=type``); ``.partial`` is the client's partial object.
             UsageError: the decoder was closed.

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ._cliutil import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
-from ._exceptions import StreamdanticError
-from ._replay import DEFAULT_TOKENS_PER_SECOND
+from .._exceptions import StreamdanticError
+from .replay import DEFAULT_TOKENS_PER_SECOND
+from .util import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 
 __all__ = ["build_parser", "main"]
 
@@ -92,8 +92,8 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `streamdantic` command."""
-    from ._check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
-    from ._examples import DEFAULT_EXAMPLE, examples
+    from .check import DEFAULT_RANDOM_SPLITS, SMALL_RANDOM_SPLITS
+    from .examples import DEFAULT_EXAMPLE, examples
 
     names = list(examples())
     parser = _Parser(
@@ -206,14 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _formats() -> list[str]:
-    from ._recording import FORMATS
+    from .recording import FORMATS
 
     return list(FORMATS)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from ._demo import DemoOptions, run_demo
+        from .demo import DemoOptions, run_demo
 
         return run_demo(
             DemoOptions(
@@ -229,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         )
     if args.command == "replay":
-        from ._recording import run_replay
+        from .recording import run_replay
 
         return run_replay(
             args.file,
@@ -239,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
             lenient=args.lenient,
         )
     if args.command == "check":
-        from ._check import run_check
+        from .check import run_check
 
         return run_check(
             args.file,
@@ -251,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
             lenient=args.lenient,
         )
     if args.command == "serve":
-        from ._serve import run_serve
+        from .serve import run_serve
 
         return run_serve(args)
     raise AssertionError(args.command)  # pragma: no cover

@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._aggregate import stream
-from ._cliutil import EXIT_FAILED, EXIT_OK, CommandError, load_model
-from ._exceptions import StreamdanticError
-from ._paths import Path, render_path
-from ._view import visible
+from .._aggregate import stream
+from .._exceptions import StreamdanticError
+from .._paths import JSONPath, render_path
+from .util import EXIT_FAILED, EXIT_OK, CommandError, load_model
+from .view import visible
 
 __all__ = ["Outcome", "Violation", "check_growth", "check_recording", "run_check"]
 
@@ -89,7 +89,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_growth(old: Any, new: Any, path: Path = ()) -> str | None:
+def check_growth(old: Any, new: Any, path: JSONPath = ()) -> str | None:
     """How `new` fails to be `old` grown (None when it is): the first difference found."""
     where = render_path(path)
     told, tnew = _json_type(old), _json_type(new)
@@ -272,7 +272,7 @@ def run_check(
     lenient: bool = False,
 ) -> int:
     """`streamdantic check`: exit 0 when the contract holds, 1 with the first violation."""
-    from ._recording import items, load_recording
+    from .recording import items, load_recording
 
     model = load_model(schema) if schema is not None else None
     recording = load_recording(path, format=format)

@@ -43,19 +43,19 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeAlias, TypeVar
 
 import anyio
 
-from ._exceptions import (
+from .._exceptions import (
     ReconnectError,
     SSEError,
     StreamdanticError,
     StreamNotResumableError,
     UsageError,
 )
-from ._sse import SSEDecoder
-from ._sse_profile import ClientUpdate, ProfileDecoder
+from ._codec import SSEDecoder
+from ._profile import ClientUpdate, ProfileDecoder
 
 if TYPE_CHECKING:
     import httpx
@@ -732,7 +732,7 @@ class ClientStream(_ClientStreamBase[T]):
         if self._iterator is not None:
             self._iterator.close()
 
-    def __enter__(self) -> ClientStream[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -841,7 +841,7 @@ class AsyncClientStream(_ClientStreamBase[T]):
             with anyio.CancelScope(shield=True):
                 await self._iterator.aclose()
 
-    async def __aenter__(self) -> AsyncClientStream[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -23,12 +23,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ._aggregate import stream
-from ._cliutil import EXIT_OK, CommandError, check_base_url, endpoint_error, load_model
-from ._examples import DEFAULT_EXAMPLE, example
-from ._replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
-from ._stream_core import Update
-from ._view import plain_line, rich_tree, visible
+from .._aggregate import stream
+from .._stream_core import Update
+from .examples import DEFAULT_EXAMPLE, example
+from .replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
+from .util import EXIT_OK, CommandError, check_base_url, endpoint_error, load_model
+from .view import plain_line, rich_tree, visible
 
 __all__ = ["DemoOptions", "Meter", "Target", "resolve_target", "run_demo"]
 
@@ -158,7 +158,7 @@ def resolve_target(opts: DemoOptions) -> Target:
 def response_format_for(model: Any) -> dict[str, Any]:
     """A Chat Completions ``response_format`` asking for `model` (strict when it can be)."""
     try:
-        from .adapters.openai import response_format
+        from ..adapters.openai import response_format
 
         return response_format(model)
     except Exception:
@@ -387,7 +387,7 @@ def final_partial(final: Any) -> Any:
     from pydantic import BaseModel
 
     if isinstance(final, BaseModel):
-        from ._partial import build_partial, compile_node
+        from .._partial import build_partial, compile_node
 
         return build_partial(
             compile_node(type(final)), final.model_dump(mode="json", by_alias=True), complete=True

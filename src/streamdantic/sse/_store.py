@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkab
 
 import anyio
 
-from ._exceptions import StoreFullError, StoreUnavailableError
-from ._sse import ServerSentEvent
+from .._exceptions import StoreFullError, StoreUnavailableError
+from ._codec import ServerSentEvent
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

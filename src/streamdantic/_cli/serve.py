@@ -1,7 +1,7 @@
 """`streamdantic serve`: a local page that renders a typed object live from an SSE endpoint.
 
-The page (``_web/index.html`` + ``app.js``) and the browser client (``_web/streamdantic.js``)
-are package data. The server is a small Starlette app on `ResumableStreams`:
+The page (``_cli/web/index.html`` + ``app.js``) and the browser client (``_web/streamdantic.js``,
+the library's, see docs/browser.md) are package data. The server is a small Starlette app on `ResumableStreams`:
 
 ```
  browser                               app (this module)                        model
@@ -34,8 +34,11 @@ from typing import Any
 
 import anyio
 
-from ._aggregate import astream
-from ._cliutil import (
+from .._aggregate import astream
+from .._exceptions import ProviderError
+from .examples import Example, examples
+from .replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
+from .util import (
     EXIT_OK,
     CommandError,
     check_base_url,
@@ -43,9 +46,6 @@ from ._cliutil import (
     load_model,
     missing_extra,
 )
-from ._examples import Example, examples
-from ._exceptions import ProviderError
-from ._replay import DEFAULT_TOKENS_PER_SECOND, ReplayServer
 
 try:
     from starlette.applications import Starlette
@@ -57,7 +57,7 @@ try:
     from starlette.routing import Route
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-    from .starlette import ResumableStreams
+    from ..starlette import ResumableStreams
 except ImportError:  # pragma: no cover - reported by create_app / run_serve
     Starlette = None  # type: ignore[assignment, misc]
 
@@ -131,7 +131,7 @@ class _App:
         schema = self.config.schema
         if schema is None:
             return found
-        from ._demo import response_format_for
+        from .demo import response_format_for
 
         name = getattr(schema, "__name__", "Output")
         mine = Example(
@@ -328,7 +328,8 @@ def allowed_hosts(host: str) -> list[str]:
 
 
 def _web(name: str) -> bytes:
-    return resources.files("streamdantic").joinpath("_web", name).read_bytes()
+    folder = ("_web",) if name == "streamdantic.js" else ("_cli", "web")
+    return resources.files("streamdantic").joinpath(*folder, name).read_bytes()
 
 
 def create_app(

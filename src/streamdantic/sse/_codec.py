@@ -27,7 +27,7 @@ import re
 from dataclasses import KW_ONLY, dataclass, fields
 from typing import Any, Final, NoReturn
 
-from ._exceptions import SSEError, UsageError
+from .._exceptions import SSEError, UsageError
 
 __all__ = [
     "LineSplitter",

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._cliutil import EXIT_OK, CommandError
-from ._sse import ServerSentEvent, SSEDecoder
+from ..sse._codec import ServerSentEvent, SSEDecoder
+from .util import EXIT_OK, CommandError
 
 __all__ = ["FORMATS", "Recording", "detect", "load_recording", "run_replay"]
 
@@ -179,7 +179,7 @@ def items(recording: Recording, *, chunk_size: int = 0) -> Iterator[Any]:
 
 
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
-    from ._deltas import Chunk
+    from .._deltas import Chunk
 
     for event in events:
         if event.event == "delta":
@@ -213,7 +213,7 @@ def provider_items(kind: str, events: list[ServerSentEvent]) -> Iterator[Any]:
             yield adapter.validate_python(_payload(event))
         return
     if kind == "anthropic":
-        from .adapters.anthropic import anthropic_events
+        from ..adapters.anthropic import anthropic_events
 
         # Plain dicts, converted without the anthropic package.
         yield from anthropic_events(_payload(event) for event in events)
@@ -239,7 +239,7 @@ def _payload(event: ServerSentEvent) -> dict[str, Any]:
 
 
 def _provider_error(error: Any) -> Any:
-    from ._parts import ProviderErrorPart
+    from .._parts import ProviderErrorPart
 
     message = error.get("message", "error") if isinstance(error, dict) else str(error)
     code = error.get("code") or error.get("type") if isinstance(error, dict) else None
@@ -265,10 +265,10 @@ def run_replay(
     """
     import time
 
-    from ._aggregate import stream
-    from ._cliutil import load_model
-    from ._parts import Part
-    from ._view import plain_line, visible
+    from .._aggregate import stream
+    from .._parts import Part
+    from .util import load_model
+    from .view import plain_line, visible
 
     model = load_model(schema) if schema is not None else None
     recording = load_recording(path, format=format)
