@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from streamdantic import Debounce, Throttle, ValueCompleted, ValueStarted
+from streamdantic import Debounce, Throttle
 from streamdantic._emitter import Emitter
-from streamdantic._events import Event
+from streamdantic._events import Event, ValueCompleted, ValueStarted
 from streamdantic._parts import Finish, ReasoningDelta, Usage
 from streamdantic._update import Update
 from streamdantic._validation import Changes, InvalidValue

@@ -14,12 +14,13 @@ from streamdantic import (
     IncompleteJSONError,
     ProviderError,
     RefusalError,
-    StreamCore,
     StreamValidationError,
     TruncatedStreamError,
 )
+from streamdantic._deltas import Chunk, Delta
 from streamdantic._ending import ENDING_ERRORS, Ending, ending_error, ending_row
 from streamdantic._parts import Finish, ProviderErrorPart, RefusalDelta, ToolCallDelta
+from streamdantic._stream_core import StreamCore
 
 
 class Item(BaseModel):
@@ -187,8 +188,6 @@ def test_close_raises_each_rows_error(
 
 def test_close_on_incomplete_chunks_is_truncation() -> None:
     """Chunks that leave the object open end in TruncatedStreamError (row "incomplete")."""
-    from streamdantic import Chunk, Delta
-
     core: StreamCore[Item] = StreamCore(Item)
     core.feed(Chunk(Delta(json={"": {"a": 1, "b": ""}}, text={"/b": "x"})))
     with pytest.raises(TruncatedStreamError):

@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from streamdantic import (
-    Chunk,
-    Delta,
-    IncompleteJSONError,
-    StreamValidationError,
-    UsageError,
-    ValueCompleted,
-    ValueStarted,
-)
+from streamdantic import IncompleteJSONError, StreamValidationError, UsageError
+from streamdantic._deltas import Chunk, Delta
+from streamdantic._events import ValueCompleted, ValueStarted
 from streamdantic._parts import TextDelta
 from streamdantic._pipeline import ObjectPipeline, TextPipeline
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from streamdantic import AdapterError, Chunk, Delta
+from streamdantic import AdapterError
+from streamdantic._deltas import Chunk, Delta
 from streamdantic._parts import (
     Finish,
     Part,
