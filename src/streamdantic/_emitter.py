@@ -23,7 +23,7 @@ from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar, cast
 
 from ._events import Event
 from ._parts import Part, Usage
-from ._paths import Path, match_path, parse_path
+from ._paths import JSONPath, match_path, parse_path
 from ._update import Update
 from ._validation import Changes, InvalidValue
 
@@ -142,8 +142,8 @@ class Emitter(Generic[T]):
         self._view: PartialView = source if view is None else view
         # What the next update will carry.
         self._events: list[Event] = []
-        self._completed: list[Path] = []
-        self._elements: list[tuple[Path, Any]] = []
+        self._completed: list[JSONPath] = []
+        self._elements: list[tuple[JSONPath, Any]] = []
         self._errors: list[InvalidValue] = []
         self._parts: list[Part] = []
         self.held = False  # a visible change not yet emitted
@@ -154,8 +154,8 @@ class Emitter(Generic[T]):
         #: once per item.
         self.next_deadline = _INF
         self._count = 0
-        self._field_callbacks: list[tuple[Path, Callback]] = []
-        self._element_callbacks: list[tuple[Path, Callback]] = []
+        self._field_callbacks: list[tuple[JSONPath, Callback]] = []
+        self._element_callbacks: list[tuple[JSONPath, Callback]] = []
         self._final_callbacks: list[Callback] = []
 
     # ------------------------------------------------------------------ callbacks

@@ -37,7 +37,7 @@ from ._exceptions import (
     TruncatedStreamError,
 )
 from ._parts import ProviderErrorPart
-from ._paths import Path, render_path
+from ._paths import JSONPath, render_path
 
 __all__ = ["ENDING_ERRORS", "Ending", "EndingRow", "ending_error", "ending_row"]
 
@@ -57,7 +57,7 @@ class Ending:
     text_mode: bool = False
     partial: Any = None
     raw_text: str | None = None
-    missing_paths: Callable[[], list[Path]] = field(default=list)
+    missing_paths: Callable[[], list[JSONPath]] = field(default=list)
 
 
 def _provider_error(e: Ending) -> StreamdanticError:

@@ -26,7 +26,7 @@ from ._exceptions import IncompleteJSONError, UsageError
 from ._parser import JSONParser
 from ._partial import compile_node
 from ._parts import TextDelta
-from ._paths import Path
+from ._paths import JSONPath
 from ._validation import Changes, PartialValidator
 
 __all__ = ["ObjectPipeline", "Partials", "TextPipeline"]
@@ -80,7 +80,7 @@ class ObjectPipeline(Generic[T]):
         self._parser: JSONParser | None = None
         self._merger: ChunkMerger | None = None
         self._raw: list[Any] = []
-        self._cut_paths: list[Path] | None = None  # the open paths when close() failed
+        self._cut_paths: list[JSONPath] | None = None  # the open paths when close() failed
 
     @property
     def partial(self) -> Any:
@@ -185,13 +185,13 @@ class ObjectPipeline(Generic[T]):
         text = self.raw_text if self._parser is not None and not self._lenient else None
         return self._validator.validate_final(value, raw_text=text, strict=strict)
 
-    def missing_paths(self) -> list[Path]:
+    def missing_paths(self) -> list[JSONPath]:
         """Open values and required fields of open objects that never arrived."""
         parser = self._parser
         open_paths = self._cut_paths
         if open_paths is None:
             open_paths = parser.open_paths if parser is not None else []
-        missing: list[Path] = [p for p in open_paths if p]
+        missing: list[JSONPath] = [p for p in open_paths if p]
         model = self.model
         fields = getattr(model, "model_fields", None)
         if fields is not None:
@@ -266,7 +266,7 @@ class TextPipeline:
         """The whole text (an incomplete UTF-8 sequence at the end becomes U+FFFD)."""
         return "".join(self._texts) + self._decoder.decode(b"", True)
 
-    def missing_paths(self) -> list[Path]:
+    def missing_paths(self) -> list[JSONPath]:
         """Prose has no paths."""
         return []
 

@@ -42,7 +42,7 @@ from ._parts import (
     ToolCallDone,
     Usage,
 )
-from ._paths import Path, match_path, parse_path, render_path
+from ._paths import JSONPath, match_path, parse_path, render_path
 from ._pipeline import ObjectPipeline, Partials, TextPipeline
 from ._source import SourceRouter
 from ._tool_calls import ToolCallTracker
@@ -254,7 +254,7 @@ class StreamCore(Generic[T]):
         out.append(self._emitter.finish(final))
         return out
 
-    def missing_paths(self) -> list[Path]:
+    def missing_paths(self) -> list[JSONPath]:
         """Open values and required fields of open objects that never arrived."""
         return self._pipeline.missing_paths()
 
@@ -318,7 +318,7 @@ class StreamCore(Generic[T]):
             self._raise_or_keep(changes.errors, ())
         self._emitter.ingest(events, changes)
 
-    def _raise_or_keep(self, errors: Sequence[InvalidValue], prefix: Path) -> None:
+    def _raise_or_keep(self, errors: Sequence[InvalidValue], prefix: JSONPath) -> None:
         if self._on_invalid == "report":
             self._emitter.add_errors(errors)
             return

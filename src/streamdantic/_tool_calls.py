@@ -20,7 +20,7 @@ from typing import Any
 from ._exceptions import IncompleteJSONError
 from ._parser import JSONParser
 from ._parts import Part, ToolCallDelta, ToolCallDone
-from ._paths import Path
+from ._paths import JSONPath
 from ._pipeline import Partials
 from ._validation import InvalidValue, PartialValidator
 
@@ -57,7 +57,7 @@ class ToolCallTracker:
         tools: Mapping[str, Any] | None = None,
         *,
         partials: Partials = "snapshot",
-        on_invalid: Callable[[Sequence[InvalidValue], Path], None] | None = None,
+        on_invalid: Callable[[Sequence[InvalidValue], JSONPath], None] | None = None,
     ) -> None:
         self._tools = dict(tools or {})
         self._partials: Partials = partials

@@ -23,7 +23,7 @@ from ._deltas import Chunk, Delta, DeltaEncoder
 from ._events import Event
 from ._exceptions import UsageError
 from ._parts import Part, Usage
-from ._paths import Path
+from ._paths import JSONPath
 from ._validation import InvalidValue
 
 __all__ = ["Update", "UpdateLike"]
@@ -127,9 +127,9 @@ class Update(Generic[T]):
         @property
         def events(self) -> tuple[Event, ...]: ...
         @property
-        def completed(self) -> tuple[Path, ...]: ...
+        def completed(self) -> tuple[JSONPath, ...]: ...
         @property
-        def elements(self) -> tuple[tuple[Path, Any], ...]: ...
+        def elements(self) -> tuple[tuple[JSONPath, Any], ...]: ...
         @property
         def errors(self) -> tuple[InvalidValue, ...]: ...
         @property
@@ -161,8 +161,8 @@ class Update(Generic[T]):
         index: int,
         partial: Any,
         events: tuple[Event, ...] = (),
-        completed: tuple[Path, ...] = (),
-        elements: tuple[tuple[Path, Any], ...] = (),
+        completed: tuple[JSONPath, ...] = (),
+        elements: tuple[tuple[JSONPath, Any], ...] = (),
         errors: tuple[InvalidValue, ...] = (),
         parts: tuple[Part, ...] = (),
         # Positional too, in field order (as a dataclass's): the emitter passes all of them
