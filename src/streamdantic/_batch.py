@@ -28,7 +28,6 @@ Strategy / invariants:
 from __future__ import annotations
 
 import contextlib
-import gzip
 import importlib
 import io
 import json
@@ -804,12 +803,64 @@ def _open_zstd(file: IO[bytes]) -> IO[bytes]:
     )
 
 
+class _Prefixed:
+    """A binary reader with bytes already read from it put back in front."""
+
+    __slots__ = ("_file", "_head")
+
+    def __init__(self, head: bytes, file: IO[bytes]) -> None:
+        self._head = head
+        self._file = file
+
+    def read(self, size: int) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head + self._file.read(max(size - len(head), 0))
+        return self._file.read(size)
+
+
+class _GzipStream:
+    """A gzip file's text, read in bounded pieces with `zlib` (members concatenated, as
+    `gzip` reads them). Unlike `gzip.GzipFile`, a stream cut short first returns all the
+    text before the cut, and only then raises EOFError, so every complete line is kept."""
+
+    __slots__ = ("_decompressor", "_done", "_file")
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self._decompressor = zlib.decompressobj(wbits=31)
+        self._done = False
+
+    def read(self, size: int) -> bytes:
+        decompressor = self._decompressor
+        while True:
+            if decompressor.unconsumed_tail:
+                data = decompressor.decompress(decompressor.unconsumed_tail, size)
+            elif decompressor.eof:
+                rest = decompressor.unused_data or self._file.read(size)
+                if not rest.strip(b"\0"):  # the end (gzip allows trailing zero padding)
+                    return b""
+                decompressor = self._decompressor = zlib.decompressobj(wbits=31)
+                data = decompressor.decompress(rest, size)
+            else:
+                compressed = self._file.read(size)
+                if not compressed:
+                    raise EOFError("the gzip stream ends before its end-of-stream marker")
+                data = decompressor.decompress(compressed, size)
+            if data:
+                return data
+
+
 def _decompressed(file: IO[bytes]) -> IO[bytes]:
     """The file's text stream: gzip and zstd (when a decoder is installed) by magic bytes."""
     peek = getattr(file, "peek", None)
-    head = peek(4)[:4] if callable(peek) else b""
+    if callable(peek):
+        head = peek(4)[:4]
+    else:  # io.BytesIO and other readers without peek: read the magic, then put it back
+        head = file.read(4)
+        file = _Prefixed(head, file)  # type: ignore[assignment]
     if head.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=file, mode="rb")  # type: ignore[return-value]
+        return _GzipStream(file)  # type: ignore[return-value]
     if head.startswith(_ZSTD_MAGIC):
         return _open_zstd(file)
     return file
@@ -861,7 +912,7 @@ def _name(item: Any) -> str:
 @contextlib.contextmanager
 def _opened(item: Any) -> Generator[IO[bytes], None, None]:
     if isinstance(item, bytes | bytearray | memoryview):
-        yield _decompressed(io.BufferedReader(io.BytesIO(bytes(item))))
+        yield _decompressed(io.BytesIO(bytes(item)))
     elif isinstance(item, os.PathLike):
         with open(item, "rb") as file:
             yield _decompressed(file)
@@ -875,7 +926,7 @@ def _file_outcomes(
     while True:
         try:
             chunk = stream.read(chunk_size)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        except (EOFError, zlib.error) as exc:
             yield from reader.close()
             reader._line += 1
             yield reader._malformed(b"", f"the compressed stream is truncated or corrupt: {exc}")
