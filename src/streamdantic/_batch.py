@@ -362,6 +362,8 @@ def _read_openai(obj: dict[str, Any], tool: str | None) -> _Output:
     out = _Output(_str_or_none(obj.get("custom_id")))
     error = obj.get("error")
     response = obj.get("response")
+    if not error and not isinstance(response, dict):
+        raise KeyError("response")
     if error:
         out.failure, out.message = ProviderFailure, _error_text(error)
         out.extra = {"reason": str(_dict(error).get("code") or "error"), "error": error}
@@ -423,6 +425,8 @@ def _read_openai(obj: dict[str, Any], tool: str | None) -> _Output:
 
 def _read_anthropic(obj: dict[str, Any], tool: str | None) -> _Output:
     out = _Output(_str_or_none(obj.get("custom_id")))
+    if not isinstance(obj.get("result"), dict):
+        raise KeyError("result")
     result = _dict(obj.get("result"))
     kind = result.get("type")
     if kind != "succeeded":
@@ -458,6 +462,8 @@ def _read_gemini(obj: dict[str, Any], tool: str | None) -> _Output:
     out = _Output(_str_or_none(obj.get("key")) or _str_or_none(obj.get("custom_id")))
     error = obj.get("error")
     status = obj.get("status")  # Vertex AI batch prediction: "" when the request succeeded
+    if not error and not status and not isinstance(obj.get("response"), dict):
+        raise KeyError("response")
     if error or (isinstance(status, str) and status):
         out.failure = ProviderFailure
         out.message = _error_text(error) if error else str(status)
@@ -679,7 +685,13 @@ class BatchReader(Generic[T]):
         try:
             found = reader(obj, self._tool)
         except (TypeError, AttributeError, IndexError, KeyError) as exc:  # odd shapes
-            return self._malformed(raw, f"not a {self._format} batch line: {exc!r}")
+            custom_id = obj.get("custom_id", obj.get("key"))
+            return self._malformed(
+                raw,
+                f"not a line of this file's {self._format} batch format (missing or odd"
+                f" {exc}); lines of different providers cannot share a file",
+                custom_id if isinstance(custom_id, str) else None,
+            )
         return self._validate(found, raw)
 
     def _validate(self, found: _Output, raw: bytes) -> BatchOutcome:

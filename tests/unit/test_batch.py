@@ -582,3 +582,12 @@ def test_zstd_without_a_decoder_says_what_to_install() -> None:
         pytest.skip("zstandard is installed: zstd files are read")
     with pytest.raises(sd.UsageError, match="pip install zstandard"):
         list(collect_batch(b"\x28\xb5\x2f\xfd" + b"\0" * 8, Person))
+
+
+def test_a_line_of_another_format_in_a_detected_file_is_malformed() -> None:
+    """Once a file is Anthropic, an OpenAI line in it is a malformed line, with its id."""
+    first, other = outcomes(lines(anthropic("a"), openai_error("o")))
+    assert first.kind == "ok"
+    assert isinstance(other, MalformedLineFailure)
+    assert other.custom_id == "o"
+    assert "anthropic batch format (missing or odd 'result')" in other.message
