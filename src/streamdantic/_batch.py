@@ -600,6 +600,13 @@ class BatchReader(Generic[T]):
         Raises:
             UsageError: called after `close`.
         """
+        return list(self._outcomes(data))
+
+    def _outcomes(self, data: bytes | bytearray | memoryview) -> Iterator[BatchOutcome]:
+        # One outcome at a time: the loops hand each one out before validating the next
+        # line, so a consumer that drops its outcomes keeps one validated object alive, not
+        # a read's worth (with dozens alive, the cyclic GC re-traverses them on every young
+        # collection: measured 2x slower on 10 KB lines). Consume it fully before the next.
         if self._closed:
             raise UsageError("BatchReader.feed() after close(); use a new BatchReader per file")
         data = bytes(data)
@@ -607,22 +614,22 @@ class BatchReader(Generic[T]):
         if first < 0:
             if data:
                 self._pending.append(data)
-            return []
-        out: list[BatchOutcome] = []
+            return
         if self._pending:
             self._pending.append(data[:first])
             head = b"".join(self._pending)
             self._pending.clear()
-            self._emit(head, out, ended=True)
             lines = data[first + 1 :].split(b"\n")
         else:
+            head = None
             lines = data.split(b"\n")
         tail = lines.pop()
         if tail:
             self._pending.append(tail)
+        if head is not None:
+            yield from self._emit(head, ended=True)
         for raw in lines:
-            self._emit(raw, out, ended=True)
-        return out
+            yield from self._emit(raw, ended=True)
 
     def close(self) -> list[BatchOutcome]:
         """End the file: return the outcome of a last line without a line ending, if any.
@@ -636,16 +643,16 @@ class BatchReader(Generic[T]):
         if self._pending:
             raw = b"".join(self._pending)
             self._pending.clear()
-            self._emit(raw, out, ended=False)
+            out.extend(self._emit(raw, ended=False))
         return out
 
-    def _emit(self, raw: bytes, out: list[BatchOutcome], *, ended: bool) -> None:
+    def _emit(self, raw: bytes, *, ended: bool) -> tuple[BatchOutcome, ...]:
         self._line += 1
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if not raw.strip():
-            return
-        out.append(self._outcome(raw, ended))
+            return ()
+        return (self._outcome(raw, ended),)
 
     def _malformed(self, raw: bytes, message: str, custom_id: str | None = None) -> BatchFailure:
         return MalformedLineFailure(
@@ -946,7 +953,7 @@ def _file_outcomes(
         if not chunk:
             break
         tally.bytes += len(chunk)
-        yield from reader.feed(chunk)
+        yield from reader._outcomes(chunk)
     yield from reader.close()
 
 

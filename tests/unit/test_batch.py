@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -520,14 +521,14 @@ def test_memory_is_bounded_by_the_longest_line(tmp_path: Path) -> None:
     """Reading a file never feeds the reader more than one chunk at a time."""
     path = write(tmp_path / "x.jsonl", lines(*(openai_chat(str(i)) for i in range(200))))
     sizes: list[int] = []
-    original = BatchReader.feed
+    original = BatchReader._outcomes
 
-    def spy(self: BatchReader[Any], data: bytes, /) -> list[sd.BatchOutcome]:
+    def spy(self: BatchReader[Any], data: bytes, /) -> Iterator[sd.BatchOutcome]:
         sizes.append(len(data))
         return original(self, data)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(BatchReader, "feed", spy)
+        patch.setattr(BatchReader, "_outcomes", spy)
         assert len(list(collect_batch(path, Person, chunk_size=4096))) == 200
     assert max(sizes) <= 4096
 
@@ -591,3 +592,17 @@ def test_a_line_of_another_format_in_a_detected_file_is_malformed() -> None:
     assert isinstance(other, MalformedLineFailure)
     assert other.custom_id == "o"
     assert "anthropic batch format (missing or odd 'result')" in other.message
+
+
+def test_the_loop_hands_out_each_outcome_before_validating_the_next_line() -> None:
+    """collect_batch validates lazily: one outcome is alive at a time, not a read's worth."""
+    validated: list[int] = []
+
+    class Counted(Person):
+        def model_post_init(self, context: Any, /) -> None:
+            validated.append(1)
+
+    data = lines(*(openai_chat(str(i)) for i in range(5)))
+    it = collect_batch(data, Counted)
+    next(it)
+    assert len(validated) == 1
