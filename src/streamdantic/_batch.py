@@ -650,7 +650,7 @@ class BatchReader(Generic[T]):
         self._line += 1
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        if not raw.strip():
+        if not raw or raw.isspace():  # (isspace does not copy a 10 KB line, strip would)
             return ()
         return (self._outcome(raw, ended),)
 
@@ -701,6 +701,10 @@ class BatchReader(Generic[T]):
             )
         return self._validate(found, raw)
 
+    def _where(self, custom_id: str | None) -> str:
+        named = f" (custom_id {custom_id!r})" if custom_id is not None else ""
+        return f"{self._file}, line {self._line}{named}"
+
     def _validate(self, found: _Output, raw: bytes) -> BatchOutcome:
         common: dict[str, Any] = {
             "custom_id": found.custom_id,
@@ -710,15 +714,12 @@ class BatchReader(Generic[T]):
             "finish_reason": found.finish_reason,
             "format": self._format,
         }
-        where = f"{self._file}, line {self._line}" + (
-            f" (custom_id {found.custom_id!r})" if found.custom_id is not None else ""
-        )
         if found.failure is not None:
             return found.failure(
                 **common,
                 **found.extra,
                 text=found.text,
-                message=f"{where}: {found.message}",
+                message=f"{self._where(found.custom_id)}: {found.message}",
                 raw=raw.decode("utf-8", "replace"),
             )
         text = found.text
@@ -732,7 +733,7 @@ class BatchReader(Generic[T]):
             elif text is None:
                 return InvalidJSONFailure(
                     **common,
-                    message=f"{where}: the response has no output text and no tool call",
+                    message=f"{self._where(found.custom_id)}: the response has no output text and no tool call",
                     raw=raw.decode("utf-8", "replace"),
                 )
             else:
@@ -763,7 +764,7 @@ class BatchReader(Generic[T]):
                 **common,
                 **extra,
                 text=text,
-                message=f"{where}: {what}",
+                message=f"{self._where(found.custom_id)}: {what}",
                 raw=raw.decode("utf-8", "replace"),
             )
         return BatchResult(**common, text=text, value=value, tool=found.tool)
