@@ -627,9 +627,13 @@ class BatchReader(Generic[T]):
         if tail:
             self._pending.append(tail)
         if head is not None:
-            yield from self._emit(head, ended=True)
+            lines.insert(0, head)
         for raw in lines:
-            yield from self._emit(raw, ended=True)
+            self._line += 1
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if raw and not raw.isspace():  # (isspace does not copy a 10 KB line; strip would)
+                yield self._outcome(raw, True)
 
     def close(self) -> list[BatchOutcome]:
         """End the file: return the outcome of a last line without a line ending, if any.
@@ -781,12 +785,35 @@ BatchSource: TypeAlias = (
 class _Tally:
     """The running counts behind `BatchSummary`."""
 
-    __slots__ = ("bytes", "counts", "files", "input_tokens", "lines", "output_tokens", "seconds")
+    __slots__ = (
+        "bytes",
+        "counts",
+        "ended",
+        "files",
+        "input_tokens",
+        "lines",
+        "output_tokens",
+        "started",
+    )
 
     def __init__(self) -> None:
         self.files = self.lines = self.input_tokens = self.output_tokens = self.bytes = 0
-        self.seconds = 0.0
+        self.started: float | None = None  # set when the first outcome is asked for
+        self.ended: float | None = None
         self.counts: Counter[str] = Counter()
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        self.ended = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended if self.ended is not None else time.perf_counter()) - self.started
 
     def add(self, outcome: BatchOutcome) -> None:
         self.lines += 1
@@ -998,14 +1025,13 @@ class _BatchIteratorBase:
         """The failures left out with ``on_invalid="skip"``, in order (empty otherwise)."""
         return list(self._failures)
 
-    def _keep(self, outcome: BatchOutcome, on_invalid: str) -> bool:
-        self._tally.add(outcome)
-        if outcome.ok:
-            return True
+    def _keep_failure(self, outcome: BatchOutcome, on_invalid: str) -> bool:
         assert isinstance(outcome, BatchFailure)
         if on_invalid == "raise":
+            self._tally.add(outcome)
             raise BatchFailureError(outcome)
         if on_invalid == "skip":
+            self._tally.add(outcome)
             self._failures.append(outcome)
             return False
         return True
@@ -1025,6 +1051,7 @@ class BatchIterator(_BatchIteratorBase, Iterator[BatchOutcome]):
 
     def _run(self, source: Any, options: _Options) -> Generator[BatchOutcome, None, None]:
         tally = self._tally
+        tally.start()
         for item in _expand(source):
             reader: BatchReader[Any] = BatchReader(
                 options.model,
@@ -1033,14 +1060,12 @@ class BatchIterator(_BatchIteratorBase, Iterator[BatchOutcome]):
                 file=_name(item),
             )
             tally.files += 1
-            started = time.perf_counter()
             with _opened(item) as stream:
                 for outcome in _file_outcomes(reader, stream, options.chunk_size, tally):
-                    if self._keep(outcome, options.on_invalid):
-                        tally.seconds += time.perf_counter() - started
+                    if outcome.ok or self._keep_failure(outcome, options.on_invalid):
+                        tally.add(outcome)
                         yield outcome
-                        started = time.perf_counter()
-            tally.seconds += time.perf_counter() - started
+        tally.stop()
 
     def __iter__(self) -> Self:
         return self
@@ -1127,6 +1152,7 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
 
     async def _run(self, source: Any, options: _Options) -> AsyncGenerator[BatchOutcome, None]:
         tally = self._tally
+        tally.start()
         if hasattr(source, "__aiter__"):
             sources: Any = [source]
         else:
@@ -1140,8 +1166,10 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
             )
             tally.files += 1
             async for outcome in self._outcomes(reader, item, options.chunk_size):
-                if self._keep(outcome, options.on_invalid):
+                if outcome.ok or self._keep_failure(outcome, options.on_invalid):
+                    tally.add(outcome)
                     yield outcome
+        tally.stop()
 
     async def _outcomes(
         self, reader: BatchReader[Any], item: Any, chunk_size: int
@@ -1150,10 +1178,7 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
         if hasattr(item, "__aiter__"):  # an async iterable of bytes chunks, uncompressed
             async for chunk in item:
                 tally.bytes += len(chunk)
-                started = time.perf_counter()
-                outcomes = reader.feed(chunk)
-                tally.seconds += time.perf_counter() - started
-                for outcome in outcomes:
+                for outcome in reader.feed(chunk):
                     yield outcome
             for outcome in reader.close():
                 yield outcome
@@ -1165,14 +1190,12 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
 
             def step() -> list[BatchOutcome]:
                 # One read's worth of outcomes per worker-thread call.
-                started = time.perf_counter()
                 before = tally.bytes
                 batch: list[BatchOutcome] = []
                 for outcome in outcomes_of:
                     batch.append(outcome)
                     if tally.bytes != before:
                         break
-                tally.seconds += time.perf_counter() - started
                 return batch
 
             while batch := await anyio.to_thread.run_sync(step):
