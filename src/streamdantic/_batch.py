@@ -37,6 +37,7 @@ import zlib
 from collections import Counter
 from collections.abc import (
     AsyncGenerator,
+    AsyncIterable,
     AsyncIterator,
     Callable,
     Generator,
@@ -60,14 +61,16 @@ from ._parts import Usage
 from ._paths import render_path
 
 __all__ = [
+    "AsyncBatchIterator",
+    "AsyncBatchSource",
     "BatchFailure",
     "BatchFormat",
     "BatchIterator",
     "BatchOutcome",
     "BatchReader",
     "BatchResult",
+    "BatchSource",
     "BatchSummary",
-    "AsyncBatchIterator",
     "HTTPFailure",
     "InvalidJSONFailure",
     "MalformedLineFailure",
@@ -776,10 +779,10 @@ class BatchReader(Generic[T]):
 
 # --- Sources and the sync/async loops ------------------------------------------------------
 
-PathSource: TypeAlias = "os.PathLike[str]"
 BatchSource: TypeAlias = (
-    "os.PathLike[str] | IO[bytes] | bytes | Iterable[os.PathLike[str] | IO[bytes]]"
+    "os.PathLike[str] | IO[bytes] | bytes | Iterable[os.PathLike[str] | IO[bytes] | bytes]"
 )
+AsyncBatchSource: TypeAlias = "BatchSource | AsyncIterable[bytes]"
 
 
 class _Tally:
@@ -1090,7 +1093,7 @@ class BatchIterator(_BatchIteratorBase, Iterator[BatchOutcome]):
 
 
 def collect_batch(
-    source: Any,
+    source: BatchSource,
     model: Any,
     /,
     *,
@@ -1228,7 +1231,7 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
 
 
 def acollect_batch(
-    source: Any,
+    source: AsyncBatchSource,
     model: Any,
     /,
     *,
