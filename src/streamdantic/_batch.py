@@ -998,7 +998,6 @@ class _Options:
         tool: str | None,
         on_invalid: str,
         chunk_size: int,
-        where: str,
     ) -> None:
         if format not in _FORMAT_NAMES:
             raise ValueError(f"format must be one of {_FORMAT_NAMES!r}, got {format!r}")
@@ -1136,9 +1135,7 @@ def collect_batch(
         While iterating: `BatchFailureError` (only with ``on_invalid="raise"``),
         `UsageError` for a zstd file without a zstd decoder, and OSError from reading.
     """
-    return BatchIterator(
-        source, _Options(model, format, tool, on_invalid, chunk_size, "collect_batch")
-    )
+    return BatchIterator(source, _Options(model, format, tool, on_invalid, chunk_size))
 
 
 class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
@@ -1264,5 +1261,5 @@ def acollect_batch(
 
         While iterating: the errors `collect_batch` raises.
     """
-    options = _Options(model, format, tool, on_invalid, chunk_size, "acollect_batch")
+    options = _Options(model, format, tool, on_invalid, chunk_size)
     return AsyncBatchIterator(source, options)

@@ -606,3 +606,35 @@ def test_the_loop_hands_out_each_outcome_before_validating_the_next_line() -> No
     it = collect_batch(data, Counted)
     next(it)
     assert len(validated) == 1
+
+
+def test_openai_responses_function_call_and_incomplete_output() -> None:
+    """A Responses function_call's arguments validate; an incomplete cut output is truncated."""
+    call = {"type": "function_call", "name": "save", "call_id": "c", "arguments": GOOD}
+    body = {"status": "completed", "output": [call], "usage": {"input_tokens": 1}}
+    cut = {
+        "status": "incomplete",
+        "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [{"type": "message", "content": [{"type": "output_text", "text": '{"na'}]}],
+    }
+    rows = [
+        json.dumps({"custom_id": cid, "response": {"status_code": 200, "body": b}, "error": None})
+        for cid, b in (("f", body), ("i", cut))
+    ]
+    called, truncated = outcomes(lines(*rows))
+    assert isinstance(called, BatchResult)
+    assert (called.tool, called.usage) == ("save", sd.Usage(1, None, None))
+    assert isinstance(truncated, TruncatedFailure)
+    assert truncated.finish_reason == "max_output_tokens"
+
+
+def test_vertex_batch_prediction_status_is_a_provider_failure() -> None:
+    """A Vertex AI line with a non-empty status (and a request echo) is ProviderFailure."""
+    row = json.dumps({"request": {"contents": []}, "response": {"candidates": []}, "status": "Bad"})
+    ok_row = json.dumps(
+        {"request": {}, "status": "", "response": json.loads(gemini("k"))["response"]}
+    )
+    failed, ok = outcomes(lines(row, ok_row))
+    assert isinstance(failed, ProviderFailure)
+    assert failed.message.endswith(": Bad")
+    assert isinstance(ok, BatchResult)
