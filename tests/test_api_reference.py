@@ -18,6 +18,7 @@ NAMESPACES = [
     "streamdantic.parts",
     "streamdantic.deltas",
     "streamdantic.core",
+    "streamdantic.batch",
     "streamdantic.frontends",
     "streamdantic.sse",
     "streamdantic.starlette",

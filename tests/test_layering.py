@@ -65,6 +65,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # The thin loops over the core: sync/async iteration, files, HTTP, servers, stores.
     "io": (
         "streamdantic._aggregate",
+        "streamdantic._batch",  # BatchReader (sans-IO) shares a module with collect_batch()
         "streamdantic._collect",  # ItemCollector (sans-IO) shares a module with collect()
         "streamdantic.sse._client",
         "streamdantic.sse._store",
@@ -75,6 +76,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # The public namespaces: re-exports only.
     "api": (
         "streamdantic",
+        "streamdantic.batch",
         "streamdantic.core",
         "streamdantic.deltas",
         "streamdantic.events",

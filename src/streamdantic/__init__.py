@@ -18,7 +18,7 @@ import inspect
 from typing import TYPE_CHECKING
 
 # The audience namespaces are imported too, so ``import streamdantic`` reaches them.
-from . import core, deltas, events, parts
+from . import batch, core, deltas, events, parts  # noqa: F401 (batch: reached, not re-exported)
 from ._aggregate import (
     AsyncStream,
     ObjectOptions,
@@ -31,6 +31,7 @@ from ._aggregate import (
     stream_to_object,
     stream_to_text,
 )
+from ._batch import acollect_batch, collect_batch
 from ._collect import (
     AsyncCollectIterator,
     CollectIterator,
@@ -41,6 +42,7 @@ from ._collect import (
 )
 from ._exceptions import (
     AdapterError,
+    BatchFailureError,
     ContentFilterError,
     DeltaError,
     GenerationLostError,
@@ -72,6 +74,7 @@ __all__ = [
     "AdapterError",
     "AsyncCollectIterator",
     "AsyncStream",
+    "BatchFailureError",
     "CollectIterator",
     "CollectOptions",
     "CompleteOnly",
@@ -109,10 +112,12 @@ __all__ = [
     "UsageError",
     "__version__",
     "acollect",
+    "acollect_batch",
     "astream",
     "astream_to_object",
     "astream_to_text",
     "collect",
+    "collect_batch",
     "parse_partial",
     "stream",
     "stream_to_object",

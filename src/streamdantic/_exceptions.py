@@ -21,6 +21,7 @@ StreamdanticError
 │   ├── StreamNotResumableError     the server refused to resume the stream (409): .detail
 │   └── ReconnectError              the client gave up: .reason (status, attempts, deadline, ...)
 ├── AdapterError                    a provider event of a shape we do not know: .event
+├── BatchFailureError               collect_batch(on_invalid="raise"): a request failed: .outcome
 └── UsageError(RuntimeError)        misuse: feeding after the end, consuming a stream twice
 ```
 
@@ -38,6 +39,7 @@ from ._paths import JSONPath, render_path
 
 __all__ = [
     "AdapterError",
+    "BatchFailureError",
     "ContentFilterError",
     "DeltaError",
     "GenerationLostError",
@@ -335,6 +337,18 @@ class AdapterError(StreamdanticError):
     def __init__(self, message: str, *, event: Any = None) -> None:
         self.event = event
         super().__init__(message)
+
+
+class BatchFailureError(StreamdanticError):
+    """A request in a batch result file failed, with ``on_invalid="raise"``.
+
+    Attributes:
+        outcome: the `BatchFailure` (its file, line, custom_id, raw text and kind).
+    """
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+        super().__init__(f'{outcome.message} (on_invalid="report" collects failures instead)')
 
 
 class UsageError(StreamdanticError, RuntimeError):

@@ -1,4 +1,4 @@
-"""The `streamdantic` command line: `demo`, `replay`, `check` and `serve`.
+"""The `streamdantic` command line: `demo`, `replay`, `check`, `serve` and `collect`.
 
 Exit codes: 0 success; 1 the stream failed (or `check` found a violation); 2 usage error
 (bad arguments, unknown schema, unreadable file, missing optional dependency); 3 the
@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
     _add_endpoint_options(serve)
+    from .batch import add_parser as add_collect  # `collect` (#16): its own module
+
+    add_collect(commands)
     return parser
 
 
@@ -254,6 +257,10 @@ def _run(args: argparse.Namespace) -> int:
         from .serve import run_serve
 
         return run_serve(args)
+    if args.command == "collect":
+        from .batch import run_args as run_collect
+
+        return run_collect(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 

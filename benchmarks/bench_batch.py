@@ -1,0 +1,272 @@
+#!/usr/bin/env python
+"""Benchmark provider batch results: `collect_batch` against the loop a user writes by hand.
+
+A batch output file is generated into a temporary directory (never committed): one JSON line
+per request, each of about 10 KB holding the model's output as a JSON string (8.3 KB), a list of
+records (`Batch`: ``{"records": [Record, ...]}``), in OpenAI's Batch API shape (a chat
+completion under ``response.body``) and in Anthropic's Message Batches shape (a text block
+under ``result.message``). Each contender runs in its own fresh subprocess, one after the
+other, so each peak RSS is that contender's alone:
+
+  hand-written   for line in file: obj = json.loads(line); content = <the output text>;
+                 Batch.model_validate_json(content)  (the floor a user would write)
+  collect_batch  for outcome in collect_batch(path, Batch): ...  (typed outcomes, custom_id,
+                 usage, finish reason, failures as values)
+
+Throughput is file bytes / CPU time of the work (user + system, imports excluded), in MB/s
+(10^6 bytes): per core, so other load on a shared machine counts less than in wall time;
+wall time is reported too. Peak memory is the child's own peak RSS (`ru_maxrss`), in MB.
+
+  python benchmarks/bench_batch.py                    # ~1 GB per format (100k lines of 10 KB)
+  python benchmarks/bench_batch.py --fast             # 5 MB smoke run
+  python benchmarks/bench_batch.py --size-mb 200 --formats openai
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MB = 1_000_000
+LINE_CONTENT_BYTES = 8_300  # the output text; its line, escaped and wrapped, is ~10 KB
+FORMATS = ("openai", "anthropic")
+CONTENDERS = {"hand": "hand-written json.loads + model_validate_json", "batch": "collect_batch"}
+
+MODELS = """
+from pydantic import BaseModel
+
+
+class Location(BaseModel):
+    city: str
+    lat: float
+    lon: float
+
+
+class Record(BaseModel):
+    id: int
+    name: str
+    email: str
+    score: float
+    visits: int
+    active: bool
+    tags: list[str]
+    location: Location
+
+
+class Batch(BaseModel):
+    records: list[Record]
+"""
+
+
+def make_record(rng: random.Random, i: int) -> dict[str, Any]:
+    first = rng.choice(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Zoë", "José"])
+    return {
+        "id": i,
+        "name": f"{first} {rng.choice(['Lovelace', 'Hopper', 'Turing', 'Liskov', 'Knuth'])}",
+        "email": f"{first.lower()}.{i}@example.com",
+        "score": round(rng.uniform(0, 100), rng.randint(1, 6)),
+        "visits": rng.randint(0, 1_000_000),
+        "active": rng.random() < 0.5,
+        "tags": rng.sample(["alpha", "beta", "gamma", "delta", "eps"], rng.randint(0, 3)),
+        "location": {
+            "city": rng.choice(["Paris", "Zürich", "Lagos", "Osaka", "Lima"]),
+            "lat": rng.uniform(-90, 90),
+            "lon": rng.uniform(-180, 180),
+        },
+    }
+
+
+def make_content(rng: random.Random, start: int) -> str:
+    records: list[dict[str, Any]] = []
+    size = 14
+    while size < LINE_CONTENT_BYTES:
+        record = make_record(rng, start + len(records))
+        size += len(json.dumps(record)) + 2
+        records.append(record)
+    return json.dumps({"records": records})
+
+
+def make_line(fmt: str, custom_id: str, content: str) -> str:
+    if fmt == "openai":
+        body = {
+            "id": "chatcmpl-" + custom_id,
+            "object": "chat.completion",
+            "model": "gpt-4o-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 2900, "total_tokens": 3020},
+        }
+        row: dict[str, Any] = {
+            "id": "batch_req_" + custom_id,
+            "custom_id": custom_id,
+            "response": {"status_code": 200, "request_id": "req_" + custom_id, "body": body},
+            "error": None,
+        }
+    else:
+        message = {
+            "id": "msg_" + custom_id,
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": content}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 120, "output_tokens": 2900},
+        }
+        row = {"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}
+    return json.dumps(row)
+
+
+def generate(path: Path, fmt: str, size_bytes: int, seed: int = 0) -> int:
+    """Write a batch output file of at least `size_bytes`; return its number of lines.
+
+    200 distinct outputs are cycled (validation costs the same on each), so generating 1 GB
+    takes seconds rather than minutes."""
+    rng = random.Random(seed)
+    contents = [make_content(rng, i * 100) for i in range(200)]
+    tmp = path.with_suffix(".tmp")
+    written = lines = 0
+    with tmp.open("w", encoding="utf-8") as file:
+        while written < size_bytes:
+            line = make_line(fmt, f"request-{lines}", contents[lines % len(contents)]) + "\n"
+            file.write(line)
+            written += len(line.encode())
+            lines += 1
+    tmp.replace(path)
+    return lines
+
+
+# --- the contenders, each in a child process ---------------------------------------------------
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+namespace = {}
+exec(compile(MODELS, "models", "exec"), namespace)
+Batch = namespace["Batch"]
+import streamdantic
+
+contender, fmt, path = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+usage0 = resource.getrusage(resource.RUSAGE_SELF)
+wall0 = time.perf_counter()
+count = ok = 0
+if contender == "hand":
+    validate = Batch.model_validate_json
+    with open(path, "rb") as file:
+        if fmt == "openai":
+            for line in file:
+                obj = json.loads(line)
+                content = obj["response"]["body"]["choices"][0]["message"]["content"]
+                validate(content)
+                count += 1
+        else:
+            for line in file:
+                obj = json.loads(line)
+                content = obj["result"]["message"]["content"][0]["text"]
+                validate(content)
+                count += 1
+    ok = count
+else:
+    for outcome in streamdantic.collect_batch(path, Batch, format=fmt):
+        count += 1
+        ok += outcome.ok
+wall = time.perf_counter() - wall0
+usage1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+print(json.dumps({"lines": count, "ok": ok, "cpu": cpu, "wall": wall,
+                  "rss_mb": usage1.ru_maxrss * 1024 / 1e6}))
+"""
+
+
+def run_child(contender: str, fmt: str, path: Path) -> dict[str, Any]:
+    code = f"MODELS = {MODELS!r}\n" + CHILD
+    proc = subprocess.run(
+        [sys.executable, "-c", code, contender, fmt, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{contender} on {fmt} failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=float, default=1000.0, help="file size per format")
+    parser.add_argument("--fast", action="store_true", help="5 MB smoke run")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="openai,anthropic")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender (best kept)")
+    parser.add_argument("--dir", type=Path, default=None, help="where to generate (a tmp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    size = int((5.0 if args.fast else args.size_mb) * MB)
+    formats = [f for f in args.formats.split(",") if f]
+    for fmt in formats:
+        if fmt not in FORMATS:
+            parser.error(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+    print(f"# collect_batch vs a hand-written loop, {size / MB:,.0f} MB per format")
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    print()
+    print("| format | contender | lines | CPU s | wall s | MB/s (CPU) | vs hand | peak RSS MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-batch-") as tmp:
+        for fmt in formats:
+            path = Path(tmp) / f"{fmt}_batch_output.jsonl"
+            started = time.perf_counter()
+            lines = generate(path, fmt, size)
+            nbytes = path.stat().st_size
+            print(
+                f"<!-- generated {lines} lines, {nbytes / MB:,.0f} MB in"
+                f" {time.perf_counter() - started:.1f} s -->",
+                file=sys.stderr,
+            )
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(args.repeat):
+                for contender in CONTENDERS:  # alternated, so drift in load hits both
+                    r = run_child(contender, fmt, path)
+                    if r["lines"] != lines or r["ok"] != lines:
+                        raise SystemExit(f"{contender} on {fmt}: {r['ok']}/{lines} lines ok")
+                    if contender not in best or r["cpu"] < best[contender]["cpu"]:
+                        best[contender] = r
+            hand_rate = nbytes / best["hand"]["cpu"]
+            for contender, label in CONTENDERS.items():
+                r = best[contender]
+                rate = nbytes / r["cpu"]
+                print(
+                    f"| {fmt} | {label} | {r['lines']:,} | {r['cpu']:.2f} | {r['wall']:.2f} |"
+                    f" {rate / MB:,.1f} | {rate / hand_rate:.2f}x | {r['rss_mb']:.0f} |"
+                )
+                results.append(
+                    {
+                        "format": fmt,
+                        "contender": contender,
+                        "bytes": nbytes,
+                        **r,
+                        "ratio": rate / hand_rate,
+                    }
+                )
+            path.unlink()
+    if args.json:
+        args.json.write_text(json.dumps({"results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
