@@ -13,10 +13,12 @@ the concurrency (an ASCII diagram of the response's task group).
 # Strategy / invariants
 # - One async implementation: sync sources are iterated in worker threads, one item per
 #   anyio.to_thread call, so the event loop never blocks (S4.5).
-# - The response's body, its heartbeat and its disconnect listener race in one task group;
-#   every send goes through one lock with a timeout. A disconnect, a send error or a send
-#   timeout cancels the group, so the pending read of the upstream is cancelled at once and
-#   the upstream iterator is closed (shielded) before __call__ returns.
+# - The response's body, its writer and its disconnect listener race in one task group. The
+#   writer task alone calls ``send`` (no lock): the body queues encoded frames, and the writer
+#   sends all that is queued in one ASGI message, flushes what a throttled encoder holds at
+#   its deadline and writes heartbeats. A disconnect, a send error or a send timeout cancels
+#   the group, so the pending read of the upstream is cancelled at once and the upstream
+#   iterator is closed (shielded) before __call__ returns.
 # - A background generation writes frames to the store and nothing else; readers (client
 #   connections) only read the store. So a generation outlives its clients, and any process
 #   sharing the store can serve it.
@@ -53,8 +55,16 @@ from ._exceptions import (
     UsageError,
 )
 from ._sse import ServerSentEvent, encode, encode_comment
-from ._sse_profile import TERMINAL_EVENTS, ProfileEncoder, SSEProfile, error_type, stream_frame
+from ._sse_profile import (
+    TERMINAL_EVENTS,
+    FrameRate,
+    ProfileEncoder,
+    SSEProfile,
+    error_type,
+    stream_frame,
+)
 from ._store import MAX_FRAME_ID, Frames, MemoryStore, Store, parse_frame_id
+from ._stream_core import Throttle
 
 __all__ = ["Action", "Authorize", "EventStreamResponse", "OnResume", "ResumableStreams"]
 
@@ -78,6 +88,15 @@ DEFAULT_HEARTBEAT: Final = 15.0
 # window stayed shut): long enough for a slow mobile link, short enough not to hold an LLM
 # request open for nobody.
 DEFAULT_SEND_TIMEOUT: Final = 30.0
+# The frame rate of a network stream: 20 flushes a second is smooth for a UI (a screen
+# redraw every 50 ms; people read text at a few words a second), and bounds the frames, the
+# bytes and the server's work per stream by time instead of by the model's token count (at
+# 100 tokens/s, one frame per 5 tokens). The first change and the final state go at once.
+# emit="changes" sends a frame per change (what the decoder tests and replay tools want).
+DEFAULT_EMIT: Final = Throttle(20)
+# Bytes queued for a client before the body waits for the writer: a client that reads
+# slower than the model writes holds the generation back instead of the server's memory.
+_HIGH_WATER: Final = 64 * 1024
 # How long one store read waits before looping (the heartbeat keeps the client meanwhile).
 _STORE_POLL: Final = 5.0
 # How long a generation retries a store write that fails before it gives up: a Redis
@@ -164,37 +183,138 @@ def _report(error: Exception) -> None:
 
 
 class _Connection:
-    """The sending side of one response: a lock, a timeout, and the group to cancel."""
+    """The sending side of one response: one task (`run`) owns ``send``.
 
-    def __init__(self, send: Send, timeout: float | None, scope: anyio.CancelScope) -> None:
+    The body and the heartbeat queue bytes (`put`); the writer sends everything queued since
+    its last send in one ASGI message, so frames ready at the same moment cost one send and
+    one socket write, and no lock is taken per frame. It also flushes what a throttled
+    encoder holds when its deadline comes (`encoder`), and writes a heartbeat comment after
+    `heartbeat` seconds of silence. A send that fails (the client is gone) or does not
+    complete within the timeout (the client is frozen) cancels the response's group.
+    """
+
+    def __init__(
+        self,
+        send: Send,
+        timeout: float | None,
+        scope: anyio.CancelScope,
+        *,
+        heartbeat: float | None = None,
+        encoder: ProfileEncoder | None = None,
+    ) -> None:
         self._send = send
         self._timeout = timeout
         self._scope = scope
-        self._lock = anyio.Lock()
+        self._heartbeat = heartbeat
+        self.encoder = encoder
+        self._queue: list[bytes] = []
+        self._queued = 0  # bytes in _queue
+        self._wake: anyio.Event | None = None  # set to wake the writer while it waits
+        self._wake_at = float("inf")  # when the waiting writer wakes by itself
+        self._drained: anyio.Event | None = None  # set when the writer takes the queue
+        self._closing = False
+        self._finished = anyio.Event()
         self.last_send = anyio.current_time()
-        self.frozen = False
-        self.gone = False
 
-    async def send(self, message: Message) -> None:
-        async with self._lock:
-            if self.gone or self.frozen:
-                await anyio.lowlevel.checkpoint()
-                return
-            timeout = self._timeout if self._timeout is not None else float("inf")
-            with anyio.move_on_after(timeout) as deadline:
+    async def start(self, message: Message) -> None:
+        """Send the response's start (before `run`)."""
+        await self._guarded(message)
+
+    def put(self, body: bytes) -> None:
+        """Queue bytes for the writer."""
+        self._queue.append(body)
+        self._queued += len(body)
+        if self._wake is not None:
+            self._wake.set()
+
+    def nudge(self) -> None:
+        """The encoder's deadline moved earlier than the waiting writer's wake-up."""
+        encoder = self.encoder
+        if self._wake is not None and encoder is not None and encoder.next_deadline < self._wake_at:
+            self._wake.set()
+
+    async def drained(self) -> None:
+        """Wait while the queue is over `_HIGH_WATER` (a slow client): backpressure."""
+        while self._queued > _HIGH_WATER:
+            self._drained = drained = anyio.Event()
+            await drained.wait()
+
+    async def aclose(self) -> None:
+        """Send what is queued, end the body, and wait until the writer has."""
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        await self._finished.wait()
+
+    async def run(self) -> None:
+        """The writer task (see the class docstring)."""
+        try:
+            while True:
+                queue = self._queue
+                if queue:
+                    self._queue, self._queued = [], 0
+                    if self._drained is not None:
+                        self._drained.set()
+                        self._drained = None
+                    body = queue[0] if len(queue) == 1 else b"".join(queue)
+                    await self._guarded(
+                        {"type": "http.response.body", "body": body, "more_body": True}
+                    )
+                    continue
+                if self._closing:
+                    await self._guarded(
+                        {"type": "http.response.body", "body": b"", "more_body": False}
+                    )
+                    return
+                await self._wait()
+        finally:
+            self._finished.set()
+
+    async def _wait(self) -> None:
+        encoder = self.encoder
+        deadline = encoder.next_deadline if encoder is not None else float("inf")
+        beat = self.last_send + self._heartbeat if self._heartbeat is not None else float("inf")
+        wake_at = min(deadline, beat)
+        now = anyio.current_time()
+        if wake_at > now:
+            self._wake = wake = anyio.Event()
+            self._wake_at = wake_at
+            try:
+                if wake_at == float("inf"):
+                    await wake.wait()
+                else:
+                    with anyio.move_on_after(wake_at - now):
+                        await wake.wait()
+            finally:
+                self._wake, self._wake_at = None, float("inf")
+            now = anyio.current_time()
+        if self._queue or self._closing:
+            return
+        if encoder is not None and now >= encoder.next_deadline:
+            frames = encoder.poll(now)
+            if frames:
+                self.put(b"".join(map(encode, frames)))
+        elif self._heartbeat is not None and now >= self.last_send + self._heartbeat:
+            self.put(encode_comment())
+
+    async def _guarded(self, message: Message) -> None:
+        gone = frozen = False
+        if self._timeout is None:
+            try:
+                await self._send(message)
+            except OSError:  # ASGI 2.4: the client is gone
+                gone = True
+        else:
+            with anyio.move_on_after(self._timeout) as deadline:
                 try:
                     await self._send(message)
-                except OSError:  # ASGI 2.4: the client is gone
-                    self.gone = True
-            if deadline.cancelled_caught:
-                self.frozen = True
-            self.last_send = anyio.current_time()
-        if self.gone or self.frozen:
+                except OSError:
+                    gone = True
+            frozen = deadline.cancelled_caught
+        self.last_send = anyio.current_time()
+        if gone or frozen:
             self._scope.cancel()
             await anyio.lowlevel.checkpoint()  # raises the cancellation here
-
-    async def send_body(self, body: bytes) -> None:
-        await self.send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 class EventStreamResponse(Response):
@@ -229,6 +349,10 @@ class EventStreamResponse(Response):
         send_timeout: seconds one send may take before the client counts as frozen;
             ``None`` waits forever.
         profile: ``"streamdantic"`` or ``"compatible"`` (sources only).
+        emit: how often a source's changes go out (sources only): ``Throttle(n)``, at most
+            n frames a second (default ``Throttle(20)``: the first change and the final
+            state at once, what arrives in between coalesced into one frame), or
+            ``"changes"``, a frame for every update and part.
         on_resume: for a source, what a request asking to resume gets: ``"refuse"``
             (default: 409) or ``"restart"`` (a new generation, declared as such; the
             streamdantic profile only).
@@ -245,7 +369,7 @@ class EventStreamResponse(Response):
 
     Raises:
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
-            an unknown profile or `on_resume`; ``on_resume="restart"`` with the compatible
+            an unknown profile, `emit` or `on_resume`; ``on_resume="restart"`` with the compatible
             profile (it has no frame to declare a restart).
         TypeError: the source is not iterable.
     """
@@ -260,6 +384,7 @@ class EventStreamResponse(Response):
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         profile: SSEProfile = "streamdantic",
+        emit: FrameRate = DEFAULT_EMIT,
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
@@ -287,7 +412,8 @@ class EventStreamResponse(Response):
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
-        self._encoder = ProfileEncoder(profile=profile) if source is not None else None
+        encoder = ProfileEncoder(profile=profile, emit=emit)  # checks emit, with or without
+        self._encoder = encoder if source is not None else None
         self._upstream = _Upstream(source) if source is not None else None
         self._store = store
         self.stream_id = stream_id
@@ -344,43 +470,38 @@ class EventStreamResponse(Response):
                 return
         try:
             async with anyio.create_task_group() as group:
-                connection = _Connection(send, self.send_timeout, group.cancel_scope)
+                connection = _Connection(
+                    send,
+                    self.send_timeout,
+                    group.cancel_scope,
+                    heartbeat=self.heartbeat,
+                    encoder=self._encoder,
+                )
                 group.start_soon(_listen_for_disconnect, receive, group.cancel_scope)
-                await connection.send(
+                await connection.start(
                     {
                         "type": "http.response.start",
                         "status": self.status_code,
                         "headers": self.raw_headers,
                     }
                 )
-                if self.heartbeat is not None:
-                    group.start_soon(self._heartbeat, connection, self.heartbeat)
+                group.start_soon(connection.run)
                 head = []
                 if self.retry is not None:
                     head.append(ServerSentEvent(retry=self.retry))
                 if self._token is not None:
                     head.append(stream_frame(self._token, restart=restart))
                 if head:
-                    await connection.send_body(b"".join(map(encode, head)))
+                    connection.put(b"".join(map(encode, head)))
                 if first is not None:
                     await self._serve_stored(connection, after, first)
                 else:
                     await self._serve_source(connection)
-                await connection.send(
-                    {"type": "http.response.body", "body": b"", "more_body": False}
-                )
+                await connection.aclose()
                 group.cancel_scope.cancel()
         finally:
             if self._upstream is not None:
                 await self._upstream.aclose()
-
-    async def _heartbeat(self, connection: _Connection, every: float) -> None:
-        while True:
-            wait = connection.last_send + every - anyio.current_time()
-            if wait > 0:
-                await anyio.sleep(wait)
-            else:
-                await connection.send_body(encode_comment())
 
     async def _serve_source(self, connection: _Connection) -> None:
         upstream, encoder = self._upstream, self._encoder
@@ -390,14 +511,19 @@ class EventStreamResponse(Response):
             while (output := await upstream.next()) is not _END:
                 frames = encoder.feed(output, now=anyio.current_time())
                 if frames:
-                    await connection.send_body(b"".join(map(encode, frames)))
+                    connection.put(b"".join(map(encode, frames)))
+                    await connection.drained()
+                    # Let the writer send it, even when the source never waits.
+                    await anyio.lowlevel.checkpoint()
+                else:
+                    connection.nudge()  # the encoder may hold it until a deadline
         except Exception as exc:  # the source failed: the client gets an error frame
             _report(exc)
             error = exc
         await upstream.aclose()
         frames = encoder.close(error)
         if frames:
-            await connection.send_body(b"".join(map(encode, frames)))
+            connection.put(b"".join(map(encode, frames)))
 
     async def _serve_stored(self, connection: _Connection, after: int, first: Frames) -> None:
         store, stream_id = self._store, self.stream_id
@@ -406,10 +532,11 @@ class EventStreamResponse(Response):
         while True:
             if frames is None:  # it was there: it expired, or the store lost it
                 lost = GenerationLostError("the stream is no longer in the store")
-                await connection.send_body(_error_frame(after, lost))
+                connection.put(_error_frame(after, lost))
                 return
             if frames.events:
-                await connection.send_body(b"".join(map(encode, frames.events)))
+                connection.put(b"".join(map(encode, frames.events)))
+                await connection.drained()
                 after = int(frames.events[-1].id or after)
                 if any(event.event in TERMINAL_EVENTS for event in frames.events):
                     return
@@ -420,7 +547,7 @@ class EventStreamResponse(Response):
                     "the stream's generation stopped before the end (its server process "
                     "died or lost the store): start a new stream"
                 )
-                await connection.send_body(_error_frame(after, lost))
+                connection.put(_error_frame(after, lost))
                 return
             try:
                 frames = await _while_unavailable(
@@ -431,7 +558,7 @@ class EventStreamResponse(Response):
                 unavailable = StoreUnavailableError(
                     "the server could not read the stream from its store: retry later"
                 )
-                await connection.send_body(_error_frame(after, unavailable))
+                connection.put(_error_frame(after, unavailable))
                 return
 
 

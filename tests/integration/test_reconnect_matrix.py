@@ -153,10 +153,13 @@ def build_app(redis_url: str | None) -> tuple[Starlette, Books]:
     books = Books()
 
     async def source(request: Request) -> EventStreamResponse:
-        return EventStreamResponse(astream(books.answer(), Book))
+        # A frame per change: the cuts must land between many frames (LONGEST counts them).
+        return EventStreamResponse(astream(books.answer(), Book), emit="changes")
 
     async def restart(request: Request) -> EventStreamResponse:
-        return EventStreamResponse(astream(books.answer(), Book), on_resume="restart")
+        return EventStreamResponse(
+            astream(books.answer(), Book), on_resume="restart", emit="changes"
+        )
 
     memory = ResumableStreams(lambda r: astream(books.answer(), Book), store=MemoryStore())
     redis_store = (

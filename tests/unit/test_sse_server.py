@@ -18,6 +18,7 @@ from streamdantic import (
     StoreFullError,
     StoreUnavailableError,
     StreamCancelledError,
+    Throttle,
     ToolCallDelta,
     TooManyGenerationsError,
     UsageError,
@@ -128,6 +129,56 @@ async def test_a_stream_is_sent_as_profile_frames() -> None:
     assert call.headers["x-accel-buffering"] == "no"
     assert "content-length" not in call.headers
     assert call.complete
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_the_default_policy_coalesces_what_arrives_between_flushes() -> None:
+    """A network stream sends its first change at once, then what arrives within the
+    throttle interval as one frame, and the final state at once (here no interval passes:
+    a 1000 s one)."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit=Throttle(0.001)))
+    names = [event.event for event in call.events()]
+    assert names == ["stream", "delta", "delta", "final"]
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_emit_changes_sends_a_frame_per_update() -> None:
+    """``emit="changes"``: one delta frame for each update of the stream."""
+    updates = len(list(stream(pieces(size=2)))) - 1  # the final update carries no delta here
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit="changes"))
+    deltas = [event for event in call.events() if event.event == "delta"]
+    assert len(deltas) >= updates > 4
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_frames_queued_while_a_send_waits_go_out_in_one_send() -> None:
+    """While the client holds one send, the body keeps encoding; the writer then sends
+    everything queued in one ASGI message instead of one per frame."""
+    consumed = anyio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        for piece in pieces(size=2):
+            yield piece
+        consumed.set()
+
+    call = Call()
+    held = False
+
+    async def on_send(message: Any) -> None:
+        nonlocal held
+        if b"event: delta" in message.get("body", b"") and not held:
+            held = True
+            await consumed.wait()  # the whole source is read meanwhile
+
+    call.on_send = on_send
+    await call.run(EventStreamResponse(astream(source()), emit="changes"))
+    bodies = [m["body"] for m in call.messages[1:]]
+    first = next(i for i, body in enumerate(bodies) if b"event: delta" in body)
+    rest = bodies[first + 1 :]
+    assert len(rest) == 2 and rest[-1] == b"", [len(b) for b in rest]
+    assert rest[0].count(b"event: delta") > 4 and b"event: final" in rest[0]
     assert final_of(call.events()) == json.loads(DOC)
 
 
