@@ -13,12 +13,13 @@ the concurrency (an ASCII diagram of the response's task group).
 # Strategy / invariants
 # - One async implementation: sync sources are iterated in worker threads, one item per
 #   anyio.to_thread call, so the event loop never blocks (S4.5).
-# - The response's body, its writer and its disconnect listener race in one task group. The
-#   writer task alone calls ``send`` (no lock): the body queues encoded frames, and the writer
-#   sends all that is queued in one ASGI message, flushes what a throttled encoder holds at
-#   its deadline and writes heartbeats. A disconnect, a send error or a send timeout cancels
-#   the group, so the pending read of the upstream is cancelled at once and the upstream
-#   iterator is closed (shielded) before __call__ returns.
+# - The response's body, its watchdog and its disconnect listener race in one task group.
+#   The body sends its frames itself: no lock and no timeout scope per send (a flag guards
+#   the send side; bytes that arrive while a send waits are queued and go out with the next
+#   one). The watchdog enforces the send timeout, flushes what a throttled encoder holds at
+#   its deadline and writes heartbeats. A disconnect, a send error or a send timeout
+#   cancels the group, so the pending read of the upstream is cancelled at once and the
+#   upstream iterator is closed (shielded) before __call__ returns.
 # - A background generation writes frames to the store and nothing else; readers (client
 #   connections) only read the store. So a generation outlives its clients, and any process
 #   sharing the store can serve it.
@@ -183,14 +184,17 @@ def _report(error: Exception) -> None:
 
 
 class _Connection:
-    """The sending side of one response: one task (`run`) owns ``send``.
+    """The sending side of one response, without a lock or a timeout scope per send.
 
-    The body and the heartbeat queue bytes (`put`); the writer sends everything queued since
-    its last send in one ASGI message, so frames ready at the same moment cost one send and
-    one socket write, and no lock is taken per frame. It also flushes what a throttled
-    encoder holds when its deadline comes (`encoder`), and writes a heartbeat comment after
-    `heartbeat` seconds of silence. A send that fails (the client is gone) or does not
-    complete within the timeout (the client is frozen) cancels the response's group.
+    Whoever has bytes to send (the body, or the watchdog) calls `write`: when no send is in
+    progress it sends them at once, else it queues them and the send in progress sends
+    everything queued, in one ASGI message, before it ends. So the hot path, the body
+    sending its frames, is one ``await send(...)``; frames that become ready while a send
+    waits (a slow client) coalesce. The watchdog task (`watch`) enforces the send timeout
+    on the body's sends, flushes what a throttled encoder holds when its deadline comes,
+    and writes a heartbeat comment after `heartbeat` seconds of silence; its own sends are
+    bounded by the timeout directly. A send that fails (the client is gone) or that does
+    not complete in time (the client is frozen) cancels the response's group.
     """
 
     def __init__(
@@ -209,74 +213,119 @@ class _Connection:
         self.encoder = encoder
         self._queue: list[bytes] = []
         self._queued = 0  # bytes in _queue
-        self._wake: anyio.Event | None = None  # set to wake the writer while it waits
-        self._wake_at = float("inf")  # when the waiting writer wakes by itself
-        self._drained: anyio.Event | None = None  # set when the writer takes the queue
-        self._closing = False
-        self._finished = anyio.Event()
+        self._sending = False  # a writer is draining the queue
+        self._in_send = False  # ...and is inside `send` (the watchdog's concern)
+        self._send_started = 0.0
+        self._idle: anyio.Event | None = None  # set when the writer stops (waiters only)
+        self._drained: anyio.Event | None = None  # set when the queue is taken (waiters only)
+        self._wake: anyio.Event | None = None  # set to wake the waiting watchdog
+        self._wake_at = float("inf")  # when the waiting watchdog wakes by itself
         self.last_send = anyio.current_time()
 
-    async def start(self, message: Message) -> None:
-        """Send the response's start (before `run`)."""
-        await self._guarded(message)
-
-    def put(self, body: bytes) -> None:
-        """Queue bytes for the writer."""
+    async def write(self, body: bytes) -> None:
+        """Send `body` now, or after the send in progress (see the class docstring); waits
+        while more than `_HIGH_WATER` bytes are queued behind a slow client."""
         self._queue.append(body)
         self._queued += len(body)
-        if self._wake is not None:
-            self._wake.set()
+        if not self._sending:
+            await self._drain()
+            return
+        while self._sending and self._queued > _HIGH_WATER:
+            self._drained = drained = anyio.Event()
+            await drained.wait()
 
     def nudge(self) -> None:
-        """The encoder's deadline moved earlier than the waiting writer's wake-up."""
+        """Wake the watchdog when the encoder's deadline is earlier than its wake-up."""
         encoder = self.encoder
         if self._wake is not None and encoder is not None and encoder.next_deadline < self._wake_at:
             self._wake.set()
 
-    async def drained(self) -> None:
-        """Wait while the queue is over `_HIGH_WATER` (a slow client): backpressure."""
-        while self._queued > _HIGH_WATER:
-            self._drained = drained = anyio.Event()
-            await drained.wait()
+    async def start(self, message: Message) -> None:
+        """Send the response's start (before the watchdog runs)."""
+        await self._send_one(message)
 
     async def aclose(self) -> None:
-        """Send what is queued, end the body, and wait until the writer has."""
-        self._closing = True
-        if self._wake is not None:
-            self._wake.set()
-        await self._finished.wait()
+        """Send what is queued and end the body."""
+        while self._sending:
+            self._idle = idle = anyio.Event()
+            await idle.wait()
+        if self._queue:
+            await self._drain()
+        await self._send_one({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def run(self) -> None:
-        """The writer task (see the class docstring)."""
+    async def _drain(self) -> None:
+        self._sending = True
         try:
-            while True:
-                queue = self._queue
-                if queue:
-                    self._queue, self._queued = [], 0
-                    if self._drained is not None:
-                        self._drained.set()
-                        self._drained = None
-                    body = queue[0] if len(queue) == 1 else b"".join(queue)
-                    await self._guarded(
-                        {"type": "http.response.body", "body": body, "more_body": True}
-                    )
-                    continue
-                if self._closing:
-                    await self._guarded(
-                        {"type": "http.response.body", "body": b"", "more_body": False}
-                    )
-                    return
-                await self._wait()
+            while queue := self._queue:
+                self._queue, self._queued = [], 0
+                if self._drained is not None:
+                    self._drained.set()
+                    self._drained = None
+                body = queue[0] if len(queue) == 1 else b"".join(queue)
+                await self._send_one(
+                    {"type": "http.response.body", "body": body, "more_body": True}
+                )
         finally:
-            self._finished.set()
+            self._sending = False
+            if self._idle is not None:
+                self._idle.set()
+                self._idle = None
 
-    async def _wait(self) -> None:
-        encoder = self.encoder
-        deadline = encoder.next_deadline if encoder is not None else float("inf")
-        beat = self.last_send + self._heartbeat if self._heartbeat is not None else float("inf")
-        wake_at = min(deadline, beat)
-        now = anyio.current_time()
-        if wake_at > now:
+    async def _send_one(self, message: Message) -> None:
+        self._in_send = True
+        self._send_started = anyio.current_time()
+        try:
+            await self._send(message)
+        except OSError:  # ASGI 2.4: the client is gone
+            self._scope.cancel()
+            await anyio.lowlevel.checkpoint()  # raises the cancellation here
+        finally:
+            self._in_send = False
+        self.last_send = anyio.current_time()
+
+    async def _write_bounded(self, body: bytes) -> None:
+        # The watchdog's own writes: nobody watches it while it sends, so its send has a
+        # timeout scope of its own (at most one per heartbeat or throttle deadline).
+        if self._timeout is None:
+            await self.write(body)
+            return
+        with anyio.move_on_after(self._timeout) as bound:
+            await self.write(body)
+        if bound.cancelled_caught:
+            self._frozen()
+
+    def _frozen(self) -> None:
+        self._scope.cancel()
+
+    async def watch(self) -> None:
+        """The watchdog task (see the class docstring)."""
+        timeout, heartbeat, encoder = self._timeout, self._heartbeat, self.encoder
+        while True:
+            now = anyio.current_time()
+            wake_at = float("inf")
+            if self._in_send:
+                if timeout is not None:
+                    if now - self._send_started >= timeout:
+                        self._frozen()
+                        return
+                    wake_at = self._send_started + timeout
+            else:
+                if encoder is not None:
+                    deadline = encoder.next_deadline
+                    if now >= deadline:
+                        frames = encoder.poll(now)
+                        if frames:
+                            await self._write_bounded(b"".join(map(encode, frames)))
+                        continue
+                    wake_at = deadline
+                if heartbeat is not None:
+                    due = self.last_send + heartbeat
+                    if now >= due and not self._sending:
+                        await self._write_bounded(encode_comment())
+                        continue
+                    wake_at = min(wake_at, due)
+                if timeout is not None:  # to watch a send that starts meanwhile
+                    wake_at = min(wake_at, now + timeout)
             self._wake = wake = anyio.Event()
             self._wake_at = wake_at
             try:
@@ -287,34 +336,6 @@ class _Connection:
                         await wake.wait()
             finally:
                 self._wake, self._wake_at = None, float("inf")
-            now = anyio.current_time()
-        if self._queue or self._closing:
-            return
-        if encoder is not None and now >= encoder.next_deadline:
-            frames = encoder.poll(now)
-            if frames:
-                self.put(b"".join(map(encode, frames)))
-        elif self._heartbeat is not None and now >= self.last_send + self._heartbeat:
-            self.put(encode_comment())
-
-    async def _guarded(self, message: Message) -> None:
-        gone = frozen = False
-        if self._timeout is None:
-            try:
-                await self._send(message)
-            except OSError:  # ASGI 2.4: the client is gone
-                gone = True
-        else:
-            with anyio.move_on_after(self._timeout) as deadline:
-                try:
-                    await self._send(message)
-                except OSError:
-                    gone = True
-            frozen = deadline.cancelled_caught
-        self.last_send = anyio.current_time()
-        if gone or frozen:
-            self._scope.cancel()
-            await anyio.lowlevel.checkpoint()  # raises the cancellation here
 
 
 class EventStreamResponse(Response):
@@ -485,14 +506,14 @@ class EventStreamResponse(Response):
                         "headers": self.raw_headers,
                     }
                 )
-                group.start_soon(connection.run)
+                group.start_soon(connection.watch)
                 head = []
                 if self.retry is not None:
                     head.append(ServerSentEvent(retry=self.retry))
                 if self._token is not None:
                     head.append(stream_frame(self._token, restart=restart))
                 if head:
-                    connection.put(b"".join(map(encode, head)))
+                    await connection.write(b"".join(map(encode, head)))
                 if first is not None:
                     await self._serve_stored(connection, after, first)
                 else:
@@ -511,10 +532,7 @@ class EventStreamResponse(Response):
             while (output := await upstream.next()) is not _END:
                 frames = encoder.feed(output, now=anyio.current_time())
                 if frames:
-                    connection.put(b"".join(map(encode, frames)))
-                    await connection.drained()
-                    # Let the writer send it, even when the source never waits.
-                    await anyio.lowlevel.checkpoint()
+                    await connection.write(b"".join(map(encode, frames)))
                 else:
                     connection.nudge()  # the encoder may hold it until a deadline
         except Exception as exc:  # the source failed: the client gets an error frame
@@ -523,7 +541,7 @@ class EventStreamResponse(Response):
         await upstream.aclose()
         frames = encoder.close(error)
         if frames:
-            connection.put(b"".join(map(encode, frames)))
+            await connection.write(b"".join(map(encode, frames)))
 
     async def _serve_stored(self, connection: _Connection, after: int, first: Frames) -> None:
         store, stream_id = self._store, self.stream_id
@@ -532,11 +550,10 @@ class EventStreamResponse(Response):
         while True:
             if frames is None:  # it was there: it expired, or the store lost it
                 lost = GenerationLostError("the stream is no longer in the store")
-                connection.put(_error_frame(after, lost))
+                await connection.write(_error_frame(after, lost))
                 return
             if frames.events:
-                connection.put(b"".join(map(encode, frames.events)))
-                await connection.drained()
+                await connection.write(b"".join(map(encode, frames.events)))
                 after = int(frames.events[-1].id or after)
                 if any(event.event in TERMINAL_EVENTS for event in frames.events):
                     return
@@ -547,7 +564,7 @@ class EventStreamResponse(Response):
                     "the stream's generation stopped before the end (its server process "
                     "died or lost the store): start a new stream"
                 )
-                connection.put(_error_frame(after, lost))
+                await connection.write(_error_frame(after, lost))
                 return
             try:
                 frames = await _while_unavailable(
@@ -558,7 +575,7 @@ class EventStreamResponse(Response):
                 unavailable = StoreUnavailableError(
                     "the server could not read the stream from its store: retry later"
                 )
-                connection.put(_error_frame(after, unavailable))
+                await connection.write(_error_frame(after, unavailable))
                 return
 
 

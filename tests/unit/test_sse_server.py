@@ -26,7 +26,12 @@ from streamdantic import (
     stream,
 )
 from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
-from streamdantic.starlette import EventStreamResponse, ResumableStreams, _stored_token
+from streamdantic.starlette import (
+    EventStreamResponse,
+    ResumableStreams,
+    _Connection,
+    _stored_token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -154,32 +159,31 @@ async def test_emit_changes_sends_a_frame_per_update() -> None:
 
 
 async def test_frames_queued_while_a_send_waits_go_out_in_one_send() -> None:
-    """While the client holds one send, the body keeps encoding; the writer then sends
-    everything queued in one ASGI message instead of one per frame."""
-    consumed = anyio.Event()
+    """While one send waits for the client, other writes only queue their bytes; the waiting
+    writer then sends all of them in one ASGI message (no lock, no send per frame)."""
+    gate, entered = anyio.Event(), anyio.Event()
+    messages: list[Any] = []
 
-    async def source() -> AsyncIterator[str]:
-        for piece in pieces(size=2):
-            yield piece
-        consumed.set()
+    async def send(message: Any) -> None:
+        messages.append(message)
+        if len(messages) == 1:
+            entered.set()
+            await gate.wait()
 
-    call = Call()
-    held = False
-
-    async def on_send(message: Any) -> None:
-        nonlocal held
-        if b"event: delta" in message.get("body", b"") and not held:
-            held = True
-            await consumed.wait()  # the whole source is read meanwhile
-
-    call.on_send = on_send
-    await call.run(EventStreamResponse(astream(source()), emit="changes"))
-    bodies = [m["body"] for m in call.messages[1:]]
-    first = next(i for i, body in enumerate(bodies) if b"event: delta" in body)
-    rest = bodies[first + 1 :]
-    assert len(rest) == 2 and rest[-1] == b"", [len(b) for b in rest]
-    assert rest[0].count(b"event: delta") > 4 and b"event: final" in rest[0]
-    assert final_of(call.events()) == json.loads(DOC)
+    async with anyio.create_task_group() as group:
+        connection = _Connection(send, None, group.cancel_scope)
+        group.start_soon(connection.write, b"a")
+        await entered.wait()
+        await connection.write(b"b")  # returns at once: queued behind the waiting send
+        await connection.write(b"c")
+        assert [m["body"] for m in messages] == [b"a"]
+        gate.set()
+        await connection.aclose()
+    assert [(m["body"], m["more_body"]) for m in messages] == [
+        (b"a", True),
+        (b"bc", True),
+        (b"", False),
+    ]
 
 
 async def test_sync_sources_work_too() -> None:
