@@ -76,12 +76,12 @@ def tokens() -> list[str]:
 def build_app() -> Any:
     import anyio
     import anyio.lowlevel
-    from bench_validation import Orders
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
+    from bench_validation import Orders
     from streamdantic import astream
     from streamdantic.sse import ProfileEncoder, stream_frame
     from streamdantic.starlette import EventStreamResponse
@@ -240,13 +240,13 @@ def get(port: int, path: str) -> Any:
 
 
 async def scenario(
-    port: int, pid: int, impl: str, streams: int, rate: float | None, timeout: float
+    port: int, pid: int, impl: str, streams: int, rate: float | None, budget: float
 ) -> dict[str, Any]:
     path = f"/{impl}" + (f"?rate={rate:g}" if rate else "")
     terminal = b"data: [DONE]" if impl == "raw" else b"event: final"
     get(port, "/lag")  # reset
     cpu0 = cpu_seconds(pid)
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + budget
     results = await asyncio.gather(
         *(one_stream(port, path, terminal, deadline) for _ in range(streams))
     )
