@@ -346,7 +346,10 @@ def main() -> None:
                         out.write(json.dumps(row) + "\n")
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # uvicorn waiting for streams cut short
+            proc.kill()
 
 
 if __name__ == "__main__":

@@ -673,10 +673,12 @@ def _too_many(limit: int) -> Response:
 class _Run:
     """The state of one generation that its tasks share."""
 
-    __slots__ = ("gone",)
+    __slots__ = ("gone", "lock", "wake")
 
     def __init__(self) -> None:
         self.gone = False  # the stream left the store, or the store stayed unavailable
+        self.lock = anyio.Lock()  # held while frames are being stored
+        self.wake: anyio.Event | None = None  # wakes _flush_held while it waits
 
 
 class _StreamGone(Exception):
@@ -732,6 +734,8 @@ class ResumableStreams:
         max_generations: generations this object runs at once (``None``: no cap); past it
             `spawn` raises `TooManyGenerationsError` and ``POST`` answers 429.
         heartbeat, send_timeout, retry: as for `EventStreamResponse`.
+        emit: how often a generation's changes become frames in the store, as for
+            `EventStreamResponse` (default ``Throttle(20)``; each frame is a store write).
         snapshot_every: frames between the snapshots kept in the store, from which a client
             whose frames were dropped resumes (keep it below the store's ``max_frames``:
             frames after the latest snapshot are never dropped).
@@ -743,7 +747,8 @@ class ResumableStreams:
     generations nor the task group.
 
     Raises:
-        ValueError: a bad `snapshot_every`, `store_timeout`, `max_generations` or `name`.
+        ValueError: a bad `snapshot_every`, `emit`, `store_timeout`, `max_generations` or
+            `name`.
     """
 
     def __init__(
@@ -758,6 +763,7 @@ class ResumableStreams:
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         snapshot_every: int | None = 100,
+        emit: FrameRate = DEFAULT_EMIT,
         retry: int | None = None,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
     ) -> None:
@@ -787,8 +793,9 @@ class ResumableStreams:
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
         self.snapshot_every = snapshot_every
+        self.emit = emit
         self.retry = retry
-        ProfileEncoder(snapshot_every=snapshot_every)  # check the option now
+        ProfileEncoder(snapshot_every=snapshot_every, emit=emit)  # check the options now
         self._group: anyio.abc.TaskGroup | None = None
         self._running = 0  # generations started by spawn and not yet ended
 
@@ -867,7 +874,7 @@ class ResumableStreams:
                 f"{self._running} generations are running, max_generations="
                 f"{self.max_generations}: retry once one has ended, or raise the cap"
             )
-        encoder = ProfileEncoder(snapshot_every=self.snapshot_every)
+        encoder = ProfileEncoder(snapshot_every=self.snapshot_every, emit=self.emit)
         stream_id = secrets.token_urlsafe(16)
         self._running += 1  # taken before the first await: concurrent spawns see it
         try:
@@ -925,15 +932,15 @@ class ResumableStreams:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._watch_cancel, stream_id, scope)
                     group.start_soon(self._hold_lease, stream_id, scope, run)
+                    group.start_soon(self._flush_held, stream_id, encoder, scope, run)
                     try:
                         while (output := await upstream.next()) is not _END:
                             frames = encoder.feed(output, now=anyio.current_time())
-                            # The encoder has numbered these frames: a cancel must not drop
-                            # one half-stored, or the terminal frame would follow a gap.
-                            with anyio.CancelScope(shield=True):
-                                for frame in frames:
-                                    await self._append(stream_id, frame, run)
-                            # ...and it lands here, even if the source never waits.
+                            if frames:
+                                await self._store_frames(stream_id, frames, run)
+                            elif run.wake is not None and encoder.next_deadline < float("inf"):
+                                run.wake.set()  # the encoder holds changes until a deadline
+                            # A cancel lands here, even if the source never waits.
                             await anyio.lowlevel.checkpoint_if_cancelled()
                     except _StreamGone:
                         pass
@@ -989,6 +996,40 @@ class ResumableStreams:
     async def _retrying(self, write: Callable[[], Any]) -> None:
         """`write()`, retried while the store is unavailable, for up to `store_timeout`."""
         await _while_unavailable(write, self.store_timeout)
+
+    async def _store_frames(self, stream_id: str, frames: list[ServerSentEvent], run: _Run) -> None:
+        # The encoder has numbered these frames: a cancel must not drop one half-stored, or
+        # the terminal frame would follow a gap. The lock keeps the frames of the body and
+        # of _flush_held in id order (anyio locks are FIFO, taken before any await).
+        async with run.lock:
+            with anyio.CancelScope(shield=True):
+                for frame in frames:
+                    await self._append(stream_id, frame, run)
+
+    async def _flush_held(
+        self, stream_id: str, encoder: ProfileEncoder, scope: anyio.CancelScope, run: _Run
+    ) -> None:
+        """Store what a throttled encoder holds once its deadline passes (the source may
+        be quiet until then)."""
+        try:
+            await self._flush_loop(stream_id, encoder, run)
+        except _StreamGone:  # logged by _append; run.gone is set, so no terminal frame
+            scope.cancel()
+
+    async def _flush_loop(self, stream_id: str, encoder: ProfileEncoder, run: _Run) -> None:
+        while True:
+            deadline = encoder.next_deadline
+            if deadline == float("inf"):
+                run.wake = wake = anyio.Event()
+                try:
+                    await wake.wait()
+                finally:
+                    run.wake = None
+                continue
+            await anyio.sleep_until(deadline)
+            frames = encoder.poll(anyio.current_time())
+            if frames:
+                await self._store_frames(stream_id, frames, run)
 
     async def _watch_cancel(self, stream_id: str, scope: anyio.CancelScope) -> None:
         try:

@@ -161,7 +161,10 @@ def build_app(redis_url: str | None) -> tuple[Starlette, Books]:
             astream(books.answer(), Book), on_resume="restart", emit="changes"
         )
 
-    memory = ResumableStreams(lambda r: astream(books.answer(), Book), store=MemoryStore())
+    # A frame per change here too: the cuts land between many frames.
+    memory = ResumableStreams(
+        lambda r: astream(books.answer(), Book), store=MemoryStore(), emit="changes"
+    )
     redis_store = (
         RedisStore.from_url(redis_url, prefix=f"matrix-{uuid.uuid4().hex}") if redis_url else None
     )
@@ -170,6 +173,7 @@ def build_app(redis_url: str | None) -> tuple[Starlette, Books]:
         store=redis_store,
         prefix="/redis-streams",
         snapshot_every=40,
+        emit="changes",
     )
 
     @asynccontextmanager

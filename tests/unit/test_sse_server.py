@@ -548,6 +548,51 @@ async def test_a_generation_is_started_followed_and_kept() -> None:
             assert final_of(SSEDecoder().feed(response.content)) == json.loads(DOC)
 
 
+async def test_a_generation_stores_coalesced_frames_by_default_policy() -> None:
+    """With a throttle, a generation stores its first change at once and the rest with its
+    final state (no interval passes here: a 1000 s one), not a frame per update."""
+    store = MemoryStore()
+    streams = ResumableStreams(store=store, emit=Throttle(0.001))
+    async with streams:
+        stream_id = await streams.spawn(astream(slow(pieces(size=2))))
+        events: list[ServerSentEvent] = []
+        with anyio.fail_after(10):
+            while not events or events[-1].event != "final":
+                frames = await store.read(stream_id, len(events), wait=1)
+                assert frames is not None
+                events += frames.events
+    assert [event.event for event in events] == ["delta", "delta", "final"]
+    assert final_of(events) == json.loads(DOC)
+
+
+async def test_a_generation_stores_held_changes_when_its_source_goes_quiet() -> None:
+    """What the throttle holds is stored at its deadline, without waiting for more input."""
+    gate = anyio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        for piece in pieces()[:3]:
+            yield piece
+        await gate.wait()
+        for piece in pieces()[3:]:
+            yield piece
+
+    store = MemoryStore()
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    streams = ResumableStreams(store=store, emit=Throttle(1000))
+    async with streams:
+        stream_id = await streams.spawn(astream(source()))
+        with anyio.fail_after(10):
+            after = 0
+            while decoder.value != {"title": "Shakshuka"}:
+                frames = await store.read(stream_id, after, wait=1)
+                assert frames is not None
+                for event in frames.events:
+                    decoder.feed(event)
+                    after = int(event.id or after)
+        gate.set()
+    assert decoder.final is None  # the rest came only after the gate opened
+
+
 async def test_the_generation_outlives_its_clients_until_cancelled() -> None:
     """A generation runs without clients; DELETE (or POST .../cancel) stops it."""
     gate = anyio.Event()
