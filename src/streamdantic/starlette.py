@@ -303,21 +303,26 @@ class _Connection:
         while True:
             now = anyio.current_time()
             wake_at = float("inf")
+            if encoder is not None:
+                deadline = encoder.next_deadline
+                if now >= deadline:
+                    frames = encoder.poll(now)
+                    if frames:
+                        body = b"".join(map(encode, frames))
+                        if self._sending:  # the send in progress sends it next
+                            self._queue.append(body)
+                            self._queued += len(body)
+                        else:
+                            await self._write_bounded(body)
+                    continue
+                wake_at = deadline
             if self._in_send:
                 if timeout is not None:
                     if now - self._send_started >= timeout:
                         self._frozen()
                         return
-                    wake_at = self._send_started + timeout
+                    wake_at = min(wake_at, self._send_started + timeout)
             else:
-                if encoder is not None:
-                    deadline = encoder.next_deadline
-                    if now >= deadline:
-                        frames = encoder.poll(now)
-                        if frames:
-                            await self._write_bounded(b"".join(map(encode, frames)))
-                        continue
-                    wake_at = deadline
                 if heartbeat is not None:
                     due = self.last_send + heartbeat
                     if now >= due and not self._sending:

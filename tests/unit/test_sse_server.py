@@ -25,7 +25,14 @@ from streamdantic import (
     astream,
     stream,
 )
-from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
+from streamdantic.sse import (
+    MemoryStore,
+    ProfileDecoder,
+    ProfileEncoder,
+    ServerSentEvent,
+    SSEDecoder,
+    encode,
+)
 from streamdantic.starlette import (
     EventStreamResponse,
     ResumableStreams,
@@ -184,6 +191,38 @@ async def test_frames_queued_while_a_send_waits_go_out_in_one_send() -> None:
         (b"bc", True),
         (b"", False),
     ]
+
+
+async def test_changes_held_past_their_deadline_during_a_send_follow_it() -> None:
+    """When the throttle's deadline passes while a send waits, the watchdog still takes
+    the held changes, and they go out right after that send, without more input."""
+    gate, entered, got = anyio.Event(), anyio.Event(), anyio.Event()
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+        if len(messages) == 1:
+            entered.set()
+            await gate.wait()
+        if b'"yz"' in message.get("body", b""):
+            got.set()
+
+    outputs = list(stream(['{"a": "x', "y", "z", '"}']).events())
+    encoder = ProfileEncoder(emit=Throttle(1000))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            connection = _Connection(send, None, group.cancel_scope, encoder=encoder)
+            group.start_soon(connection.watch)
+            now = anyio.current_time()
+            group.start_soon(connection.write, encode(encoder.feed(outputs[0], now=now)[0]))
+            await entered.wait()
+            assert encoder.feed(outputs[1], now=now) == encoder.feed(outputs[2], now=now) == []
+            connection.nudge()
+            while encoder.next_deadline != float("inf"):  # the watchdog took them
+                await anyio.lowlevel.checkpoint()
+            gate.set()
+            await got.wait()
+            group.cancel_scope.cancel()
 
 
 async def test_sync_sources_work_too() -> None:
