@@ -13,10 +13,13 @@ the concurrency (an ASCII diagram of the response's task group).
 # Strategy / invariants
 # - One async implementation: sync sources are iterated in worker threads, one item per
 #   anyio.to_thread call, so the event loop never blocks (S4.5).
-# - The response's body, its heartbeat and its disconnect listener race in one task group;
-#   every send goes through one lock with a timeout. A disconnect, a send error or a send
-#   timeout cancels the group, so the pending read of the upstream is cancelled at once and
-#   the upstream iterator is closed (shielded) before __call__ returns.
+# - The response's body, its watchdog and its disconnect listener race in one task group.
+#   The body sends its frames itself: no lock and no timeout scope per send (a flag guards
+#   the send side; bytes that arrive while a send waits are queued and go out with the next
+#   one). The watchdog enforces the send timeout, flushes what a throttled encoder holds at
+#   its deadline and writes heartbeats. A disconnect, a send error or a send timeout
+#   cancels the group, so the pending read of the upstream is cancelled at once and the
+#   upstream iterator is closed (shielded) before __call__ returns.
 # - A background generation writes frames to the store and nothing else; readers (client
 #   connections) only read the store. So a generation outlives its clients, and any process
 #   sharing the store can serve it.
@@ -54,11 +57,13 @@ from ._exceptions import (
     TooManyGenerationsError,
     UsageError,
 )
+from ._stream_core import Throttle
 from .frontends import FrontendEncoder, FrontendProtocol, frontend_encoder
 from .frontends._common import coalesce_updates
 from .sse._codec import ServerSentEvent, encode, encode_comment
 from .sse._profile import (
     TERMINAL_EVENTS,
+    FrameRate,
     ProfileDecoder,
     ProfileEncoder,
     SSEProfile,
@@ -90,6 +95,15 @@ DEFAULT_HEARTBEAT: Final = 15.0
 # window stayed shut): long enough for a slow mobile link, short enough not to hold an LLM
 # request open for nobody.
 DEFAULT_SEND_TIMEOUT: Final = 30.0
+# The frame rate of a network stream: 20 flushes a second is smooth for a UI (a screen
+# redraw every 50 ms; people read text at a few words a second), and bounds the frames, the
+# bytes and the server's work per stream by time instead of by the model's token count (at
+# 100 tokens/s, one frame per 5 tokens). The first change and the final state go at once.
+# emit="changes" sends a frame per change (what the decoder tests and replay tools want).
+DEFAULT_EMIT: Final = Throttle(20)
+# Bytes queued for a client before the body waits for the writer: a client that reads
+# slower than the model writes holds the generation back instead of the server's memory.
+_HIGH_WATER: Final = 64 * 1024
 # How long one store read waits before looping (the heartbeat keeps the client meanwhile).
 _STORE_POLL: Final = 5.0
 # How long a generation retries a store write that fails before it gives up: a Redis
@@ -176,37 +190,163 @@ def _report(error: Exception) -> None:
 
 
 class _Connection:
-    """The sending side of one response: a lock, a timeout, and the group to cancel."""
+    """The sending side of one response, without a lock or a timeout scope per send.
 
-    def __init__(self, send: Send, timeout: float | None, scope: anyio.CancelScope) -> None:
+    Whoever has bytes to send (the body, or the watchdog) calls `write`: when no send is in
+    progress it sends them at once, else it queues them and the send in progress sends
+    everything queued, in one ASGI message, before it ends. So the hot path, the body
+    sending its frames, is one ``await send(...)``; frames that become ready while a send
+    waits (a slow client) coalesce. The watchdog task (`watch`) enforces the send timeout
+    on the body's sends, flushes what a throttled encoder holds when its deadline comes,
+    and writes a heartbeat comment after `heartbeat` seconds of silence; its own sends are
+    bounded by the timeout directly. A send that fails (the client is gone) or that does
+    not complete in time (the client is frozen) cancels the response's group.
+    """
+
+    def __init__(
+        self,
+        send: Send,
+        timeout: float | None,
+        scope: anyio.CancelScope,
+        *,
+        heartbeat: float | None = None,
+        encoder: ProfileEncoder | None = None,
+    ) -> None:
         self._send = send
         self._timeout = timeout
         self._scope = scope
-        self._lock = anyio.Lock()
+        self._heartbeat = heartbeat
+        self.encoder = encoder
+        self._queue: list[bytes] = []
+        self._queued = 0  # bytes in _queue
+        self._sending = False  # a writer is draining the queue
+        self._in_send = False  # ...and is inside `send` (the watchdog's concern)
+        self._send_started = 0.0
+        self._idle: anyio.Event | None = None  # set when the writer stops (waiters only)
+        self._drained: anyio.Event | None = None  # set when the queue is taken (waiters only)
+        self._wake: anyio.Event | None = None  # set to wake the waiting watchdog
+        self._wake_at = float("inf")  # when the waiting watchdog wakes by itself
         self.last_send = anyio.current_time()
-        self.frozen = False
-        self.gone = False
 
-    async def send(self, message: Message) -> None:
-        async with self._lock:
-            if self.gone or self.frozen:
-                await anyio.lowlevel.checkpoint()
-                return
-            timeout = self._timeout if self._timeout is not None else float("inf")
-            with anyio.move_on_after(timeout) as deadline:
-                try:
-                    await self._send(message)
-                except OSError:  # ASGI 2.4: the client is gone
-                    self.gone = True
-            if deadline.cancelled_caught:
-                self.frozen = True
-            self.last_send = anyio.current_time()
-        if self.gone or self.frozen:
+    async def write(self, body: bytes) -> None:
+        """Send `body` now, or after the send in progress (see the class docstring); waits
+        while more than `_HIGH_WATER` bytes are queued behind a slow client."""
+        self._queue.append(body)
+        self._queued += len(body)
+        if not self._sending:
+            await self._drain()
+            return
+        while self._sending and self._queued > _HIGH_WATER:
+            self._drained = drained = anyio.Event()
+            await drained.wait()
+
+    def nudge(self) -> None:
+        """Wake the watchdog when the encoder's deadline is earlier than its wake-up."""
+        encoder = self.encoder
+        if self._wake is not None and encoder is not None and encoder.next_deadline < self._wake_at:
+            self._wake.set()
+
+    async def start(self, message: Message) -> None:
+        """Send the response's start (before the watchdog runs)."""
+        await self._send_one(message)
+
+    async def aclose(self) -> None:
+        """Send what is queued and end the body."""
+        while self._sending:
+            self._idle = idle = anyio.Event()
+            await idle.wait()
+        if self._queue:
+            await self._drain()
+        await self._send_one({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _drain(self) -> None:
+        self._sending = True
+        try:
+            while queue := self._queue:
+                self._queue, self._queued = [], 0
+                if self._drained is not None:
+                    self._drained.set()
+                    self._drained = None
+                body = queue[0] if len(queue) == 1 else b"".join(queue)
+                await self._send_one(
+                    {"type": "http.response.body", "body": body, "more_body": True}
+                )
+        finally:
+            self._sending = False
+            if self._idle is not None:
+                self._idle.set()
+                self._idle = None
+
+    async def _send_one(self, message: Message) -> None:
+        self._in_send = True
+        self._send_started = anyio.current_time()
+        try:
+            await self._send(message)
+        except OSError:  # ASGI 2.4: the client is gone
             self._scope.cancel()
             await anyio.lowlevel.checkpoint()  # raises the cancellation here
+        finally:
+            self._in_send = False
+        self.last_send = anyio.current_time()
 
-    async def send_body(self, body: bytes) -> None:
-        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+    async def _write_bounded(self, body: bytes) -> None:
+        # The watchdog's own writes: nobody watches it while it sends, so its send has a
+        # timeout scope of its own (at most one per heartbeat or throttle deadline).
+        if self._timeout is None:
+            await self.write(body)
+            return
+        with anyio.move_on_after(self._timeout) as bound:
+            await self.write(body)
+        if bound.cancelled_caught:
+            self._frozen()
+
+    def _frozen(self) -> None:
+        self._scope.cancel()
+
+    async def watch(self) -> None:
+        """The watchdog task (see the class docstring)."""
+        timeout, heartbeat, encoder = self._timeout, self._heartbeat, self.encoder
+        while True:
+            now = anyio.current_time()
+            wake_at = float("inf")
+            if encoder is not None:
+                deadline = encoder.next_deadline
+                if now >= deadline:
+                    frames = encoder.poll(now)
+                    if frames:
+                        body = b"".join(map(encode, frames))
+                        if self._sending:  # the send in progress sends it next
+                            self._queue.append(body)
+                            self._queued += len(body)
+                        else:
+                            await self._write_bounded(body)
+                    continue
+                wake_at = deadline
+            if self._in_send:
+                if timeout is not None:
+                    if now - self._send_started >= timeout:
+                        self._frozen()
+                        return
+                    wake_at = min(wake_at, self._send_started + timeout)
+            else:
+                if heartbeat is not None:
+                    due = self.last_send + heartbeat
+                    if now >= due and not self._sending:
+                        await self._write_bounded(encode_comment())
+                        continue
+                    wake_at = min(wake_at, due)
+                if timeout is not None:  # to watch a send that starts meanwhile
+                    wake_at = min(wake_at, now + timeout)
+            self._wake = wake = anyio.Event()
+            self._wake_at = wake_at
+            try:
+                if wake_at == float("inf"):
+                    await wake.wait()
+                else:
+                    with anyio.move_on_after(wake_at - now):
+                        await wake.wait()
+            finally:
+                self._wake, self._wake_at = None, float("inf")
 
 
 class EventStreamResponse(Response):
@@ -242,6 +382,10 @@ class EventStreamResponse(Response):
             ``None`` waits forever.
         profile: ``"nested"`` (default: the streamdantic frames) or ``"compatible"``
             (sources only); see `ProfileEncoder`.
+        emit: how often a source's changes go out (sources only): ``Throttle(n)``, at most
+            n frames a second (default ``Throttle(20)``: the first change and the final
+            state at once, what arrives in between coalesced into one frame), or
+            ``"changes"``, a frame for every update and part.
         on_resume: for a source, what a request asking to resume gets: ``"refuse"``
             (default: 409) or ``"restart"`` (a new generation, declared as such; the
             streamdantic profile only).
@@ -265,7 +409,7 @@ class EventStreamResponse(Response):
 
     Raises:
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
-            an unknown profile or `on_resume`; ``on_resume="restart"`` with the compatible
+            an unknown profile, `emit` or `on_resume`; ``on_resume="restart"`` with the compatible
             profile (it has no frame to declare a restart).
         UsageError: an unknown `protocol`, `protocol` with a non-default `profile`, or
             `retry` with the plain-text protocol.
@@ -282,6 +426,7 @@ class EventStreamResponse(Response):
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         profile: SSEProfile = "nested",
+        emit: FrameRate = DEFAULT_EMIT,
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
@@ -330,9 +475,10 @@ class EventStreamResponse(Response):
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
+        encoder = ProfileEncoder(profile=profile, emit=emit)  # checks emit, with or without
         self._encoder: ProfileEncoder | FrontendEncoder | None = None
         if source is not None:
-            self._encoder = frontend if frontend is not None else ProfileEncoder(profile=profile)
+            self._encoder = frontend if frontend is not None else encoder
         self._upstream = _Upstream(source) if source is not None else None
         self._store = store
         self.stream_id = stream_id
@@ -393,45 +539,42 @@ class EventStreamResponse(Response):
                 return
         try:
             async with anyio.create_task_group() as group:
-                connection = _Connection(send, self.send_timeout, group.cancel_scope)
+                connection = _Connection(
+                    send,
+                    self.send_timeout,
+                    group.cancel_scope,
+                    heartbeat=self.heartbeat,
+                    # The watchdog flushes what a throttled ProfileEncoder holds; the front
+                    # ends' encoders hold nothing past the next update (no timer).
+                    encoder=self._encoder if isinstance(self._encoder, ProfileEncoder) else None,
+                )
                 group.start_soon(_listen_for_disconnect, receive, group.cancel_scope)
-                await connection.send(
+                await connection.start(
                     {
                         "type": "http.response.start",
                         "status": self.status_code,
                         "headers": self.raw_headers,
                     }
                 )
-                if self.heartbeat is not None:
-                    group.start_soon(self._heartbeat, connection, self.heartbeat)
+                group.start_soon(connection.watch)
                 head = []
                 if self.retry is not None:
                     head.append(ServerSentEvent(retry=self.retry))
                 if self._token is not None:
                     head.append(stream_frame(self._token, restart=restart))
                 if head:
-                    await connection.send_body(b"".join(map(encode, head)))
+                    await connection.write(b"".join(map(encode, head)))
                 if first is not None and self._frontend is not None:
                     await self._serve_stored_frontend(connection, first)
                 elif first is not None:
                     await self._serve_stored(connection, after, first)
                 else:
                     await self._serve_source(connection)
-                await connection.send(
-                    {"type": "http.response.body", "body": b"", "more_body": False}
-                )
+                await connection.aclose()
                 group.cancel_scope.cancel()
         finally:
             if self._upstream is not None:
                 await self._upstream.aclose()
-
-    async def _heartbeat(self, connection: _Connection, every: float) -> None:
-        while True:
-            wait = connection.last_send + every - anyio.current_time()
-            if wait > 0:
-                await anyio.sleep(wait)
-            else:
-                await connection.send_body(encode_comment())
 
     async def _serve_source(self, connection: _Connection) -> None:
         upstream, encoder = self._upstream, self._encoder
@@ -441,14 +584,16 @@ class EventStreamResponse(Response):
             while (output := await upstream.next()) is not _END:
                 body = encoder.feed_bytes(output, now=anyio.current_time())
                 if body:
-                    await connection.send_body(body)
+                    await connection.write(body)
+                else:
+                    connection.nudge()  # the encoder may hold it until a deadline
         except Exception as exc:  # the source failed: the client gets an error frame
             _report(exc)
             error = exc
         await upstream.aclose()
         body = encoder.close_bytes(error)
         if body:
-            await connection.send_body(body)
+            await connection.write(body)
 
     async def _serve_stored_frontend(self, connection: _Connection, first: Frames) -> None:
         # A front end's protocol has no frame ids: the stored frames (the streamdantic
@@ -478,7 +623,7 @@ class EventStreamResponse(Response):
                 if update is not None:
                     body = encoder.feed_bytes(update, now=anyio.current_time())
                     if body:
-                        await connection.send_body(body)
+                        await connection.write(body)
                 if error is not None or decoder.done or frames.done:
                     break
                 if frames.lost:
@@ -493,7 +638,7 @@ class EventStreamResponse(Response):
             error = exc
         body_end = encoder.close_bytes(error)
         if body_end:
-            await connection.send_body(body_end)
+            await connection.write(body_end)
 
     async def _serve_stored(self, connection: _Connection, after: int, first: Frames) -> None:
         store, stream_id = self._store, self.stream_id
@@ -502,10 +647,10 @@ class EventStreamResponse(Response):
         while True:
             if frames is None:  # it was there: it expired, or the store lost it
                 lost = GenerationLostError("the stream is no longer in the store")
-                await connection.send_body(_error_frame(after, lost))
+                await connection.write(_error_frame(after, lost))
                 return
             if frames.events:
-                await connection.send_body(b"".join(map(encode, frames.events)))
+                await connection.write(b"".join(map(encode, frames.events)))
                 after = int(frames.events[-1].id or after)
                 if any(event.event in TERMINAL_EVENTS for event in frames.events):
                     return
@@ -516,7 +661,7 @@ class EventStreamResponse(Response):
                     "the stream's generation stopped before the end (its server process "
                     "died or lost the store): start a new stream"
                 )
-                await connection.send_body(_error_frame(after, lost))
+                await connection.write(_error_frame(after, lost))
                 return
             try:
                 frames = await _while_unavailable(
@@ -527,7 +672,7 @@ class EventStreamResponse(Response):
                 unavailable = StoreUnavailableError(
                     "the server could not read the stream from its store: retry later"
                 )
-                await connection.send_body(_error_frame(after, unavailable))
+                await connection.write(_error_frame(after, unavailable))
                 return
 
 
@@ -625,10 +770,12 @@ def _too_many(limit: int) -> Response:
 class _Run:
     """The state of one generation that its tasks share."""
 
-    __slots__ = ("gone",)
+    __slots__ = ("gone", "lock", "wake")
 
     def __init__(self) -> None:
         self.gone = False  # the stream left the store, or the store stayed unavailable
+        self.lock = anyio.Lock()  # held while frames are being stored
+        self.wake: anyio.Event | None = None  # wakes _flush_held while it waits
 
 
 class _StreamGone(Exception):
@@ -684,6 +831,8 @@ class ResumableStreams:
         max_generations: generations this object runs at once (``None``: no cap); past it
             `spawn` raises `TooManyGenerationsError` and ``POST`` answers 429.
         heartbeat, send_timeout, retry: as for `EventStreamResponse`.
+        emit: how often a generation's changes become frames in the store, as for
+            `EventStreamResponse` (default ``Throttle(20)``; each frame is a store write).
         snapshot_every: frames between the snapshots kept in the store, from which a client
             whose frames were dropped resumes (keep it below the store's ``max_frames``:
             frames after the latest snapshot are never dropped).
@@ -698,7 +847,8 @@ class ResumableStreams:
     generations nor the task group.
 
     Raises:
-        ValueError: a bad `snapshot_every`, `store_timeout`, `max_generations` or `name`.
+        ValueError: a bad `snapshot_every`, `emit`, `store_timeout`, `max_generations` or
+            `name`.
     """
 
     def __init__(
@@ -713,6 +863,7 @@ class ResumableStreams:
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         snapshot_every: int | None = 100,
+        emit: FrameRate = DEFAULT_EMIT,
         retry: int | None = None,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
         protocol: FrontendProtocol | FrontendEncoder | None = None,
@@ -746,8 +897,9 @@ class ResumableStreams:
         self.heartbeat = heartbeat
         self.send_timeout = send_timeout
         self.snapshot_every = snapshot_every
+        self.emit = emit
         self.retry = retry
-        ProfileEncoder(snapshot_every=snapshot_every)  # check the option now
+        ProfileEncoder(snapshot_every=snapshot_every, emit=emit)  # check the options now
         self._group: anyio.abc.TaskGroup | None = None
         self._running = 0  # generations started by spawn and not yet ended
 
@@ -826,7 +978,7 @@ class ResumableStreams:
                 f"{self._running} generations are running, max_generations="
                 f"{self.max_generations}: retry once one has ended, or raise the cap"
             )
-        encoder = ProfileEncoder(snapshot_every=self.snapshot_every)
+        encoder = ProfileEncoder(snapshot_every=self.snapshot_every, emit=self.emit)
         stream_id = secrets.token_urlsafe(16)
         self._running += 1  # taken before the first await: concurrent spawns see it
         try:
@@ -889,15 +1041,15 @@ class ResumableStreams:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._watch_cancel, stream_id, scope)
                     group.start_soon(self._hold_lease, stream_id, scope, run)
+                    group.start_soon(self._flush_held, stream_id, encoder, scope, run)
                     try:
                         while (output := await upstream.next()) is not _END:
                             frames = encoder.feed(output, now=anyio.current_time())
-                            # The encoder has numbered these frames: a cancel must not drop
-                            # one half-stored, or the terminal frame would follow a gap.
-                            with anyio.CancelScope(shield=True):
-                                for frame in frames:
-                                    await self._append(stream_id, frame, run)
-                            # ...and it lands here, even if the source never waits.
+                            if frames:
+                                await self._store_frames(stream_id, frames, run)
+                            elif run.wake is not None and encoder.next_deadline < float("inf"):
+                                run.wake.set()  # the encoder holds changes until a deadline
+                            # A cancel lands here, even if the source never waits.
                             await anyio.lowlevel.checkpoint_if_cancelled()
                     except _StreamGone:
                         pass
@@ -953,6 +1105,40 @@ class ResumableStreams:
     async def _retrying(self, write: Callable[[], Any]) -> None:
         """`write()`, retried while the store is unavailable, for up to `store_timeout`."""
         await _while_unavailable(write, self.store_timeout)
+
+    async def _store_frames(self, stream_id: str, frames: list[ServerSentEvent], run: _Run) -> None:
+        # The encoder has numbered these frames: a cancel must not drop one half-stored, or
+        # the terminal frame would follow a gap. The lock keeps the frames of the body and
+        # of _flush_held in id order (anyio locks are FIFO, taken before any await).
+        async with run.lock:
+            with anyio.CancelScope(shield=True):
+                for frame in frames:
+                    await self._append(stream_id, frame, run)
+
+    async def _flush_held(
+        self, stream_id: str, encoder: ProfileEncoder, scope: anyio.CancelScope, run: _Run
+    ) -> None:
+        """Store what a throttled encoder holds once its deadline passes (the source may
+        be quiet until then)."""
+        try:
+            await self._flush_loop(stream_id, encoder, run)
+        except _StreamGone:  # logged by _append; run.gone is set, so no terminal frame
+            scope.cancel()
+
+    async def _flush_loop(self, stream_id: str, encoder: ProfileEncoder, run: _Run) -> None:
+        while True:
+            deadline = encoder.next_deadline
+            if deadline == float("inf"):
+                run.wake = wake = anyio.Event()
+                try:
+                    await wake.wait()
+                finally:
+                    run.wake = None
+                continue
+            await anyio.sleep_until(deadline)
+            frames = encoder.poll(anyio.current_time())
+            if frames:
+                await self._store_frames(stream_id, frames, run)
 
     async def _watch_cancel(self, stream_id: str, scope: anyio.CancelScope) -> None:
         try:

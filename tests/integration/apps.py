@@ -57,7 +57,8 @@ def resumable_app(
     async def start(request: Request) -> Any:
         return astream(slow_text(pieces(), delay))
 
-    streams = ResumableStreams(start, store=store, snapshot_every=snapshot_every)
+    # A frame per change: the cut tests need many frames to cut between.
+    streams = ResumableStreams(start, store=store, snapshot_every=snapshot_every, emit="changes")
     return Starlette(routes=[Route("/health", health), *streams.routes], lifespan=streams.lifespan)
 
 
@@ -110,6 +111,7 @@ def redis_app() -> Starlette:
         start,
         store=store,
         snapshot_every=50,
+        emit="changes",  # the soak cuts between frames, as test_resume does
         store_timeout=float(env.get("STREAMDANTIC_TEST_STORE_TIMEOUT", "30")),
     )
 
@@ -266,6 +268,8 @@ def gated_app(
         started += 1
         return astream(gated_text(DOCUMENT_TEXT, gate[0]))
 
+    # A frame per change, so that frame ids (Last-Event-ID) do not depend on timing.
+    options.setdefault("emit", "changes")
     streams = ResumableStreams(start, store=store, max_generations=max_generations, **options)
 
     async def release(request: Request) -> JSONResponse:

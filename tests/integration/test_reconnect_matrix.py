@@ -153,12 +153,18 @@ def build_app(redis_url: str | None) -> tuple[Starlette, Books]:
     books = Books()
 
     async def source(request: Request) -> EventStreamResponse:
-        return EventStreamResponse(astream(books.answer(), Book))
+        # A frame per change: the cuts must land between many frames (LONGEST counts them).
+        return EventStreamResponse(astream(books.answer(), Book), emit="changes")
 
     async def restart(request: Request) -> EventStreamResponse:
-        return EventStreamResponse(astream(books.answer(), Book), on_resume="restart")
+        return EventStreamResponse(
+            astream(books.answer(), Book), on_resume="restart", emit="changes"
+        )
 
-    memory = ResumableStreams(lambda r: astream(books.answer(), Book), store=MemoryStore())
+    # A frame per change here too: the cuts land between many frames.
+    memory = ResumableStreams(
+        lambda r: astream(books.answer(), Book), store=MemoryStore(), emit="changes"
+    )
     redis_store = (
         RedisStore.from_url(redis_url, prefix=f"matrix-{uuid.uuid4().hex}") if redis_url else None
     )
@@ -167,6 +173,7 @@ def build_app(redis_url: str | None) -> tuple[Starlette, Books]:
         store=redis_store,
         prefix="/redis-streams",
         snapshot_every=40,
+        emit="changes",
     )
 
     @asynccontextmanager

@@ -22,6 +22,7 @@ from streamdantic import (
     StreamCancelledError,
     StreamIntegrityError,
     StreamValidationError,
+    Throttle,
     TruncatedStreamError,
     Update,
     UsageError,
@@ -910,3 +911,134 @@ def test_the_sse_profile_words_are_the_delta_profile_words() -> None:
     assert updates[-1].final == decode_all(frames, profile="nested")[-1].final
     with pytest.raises(ValueError, match=r"\('nested', 'compatible'\)"):
         ProfileEncoder(profile="flat")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------ throttled encoder
+
+
+def pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def throttled_roundtrip(
+    outputs: list[Any], times: list[float], per_second: float
+) -> tuple[list[SSE], ProfileDecoder[Any]]:
+    """Feed `outputs` at the given clock readings (polling at each), then close."""
+    encoder = ProfileEncoder(emit=Throttle(per_second))
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.feed(stream_frame("t"))
+    frames: list[SSE] = []
+    for output, now in zip(outputs, times, strict=True):
+        frames += encoder.poll(now)
+        frames += encoder.feed(output, now=now)
+    frames += encoder.close()
+    for frame in frames:
+        decoder.feed(frame)
+    return frames, decoder
+
+
+def test_a_throttled_encoder_sends_the_first_change_then_one_frame_per_interval() -> None:
+    """Updates within one interval of the last flush are held and sent as one delta frame
+    at the first feed after it; the final update goes at once."""
+    outputs = list(stream(pieces(ORDERS_TEXT, 40)).events())
+    # 10 updates per interval of 0.1 s (the clock is the test's, not the machine's).
+    times = [i * 0.01 for i in range(len(outputs))]
+    frames, decoder = throttled_roundtrip(outputs, times, per_second=10)
+    deltas = [f for f in frames if f.event == "delta"]
+    assert len(deltas) <= len(outputs) // 10 + 2
+    assert [f.id for f in frames] == [str(i) for i in range(1, len(frames) + 1)]
+    assert frames[-1].event == "final"
+    assert decoder.final == json.loads(ORDERS_TEXT)
+
+
+def test_a_throttled_encoder_flushes_at_its_deadline_by_poll() -> None:
+    """What is held waits for `poll` at `next_deadline`; before it, poll sends nothing."""
+    outputs = list(stream(['{"a": "x', "y", "z", '"}']).events())
+    encoder = ProfileEncoder(emit=Throttle(4))  # 0.25 s
+    assert encoder.next_deadline == float("inf")
+    first = encoder.feed(outputs[0], now=10.0)
+    assert [f.event for f in first] == ["delta"]
+    assert encoder.feed(outputs[1], now=10.1) == []
+    assert encoder.feed(outputs[2], now=10.2) == []
+    assert encoder.next_deadline == 10.25
+    assert encoder.poll(10.24) == []
+    (held,) = encoder.poll(10.25)
+    assert json.loads(held.data or "") == {"delta": {"text": {"/a": "yz"}}}
+    assert encoder.next_deadline == float("inf")
+    assert encoder.poll(99.0) == []
+    assert [f.event for f in encoder.feed(outputs[3], now=10.3)] == ["delta", "final"]
+
+
+def test_close_sends_what_a_throttled_encoder_holds_before_the_error() -> None:
+    """A stream that fails while changes are held sends them, then the error frame, whose
+    partial is what the client has."""
+    outputs = list(stream(['{"a": "x', "y", "z", '"}']).events())
+    encoder = ProfileEncoder(emit=Throttle(1))
+    frames = [f for o in outputs[:3] for f in encoder.feed(o, now=0.5)]
+    frames += encoder.close(StreamCancelledError("stopped"))
+    assert [f.event for f in frames] == ["delta", "delta", "error"]
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    decoder.feed(stream_frame("t"))
+    decoder.feed(frames[0])
+    decoder.feed(frames[1])
+    assert decoder.value == {"a": "xyz"} == json.loads(frames[2].data or "")["partial"]
+
+
+def test_a_throttled_encoder_joins_consecutive_parts() -> None:
+    """Held reasoning, text and tool-call pieces become one frame each; a part of another
+    kind (or another call) keeps its own."""
+    encoder = ProfileEncoder(emit=Throttle(1))
+    assert [f.event for f in encoder.feed(ReasoningDelta("a"), now=0)] == ["reasoning"]
+    for part in (
+        ReasoningDelta("b"),
+        ReasoningDelta("c"),
+        ToolCallDelta("c1", '{"q":', name="search", index=0),
+        ToolCallDelta("c1", ' "x"}', index=0),
+        ToolCallDelta("c2", "{}", name="other", index=1),
+        TextDelta("Hel"),
+        TextDelta("lo"),
+        Usage(1, 2, 3),
+    ):
+        assert encoder.feed(part, now=0.5) == []
+    frames = encoder.poll(1.0)
+    assert [(f.event, json.loads(f.data or "")) for f in frames] == [
+        ("reasoning", {"type": "reasoning", "text": "bc"}),
+        (
+            "tool_call",
+            {
+                "type": "tool_call_delta",
+                "call_id": "c1",
+                "name": "search",
+                "arguments": '{"q": "x"}',
+                "index": 0,
+            },
+        ),
+        (
+            "tool_call",
+            {
+                "type": "tool_call_delta",
+                "call_id": "c2",
+                "name": "other",
+                "arguments": "{}",
+                "index": 1,
+            },
+        ),
+        ("delta", {"delta": {"json": {"": "Hello"}}}),
+        ("usage", {"type": "usage", "input_tokens": 1, "output_tokens": 2, "total_tokens": 3}),
+    ]
+    assert [f.event for f in encoder.close()] == ["delta", "final"]
+
+
+def test_a_held_text_delta_after_json_is_refused_at_once() -> None:
+    """The misuse a throttled encoder holds is still reported by the feed that made it."""
+    encoder = ProfileEncoder(emit=Throttle(1))
+    encoder.feed(list(stream(['{"a": 1', "}"]).events())[0], now=0)
+    with pytest.raises(UsageError, match="TextDelta is the object's own text"):
+        encoder.feed(TextDelta("x"), now=0.1)
+
+
+@pytest.mark.parametrize("emit", ["every", 20, None], ids=["word", "number", "none"])
+def test_a_bad_emit_is_refused(emit: Any) -> None:
+    """The error names the valid choices."""
+    with pytest.raises(ValueError, match=r"'changes' or Throttle\(per_second\)"):
+        ProfileEncoder(emit=emit)

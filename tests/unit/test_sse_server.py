@@ -18,14 +18,27 @@ from streamdantic import (
     StoreFullError,
     StoreUnavailableError,
     StreamCancelledError,
+    Throttle,
     TooManyGenerationsError,
     UsageError,
     astream,
     stream,
 )
 from streamdantic.parts import ToolCallDelta
-from streamdantic.sse import MemoryStore, ProfileDecoder, ServerSentEvent, SSEDecoder
-from streamdantic.starlette import EventStreamResponse, ResumableStreams, _stored_token
+from streamdantic.sse import (
+    MemoryStore,
+    ProfileDecoder,
+    ProfileEncoder,
+    ServerSentEvent,
+    SSEDecoder,
+    encode,
+)
+from streamdantic.starlette import (
+    EventStreamResponse,
+    ResumableStreams,
+    _Connection,
+    _stored_token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -129,6 +142,87 @@ async def test_a_stream_is_sent_as_profile_frames() -> None:
     assert "content-length" not in call.headers
     assert call.complete
     assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_the_default_policy_coalesces_what_arrives_between_flushes() -> None:
+    """A network stream sends its first change at once, then what arrives within the
+    throttle interval as one frame, and the final state at once (here no interval passes:
+    a 1000 s one)."""
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit=Throttle(0.001)))
+    names = [event.event for event in call.events()]
+    assert names == ["stream", "delta", "delta", "final"]
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_emit_changes_sends_a_frame_per_update() -> None:
+    """``emit="changes"``: one delta frame for each update of the stream."""
+    updates = len(list(stream(pieces(size=2)))) - 1  # the final update carries no delta here
+    call = Call()
+    await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit="changes"))
+    deltas = [event for event in call.events() if event.event == "delta"]
+    assert len(deltas) >= updates > 4
+    assert final_of(call.events()) == json.loads(DOC)
+
+
+async def test_frames_queued_while_a_send_waits_go_out_in_one_send() -> None:
+    """While one send waits for the client, other writes only queue their bytes; the waiting
+    writer then sends all of them in one ASGI message (no lock, no send per frame)."""
+    gate, entered = anyio.Event(), anyio.Event()
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+        if len(messages) == 1:
+            entered.set()
+            await gate.wait()
+
+    async with anyio.create_task_group() as group:
+        connection = _Connection(send, None, group.cancel_scope)
+        group.start_soon(connection.write, b"a")
+        await entered.wait()
+        await connection.write(b"b")  # returns at once: queued behind the waiting send
+        await connection.write(b"c")
+        assert [m["body"] for m in messages] == [b"a"]
+        gate.set()
+        await connection.aclose()
+    assert [(m["body"], m["more_body"]) for m in messages] == [
+        (b"a", True),
+        (b"bc", True),
+        (b"", False),
+    ]
+
+
+async def test_changes_held_past_their_deadline_during_a_send_follow_it() -> None:
+    """When the throttle's deadline passes while a send waits, the watchdog still takes
+    the held changes, and they go out right after that send, without more input."""
+    gate, entered, got = anyio.Event(), anyio.Event(), anyio.Event()
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+        if len(messages) == 1:
+            entered.set()
+            await gate.wait()
+        if b'"yz"' in message.get("body", b""):
+            got.set()
+
+    outputs = list(stream(['{"a": "x', "y", "z", '"}']).events())
+    encoder = ProfileEncoder(emit=Throttle(1000))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            connection = _Connection(send, None, group.cancel_scope, encoder=encoder)
+            group.start_soon(connection.watch)
+            now = anyio.current_time()
+            group.start_soon(connection.write, encode(encoder.feed(outputs[0], now=now)[0]))
+            await entered.wait()
+            assert encoder.feed(outputs[1], now=now) == encoder.feed(outputs[2], now=now) == []
+            connection.nudge()
+            while encoder.next_deadline != float("inf"):  # the watchdog took them
+                await anyio.lowlevel.checkpoint()
+            gate.set()
+            await got.wait()
+            group.cancel_scope.cancel()
 
 
 async def test_sync_sources_work_too() -> None:
@@ -491,6 +585,51 @@ async def test_a_generation_is_started_followed_and_kept() -> None:
         for _ in range(2):
             response = await client.get(url)
             assert final_of(SSEDecoder().feed(response.content)) == json.loads(DOC)
+
+
+async def test_a_generation_stores_coalesced_frames_by_default_policy() -> None:
+    """With a throttle, a generation stores its first change at once and the rest with its
+    final state (no interval passes here: a 1000 s one), not a frame per update."""
+    store = MemoryStore()
+    streams = ResumableStreams(store=store, emit=Throttle(0.001))
+    async with streams:
+        stream_id = await streams.spawn(astream(slow(pieces(size=2))))
+        events: list[ServerSentEvent] = []
+        with anyio.fail_after(10):
+            while not events or events[-1].event != "final":
+                frames = await store.read(stream_id, len(events), wait=1)
+                assert frames is not None
+                events += frames.events
+    assert [event.event for event in events] == ["delta", "delta", "final"]
+    assert final_of(events) == json.loads(DOC)
+
+
+async def test_a_generation_stores_held_changes_when_its_source_goes_quiet() -> None:
+    """What the throttle holds is stored at its deadline, without waiting for more input."""
+    gate = anyio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        for piece in pieces()[:3]:
+            yield piece
+        await gate.wait()
+        for piece in pieces()[3:]:
+            yield piece
+
+    store = MemoryStore()
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    streams = ResumableStreams(store=store, emit=Throttle(1000))
+    async with streams:
+        stream_id = await streams.spawn(astream(source()))
+        with anyio.fail_after(10):
+            after = 0
+            while decoder.value != {"title": "Shakshuka"}:
+                frames = await store.read(stream_id, after, wait=1)
+                assert frames is not None
+                for event in frames.events:
+                    decoder.feed(event)
+                    after = int(event.id or after)
+        gate.set()
+    assert decoder.final is None  # the rest came only after the gate opened
 
 
 async def test_the_generation_outlives_its_clients_until_cancelled() -> None:

@@ -120,7 +120,8 @@ class _App:
         self.config = config
         self.replay = replay
         self.generations: dict[str, Generation] = {}
-        self.streams = ResumableStreams(prefix="/api/streams", retry=RETRY_MS)
+        # A frame per change: the demo shows the typed partial grow change by change.
+        self.streams = ResumableStreams(prefix="/api/streams", retry=RETRY_MS, emit="changes")
         self.client: Any = None
         self.base_url = ""
 

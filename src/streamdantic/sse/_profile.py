@@ -69,8 +69,8 @@ from .._parts import (
     ToolResult,
     Usage,
 )
-from .._paths import Path, render_path, to_pointer
-from .._stream_core import Update
+from .._paths import JSONPath, render_path, to_pointer
+from .._stream_core import Throttle, Update
 from .._validation import PartialValidator
 from ._codec import ServerSentEvent, data_of, encode
 
@@ -91,6 +91,9 @@ T = TypeVar("T")
 # chunks). "streamdantic" is the old name of "nested" (deprecated).
 SSEProfile = Literal["nested", "compatible", "streamdantic"]
 _PROFILES: Final = ("nested", "compatible")
+#: How often an encoder sends what changed: ``"changes"`` (a frame for every update and
+#: part) or `Throttle` (at most ``per_second`` flushes a second; see `ProfileEncoder`).
+FrameRate = Literal["changes"] | Throttle
 ErrorType = Literal[
     "provider_error",
     "validation_error",
@@ -232,7 +235,7 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _first_difference(a: Any, b: Any, path: Path = ()) -> Path | None:
+def _first_difference(a: Any, b: Any, path: JSONPath = ()) -> JSONPath | None:
     """The path of the first place where two JSON values differ (kinds included: 1 is not
     1.0 nor True), or None when they are the same; object key order does not count."""
     kind = _json_kind(a)
@@ -300,16 +303,28 @@ class ProfileEncoder:
             the default: never by count).
         snapshot_interval: add one when this many seconds (of the ``now`` passed to `feed`)
             have passed since the last one and frames were produced meanwhile.
+        emit: ``"changes"`` (default): the frames of each output at once. ``Throttle(n)``:
+            coalesce, for network streams: the first output is sent at once, then what
+            arrives within ``1/n`` s of the last flush is held and sent together (one
+            ``delta`` frame for all the updates, consecutive reasoning, refusal and text
+            pieces and tool-call arguments joined), when a later `feed` or `poll` comes
+            after the interval (`next_deadline`); the final update, and `close`, flush at
+            once. Frames then depend on timing, not on the token count; the object they
+            build is the same.
 
     Raises:
-        ValueError: an unknown profile, or a non-positive period.
+        ValueError: an unknown profile or `emit`, or a non-positive period.
     """
 
     __slots__ = (
         "_compatible",
         "_deltas",
         "_finish_reason",
+        "_held",
         "_id",
+        "_interval",
+        "_json_seen",
+        "_last_flush",
         "_last_snapshot",
         "_mirror",
         "_open",
@@ -330,8 +345,11 @@ class ProfileEncoder:
         profile: SSEProfile = "nested",
         snapshot_every: int | None = None,
         snapshot_interval: float | None = None,
+        emit: FrameRate = "changes",
     ) -> None:
         profile = _check_profile(profile)
+        if not isinstance(emit, Throttle) and emit != "changes":
+            raise ValueError(f"emit must be 'changes' or Throttle(per_second), not {emit!r}")
         if snapshot_every is not None and (
             isinstance(snapshot_every, bool)
             or not isinstance(snapshot_every, int)
@@ -349,7 +367,7 @@ class ProfileEncoder:
         self._snapshot_interval = snapshot_interval
         self._deltas = DeltaEncoder()
         self._mirror = ChunkMerger("nested")
-        self._open: dict[Path, None] = {}  # open values of the mirror, in document order
+        self._open: dict[JSONPath, None] = {}  # open values of the mirror, in document order
         self._sent_fields: set[str] = set()  # top-level fields a compatible client has
         self._id = 0
         self._since_snapshot = 0
@@ -360,6 +378,13 @@ class ProfileEncoder:
         self._provider_error: ProviderErrorPart | None = None
         self._state = "open"  # "open" -> "ended" (terminal frame sent) -> "closed"
         self._text = False  # a text stream: the object is a root string fed by TextDelta parts
+        # Throttled: the outputs held since the last flush, as what their frames will carry:
+        # lists of events (consecutive updates' events joined) and parts (consecutive text
+        # pieces joined); the flush encodes them once.
+        self._interval = 1 / emit.per_second if isinstance(emit, Throttle) else None
+        self._held: list[Any] = []
+        self._last_flush = float("-inf")
+        self._json_seen = False  # an update with events was fed (a TextDelta is refused after)
 
     @property
     def last_id(self) -> int:
@@ -395,7 +420,12 @@ class ProfileEncoder:
         if self._state != "open":
             raise UsageError("the encoder's stream has ended; use a new ProfileEncoder")
         frames: list[ServerSentEvent] = []
-        if isinstance(output, Update):
+        if self._interval is not None:
+            if self._hold(output) or now - self._last_flush >= self._interval:
+                self._flush(frames, now)
+                if isinstance(output, Update) and output.done:
+                    self._final(output.final, frames)
+        elif isinstance(output, Update):
             self._feed_update(output, frames)
             self._seen.clear()
         elif isinstance(output, Part):
@@ -405,11 +435,37 @@ class ProfileEncoder:
             raise TypeError(
                 f"ProfileEncoder.feed() takes an Update or a Part, not {type(output).__name__}"
             )
+        self._after(frames, now)
+        return frames
+
+    @property
+    def next_deadline(self) -> float:
+        """When `poll` should be called to send what is held (in the clock of ``now``);
+        ``inf`` when nothing is held (always, with ``emit="changes"``)."""
+        if not self._held or self._interval is None:
+            return float("inf")
+        return self._last_flush + self._interval
+
+    def poll(self, now: float, /) -> list[ServerSentEvent]:
+        """The frames of what is held, once `next_deadline` has passed (else ``[]``).
+
+        Args:
+            now: the current time, in the clock of `feed`'s ``now``.
+
+        Returns:
+            The frames to send, possibly none.
+        """
+        frames: list[ServerSentEvent] = []
+        if self._state == "open" and now >= self.next_deadline:
+            self._flush(frames, now)
+            self._after(frames, now)
+        return frames
+
+    def _after(self, frames: list[ServerSentEvent], now: float) -> None:
         if self._state == "open" and not self._compatible:
             self._since_snapshot += len(frames)
             if self._snapshot_every is not None or self._snapshot_interval is not None:
                 self._maybe_snapshot(now, frames)
-        return frames
 
     def close(self, error: BaseException | None = None, /) -> list[ServerSentEvent]:
         """End the stream: return its terminal frame if it has not been sent.
@@ -430,6 +486,13 @@ class ProfileEncoder:
         if self._state != "open":
             self._state = "closed"
             return []
+        # Throttled: what is held goes first, so the client has what the terminal frame's
+        # partial (the mirror's value) reports.
+        held: list[ServerSentEvent] = []
+        try:
+            self._flush(held, self._last_flush)
+        except DeltaError as exc:  # held events that contradict the stream
+            error = error or exc
         self._state = "closed"
         if error is None:
             part = self._provider_error
@@ -437,10 +500,9 @@ class ProfileEncoder:
                 error = ProviderError(part.message, code=part.code)
             elif self._text and self._finish_reason != "length":
                 # A source of text parts that ended without an error: the text is whole.
-                frames: list[ServerSentEvent] = []
-                self._final(self._mirror.value or "", frames)
+                self._final(self._mirror.value or "", held)
                 self._state = "closed"
-                return frames
+                return held
             elif self._text:
                 error = TruncatedStreamError(
                     "the text was cut at the token limit (finish reason 'length')",
@@ -450,7 +512,8 @@ class ProfileEncoder:
                 error = TruncatedStreamError(
                     "the stream ended before its final update", finish_reason=self._finish_reason
                 )
-        return [self._error_frame(error)]
+        held.append(self._error_frame(error))
+        return held
 
     def feed_bytes(self, output: Update[Any] | Part, /, *, now: float = 0.0) -> bytes:
         """`feed`, encoded: the frames' bytes (see `feed` for arguments and errors)."""
@@ -479,9 +542,9 @@ class ProfileEncoder:
         self._id += 1
         return ServerSentEvent(data, event=event, id=str(self._id))
 
-    def _merge(self, update: Update[Any]) -> list[tuple[Chunk, list[Event]]]:
+    def _merge(self, events: Sequence[Event]) -> list[tuple[Chunk, list[Event]]]:
         merged = []
-        for chunk in self._deltas.encode(update.events):
+        for chunk in self._deltas.encode(events):
             events = self._mirror.apply(chunk)
             open_ = self._open
             for event in events:
@@ -493,13 +556,16 @@ class ProfileEncoder:
             merged.append((chunk, events))
         return merged
 
-    def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
-        merged = self._merge(update)
+    def _feed_events(self, events: Sequence[Event], frames: list[ServerSentEvent]) -> None:
+        merged = self._merge(events)
         if self._compatible:
             self._compatible_delta(merged, frames)
         else:
             # The seq numbers of DeltaEncoder are left out: the frame id orders the chunks.
             frames.extend(self._frame("delta", Chunk(chunk.delta).to_json()) for chunk, _ in merged)
+
+    def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
+        self._feed_events(update.events, frames)
         seen = self._seen
         for part in update.parts:
             if id(part) not in seen:
@@ -510,6 +576,83 @@ class ProfileEncoder:
             self._usage = update.usage
         if update.done:
             self._final(update.final, frames)
+
+    def _hold(self, output: Update[Any] | Part) -> bool:
+        """Hold one output (throttled); True when it is the final update (flush now)."""
+        held = self._held
+        if isinstance(output, Update):
+            events = output.events
+            if events:
+                self._json_seen = True
+                last = held[-1] if held else None
+                if type(last) is list:
+                    last.extend(events)
+                else:
+                    held.append(list(events))
+            seen = self._seen
+            for part in output.parts:
+                if id(part) not in seen:
+                    self._hold_part(part)
+            seen.clear()
+            if output.finish_reason is not None:
+                self._finish_reason = output.finish_reason
+            if output.usage is not None:
+                self._usage = output.usage
+            return output.done
+        if isinstance(output, Part):
+            self._seen[id(output)] = output
+            self._hold_part(output)
+            return False
+        raise TypeError(
+            f"ProfileEncoder.feed() takes an Update or a Part, not {type(output).__name__}"
+        )
+
+    def _hold_part(self, part: Part) -> None:
+        kind = type(part)
+        if kind is Finish:
+            self._finish_reason = part.reason  # type: ignore[attr-defined]
+            return
+        if kind is ProviderErrorPart:
+            self._provider_error = part  # type: ignore[assignment]
+            return
+        if kind is TextDelta:
+            self._check_text()
+        elif kind not in _PART_EVENTS:
+            raise UsageError(f"the SSE profile has no frame for {part!r}")
+        elif kind is Usage:
+            self._usage = part  # type: ignore[assignment]
+        held = self._held
+        last = held[-1] if held else None
+        if type(last) is kind:
+            joined = _join(last, part)
+            if joined is not None:
+                held[-1] = joined
+                return
+        held.append(part)
+
+    def _flush(self, frames: list[ServerSentEvent], now: float) -> None:
+        """Encode what is held: one frame (or a few) for everything since the last flush."""
+        self._last_flush = now
+        held, self._held = self._held, []
+        for item in held:
+            if type(item) is list:
+                self._feed_events(item, frames)
+            else:
+                self._feed_part(item, frames)
+
+    def _check_text(self) -> None:
+        if not self._text:
+            if self._json_seen or self._mirror.value is not None or self._mirror.done:
+                raise UsageError(
+                    "a TextDelta is the object's own text: stream the source through "
+                    "astream(source, Model) and pass that stream (or its events()) instead"
+                )
+            if self._compatible:
+                raise UsageError(
+                    "the compatible profile carries JSON objects only: send a text stream in "
+                    "the streamdantic profile"
+                )
+            self._text = True
 
     def _feed_part(self, part: Part, frames: list[ServerSentEvent]) -> None:
         kind = type(part)
@@ -533,18 +676,7 @@ class ProfileEncoder:
     def _feed_text(self, text: str, frames: list[ServerSentEvent]) -> None:
         # A text stream (prose beside an agent's tool calls, or plain text parts): the
         # object is one string at the root, growing by delta frames like any string.
-        if not self._text:
-            if self._mirror.value is not None or self._mirror.done:
-                raise UsageError(
-                    "a TextDelta is the object's own text: stream the source through "
-                    "astream(source, Model) and pass that stream (or its events()) instead"
-                )
-            if self._compatible:
-                raise UsageError(
-                    "the compatible profile carries JSON objects only: send a text stream in "
-                    "the streamdantic profile"
-                )
-            self._text = True
+        self._check_text()
         if not text:
             return
         if self._mirror.value is None:
@@ -634,7 +766,7 @@ class ProfileEncoder:
         sent = self._sent_fields
         for _, events in merged:
             for event in events:
-                path: Path | None = getattr(event, "path", None)
+                path: JSONPath | None = getattr(event, "path", None)
                 if path is None:
                     continue  # DocumentCompleted
                 kind = type(event)
@@ -667,6 +799,28 @@ class ProfileEncoder:
         sent.update(assigned)
         chunk = Chunk(Delta(text=texts, json={key: root[key] for key in assigned}))
         frames.append(ServerSentEvent(_utf8_safe(chunk.to_json())))
+
+
+def _join(first: Any, second: Any) -> Part | None:
+    """One part for two consecutive held parts of the same type, or None when they stay
+    two frames (a tool call's deltas join while they belong to one call)."""
+    kind = type(first)
+    if kind is TextDelta or kind is ReasoningDelta or kind is RefusalDelta:
+        return kind(first.text + second.text)  # type: ignore[no-any-return]
+    if (
+        kind is ToolCallDelta
+        and first.call_id == second.call_id
+        and first.index == second.index
+        and (second.name is None or second.name == first.name)
+    ):
+        return ToolCallDelta(
+            first.call_id,
+            first.arguments + second.arguments,
+            name=first.name,
+            index=first.index,
+            partial=second.partial,
+        )
+    return None
 
 
 # --------------------------------------------------------------------------------- decoder
