@@ -34,6 +34,7 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("openai.", "streamdantic.adapters.openai"),
     ("anthropic.", "streamdantic.adapters.anthropic"),
     ("pydantic_ai.", "streamdantic.adapters.pydantic_ai"),
+    ("langchain_core.", "streamdantic.adapters.langchain"),
 )
 
 
