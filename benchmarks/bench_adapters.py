@@ -30,8 +30,10 @@ A third table times agent frameworks' event streams (#13), in process (no I/O): 
 orders document streamed by a pydantic-ai agent on pydantic-ai's `FunctionModel`, as its output
 tool's arguments in the fixture's 3,153 content deltas, iterated plainly (``async for`` over
 ``run_stream_events()``, nothing parsed) vs through ``streamdantic.astream(events, OrderBatch)``
-(the typed partial after every change read). Process CPU time per delta, best of the repeats;
-target: the adapter within 1.3x of plain iteration.
+(the typed partial after every change read); likewise a langchain_core chat model streaming
+the deltas as `AIMessageChunk`s, iterated and validated once at the end vs through
+``streamdantic.stream``. Process CPU time per delta, best of the repeats, and the adapter's
+conversion alone over the recorded events; target: within 1.3x of plain iteration.
 
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
@@ -300,6 +302,7 @@ def agent_table(repeats: int) -> list[dict[str, Any]]:
 
     conversion, _ = time_runs(convert, 1, repeats)
     return [
+        _langchain_row(deltas, model_type, expected, repeats),
         {
             "adapter_us_per_delta": min(conversion) / len(deltas) * 1e6,
             "source": "pydantic-ai run_stream_events (output tool)",
@@ -307,8 +310,76 @@ def agent_table(repeats: int) -> list[dict[str, Any]]:
             "plain_us_per_delta": plain_us,
             "streamdantic_us_per_delta": sd_us,
             "ratio": sd_us / plain_us,
-        }
+        },
     ]
+
+
+def _langchain_row(
+    deltas: list[str], model_type: Any, expected: Any, repeats: int
+) -> dict[str, Any]:
+    """A langchain_core chat model streaming the deltas as AIMessageChunks, plain vs
+    through streamdantic."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    from streamdantic.adapters import langchain as sd_langchain
+
+    class DeltaModel(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "bench-deltas"
+
+        def _generate(self, messages: Any, stop: Any = None, **kw: Any) -> ChatResult:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
+
+        def _stream(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+        ) -> Any:
+            for delta in deltas:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+
+    chat_model = DeltaModel()
+
+    def plain() -> Any:
+        text = [chunk.content for chunk in chat_model.stream("orders")]
+        return model_type.model_validate_json("".join(text))  # the plain way to get the object
+
+    def through_streamdantic() -> Any:
+        with streamdantic.stream(chat_model.stream("orders"), model_type) as s:
+            for update in s:
+                update.partial  # noqa: B018 - read it, as a consumer does
+        return s.final
+
+    times: dict[str, list[float]] = {"plain": [], "streamdantic": []}
+    for round_ in range(repeats + 1):
+        for key, run in (("plain", plain), ("streamdantic", through_streamdantic)):
+            gc.collect()
+            start = time.process_time()
+            result = run()
+            elapsed = time.process_time() - start
+            if result != expected:
+                raise SystemExit(f"langchain {key} produced a wrong object")
+            if round_:
+                times[key].append(elapsed)
+    recorded = list(chat_model.stream("orders"))
+
+    def convert() -> None:
+        adapter = sd_langchain._LangChainChunks()
+        for chunk in recorded:
+            adapter(chunk)
+
+    conversion, _ = time_runs(convert, 1, repeats)
+    plain_us = min(times["plain"]) / len(deltas) * 1e6
+    sd_us = min(times["streamdantic"]) / len(deltas) * 1e6
+    return {
+        "adapter_us_per_delta": min(conversion) / len(deltas) * 1e6,
+        "source": "LangChain BaseChatModel.stream (AIMessageChunk)",
+        "deltas": len(deltas),
+        "plain_us_per_delta": plain_us,
+        "streamdantic_us_per_delta": sd_us,
+        "ratio": sd_us / plain_us,
+    }
 
 
 # ------------------------------------------------------------------------------ main
