@@ -26,6 +26,15 @@ through its accessor (as shipped) vs dumping each object to a dict first vs a co
 attributes directly, next to what the SDK itself spends building each object and what the
 raw-HTTP path spends parsing each frame with jiter.
 
+A third table times agent frameworks' event streams (#13), in process (no I/O): the same
+orders document streamed by a pydantic-ai agent on pydantic-ai's `FunctionModel`, as its output
+tool's arguments in the fixture's 3,153 content deltas, iterated plainly (``async for`` over
+``run_stream_events()``, nothing parsed) vs through ``streamdantic.astream(events, OrderBatch)``
+(the typed partial after every change read); likewise a langchain_core chat model streaming
+the deltas as `AIMessageChunk`s, iterated and validated once at the end vs through
+``streamdantic.stream``. Process CPU time per delta, best of the repeats, and the adapter's
+conversion alone over the recorded events; target: within 1.3x of plain iteration.
+
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
 """
@@ -61,6 +70,7 @@ from streamdantic.adapters._chat import ChatConverter  # noqa: E402
 STREAM_ID = "openai_chat/orders_20k"
 TARGET_C_OVER_A = 1.20
 TARGET_B_OVER_D = 5.0
+TARGET_AGENT_OVER_PLAIN = 1.30
 
 
 # ------------------------------------------------------------------ end-to-end variants
@@ -216,6 +226,162 @@ def conversion_table(repeats: int) -> list[tuple[str, float]]:
     return out
 
 
+# ------------------------------------------------------------------- agent frameworks
+
+
+def _content_deltas() -> list[str]:
+    out = []
+    for frame in _frames():
+        for choice in json.loads(frame).get("choices", ()):
+            content = choice.get("delta", {}).get("content")
+            if content:
+                out.append(content)
+    return out
+
+
+def agent_table(repeats: int) -> list[dict[str, Any]]:
+    """pydantic-ai's event stream, plain vs through streamdantic: CPU µs per delta."""
+    import anyio
+    from pydantic_ai import Agent
+    from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
+
+    deltas = _content_deltas()
+    model_type = getattr(MODELS, STREAMS[STREAM_ID]["pydantic_model"])
+    expected = expected_object(STREAMS[STREAM_ID]["outputs"][0])
+
+    async def stream_function(messages: list[Any], info: AgentInfo) -> Any:
+        yield {0: DeltaToolCall(name=info.output_tools[0].name, tool_call_id="out")}
+        for delta in deltas:
+            yield {0: DeltaToolCall(json_args=delta)}
+
+    agent: Any = Agent(FunctionModel(stream_function=stream_function), output_type=model_type)
+
+    async def plain() -> Any:
+        async with agent.run_stream_events("orders") as events:
+            async for event in events:
+                last = event
+        return last.result.output
+
+    async def through_streamdantic() -> Any:
+        async with agent.run_stream_events("orders") as events:
+            async with streamdantic.astream(events, model_type) as s:
+                async for update in s:
+                    update.partial  # noqa: B018 - read it, as a consumer does
+        return s.final
+
+    def cpu(run: Callable[[], Any]) -> tuple[float, Any]:
+        gc.collect()
+        start = time.process_time()
+        result = anyio.run(run)
+        return time.process_time() - start, result
+
+    times: dict[str, list[float]] = {"plain": [], "streamdantic": []}
+    for round_ in range(repeats + 1):  # the first round warms up
+        for key, run in (("plain", plain), ("streamdantic", through_streamdantic)):
+            elapsed, result = cpu(run)
+            if result != expected:
+                raise SystemExit(f"pydantic-ai {key} produced a wrong object")
+            if round_:
+                times[key].append(elapsed)
+    plain_us = min(times["plain"]) / len(deltas) * 1e6
+    sd_us = min(times["streamdantic"]) / len(deltas) * 1e6
+
+    # The adapter's conversion alone, over the run's events recorded in memory.
+    async def record() -> list[Any]:
+        async with agent.run_stream_events("orders") as events:
+            return [event async for event in events]
+
+    from streamdantic.adapters import pydantic_ai as sd_pydantic_ai
+
+    recorded = anyio.run(record)
+
+    def convert() -> None:
+        adapter = sd_pydantic_ai._PydanticAIEvents()
+        for event in recorded:
+            adapter(event)
+
+    conversion, _ = time_runs(convert, 1, repeats)
+    return [
+        _langchain_row(deltas, model_type, expected, repeats),
+        {
+            "adapter_us_per_delta": min(conversion) / len(deltas) * 1e6,
+            "source": "pydantic-ai run_stream_events (output tool)",
+            "deltas": len(deltas),
+            "plain_us_per_delta": plain_us,
+            "streamdantic_us_per_delta": sd_us,
+            "ratio": sd_us / plain_us,
+        },
+    ]
+
+
+def _langchain_row(
+    deltas: list[str], model_type: Any, expected: Any, repeats: int
+) -> dict[str, Any]:
+    """A langchain_core chat model streaming the deltas as AIMessageChunks, plain vs
+    through streamdantic."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    from streamdantic.adapters import langchain as sd_langchain
+
+    class DeltaModel(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "bench-deltas"
+
+        def _generate(self, messages: Any, stop: Any = None, **kw: Any) -> ChatResult:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
+
+        def _stream(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+        ) -> Any:
+            for delta in deltas:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+
+    chat_model = DeltaModel()
+
+    def plain() -> Any:
+        text = [chunk.content for chunk in chat_model.stream("orders")]
+        return model_type.model_validate_json("".join(text))  # the plain way to get the object
+
+    def through_streamdantic() -> Any:
+        with streamdantic.stream(chat_model.stream("orders"), model_type) as s:
+            for update in s:
+                update.partial  # noqa: B018 - read it, as a consumer does
+        return s.final
+
+    times: dict[str, list[float]] = {"plain": [], "streamdantic": []}
+    for round_ in range(repeats + 1):
+        for key, run in (("plain", plain), ("streamdantic", through_streamdantic)):
+            gc.collect()
+            start = time.process_time()
+            result = run()
+            elapsed = time.process_time() - start
+            if result != expected:
+                raise SystemExit(f"langchain {key} produced a wrong object")
+            if round_:
+                times[key].append(elapsed)
+    recorded = list(chat_model.stream("orders"))
+
+    def convert() -> None:
+        adapter = sd_langchain._LangChainChunks()
+        for chunk in recorded:
+            adapter(chunk)
+
+    conversion, _ = time_runs(convert, 1, repeats)
+    plain_us = min(times["plain"]) / len(deltas) * 1e6
+    sd_us = min(times["streamdantic"]) / len(deltas) * 1e6
+    return {
+        "adapter_us_per_delta": min(conversion) / len(deltas) * 1e6,
+        "source": "LangChain BaseChatModel.stream (AIMessageChunk)",
+        "deltas": len(deltas),
+        "plain_us_per_delta": plain_us,
+        "streamdantic_us_per_delta": sd_us,
+        "ratio": sd_us / plain_us,
+    }
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -263,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     conversion = conversion_table(max(1, args.repeats // 3))
+    agents = agent_table(max(1, args.repeats // 3))
 
     best = {k: v["best_ms"] for k, v in results.items()}
     c_over_a = best["c"] / best["a"]
@@ -299,6 +466,19 @@ def main(argv: list[str] | None = None) -> int:
         "| step | µs per chunk |",
         "| --- | ---: |",
         *(f"| {name} | {us:.2f} |" for name, us in conversion),
+        "",
+        "Agent frameworks' event streams (in process, CPU µs per delta, target "
+        f"<= {TARGET_AGENT_OVER_PLAIN:.2f}x plain iteration):",
+        "",
+        "| source | deltas | plain iteration | through streamdantic | adapter alone | ratio | met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        *(
+            f"| {row['source']} | {row['deltas']} | {row['plain_us_per_delta']:.1f} | "
+            f"{row['streamdantic_us_per_delta']:.1f} | {row['adapter_us_per_delta']:.2f} | "
+            f"{row['ratio']:.2f} | "
+            f"{'yes' if row['ratio'] <= TARGET_AGENT_OVER_PLAIN else 'NO'} |"
+            for row in agents
+        ),
     ]
     report = "\n".join(lines)
     print(report)
@@ -318,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     "variants": results,
                     "ratios": {"c/a": c_over_a, "b/c": b_over_c, "b/d": b_over_d},
                     "conversion_us_per_chunk": dict(conversion),
+                    "agents": agents,
                 },
                 indent=2,
             )

@@ -15,7 +15,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_adapters.py"
 
 
 def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> None:
-    """The --fast run exits 0 and reports the four variants, the ratios and the conversion table."""
+    """The --fast run exits 0 and reports the four variants, the ratios, the conversion table and the
+    agent-framework table."""
     out_json = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--fast", "--json", str(out_json)],
@@ -33,8 +34,11 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     ):
         assert variant in proc.stdout
     assert "| (c) / (a)" in proc.stdout and "| (b) / (d)" in proc.stdout
+    assert "| pydantic-ai run_stream_events (output tool) |" in proc.stdout
+    assert "| LangChain BaseChatModel.stream (AIMessageChunk) |" in proc.stdout
 
     results = json.loads(out_json.read_text())
     assert set(results["variants"]) == {"a", "b", "c", "d"}
     assert all(v["best_ms"] > 0 for v in results["variants"].values())
     assert set(results["ratios"]) == {"c/a", "b/c", "b/d"}
+    assert [row["ratio"] > 0 for row in results["agents"]] == [True, True]

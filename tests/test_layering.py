@@ -72,6 +72,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic.starlette",
         "streamdantic.adapters.openai",  # imports the openai SDK (httpx) and makes requests
         "streamdantic.adapters.http",
+        "streamdantic.adapters.pydantic_ai",  # imports pydantic-ai (its HTTP clients) to match events
+        "streamdantic.adapters.langchain",  # imports langchain-core's message classes
     ),
     # The public namespaces: re-exports only.
     "api": (
@@ -128,6 +130,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # its SDK's objects, so the SDK and its I/O stack are already loaded by then. The edge
     # goes away when the openai adapter's converter and request helpers are separate modules.
     ("streamdantic.adapters._registry", "streamdantic.adapters.openai"): "lazy adapter lookup",
+    ("streamdantic.adapters._registry", "streamdantic.adapters.pydantic_ai"): "lazy adapter lookup",
+    ("streamdantic.adapters._registry", "streamdantic.adapters.langchain"): "lazy adapter lookup",
     # `streamdantic.sse` loads the client and the stores when one of their names is first
     # asked for, so that the core, which imports the codec from the package, does not.
     ("streamdantic.sse._lazy", "streamdantic.sse._client"): "names loaded on first use",

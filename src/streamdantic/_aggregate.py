@@ -36,8 +36,8 @@ import anyio
 
 from ._deltas import Profile
 from ._exceptions import (
-    ProviderError,
     StreamCancelledError,
+    StreamdanticError,
     UsageError,
 )
 from ._options import check_options
@@ -254,7 +254,7 @@ class Stream(_StreamBase[T]):
                 yield from core.feed(part, clock())
                 try:
                     yield from core.close(clock())
-                except ProviderError as error:
+                except StreamdanticError as error:
                     raise error from exc
                 return
             yield from core.close(clock())
@@ -366,7 +366,7 @@ class AsyncStream(_StreamBase[T]):
                 try:
                     for out in core.close(clock()):
                         yield out
-                except ProviderError as error:
+                except StreamdanticError as error:
                     raise error from exc
                 return
             for out in core.close(clock()):

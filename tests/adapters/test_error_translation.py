@@ -111,3 +111,37 @@ async def test_async_streams_translate_too() -> None:
     with pytest.raises(sd.ProviderError) as text_info:
         await sd.astream_to_text(asource(SDKError(BODY)))
     assert text_info.value.partial.startswith('{"title": "Shakshuka"')
+
+
+class TokenLimitError(Exception):
+    """What a framework raises when the output hit the token limit (pydantic-ai does)."""
+
+
+def finish_length(exc: BaseException) -> sd.parts.Finish:
+    return sd.parts.Finish("length")
+
+
+def test_translator_may_return_a_finish_part() -> None:
+    """A translated Finish("length") ends the stream as a truncation: TruncatedStreamError
+    with the partial, chained to the framework's exception."""
+    sd.core.register_adapter(
+        Event, lambda: lambda e: [e.text], errors={TokenLimitError: finish_length}
+    )
+    error = TokenLimitError("max_tokens")
+    with pytest.raises(sd.TruncatedStreamError) as info:
+        sd.stream_to_object(source(error), dict)
+    assert info.value.partial == {"title": "Shakshuka", "servings": 4, "tags": ["eg"]}
+    assert info.value.__cause__ is error
+
+
+@pytest.mark.anyio
+async def test_async_translator_may_return_a_finish_part() -> None:
+    """The async twin: TruncatedStreamError with the partial, chained."""
+    sd.core.register_adapter(
+        Event, lambda: lambda e: [e.text], errors={TokenLimitError: finish_length}
+    )
+    error = TokenLimitError("max_tokens")
+    with pytest.raises(sd.TruncatedStreamError) as info:
+        await sd.astream_to_object(asource(error), dict)
+    assert info.value.partial == {"title": "Shakshuka", "servings": 4, "tags": ["eg"]}
+    assert info.value.__cause__ is error

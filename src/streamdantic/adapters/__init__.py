@@ -7,6 +7,10 @@
   (`anthropic_events`), without requiring the anthropic package.
 - `streamdantic.adapters.http`: OpenAI-compatible Chat Completions over raw HTTP with httpx
   (vLLM, llama.cpp, Ollama, ...), without the openai SDK in the loop.
+- `streamdantic.adapters.pydantic_ai`: pydantic-ai agents' ``run_stream_events()`` and
+  ``iter()`` node events (registered on first sight), output-tool and text output alike.
+- `streamdantic.adapters.langchain`: LangChain chat models' `AIMessageChunk`s (registered on
+  first sight) and `langchain_events` for ``astream_events(version="v2")``.
 
 Each module imports its third-party packages itself; this package imports none of them.
 See docs/providers.md.

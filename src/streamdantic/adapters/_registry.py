@@ -17,20 +17,24 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
-from .._parts import ProviderErrorPart
+from .._parts import Part, ProviderErrorPart
 
 __all__ = ["AdapterFactory", "ErrorTranslator", "adapter_factory", "error_part", "register_adapter"]
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
 # Turns an exception a provider's SDK raised while the source was iterated (an error the
-# provider sent mid-stream) into the part that reports it, or None to let it propagate.
-ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | None]
+# provider sent mid-stream) into the part that reports it, or None to let it propagate. The
+# part is usually a `ProviderErrorPart`; a framework that raises for a finish reason (token
+# limit, content filter) gives the `Finish` part, so the stream raises the matching error.
+ErrorTranslator: TypeAlias = Callable[[BaseException], ProviderErrorPart | Part | None]
 ADAPTERS: dict[type, AdapterFactory] = {}
 ERROR_TRANSLATORS: dict[type, ErrorTranslator] = {}
 # Provider packages whose event types an adapter module knows, imported on first sight.
 LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("openai.", "streamdantic.adapters.openai"),
     ("anthropic.", "streamdantic.adapters.anthropic"),
+    ("pydantic_ai.", "streamdantic.adapters.pydantic_ai"),
+    ("langchain_core.", "streamdantic.adapters.langchain"),
 )
 
 
@@ -81,7 +85,7 @@ def adapter_factory(item: Any) -> AdapterFactory | None:
     return lookup(type(item), ADAPTERS)  # type: ignore[no-any-return]
 
 
-def error_part(exc: BaseException) -> ProviderErrorPart | None:
+def error_part(exc: BaseException) -> ProviderErrorPart | Part | None:
     """The part reporting `exc` when an adapter translates it, else None (re-raise it)."""
     translate: ErrorTranslator | None = lookup(type(exc), ERROR_TRANSLATORS)
     return translate(exc) if translate is not None else None
