@@ -26,6 +26,15 @@ through its accessor (as shipped) vs dumping each object to a dict first vs a co
 attributes directly, next to what the SDK itself spends building each object and what the
 raw-HTTP path spends parsing each frame with jiter.
 
+A third table does the same for the other providers' sources on their ~20 KB orders stream,
+client CPU per delta next to the SDK's own plain iteration of the same stream (target: within
+1.3x):
+
+  Bedrock  botocore's EventStream decoding the recorded events from event-stream bytes (what
+           ``converse_stream(...)["stream"]`` does with the HTTP body), iterated plainly vs
+           passed to streamdantic.stream(..., OrderBatch) with every partial read; plus the
+           adapter alone over the already-decoded dicts.
+
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
 """
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import platform
 import statistics
@@ -51,6 +61,7 @@ import jiter  # noqa: E402
 import openai  # noqa: E402
 from openai._models import construct_type  # noqa: E402
 from openai.types.chat import ChatCompletionChunk  # noqa: E402
+from tests.adapters.bedrock_wire import event_stream, wire_bytes  # noqa: E402
 from tests.adapters.replay import ReplayServer  # noqa: E402
 from tests.adapters.support import MODELS, STREAMS, expected_object  # noqa: E402
 
@@ -61,6 +72,8 @@ from streamdantic.adapters._chat import ChatConverter  # noqa: E402
 STREAM_ID = "openai_chat/orders_20k"
 TARGET_C_OVER_A = 1.20
 TARGET_B_OVER_D = 5.0
+TARGET_SOURCE_OVER_PLAIN = 1.30
+BEDROCK_FILE = ROOT / "fixtures" / "bedrock" / "orders_20k.jsonl"
 
 
 # ------------------------------------------------------------------ end-to-end variants
@@ -216,6 +229,56 @@ def conversion_table(repeats: int) -> list[tuple[str, float]]:
     return out
 
 
+# ------------------------------------------------------------------ other providers
+
+
+def _consume(source: Any) -> Any:
+    with streamdantic.stream(source, MODELS.OrderBatch) as s:
+        for update in s:
+            update.partial  # noqa: B018 (read it, as a UI would)
+    return s.final
+
+
+def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
+    """Per source: plain iteration of the SDK's stream vs streamdantic over it (µs per delta)."""
+    recorded = [json.loads(line) for line in BEDROCK_FILE.read_text(encoding="utf-8").splitlines()]
+    deltas = sum(1 for e in recorded if "contentBlockDelta" in e)
+    data = wire_bytes(recorded)
+    piece = 16384
+
+    def plain() -> Any:
+        last = None
+        for event in event_stream(data, piece):
+            last = event
+        return last
+
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(event_stream(data, piece)),
+        "adapter-only": lambda: _consume(iter(recorded)),
+        "dicts-plain": lambda: list(iter(recorded)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    expected = MODELS.OrderBatch.model_validate_json(
+        "".join(
+            e["contentBlockDelta"]["delta"]["text"] for e in recorded if "contentBlockDelta" in e
+        )
+    )
+    if outputs["streamdantic"] != expected or outputs["adapter-only"] != expected:
+        raise SystemExit("bedrock: streamdantic produced a wrong object")
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return [
+        {
+            "source": "Bedrock converse_stream (botocore EventStream)",
+            "deltas": deltas,
+            "plain_us": best["plain"],
+            "streamdantic_us": best["streamdantic"],
+            "ratio": best["streamdantic"] / best["plain"],
+            "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
+        }
+    ]
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -263,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     conversion = conversion_table(max(1, args.repeats // 3))
+    sources = sources_table(args.warmup, args.repeats)
 
     best = {k: v["best_ms"] for k, v in results.items()}
     c_over_a = best["c"] / best["a"]
@@ -299,6 +363,20 @@ def main(argv: list[str] | None = None) -> int:
         "| step | µs per chunk |",
         "| --- | ---: |",
         *(f"| {name} | {us:.2f} |" for name, us in conversion),
+        "",
+        "Other providers' sources, ~20 KB orders stream, client CPU per delta (best of "
+        f"{args.repeats}):",
+        "",
+        "| source | deltas | SDK plain iteration µs | streamdantic.stream µs | ratio | target "
+        "| met | adapter + parse + partials alone µs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        *(
+            f"| {r['source']} | {r['deltas']} | {r['plain_us']:.2f} | "
+            f"{r['streamdantic_us']:.2f} | {r['ratio']:.2f} | <= {TARGET_SOURCE_OVER_PLAIN:.2f} "
+            f"| {'yes' if r['ratio'] <= TARGET_SOURCE_OVER_PLAIN else 'NO'} | "
+            f"{r['adapter_only_us']:.2f} |"
+            for r in sources
+        ),
     ]
     report = "\n".join(lines)
     print(report)
@@ -307,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "openai": openai.__version__,
         "httpx": httpx.__version__,
+        "botocore": importlib.metadata.version("botocore"),
         "streamdantic": streamdantic.__version__,
     }
     print(f"\n{meta}")
@@ -318,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                     "variants": results,
                     "ratios": {"c/a": c_over_a, "b/c": b_over_c, "b/d": b_over_d},
                     "conversion_us_per_chunk": dict(conversion),
+                    "sources": sources,
                 },
                 indent=2,
             )

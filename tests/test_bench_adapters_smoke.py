@@ -38,3 +38,6 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     assert set(results["variants"]) == {"a", "b", "c", "d"}
     assert all(v["best_ms"] > 0 for v in results["variants"].values())
     assert set(results["ratios"]) == {"c/a", "b/c", "b/d"}
+    assert "| Bedrock converse_stream" in proc.stdout
+    (bedrock,) = results["sources"]
+    assert bedrock["deltas"] > 1000 and bedrock["plain_us"] > 0 and bedrock["ratio"] > 0

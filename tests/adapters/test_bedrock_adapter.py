@@ -4,11 +4,8 @@ to the stream as botocore yields them (detected by their shape) and through `bed
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
-from binascii import crc32
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from streamdantic.adapters.bedrock import (
     bedrock_events,
     tool_config,
 )
+from tests.adapters.bedrock_wire import botocore_stream
 from tests.adapters.support import FIXTURES, MODELS, TOOLS, aiter_list, collect, grows
 
 BEDROCK: dict[str, dict[str, Any]] = {
@@ -41,57 +39,6 @@ def events(stream_id: str) -> list[dict[str, Any]]:
 def expected(output: dict[str, Any]) -> Any:
     model = getattr(MODELS, output["pydantic_model"])
     return model.model_validate_json((FIXTURES / output["document"]).read_bytes())
-
-
-def _header(name: str, value: str) -> bytes:
-    raw_name, raw_value = name.encode(), value.encode()
-    return (
-        bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
-    )
-
-
-def wire_message(event: dict[str, Any]) -> bytes:
-    """One event as an AWS event-stream message (vnd.amazon.eventstream), as Bedrock sends it:
-    an ``event`` message named by its key, or an ``exception`` message."""
-    ((kind, body),) = event.items()
-    if kind.endswith("Exception"):
-        headers = _header(":message-type", "exception") + _header(":exception-type", kind)
-    else:
-        headers = _header(":message-type", "event") + _header(":event-type", kind)
-    headers += _header(":content-type", "application/json")
-    payload = json.dumps(body).encode()
-    total = 12 + len(headers) + len(payload) + 4
-    prelude = struct.pack(">II", total, len(headers))
-    message = prelude + struct.pack(">I", crc32(prelude)) + headers + payload
-    return message + struct.pack(">I", crc32(message))
-
-
-class _Body:
-    """The HTTP body botocore reads the event stream from, in pieces of `size` bytes."""
-
-    def __init__(self, data: bytes, size: int) -> None:
-        self._data, self._size = data, size
-        self.closed = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def stream(self) -> Iterator[bytes]:
-        for start in range(0, len(self._data), self._size):
-            yield self._data[start : start + self._size]
-
-
-def botocore_stream(recorded: list[dict[str, Any]], size: int = 7) -> Any:
-    """botocore's own EventStream over the events encoded as the wire bytes Bedrock sends,
-    with the real bedrock-runtime service model and parser: ``response["stream"]``."""
-    import botocore.session
-    from botocore.eventstream import EventStream
-    from botocore.parsers import EventStreamJSONParser
-
-    service = botocore.session.get_session().get_service_model("bedrock-runtime")
-    shape = service.operation_model("ConverseStream").output_shape.members["stream"]
-    data = b"".join(wire_message(e) for e in recorded)
-    return EventStream(_Body(data, size), shape, EventStreamJSONParser(), "ConverseStream")
 
 
 @pytest.mark.parametrize("stream_id", sorted(BEDROCK))

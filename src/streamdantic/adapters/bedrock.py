@@ -101,7 +101,8 @@ class _BedrockEvents:
         self._tools: dict[int, tuple[str, str | None]] = {}  # block index -> (id, name)
 
     def __call__(self, event: Any) -> tuple[Part, ...]:
-        if not isinstance(event, Mapping) or len(event) != 1:
+        # `type() is dict` first: botocore yields dicts, and an ABC isinstance costs more.
+        if (type(event) is not dict and not isinstance(event, Mapping)) or len(event) != 1:
             raise AdapterError(
                 "not a Bedrock ConverseStream event (a dict with one key naming the event): "
                 f"{type(event).__qualname__}",
