@@ -34,6 +34,9 @@ client CPU per delta next to the SDK's own plain iteration of the same stream (t
            ``converse_stream(...)["stream"]`` does with the HTTP body), iterated plainly vs
            passed to streamdantic.stream(..., OrderBatch) with every partial read; plus the
            adapter alone over the already-decoded dicts.
+  Gemini   the real google-genai client against the replay server (``alt=sse`` body of
+           ``fixtures/gemini/orders_20k.sse``, 16 KiB writes), ``generate_content_stream``
+           iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
 
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
@@ -275,8 +278,65 @@ def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
             "streamdantic_us": best["streamdantic"],
             "ratio": best["streamdantic"] / best["plain"],
             "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
-        }
+        },
+        _gemini_row(warmup, repeats),
     ]
+
+
+def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:
+    from google import genai
+    from google.genai import types as genai_types
+
+    stream_id = "gemini/orders_20k"
+    server = ReplayServer().start()
+    try:
+        client = genai.Client(
+            api_key="bench",
+            http_options=genai_types.HttpOptions(
+                base_url=f"{server.origin}/replay/16384/{stream_id}/bench/"
+            ),
+        )
+
+        def sdk() -> Any:
+            return client.models.generate_content_stream(model="gemini-2.5-flash", contents="x")
+
+        def plain() -> Any:
+            last = None
+            for chunk in sdk():
+                last = chunk
+            return last
+
+        chunks = list(sdk())
+
+        def adapter_only() -> Any:
+            return _consume(iter(chunks))
+
+        def objects_plain() -> Any:
+            return list(iter(chunks))
+
+        runs = {
+            "plain": plain,
+            "streamdantic": lambda: _consume(sdk()),
+            "adapter-only": adapter_only,
+            "objects-plain": objects_plain,
+        }
+        times, outputs = time_round_robin(runs, warmup, repeats)
+    finally:
+        server.stop()
+    deltas = len(chunks)  # one text part per chunk
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit("gemini: streamdantic produced a wrong object")
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": "Gemini generate_content_stream (google-genai client)",
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
 
 
 # ------------------------------------------------------------------------------ main
@@ -386,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         "openai": openai.__version__,
         "httpx": httpx.__version__,
         "botocore": importlib.metadata.version("botocore"),
+        "google-genai": importlib.metadata.version("google-genai"),
         "streamdantic": streamdantic.__version__,
     }
     print(f"\n{meta}")

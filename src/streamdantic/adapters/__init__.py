@@ -7,6 +7,8 @@
   (`anthropic_events`), without requiring the anthropic package.
 - `streamdantic.adapters.http`: OpenAI-compatible Chat Completions over raw HTTP with httpx
   (vLLM, llama.cpp, Ollama, ...), without the openai SDK in the loop.
+- `streamdantic.adapters.gemini`: google-genai's ``generate_content_stream`` responses
+  (registered on first sight) and `response_config` for JSON-schema output.
 - `streamdantic.adapters.bedrock`: AWS Bedrock ``converse_stream`` event dicts, recognised by
   their shape (no boto3 needed to parse them), and `tool_config` for structured output.
 

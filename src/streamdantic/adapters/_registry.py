@@ -42,6 +42,7 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("openai.", "streamdantic.adapters.openai"),
     ("anthropic.", "streamdantic.adapters.anthropic"),
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
+    ("google.genai.", "streamdantic.adapters.gemini"),
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).
