@@ -37,6 +37,9 @@ client CPU per delta next to the SDK's own plain iteration of the same stream (t
   Gemini   the real google-genai client against the replay server (``alt=sse`` body of
            ``fixtures/gemini/orders_20k.sse``, 16 KiB writes), ``generate_content_stream``
            iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
+  Ollama   the real ollama client against the replay server (NDJSON body of
+           ``fixtures/ollama/orders_20k.ndjson``, 16 KiB writes), ``chat(stream=True)``
+           iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
 
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
@@ -280,7 +283,128 @@ def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
             "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
         },
         _gemini_row(warmup, repeats),
+        _ollama_row(warmup, repeats),
     ]
+
+
+def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
+    """Plain iteration of an SDK's stream vs streamdantic over it, and streamdantic alone
+    over the same chunks already received."""
+
+    def plain() -> Any:
+        last = None
+        for chunk in sdk():
+            last = chunk
+        return last
+
+    chunks = list(sdk())
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(sdk()),
+        "adapter-only": lambda: _consume(iter(chunks)),
+        "objects-plain": lambda: list(iter(chunks)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit(f"{source}: streamdantic produced a wrong object")
+    deltas = len(chunks)  # one text piece per chunk
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": source,
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
+
+
+def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
+    import ollama
+
+    server = ReplayServer().start()
+    try:
+        with ollama.Client(host=f"{server.origin}/replay/16384/ollama/orders_20k/bench") as c:
+
+            def sdk() -> Any:
+                return c.chat(model="qwen3:8b", messages=[], stream=True)
+
+            return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:
+    from google import genai
+    from google.genai import types as genai_types
+
+    server = ReplayServer().start()
+    try:
+        client = genai.Client(
+            api_key="bench",
+            http_options=genai_types.HttpOptions(
+                base_url=f"{server.origin}/replay/16384/gemini/orders_20k/bench/"
+            ),
+        )
+
+        def sdk() -> Any:
+            return client.models.generate_content_stream(model="gemini-2.5-flash", contents="x")
+
+        source = "Gemini generate_content_stream (google-genai client)"
+        return _client_row(source, sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
+    """Plain iteration of an SDK's stream vs streamdantic over it, and streamdantic alone
+    over the same chunks already received."""
+
+    def plain() -> Any:
+        last = None
+        for chunk in sdk():
+            last = chunk
+        return last
+
+    chunks = list(sdk())
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(sdk()),
+        "adapter-only": lambda: _consume(iter(chunks)),
+        "objects-plain": lambda: list(iter(chunks)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit(f"{source}: streamdantic produced a wrong object")
+    deltas = len(chunks)  # one text piece per chunk
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": source,
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
+
+
+def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
+    import ollama
+
+    server = ReplayServer().start()
+    try:
+        with ollama.Client(host=f"{server.origin}/replay/16384/ollama/orders_20k/bench") as c:
+
+            def sdk() -> Any:
+                return c.chat(model="qwen3:8b", messages=[], stream=True)
+
+            return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
 
 
 def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:

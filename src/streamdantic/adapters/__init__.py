@@ -9,6 +9,8 @@
   (vLLM, llama.cpp, Ollama, ...), without the openai SDK in the loop.
 - `streamdantic.adapters.gemini`: google-genai's ``generate_content_stream`` responses
   (registered on first sight) and `response_config` for JSON-schema output.
+- `streamdantic.adapters.ollama`: the ollama client's ``chat(..., stream=True)`` chunks
+  (registered on first sight) and `json_format` for schema-constrained output.
 - `streamdantic.adapters.bedrock`: AWS Bedrock ``converse_stream`` event dicts, recognised by
   their shape (no boto3 needed to parse them), and `tool_config` for structured output.
 

@@ -43,6 +43,7 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("anthropic.", "streamdantic.adapters.anthropic"),
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
     ("google.genai.", "streamdantic.adapters.gemini"),
+    ("ollama.", "streamdantic.adapters.ollama"),
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).
