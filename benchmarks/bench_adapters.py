@@ -34,6 +34,20 @@ tool's arguments in the fixture's 3,153 content deltas, iterated plainly (``asyn
 the deltas as `AIMessageChunk`s, iterated and validated once at the end vs through
 ``streamdantic.stream``. Process CPU time per delta, best of the repeats, and the adapter's
 conversion alone over the recorded events; target: within 1.3x of plain iteration.
+A fourth table does the same for the other providers' sources on their ~20 KB orders stream,
+client CPU per delta next to the SDK's own plain iteration of the same stream (target: within
+1.3x):
+
+  Bedrock  botocore's EventStream decoding the recorded events from event-stream bytes (what
+           ``converse_stream(...)["stream"]`` does with the HTTP body), iterated plainly vs
+           passed to streamdantic.stream(..., OrderBatch) with every partial read; plus the
+           adapter alone over the already-decoded dicts.
+  Gemini   the real google-genai client against the replay server (``alt=sse`` body of
+           ``fixtures/gemini/orders_20k.sse``, 16 KiB writes), ``generate_content_stream``
+           iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
+  Ollama   the real ollama client against the replay server (NDJSON body of
+           ``fixtures/ollama/orders_20k.ndjson``, 16 KiB writes), ``chat(stream=True)``
+           iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
 
     .venv/bin/python benchmarks/bench_adapters.py            # the full run (about a minute)
     .venv/bin/python benchmarks/bench_adapters.py --fast     # smoke run: one repeat each
@@ -43,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import platform
 import statistics
@@ -60,6 +75,7 @@ import jiter  # noqa: E402
 import openai  # noqa: E402
 from openai._models import construct_type  # noqa: E402
 from openai.types.chat import ChatCompletionChunk  # noqa: E402
+from tests.adapters.bedrock_wire import event_stream, wire_bytes  # noqa: E402
 from tests.adapters.replay import ReplayServer  # noqa: E402
 from tests.adapters.support import MODELS, STREAMS, expected_object  # noqa: E402
 
@@ -71,6 +87,8 @@ STREAM_ID = "openai_chat/orders_20k"
 TARGET_C_OVER_A = 1.20
 TARGET_B_OVER_D = 5.0
 TARGET_AGENT_OVER_PLAIN = 1.30
+TARGET_SOURCE_OVER_PLAIN = 1.30
+BEDROCK_FILE = ROOT / "fixtures" / "bedrock" / "orders_20k.jsonl"
 
 
 # ------------------------------------------------------------------ end-to-end variants
@@ -382,6 +400,234 @@ def _langchain_row(
     }
 
 
+# ------------------------------------------------------------------ other providers
+
+
+def _consume(source: Any) -> Any:
+    with streamdantic.stream(source, MODELS.OrderBatch) as s:
+        for update in s:
+            update.partial  # noqa: B018 (read it, as a UI would)
+    return s.final
+
+
+def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
+    """Per source: plain iteration of the SDK's stream vs streamdantic over it (µs per delta)."""
+    recorded = [json.loads(line) for line in BEDROCK_FILE.read_text(encoding="utf-8").splitlines()]
+    deltas = sum(1 for e in recorded if "contentBlockDelta" in e)
+    data = wire_bytes(recorded)
+    piece = 16384
+
+    def plain() -> Any:
+        last = None
+        for event in event_stream(data, piece):
+            last = event
+        return last
+
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(event_stream(data, piece)),
+        "adapter-only": lambda: _consume(iter(recorded)),
+        "dicts-plain": lambda: list(iter(recorded)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    expected = MODELS.OrderBatch.model_validate_json(
+        "".join(
+            e["contentBlockDelta"]["delta"]["text"] for e in recorded if "contentBlockDelta" in e
+        )
+    )
+    if outputs["streamdantic"] != expected or outputs["adapter-only"] != expected:
+        raise SystemExit("bedrock: streamdantic produced a wrong object")
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return [
+        {
+            "source": "Bedrock converse_stream (botocore EventStream)",
+            "deltas": deltas,
+            "plain_us": best["plain"],
+            "streamdantic_us": best["streamdantic"],
+            "ratio": best["streamdantic"] / best["plain"],
+            "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
+        },
+        _gemini_row(warmup, repeats),
+        _ollama_row(warmup, repeats),
+    ]
+
+
+def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
+    """Plain iteration of an SDK's stream vs streamdantic over it, and streamdantic alone
+    over the same chunks already received."""
+
+    def plain() -> Any:
+        last = None
+        for chunk in sdk():
+            last = chunk
+        return last
+
+    chunks = list(sdk())
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(sdk()),
+        "adapter-only": lambda: _consume(iter(chunks)),
+        "objects-plain": lambda: list(iter(chunks)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit(f"{source}: streamdantic produced a wrong object")
+    deltas = len(chunks)  # one text piece per chunk
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": source,
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
+
+
+def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
+    import ollama
+
+    server = ReplayServer().start()
+    try:
+        with ollama.Client(host=f"{server.origin}/replay/16384/ollama/orders_20k/bench") as c:
+
+            def sdk() -> Any:
+                return c.chat(model="qwen3:8b", messages=[], stream=True)
+
+            return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:
+    from google import genai
+    from google.genai import types as genai_types
+
+    server = ReplayServer().start()
+    try:
+        client = genai.Client(
+            api_key="bench",
+            http_options=genai_types.HttpOptions(
+                base_url=f"{server.origin}/replay/16384/gemini/orders_20k/bench/"
+            ),
+        )
+
+        def sdk() -> Any:
+            return client.models.generate_content_stream(model="gemini-2.5-flash", contents="x")
+
+        source = "Gemini generate_content_stream (google-genai client)"
+        return _client_row(source, sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
+    """Plain iteration of an SDK's stream vs streamdantic over it, and streamdantic alone
+    over the same chunks already received."""
+
+    def plain() -> Any:
+        last = None
+        for chunk in sdk():
+            last = chunk
+        return last
+
+    chunks = list(sdk())
+    runs = {
+        "plain": plain,
+        "streamdantic": lambda: _consume(sdk()),
+        "adapter-only": lambda: _consume(iter(chunks)),
+        "objects-plain": lambda: list(iter(chunks)),
+    }
+    times, outputs = time_round_robin(runs, warmup, repeats)
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit(f"{source}: streamdantic produced a wrong object")
+    deltas = len(chunks)  # one text piece per chunk
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": source,
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
+
+
+def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
+    import ollama
+
+    server = ReplayServer().start()
+    try:
+        with ollama.Client(host=f"{server.origin}/replay/16384/ollama/orders_20k/bench") as c:
+
+            def sdk() -> Any:
+                return c.chat(model="qwen3:8b", messages=[], stream=True)
+
+            return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:
+    from google import genai
+    from google.genai import types as genai_types
+
+    stream_id = "gemini/orders_20k"
+    server = ReplayServer().start()
+    try:
+        client = genai.Client(
+            api_key="bench",
+            http_options=genai_types.HttpOptions(
+                base_url=f"{server.origin}/replay/16384/{stream_id}/bench/"
+            ),
+        )
+
+        def sdk() -> Any:
+            return client.models.generate_content_stream(model="gemini-2.5-flash", contents="x")
+
+        def plain() -> Any:
+            last = None
+            for chunk in sdk():
+                last = chunk
+            return last
+
+        chunks = list(sdk())
+
+        def adapter_only() -> Any:
+            return _consume(iter(chunks))
+
+        def objects_plain() -> Any:
+            return list(iter(chunks))
+
+        runs = {
+            "plain": plain,
+            "streamdantic": lambda: _consume(sdk()),
+            "adapter-only": adapter_only,
+            "objects-plain": objects_plain,
+        }
+        times, outputs = time_round_robin(runs, warmup, repeats)
+    finally:
+        server.stop()
+    deltas = len(chunks)  # one text part per chunk
+    if outputs["streamdantic"] != MODELS.OrderBatch.model_validate_json(
+        (ROOT / "fixtures" / "documents" / "orders_20k.json").read_bytes()
+    ):
+        raise SystemExit("gemini: streamdantic produced a wrong object")
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": "Gemini generate_content_stream (google-genai client)",
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
+    }
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -430,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     conversion = conversion_table(max(1, args.repeats // 3))
     agents = agent_table(max(1, args.repeats // 3))
+    sources = sources_table(args.warmup, args.repeats)
 
     best = {k: v["best_ms"] for k, v in results.items()}
     c_over_a = best["c"] / best["a"]
@@ -479,6 +726,20 @@ def main(argv: list[str] | None = None) -> int:
             f"{'yes' if row['ratio'] <= TARGET_AGENT_OVER_PLAIN else 'NO'} |"
             for row in agents
         ),
+        "",
+        "Other providers' sources, ~20 KB orders stream, client CPU per delta (best of "
+        f"{args.repeats}):",
+        "",
+        "| source | deltas | SDK plain iteration µs | streamdantic.stream µs | ratio | target "
+        "| met | adapter + parse + partials alone µs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        *(
+            f"| {r['source']} | {r['deltas']} | {r['plain_us']:.2f} | "
+            f"{r['streamdantic_us']:.2f} | {r['ratio']:.2f} | <= {TARGET_SOURCE_OVER_PLAIN:.2f} "
+            f"| {'yes' if r['ratio'] <= TARGET_SOURCE_OVER_PLAIN else 'NO'} | "
+            f"{r['adapter_only_us']:.2f} |"
+            for r in sources
+        ),
     ]
     report = "\n".join(lines)
     print(report)
@@ -487,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "openai": openai.__version__,
         "httpx": httpx.__version__,
+        "botocore": importlib.metadata.version("botocore"),
+        "google-genai": importlib.metadata.version("google-genai"),
         "streamdantic": streamdantic.__version__,
     }
     print(f"\n{meta}")
@@ -499,6 +762,7 @@ def main(argv: list[str] | None = None) -> int:
                     "ratios": {"c/a": c_over_a, "b/c": b_over_c, "b/d": b_over_d},
                     "conversion_us_per_chunk": dict(conversion),
                     "agents": agents,
+                    "sources": sources,
                 },
                 indent=2,
             )

@@ -42,3 +42,8 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     assert all(v["best_ms"] > 0 for v in results["variants"].values())
     assert set(results["ratios"]) == {"c/a", "b/c", "b/d"}
     assert [row["ratio"] > 0 for row in results["agents"]] == [True, True]
+    assert "| Bedrock converse_stream" in proc.stdout
+    assert "| Gemini generate_content_stream" in proc.stdout
+    assert [r["source"].split()[0] for r in results["sources"]] == ["Bedrock", "Gemini", "Ollama"]
+    for row in results["sources"]:
+        assert row["deltas"] > 1000 and row["plain_us"] > 0 and row["ratio"] > 0

@@ -10,7 +10,9 @@ skewing the benchmark. Routes (any method, the request body is recorded and othe
     /replay/<piece>/<dir>/<name>/<tag>/...
                                        200 text/event-stream: fixtures/<dir>/<name>.sse in
                                        <piece>-byte writes (point a base_url at .../v1); the
-                                       tag tells one test's requests from another's
+                                       tag tells one test's requests from another's;
+                                       fixtures/<dir>/<name>.ndjson as application/x-ndjson
+                                       when there is no .sse
     /status/<code>/...                 <code> with an OpenAI-style JSON error body
     /html/...                          200 text/html (not an event stream)
     /_requests, /_disconnected         200 JSON: the requests, the early disconnects so far
@@ -76,8 +78,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.requests.append((self.path, body))
         parts = self.path.strip("/").split("/")
         if parts[0] == "replay":
-            piece, data = int(parts[1]), (FIXTURES / parts[2] / f"{parts[3]}.sse").read_bytes()
-            self._send_stream(data, piece)
+            path = FIXTURES / parts[2] / f"{parts[3]}.sse"
+            if path.exists():
+                self._send_stream(path.read_bytes(), int(parts[1]))
+            else:  # NDJSON streams (Ollama's /api/chat)
+                data = path.with_suffix(".ndjson").read_bytes()
+                self._send_stream(data, int(parts[1]), "application/x-ndjson")
         elif parts[0] == "status":
             error = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
             error["error"]["code"] = "rate_limit_exceeded"
@@ -94,9 +100,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, data: bytes, piece: int) -> None:
+    def _send_stream(
+        self, data: bytes, piece: int, content_type: str = "text/event-stream; charset=utf-8"
+    ) -> None:
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", content_type)
         self.send_header("transfer-encoding", "chunked")
         self.send_header("cache-control", "no-cache")
         self.end_headers()

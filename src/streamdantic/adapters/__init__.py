@@ -11,6 +11,12 @@
   ``iter()`` node events (registered on first sight), output-tool and text output alike.
 - `streamdantic.adapters.langchain`: LangChain chat models' `AIMessageChunk`s (registered on
   first sight) and `langchain_events` for ``astream_events(version="v2")``.
+- `streamdantic.adapters.gemini`: google-genai's ``generate_content_stream`` responses
+  (registered on first sight) and `response_config` for JSON-schema output.
+- `streamdantic.adapters.ollama`: the ollama client's ``chat(..., stream=True)`` chunks
+  (registered on first sight) and `json_format` for schema-constrained output.
+- `streamdantic.adapters.bedrock`: AWS Bedrock ``converse_stream`` event dicts, recognised by
+  their shape (no boto3 needed to parse them), and `tool_config` for structured output.
 
 Each module imports its third-party packages itself; this package imports none of them.
 See docs/providers.md.

@@ -7,6 +7,9 @@ Strategy / invariants (sans-IO, no provider package imported here):
 - A type from a known provider package (``openai.``, ``anthropic.``) whose adapter is not
   registered yet imports that adapter module once, on first sight (the module registers its
   types when imported), so ``stream(sdk_stream, Model)`` needs no setup.
+- Plain dicts have no class to look up; those a provider's SDK yields with a distinctive
+  shape (one key naming the event, as botocore's Bedrock ``converse_stream`` events have) are
+  told apart by that key (`DICT_KEYS`), importing the adapter module that knows them.
 - The stream core asks `adapter_factory(item)` for an item it does not know and
   `error_part(exc)` for an exception its source raised; nothing else reads the tables.
 """
@@ -19,7 +22,14 @@ from typing import Any, TypeAlias
 
 from .._parts import Part, ProviderErrorPart
 
-__all__ = ["AdapterFactory", "ErrorTranslator", "adapter_factory", "error_part", "register_adapter"]
+__all__ = [
+    "AdapterFactory",
+    "ErrorTranslator",
+    "adapter_factory",
+    "error_part",
+    "register_adapter",
+    "register_dict_adapter",
+]
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
 # Turns an exception a provider's SDK raised while the source was iterated (an error the
@@ -35,7 +45,29 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("anthropic.", "streamdantic.adapters.anthropic"),
     ("pydantic_ai.", "streamdantic.adapters.pydantic_ai"),
     ("langchain_core.", "streamdantic.adapters.langchain"),
+    ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
+    ("google.genai.", "streamdantic.adapters.gemini"),
+    ("ollama.", "streamdantic.adapters.ollama"),
 )
+# Plain-dict events recognised by their single key: key -> adapter module. Bedrock
+# ConverseStream (`ConverseStreamOutput` members, as botocore yields them).
+DICT_KEYS: Mapping[str, str] = dict.fromkeys(
+    (
+        "messageStart",
+        "contentBlockStart",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+        "internalServerException",
+        "modelStreamErrorException",
+        "validationException",
+        "throttlingException",
+        "serviceUnavailableException",
+    ),
+    "streamdantic.adapters.bedrock",
+)
+DICT_ADAPTERS: dict[str, AdapterFactory] = {}
 
 
 def register_adapter(
@@ -61,6 +93,13 @@ def register_adapter(
         ERROR_TRANSLATORS.update(errors)
 
 
+def register_dict_adapter(keys: Iterable[str], factory: AdapterFactory) -> None:
+    """Teach streams plain-dict events told apart by their single key (``{"messageStart":
+    {...}}``): `factory` is used for a stream whose first unknown item is such a dict."""
+    for key in keys:
+        DICT_ADAPTERS[key] = factory
+
+
 def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
     """The registered value for `cls` or its nearest base, importing the adapter module of
     a known provider package on first sight of one of its types."""
@@ -81,8 +120,16 @@ def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
 
 
 def adapter_factory(item: Any) -> AdapterFactory | None:
-    """The factory registered for `item`'s type (or a base), else None."""
-    return lookup(type(item), ADAPTERS)  # type: ignore[no-any-return]
+    """The factory registered for `item`'s type (or a base), or for a dict's single key,
+    else None."""
+    found: AdapterFactory | None = lookup(type(item), ADAPTERS)
+    if found is None and isinstance(item, Mapping) and len(item) == 1:
+        key = next(iter(item))
+        found = DICT_ADAPTERS.get(key)
+        if found is None and key in DICT_KEYS:
+            importlib.import_module(DICT_KEYS[key])
+            found = DICT_ADAPTERS.get(key)
+    return found
 
 
 def error_part(exc: BaseException) -> ProviderErrorPart | Part | None:
