@@ -58,6 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic.adapters",
         "streamdantic.adapters._registry",
         "streamdantic.adapters._chat",
+        "streamdantic.adapters._iterate",  # the converter loops the adapters share
         "streamdantic.adapters.anthropic",  # converts events; never talks to Anthropic
         "streamdantic.frontends",  # the front-end protocol encoders (updates in, frames out)
         "streamdantic.frontends._*",

@@ -54,6 +54,7 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
+from ._iterate import aconvert_all, convert_all
 from ._registry import register_adapter
 
 __all__ = ["STOP_REASONS", "aanthropic_events", "anthropic_events"]
@@ -220,22 +221,12 @@ def anthropic_events(events: Iterable[Any], /) -> Iterator[Part]:
     Raises (while iterating):
         AdapterError: an event of unknown shape (``.event`` is the event).
     """
-    convert = _AnthropicEvents()
-    for event in events:
-        yield from convert(event)
+    return convert_all(_AnthropicEvents(), events)
 
 
-async def aanthropic_events(events: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
+def aanthropic_events(events: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
     """The async twin of `anthropic_events`: `events` may be an async or a sync iterable."""
-    convert = _AnthropicEvents()
-    if isinstance(events, AsyncIterable):
-        async for event in events:
-            for part in convert(event):
-                yield part
-    else:
-        for event in events:
-            for part in convert(event):
-                yield part
+    return aconvert_all(_AnthropicEvents(), events)
 
 
 def _translate_error(exc: BaseException) -> ProviderErrorPart | None:

@@ -62,6 +62,7 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
+from ._iterate import aconvert_all, convert_all
 from ._registry import DICT_KEYS, ERROR_TRANSLATORS, register_dict_adapter
 
 __all__ = ["EXCEPTION_EVENTS", "STOP_REASONS", "abedrock_events", "bedrock_events", "tool_config"]
@@ -215,22 +216,12 @@ def bedrock_events(events: Iterable[Any], /) -> Iterator[Part]:
     Raises (while iterating):
         AdapterError: an event of unknown shape (``.event`` is the event).
     """
-    convert = _BedrockEvents()
-    for event in events:
-        yield from convert(event)
+    return convert_all(_BedrockEvents(), events)
 
 
-async def abedrock_events(events: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
+def abedrock_events(events: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
     """The async twin of `bedrock_events`: `events` may be an async or a sync iterable."""
-    convert = _BedrockEvents()
-    if isinstance(events, AsyncIterable):
-        async for event in events:
-            for part in convert(event):
-                yield part
-    else:
-        for event in events:
-            for part in convert(event):
-                yield part
+    return aconvert_all(_BedrockEvents(), events)
 
 
 def tool_config(

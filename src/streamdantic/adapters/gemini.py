@@ -51,6 +51,7 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
+from ._iterate import aconvert_all, convert_all
 from ._registry import register_adapter
 
 __all__ = ["FINISH_REASONS", "agemini_events", "gemini_events", "response_config"]
@@ -165,22 +166,12 @@ def gemini_events(responses: Iterable[Any], /) -> Iterator[Part]:
     Raises (while iterating):
         AdapterError: a chunk of unknown shape (``.event`` is the chunk).
     """
-    convert = _GeminiEvents()
-    for response in responses:
-        yield from convert(response)
+    return convert_all(_GeminiEvents(), responses)
 
 
-async def agemini_events(responses: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
+def agemini_events(responses: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
     """The async twin of `gemini_events` (``client.aio.models.generate_content_stream``)."""
-    convert = _GeminiEvents()
-    if isinstance(responses, AsyncIterable):
-        async for response in responses:
-            for part in convert(response):
-                yield part
-    else:
-        for response in responses:
-            for part in convert(response):
-                yield part
+    return aconvert_all(_GeminiEvents(), responses)
 
 
 def response_config(model: type[Any], /, **config: Any) -> dict[str, Any]:

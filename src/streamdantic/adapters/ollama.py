@@ -41,6 +41,7 @@ from .._parts import (
     ToolCallDone,
     Usage,
 )
+from ._iterate import aconvert_all, convert_all
 from ._registry import register_adapter
 
 __all__ = ["DONE_REASONS", "aollama_events", "json_format", "ollama_events"]
@@ -113,22 +114,12 @@ def ollama_events(chunks: Iterable[Any], /) -> Iterator[Part]:
     Raises (while iterating):
         AdapterError: a chunk of unknown shape (``.event`` is the chunk).
     """
-    convert = _OllamaEvents()
-    for chunk in chunks:
-        yield from convert(chunk)
+    return convert_all(_OllamaEvents(), chunks)
 
 
-async def aollama_events(chunks: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
+def aollama_events(chunks: AsyncIterable[Any] | Iterable[Any], /) -> AsyncIterator[Part]:
     """The async twin of `ollama_events` (``await ollama.AsyncClient().chat(..., stream=True)``)."""
-    convert = _OllamaEvents()
-    if isinstance(chunks, AsyncIterable):
-        async for chunk in chunks:
-            for part in convert(chunk):
-                yield part
-    else:
-        for chunk in chunks:
-            for part in convert(chunk):
-                yield part
+    return aconvert_all(_OllamaEvents(), chunks)
 
 
 def json_format(model: type[Any], /) -> dict[str, Any]:
