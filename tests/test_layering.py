@@ -43,6 +43,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic._parser",
         "streamdantic._deltas",
         "streamdantic._partial",
+        "streamdantic._iterators",  # the iterator shells of collect and collect_batch
         "streamdantic._options",  # keyword checks and deprecation warnings of the entry points
         "streamdantic._validation",
         "streamdantic._stream_core",

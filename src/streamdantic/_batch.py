@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Callable,
     Generator,
     Iterable,
@@ -47,8 +46,8 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import IO, Any, ClassVar, Final, Generic, Literal, Self, TypeAlias, TypeVar
+from types import MappingProxyType
+from typing import IO, Any, ClassVar, Final, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -57,6 +56,7 @@ from pydantic_core import ErrorDetails
 
 from ._collect import _validates_differently_from_json
 from ._exceptions import BatchFailureError, UsageError
+from ._iterators import AsyncGeneratorIterator, GeneratorIterator
 from ._parts import Usage
 from ._paths import render_path
 
@@ -1039,7 +1039,7 @@ class _BatchIteratorBase:
         return True
 
 
-class BatchIterator(_BatchIteratorBase, Iterator[BatchOutcome]):
+class BatchIterator(_BatchIteratorBase, GeneratorIterator[BatchOutcome]):
     """The outcomes of `collect_batch`, with `summary` (and `failures` in skip mode).
 
     A context manager: leaving it closes the file being read.
@@ -1068,27 +1068,6 @@ class BatchIterator(_BatchIteratorBase, Iterator[BatchOutcome]):
                         tally.add(outcome)
                         yield outcome
         tally.stop()
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> BatchOutcome:
-        return next(self._generator)
-
-    def close(self) -> None:
-        """Stop reading: close the file being read."""
-        self._generator.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def collect_batch(
@@ -1138,7 +1117,7 @@ def collect_batch(
     return BatchIterator(source, _Options(model, format, tool, on_invalid, chunk_size))
 
 
-class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
+class AsyncBatchIterator(_BatchIteratorBase, AsyncGeneratorIterator[BatchOutcome]):
     """The outcomes of `acollect_batch`, with `summary` (and `failures` in skip mode).
 
     An async context manager: leaving it closes the file being read.
@@ -1204,27 +1183,6 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncIterator[BatchOutcome]):
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(stack.close)
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> BatchOutcome:
-        return await self._generator.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop reading: close the file being read."""
-        await self._generator.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def acollect_batch(

@@ -54,14 +54,11 @@ import sys
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Callable,
     Generator,
     Iterable,
-    Iterator,
 )
 from dataclasses import KW_ONLY, dataclass, fields
-from types import TracebackType
 from typing import (
     Any,
     ClassVar,
@@ -91,6 +88,7 @@ from ._exceptions import (
     StreamValidationError,
     UsageError,
 )
+from ._iterators import AsyncGeneratorIterator, GeneratorIterator
 from ._limits import DEPTH, NUMBER, STRING, new_state, prescan
 from ._options import check_options, rename_options, warn_deprecated
 from ._parser import (
@@ -1041,7 +1039,7 @@ Source: TypeAlias = (
 AsyncSource: TypeAlias = Source | _AsyncReadable | AsyncIterable[bytes]
 
 
-class CollectIterator(Iterator[T], Generic[T]):
+class CollectIterator(GeneratorIterator[T]):
     """The iterator `collect` returns: validated items, one at a time.
 
     Also a context manager: leaving the ``with`` block closes it, and with it the file that
@@ -1064,29 +1062,8 @@ class CollectIterator(Iterator[T], Generic[T]):
         """The number of items found so far: validated and skipped."""
         return self._collector.count
 
-    def __iter__(self) -> Self:
-        return self
 
-    def __next__(self) -> T:
-        return next(self._generator)
-
-    def close(self) -> None:
-        """Stop early: close the file `collect` opened, and an iterator source."""
-        self._generator.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
+class AsyncCollectIterator(AsyncGeneratorIterator[T]):
     """The async iterator `acollect` returns; the async twin of `CollectIterator`.
 
     Use it as an async context manager (``async with acollect(...) as items:``), or call
@@ -1108,27 +1085,6 @@ class AsyncCollectIterator(AsyncIterator[T], Generic[T]):
     def count(self) -> int:
         """The number of items found so far: validated and skipped."""
         return self._collector.count
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> T:
-        return await self._generator.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop early: close the file `acollect` opened, and an iterator source."""
-        await self._generator.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @overload

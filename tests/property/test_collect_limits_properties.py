@@ -99,7 +99,12 @@ CHILD = textwrap.dedent(
     assert (prescan is _C_PRESCAN) == (sys.argv[2] == "compiled"), "wrong pre-scan"
     EXAMPLES = 0
     run()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # The child's own peak (VmHWM belongs to this process's memory map, new at exec);
+    # ru_maxrss would carry over the parent's peak (Linux keeps it across execve), which is
+    # pytest's after the tests before this one.
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    peak = int(hwm.split()[1]) * 1024
     print(json.dumps({"peak_rss": peak, "limit": LIMIT, "examples": EXAMPLES}))
     """
 )
