@@ -1109,9 +1109,11 @@ class ResumableStreams:
     async def _store_frames(self, stream_id: str, frames: list[ServerSentEvent], run: _Run) -> None:
         # The encoder has numbered these frames: a cancel must not drop one half-stored, or
         # the terminal frame would follow a gap. The lock keeps the frames of the body and
-        # of _flush_held in id order (anyio locks are FIFO, taken before any await).
-        async with run.lock:
-            with anyio.CancelScope(shield=True):
+        # of _flush_held in id order (anyio locks are FIFO, taken before any await). The
+        # wait for the lock is shielded too: a cancel landing there would drop frames the
+        # encoder has already numbered (each holder is bounded by store_timeout).
+        with anyio.CancelScope(shield=True):
+            async with run.lock:
                 for frame in frames:
                     await self._append(stream_id, frame, run)
 
