@@ -76,6 +76,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic.adapters.http",
         "streamdantic.adapters.pydantic_ai",  # imports pydantic-ai (its HTTP clients) to match events
         "streamdantic.adapters.langchain",  # imports langchain-core's message classes
+        "streamdantic.adapters.openai_agents",  # imports the openai-agents SDK's event classes
         "streamdantic.adapters.bedrock",  # dicts, plus botocore's exception when installed
         "streamdantic.adapters.gemini",  # registers google-genai's response class
         "streamdantic.adapters.ollama",  # registers the ollama client's chunk class
@@ -140,6 +141,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("streamdantic.adapters._registry", "streamdantic.adapters.bedrock"): "lazy adapter lookup",
     ("streamdantic.adapters._registry", "streamdantic.adapters.gemini"): "lazy adapter lookup",
     ("streamdantic.adapters._registry", "streamdantic.adapters.ollama"): "lazy adapter lookup",
+    ("streamdantic.adapters._registry", "streamdantic.adapters.openai_agents"): (
+        "lazy adapter lookup"
+    ),
     # `streamdantic.sse` loads the client and the stores when one of their names is first
     # asked for, so that the core, which imports the codec from the package, does not.
     ("streamdantic.sse._lazy", "streamdantic.sse._client"): "names loaded on first use",

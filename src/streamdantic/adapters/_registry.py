@@ -48,6 +48,7 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
     ("google.genai.", "streamdantic.adapters.gemini"),
     ("ollama.", "streamdantic.adapters.ollama"),
+    ("agents.", "streamdantic.adapters.openai_agents"),  # the openai-agents SDK
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).

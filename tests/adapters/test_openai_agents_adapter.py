@@ -1,0 +1,145 @@
+"""The openai-agents adapter: real `Agent`s on `OpenAIResponsesModel` over an `AsyncOpenAI`
+client pointed at the local replay server (no network, tracing off), their
+``Runner.run_streamed(...).stream_events()`` read by `streamdantic.astream`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import openai
+import pytest
+from agents import (
+    Agent,
+    AgentOutputSchema,
+    OpenAIResponsesModel,
+    Runner,
+    set_tracing_disabled,
+)
+
+import streamdantic as sd
+from tests.adapters.replay import ReplayServer
+from tests.adapters.support import (
+    STREAMS,
+    Run,
+    acollect,
+    contradicted_numbers,
+    expected_object,
+    grows,
+    ids_where,
+    model_for,
+    piece_for,
+)
+
+COMPLETE = ids_where("openai_responses", pydantic_model=bool, truncated=False, errored=False)
+ERRORED = ids_where("openai_responses", errored=True)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the agents SDK runs on asyncio
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_tracing() -> Iterator[None]:
+    set_tracing_disabled(True)
+    yield
+    set_tracing_disabled(False)
+
+
+def _agent(client: openai.AsyncOpenAI, stream_id: str) -> Agent[Any]:
+    model = OpenAIResponsesModel(STREAMS[stream_id]["request"]["model"], openai_client=client)
+    # Not strict: some fixture models have optional fields (the replayed stream is the same).
+    output_type = AgentOutputSchema(model_for(stream_id), strict_json_schema=False)
+    return Agent(name="extractor", model=model, output_type=output_type)
+
+
+@pytest.fixture(scope="module")
+def agent_run(replay_server: ReplayServer) -> Iterator[Callable[[str], Any]]:
+    """Each stream through an agent run and `streamdantic.astream` (one run per stream)."""
+    runs: dict[str, tuple[Run, Any]] = {}
+
+    async def run(stream_id: str) -> tuple[Run, Any]:
+        if stream_id not in runs:
+            url = replay_server.base_url(stream_id, piece=piece_for(stream_id), tag="agents")
+            async with openai.AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as client:
+                result = Runner.run_streamed(_agent(client, stream_id), "Extract it.")
+                source = result.stream_events()
+                collected = await acollect(sd.astream(source, model_for(stream_id)))
+            runs[stream_id] = (collected, result)
+        return runs[stream_id]
+
+    yield run
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream_id", COMPLETE)
+async def test_final_object_equals_the_document_and_the_agents_output(
+    agent_run: Callable[[str], Any], stream_id: str
+) -> None:
+    """The final object is the fixture's document validated with its model, and equals the
+    final output the agent itself returns."""
+    run, result = await agent_run(stream_id)
+    assert run.error is None
+    output = next(o for o in STREAMS[stream_id]["outputs"] if o["pydantic_model"])
+    assert run.final == expected_object(output)
+    assert run.final == result.final_output
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream_id", COMPLETE)
+async def test_partials_satisfy_the_contract(
+    agent_run: Callable[[str], Any], stream_id: str
+) -> None:
+    """Partials only grow, and no number shown in a partial is contradicted by the final."""
+    run, _ = await agent_run(stream_id)
+    assert len(run.dumps) > 3
+    assert grows(run.dumps)
+    assert contradicted_numbers(run.dumps, run.final) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream_id", COMPLETE)
+async def test_usage_and_finish_reason_are_carried_through(
+    agent_run: Callable[[str], Any], stream_id: str
+) -> None:
+    """The response's usage and the finish reason reach the stream, matching the SDK's count."""
+    run, result = await agent_run(stream_id)
+    sent = STREAMS[stream_id]["usage"]
+    assert run.finish_reason == "stop"
+    assert run.usage is not None
+    assert (run.usage.input_tokens, run.usage.output_tokens) == (
+        sent["input_tokens"],
+        sent["output_tokens"],
+    )
+    assert run.usage.output_tokens == result.context_wrapper.usage.output_tokens
+
+
+@pytest.mark.anyio
+async def test_truncation_raises_truncated_stream_error_with_the_partial(
+    agent_run: Callable[[str], Any],
+) -> None:
+    """``response.incomplete`` (max_output_tokens), which the SDK raises as ModelBehaviorError,
+    raises TruncatedStreamError with finish reason "length" and the partial, chained."""
+    run, _ = await agent_run("openai_responses/incomplete_max_output_tokens")
+    error = run.error
+    assert isinstance(error, sd.TruncatedStreamError)
+    assert error.finish_reason == "length"
+    assert error.partial.sensor_id == "thermo-rig-07"
+    assert error.partial.integers[:3] == [0, 1, -1]
+    assert type(error.__cause__).__name__ == "ModelBehaviorError"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream_id", ERRORED)
+async def test_provider_error_raises_provider_error_keeping_the_partial(
+    agent_run: Callable[[str], Any], stream_id: str
+) -> None:
+    """An ``error`` event or ``response.failed`` raises ProviderError with the provider's
+    error and the partial."""
+    run, _ = await agent_run(stream_id)
+    error = run.error
+    assert type(error) is sd.ProviderError
+    assert error.code == "server_error"
+    assert error.partial.title == "Weeknight shakshuka"
+    assert error.partial.author.name == "Dana Okafor"
