@@ -12,8 +12,10 @@ import pytest
 from agents import (
     Agent,
     AgentOutputSchema,
+    MaxTurnsExceeded,
     OpenAIResponsesModel,
     Runner,
+    function_tool,
     set_tracing_disabled,
 )
 
@@ -21,6 +23,7 @@ import streamdantic as sd
 from tests.adapters.replay import ReplayServer
 from tests.adapters.support import (
     STREAMS,
+    TOOLS,
     Run,
     acollect,
     contradicted_numbers,
@@ -143,3 +146,48 @@ async def test_provider_error_raises_provider_error_keeping_the_partial(
     assert error.code == "server_error"
     assert error.partial.title == "Weeknight shakshuka"
     assert error.partial.author.name == "Dana Okafor"
+
+
+@pytest.mark.anyio
+async def test_tool_calls_are_typed_and_their_outputs_are_tool_results(
+    replay_server: ReplayServer,
+) -> None:
+    """A turn calling two function tools gives one typed ToolCallDone per call and the
+    SDK's tool outputs as ToolResult parts; the run then stops at max_turns (the replayed
+    reply would call the tools again), which propagates as the SDK raises it."""
+    stream_id = "openai_responses/function_calls"
+    ran: list[str] = []
+
+    @function_tool
+    def get_weather(location: str, unit: str, days: int, include_hourly: bool) -> str:
+        ran.append(location)
+        return f"sunny in {location}"
+
+    @function_tool(strict_mode=False)
+    def search_places(query: str, filters: dict[str, Any], limit: int, cursor: str | None) -> str:
+        ran.append(query)
+        return f"{limit} places"
+
+    url = replay_server.base_url(stream_id, piece=piece_for(stream_id), tag="agents-tools")
+    async with openai.AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as client:
+        model = OpenAIResponsesModel("gpt-4.1", openai_client=client)
+        agent: Agent[Any] = Agent(name="helper", model=model, tools=[get_weather, search_places])
+        result = Runner.run_streamed(agent, "Weather and ramen?", max_turns=1)
+        parts: list[Any] = []
+        with pytest.raises(MaxTurnsExceeded):
+            async with sd.astream(result.stream_events(), None, tools=TOOLS) as s:
+                async for item in s.events():
+                    parts.append(item)
+    done = {p.name: p.value for p in parts if type(p) is sd.parts.ToolCallDone}
+    expected = {
+        o["name"]: TOOLS[o["name"]].model_validate_json(o["text"])
+        for o in STREAMS[stream_id]["outputs"]
+    }
+    assert done == expected
+    results = {p.call_id: p.result for p in parts if type(p) is sd.parts.ToolResult}
+    ids = {o["name"]: o["id"] for o in STREAMS[stream_id]["outputs"]}
+    assert results == {
+        ids["get_weather"]: "sunny in Lisbon, Portugal",
+        ids["search_places"]: "5 places",
+    }
+    assert sorted(ran) == sorted(["Lisbon, Portugal", "late-night ramen near Shibuya station"])
