@@ -48,7 +48,10 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
     ("google.genai.", "streamdantic.adapters.gemini"),
     ("ollama.", "streamdantic.adapters.ollama"),
-    ("agents.", "streamdantic.adapters.openai_agents"),  # the openai-agents SDK
+    # The openai-agents SDK's top package is plain ``agents``: match only its event and
+    # exception modules, not every module of a package (or a user's module) of that name.
+    ("agents.stream_events", "streamdantic.adapters.openai_agents"),
+    ("agents.exceptions", "streamdantic.adapters.openai_agents"),
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).

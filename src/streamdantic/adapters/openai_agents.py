@@ -1,7 +1,7 @@
 """OpenAI Agents SDK (``openai-agents``) run event streams -> stream parts.
 
 Importing this module registers its adapter for the SDK's stream event classes (streams import
-it on first sight of an ``agents.`` object), so a streamed run reads directly::
+it on first sight of one of the ``agents`` SDK's stream events), so a streamed run reads directly::
 
     result = Runner.run_streamed(agent, "...")  # Agent(..., output_type=Recipe)
     async for update in streamdantic.astream(result.stream_events(), Recipe):
