@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from agents import (
@@ -191,3 +192,59 @@ async def test_tool_calls_are_typed_and_their_outputs_are_tool_results(
         ids["search_places"]: "5 places",
     }
     assert sorted(ran) == sorted(["Lisbon, Portugal", "late-night ramen near Shibuya station"])
+
+
+class _TurnByTurn(httpx.AsyncBaseTransport):
+    """Sends the run's n-th model request to the n-th replayed stream (a real HTTP request to
+    the replay server; only the URL changes)."""
+
+    def __init__(self, roots: list[str]) -> None:
+        self._roots = iter(roots)
+        self._http = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = httpx.URL(next(self._roots) + "/responses")
+        return await self._http.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_run_of_two_turns_sums_the_usage_and_streams_the_output(
+    replay_server: ReplayServer,
+) -> None:
+    """Turn 1 calls the tools, turn 2 is the structured output: the object is the second
+    response's document, the tool results come between, and the usage is the sum of both
+    responses' (as the SDK counts it), the finish reason the last one's."""
+    calls, output = "openai_responses/function_calls", "openai_responses/structured_output"
+    roots = [
+        replay_server.base_url(s, piece=piece_for(s), tag="agents-turns") for s in (calls, output)
+    ]
+
+    @function_tool
+    def get_weather(location: str, unit: str, days: int, include_hourly: bool) -> str:
+        return "sunny"
+
+    @function_tool(strict_mode=False)
+    def search_places(query: str, filters: dict[str, Any], limit: int, cursor: str | None) -> str:
+        return "5 places"
+
+    http_client = httpx.AsyncClient(transport=_TurnByTurn(roots))
+    async with openai.AsyncOpenAI(api_key="k", max_retries=0, http_client=http_client) as client:
+        model = OpenAIResponsesModel("gpt-4.1", openai_client=client)
+        recipe = AgentOutputSchema(model_for(output), strict_json_schema=False)
+        agent: Agent[Any] = Agent(
+            name="cook", model=model, tools=[get_weather, search_places], output_type=recipe
+        )
+        result = Runner.run_streamed(agent, "Weather, ramen, then a recipe.")
+        run = await acollect(sd.astream(result.stream_events(), model_for(output), tools=TOOLS))
+    assert run.error is None
+    assert run.final == expected_object(STREAMS[output]["outputs"][0]) == result.final_output
+    assert len(run.of_type(sd.parts.ToolResult)) == 2
+    sent = [STREAMS[s]["usage"] for s in (calls, output)]
+    assert run.usage is not None
+    assert run.usage.input_tokens == sum(u["input_tokens"] for u in sent)
+    assert run.usage.output_tokens == sum(u["output_tokens"] for u in sent)
+    assert run.usage.output_tokens == result.context_wrapper.usage.output_tokens
+    assert run.finish_reason == "stop"
