@@ -148,8 +148,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # asked for, so that the core, which imports the codec from the package, does not.
     ("streamdantic.sse._lazy", "streamdantic.sse._client"): "names loaded on first use",
     ("streamdantic.sse._lazy", "streamdantic.sse._store"): "names loaded on first use",
-    # Only to register the SDK's classes when it is installed; the adapter never calls it.
-    ("streamdantic.adapters.anthropic", "anthropic"): "adapter registration",
 }
 
 # Calls that import the module named by their first argument.

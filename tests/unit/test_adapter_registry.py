@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Iterator
 
@@ -69,3 +70,80 @@ def test_a_provider_type_imports_its_adapter_module_on_first_sight(
 def test_register_adapter_is_the_public_name() -> None:
     """streamdantic.core.register_adapter is the registry's function."""
     assert sd.core.register_adapter is _registry.register_adapter
+
+
+class SDKError(Exception):
+    pass
+
+
+def translate(exc: BaseException) -> sd.parts.ProviderErrorPart:
+    return sd.parts.ProviderErrorPart(str(exc))
+
+
+@pytest.fixture
+def fake_sdk(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """An importable SDK module with an event class and an exception class."""
+    module = types.ModuleType("fake_sdk")
+    module.Event = Event  # type: ignore[attr-defined]
+    module.SDKError = SDKError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_sdk", module)
+    return module
+
+
+def test_sdk_adapter_registers_the_event_and_the_error(fake_sdk: types.ModuleType) -> None:
+    """The event class named gets the factory and the exception class the translator."""
+    _registry.register_sdk_adapter(
+        "fake_sdk:Event", factory, error="fake_sdk:SDKError", translate=translate
+    )
+    assert _registry.ADAPTERS == {Event: factory}
+    assert _registry.ERROR_TRANSLATORS == {SDKError: translate}
+
+
+def test_sdk_adapter_registers_nothing_when_the_sdk_lacks_the_event_class(
+    fake_sdk: types.ModuleType,
+) -> None:
+    """An SDK without the event class (too old or too new) registers neither table."""
+    del fake_sdk.Event
+    _registry.register_sdk_adapter(
+        "fake_sdk:Event", factory, error="fake_sdk:SDKError", translate=translate
+    )
+    assert (_registry.ADAPTERS, _registry.ERROR_TRANSLATORS) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    "error", [pytest.param(Event, id="class"), pytest.param("APIError", id="string")]
+)
+def test_sdk_adapter_skips_an_error_that_is_not_an_exception_type(
+    fake_sdk: types.ModuleType, error: object
+) -> None:
+    """An error name bound to a non-exception keeps the adapter and registers no translator."""
+    fake_sdk.SDKError = error  # type: ignore[attr-defined]
+    _registry.register_sdk_adapter(
+        "fake_sdk:Event", factory, error="fake_sdk:SDKError", translate=translate
+    )
+    assert _registry.ADAPTERS == {Event: factory}
+    assert _registry.ERROR_TRANSLATORS == {}
+
+
+@pytest.mark.parametrize(
+    "event, error",
+    [
+        pytest.param("streamdantic_no_such_sdk:Event", "fake_sdk:SDKError", id="event-module"),
+        pytest.param("fake_sdk:Event", "streamdantic_no_such_sdk:SDKError", id="error-module"),
+    ],
+)
+def test_sdk_adapter_registers_nothing_when_the_sdk_is_not_installed(
+    fake_sdk: types.ModuleType, event: str, error: str
+) -> None:
+    """A module that does not import leaves both tables untouched."""
+    _registry.register_sdk_adapter(event, factory, error=error, translate=translate)
+    assert (_registry.ADAPTERS, _registry.ERROR_TRANSLATORS) == ({}, {})
+
+
+def test_sdk_adapter_without_an_event_class_registers_only_the_error(
+    fake_sdk: types.ModuleType,
+) -> None:
+    """For an SDK whose events are plain dicts, only the exception class is registered."""
+    _registry.register_sdk_adapter(None, None, error="fake_sdk:SDKError", translate=translate)
+    assert _registry.ADAPTERS == {}
+    assert _registry.ERROR_TRANSLATORS == {SDKError: translate}

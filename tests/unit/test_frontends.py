@@ -17,7 +17,7 @@ from streamdantic.frontends import (
     UIMessageStreamEncoder,
     frontend_encoder,
 )
-from streamdantic.frontends._common import Mirror, coalesce_updates
+from streamdantic.frontends._common import Mirror, PartState, coalesce_updates
 
 
 class Item(BaseModel):
@@ -350,3 +350,55 @@ def test_exported_names() -> None:
         member = getattr(frontends, name)
         if inspect.isclass(member) or inspect.isfunction(member):
             assert member.__module__ == "streamdantic.frontends", name
+
+
+class Recorder(PartState[str]):
+    """The smallest encoder over the shared bookkeeping: it records what it is fed."""
+
+    def _feed_update(self, update: Any, now: float, out: list[str]) -> None:
+        self._note_update(update, out)
+        out.append("update")
+
+    def _feed_part(self, part: sd.parts.Part, out: list[str]) -> None:
+        if not self._note_part(part):
+            out.append(self._next_id(part.kind))
+
+
+def test_part_state_remembers_usage_finish_and_provider_error() -> None:
+    """Usage, Finish and ProviderErrorPart make no output but are kept; other parts are
+    handed on with numbered ids."""
+    state = Recorder()
+    out: list[str] = []
+    usage = sd.parts.Usage(1, 2)
+    for part in (
+        sd.parts.TextDelta("a"),
+        usage,
+        sd.parts.Finish("length"),
+        sd.parts.TextDelta("b"),
+    ):
+        state._dispatch(part, 0.0, out)
+    assert out == ["text-1", "text-2"]
+    assert (state._usage, state._finish_reason) == (usage, "length")
+    assert state._end_error(None, Mirror()) is None
+    state._dispatch(sd.parts.ProviderErrorPart("overloaded", "overloaded_error"), 0.0, out)
+    error = state._end_error(None, Mirror())
+    assert isinstance(error, sd.ProviderError)
+    assert (str(error), error.code) == ("overloaded", "overloaded_error")
+
+
+def test_part_state_an_object_started_and_not_done_is_truncated() -> None:
+    """At close, a mirror holding an unfinished object gives a truncation error, with the
+    finish reason seen; an error passed in wins."""
+    state = Recorder()
+    mirror = Mirror()
+    mirror.apply(sd.JSONParser().feed('{"id": 1'))
+    state._note_part(sd.parts.Finish("length"))
+    assert isinstance(state._end_error(None, mirror), sd.TruncatedStreamError)
+    cancelled = sd.StreamCancelledError("gone")
+    assert state._end_error(cancelled, mirror) is cancelled
+
+
+def test_part_state_rejects_what_is_neither_update_nor_part() -> None:
+    """Anything else fed raises TypeError naming the encoder class."""
+    with pytest.raises(TypeError, match=r"Recorder\.feed\(\) takes an Update, .* not int"):
+        Recorder()._dispatch(3, 0.0, [])  # type: ignore[arg-type]

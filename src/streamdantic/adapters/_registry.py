@@ -4,6 +4,8 @@ Strategy / invariants (sans-IO, no provider package imported here):
 - `register_adapter(cls, factory, errors=...)` records a factory per event class and, for
   SDKs that raise rather than yield an error the provider sent, a translator per exception
   class. Lookups follow the MRO, so subclasses match.
+- An adapter module for an optional SDK registers through `register_sdk_adapter`, which
+  names the SDK's classes as ``"module:Class"`` and registers nothing the SDK lacks.
 - A type from a known provider package (``openai.``, ``anthropic.``) whose adapter is not
   registered yet imports that adapter module once, on first sight (the module registers its
   types when imported), so ``stream(sdk_stream, Model)`` needs no setup.
@@ -29,6 +31,7 @@ __all__ = [
     "error_part",
     "register_adapter",
     "register_dict_adapter",
+    "register_sdk_adapter",
 ]
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
@@ -95,6 +98,53 @@ def register_adapter(
     ADAPTERS[cls] = factory
     if errors:
         ERROR_TRANSLATORS.update(errors)
+
+
+def register_sdk_adapter(
+    event: str | None,
+    factory: AdapterFactory | None,
+    *,
+    error: str,
+    translate: ErrorTranslator,
+) -> None:
+    """Register an optional SDK's event class and error class, named ``"module:Class"``.
+
+    The SDK is imported by name (it is optional, so there may be nothing for mypy to see);
+    when one of its modules is missing, nothing is registered. When `event` names no class
+    (an SDK too old or too new), nothing is registered either. The error translator is
+    registered only when `error` names an exception class.
+
+    Args:
+        event: ``"module:Class"`` of the event type, or None for an SDK whose events are
+            plain dicts (see `register_dict_adapter`): then only the error is registered.
+        factory: the adapter factory for `event` (see `register_adapter`).
+        error: ``"module:Class"`` of the exception the SDK raises for an error the
+            provider sent mid-stream.
+        translate: turns that exception into the part that reports it.
+    """
+    try:
+        event_cls = _sdk_attribute(event) if event is not None else None
+        error_cls = _sdk_attribute(error)
+    except ImportError:
+        return
+    if event is not None and not isinstance(event_cls, type):
+        return
+    translators = (
+        {error_cls: translate}
+        if isinstance(error_cls, type) and issubclass(error_cls, BaseException)
+        else None
+    )
+    if isinstance(event_cls, type) and factory is not None:
+        register_adapter(event_cls, factory, errors=translators)
+    elif translators:
+        ERROR_TRANSLATORS.update(translators)
+
+
+def _sdk_attribute(spec: str) -> object:
+    """The attribute named by ``"module:name"`` (None when the module lacks it); raises
+    ImportError when the module is missing."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name, None)
 
 
 def register_dict_adapter(keys: Iterable[str], factory: AdapterFactory) -> None:

@@ -39,7 +39,6 @@ Strategy / invariants:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -55,7 +54,7 @@ from .._parts import (
     Usage,
 )
 from ._iterate import aconvert_all, convert_all
-from ._registry import register_adapter
+from ._registry import register_sdk_adapter
 
 __all__ = ["STOP_REASONS", "aanthropic_events", "anthropic_events"]
 
@@ -239,23 +238,14 @@ def _translate_error(exc: BaseException) -> ProviderErrorPart | None:
 
 def _register_sdk() -> None:
     """Register the adapter for the anthropic SDK's objects, when the package is installed."""
-    try:
-        # Imported by name: the package is optional, so there may be nothing for mypy to see.
-        anthropic = importlib.import_module("anthropic")
-    except ImportError:
-        return
-    base = getattr(anthropic, "BaseModel", None)
-    status_error = getattr(anthropic, "APIStatusError", None)
-    if not isinstance(base, type):
-        return
-    errors = (
-        {status_error: _translate_error}
-        if isinstance(status_error, type) and issubclass(status_error, BaseException)
-        else None
-    )
     # Every SDK object goes to the duck-typed converter: raw stream events by `type`, the
     # helper's own events skipped, objects without a `type` rejected.
-    register_adapter(base, _AnthropicEvents, errors=errors)
+    register_sdk_adapter(
+        "anthropic:BaseModel",
+        _AnthropicEvents,
+        error="anthropic:APIStatusError",
+        translate=_translate_error,
+    )
 
 
 _register_sdk()

@@ -47,7 +47,6 @@ Strategy / invariants:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -63,7 +62,7 @@ from .._parts import (
     Usage,
 )
 from ._iterate import aconvert_all, convert_all
-from ._registry import DICT_KEYS, ERROR_TRANSLATORS, register_dict_adapter
+from ._registry import DICT_KEYS, register_dict_adapter, register_sdk_adapter
 
 __all__ = ["EXCEPTION_EVENTS", "STOP_REASONS", "abedrock_events", "bedrock_events", "tool_config"]
 
@@ -271,14 +270,10 @@ def _translate_error(exc: BaseException) -> ProviderErrorPart | None:
 
 def _register() -> None:
     register_dict_adapter((k for k, v in DICT_KEYS.items() if v == __name__), _BedrockEvents)
-    try:
-        exceptions = importlib.import_module("botocore.exceptions")
-    except ImportError:
-        return
-    stream_error = getattr(exceptions, "EventStreamError", None)
-    if isinstance(stream_error, type) and issubclass(stream_error, BaseException):
-        # Events are plain dicts (no class for register_adapter); only the error has one.
-        ERROR_TRANSLATORS[stream_error] = _translate_error
+    # Events are plain dicts (no class for register_adapter); only the error has one.
+    register_sdk_adapter(
+        None, None, error="botocore.exceptions:EventStreamError", translate=_translate_error
+    )
 
 
 _register()

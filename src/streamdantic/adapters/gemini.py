@@ -35,7 +35,6 @@ Strategy / invariants:
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
@@ -52,7 +51,7 @@ from .._parts import (
     Usage,
 )
 from ._iterate import aconvert_all, convert_all
-from ._registry import register_adapter
+from ._registry import register_sdk_adapter
 
 __all__ = ["FINISH_REASONS", "agemini_events", "gemini_events", "response_config"]
 
@@ -206,21 +205,12 @@ def _translate_error(exc: BaseException) -> ProviderErrorPart | None:
 
 def _register() -> None:
     """Register the adapter for google-genai's objects, when the package is installed."""
-    try:
-        types = importlib.import_module("google.genai.types")
-        errors = importlib.import_module("google.genai.errors")
-    except ImportError:
-        return
-    response = getattr(types, "GenerateContentResponse", None)
-    api_error = getattr(errors, "APIError", None)
-    if not isinstance(response, type):
-        return
-    translators = (
-        {api_error: _translate_error}
-        if isinstance(api_error, type) and issubclass(api_error, BaseException)
-        else None
+    register_sdk_adapter(
+        "google.genai.types:GenerateContentResponse",
+        _GeminiEvents,
+        error="google.genai.errors:APIError",
+        translate=_translate_error,
     )
-    register_adapter(response, _GeminiEvents, errors=translators)
 
 
 _register()

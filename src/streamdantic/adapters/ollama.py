@@ -25,7 +25,6 @@ Strategy / invariants:
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
@@ -42,7 +41,7 @@ from .._parts import (
     Usage,
 )
 from ._iterate import aconvert_all, convert_all
-from ._registry import register_adapter
+from ._registry import register_sdk_adapter
 
 __all__ = ["DONE_REASONS", "aollama_events", "json_format", "ollama_events"]
 
@@ -148,20 +147,12 @@ def _translate_error(exc: BaseException) -> ProviderErrorPart | None:
 
 def _register() -> None:
     """Register the adapter for the ollama client's objects, when the package is installed."""
-    try:
-        ollama = importlib.import_module("ollama")
-    except ImportError:
-        return
-    response = getattr(ollama, "ChatResponse", None)
-    error = getattr(ollama, "ResponseError", None)
-    if not isinstance(response, type):
-        return
-    translators = (
-        {error: _translate_error}
-        if isinstance(error, type) and issubclass(error, BaseException)
-        else None
+    register_sdk_adapter(
+        "ollama:ChatResponse",
+        _OllamaEvents,
+        error="ollama:ResponseError",
+        translate=_translate_error,
     )
-    register_adapter(response, _OllamaEvents, errors=translators)
 
 
 _register()

@@ -27,18 +27,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .._events import Event, StringAppended, ValueCompleted
-from .._exceptions import ProviderError, UsageError
+from .._exceptions import UsageError
 from .._parts import (
-    Finish,
     Part,
-    ProviderErrorPart,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
     ToolCallDelta,
     ToolCallDone,
     ToolResult,
-    Usage,
 )
 from .._paths import JSONPath, to_pointer
 from .._stream_core import Update
@@ -46,10 +43,10 @@ from ..sse._profile import ClientUpdate, error_type
 from ._common import (
     DEFAULT_INTERVAL,
     Mirror,
+    PartState,
     error_text,
     is_cancel,
     to_jsonable,
-    truncated,
     value_at,
 )
 
@@ -64,7 +61,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 __all__ = ["AGUIEncoder"]
 
 
-class AGUIEncoder:
+class AGUIEncoder(PartState[agui.BaseEvent]):
     """Turn a stream's outputs into AG-UI events (SSE frames as text); sans-IO.
 
     Feed it what ``astream(...).events()`` yields (`Update`s and `Part`s), or the
@@ -97,6 +94,7 @@ class AGUIEncoder:
             raise ValueError(f"interval must be a number of seconds >= 0, not {interval!r}")
         self.thread_id = thread_id or f"thread-{secrets.token_urlsafe(8)}"
         self.run_id = run_id or f"run-{secrets.token_urlsafe(8)}"
+        super().__init__()
         self.interval = interval
         self._encoder = EventEncoder()
         self._state = "new"  # "open" once RUN_STARTED went, "ended", "closed"
@@ -107,12 +105,6 @@ class AGUIEncoder:
         self._text: str | None = None
         self._message: str | None = None  # the last text message (tool calls attach to it)
         self._reasoning: str | None = None
-        self._tools: dict[str, str] = {}  # call id -> tool name, started and not ended
-        self._ids = 0
-        self._seen: dict[int, Part] = {}
-        self._finish_reason: str | None = None
-        self._usage: Usage | None = None
-        self._provider_error: ProviderErrorPart | None = None
 
     # ------------------------------------------------------------------ API
 
@@ -136,17 +128,7 @@ class AGUIEncoder:
             raise UsageError("the encoder's run has ended; use a new AGUIEncoder")
         events: list[agui.BaseEvent] = []
         self._open(events)
-        if isinstance(output, Update | ClientUpdate):
-            self._feed_update(output, now, events)
-            self._seen.clear()
-        elif isinstance(output, Part):
-            self._seen[id(output)] = output
-            self._feed_part(output, events)
-        else:
-            raise TypeError(
-                "AGUIEncoder.feed() takes an Update, a ClientUpdate or a Part, not "
-                f"{type(output).__name__}"
-            )
+        self._dispatch(output, now, events)
         return [self._encoder.encode(event) for event in events]
 
     def close(self, error: BaseException | None = None, /) -> list[str]:
@@ -166,11 +148,7 @@ class AGUIEncoder:
             return []
         events: list[agui.BaseEvent] = []
         self._open(events)
-        if error is None and self._provider_error is not None:
-            part = self._provider_error
-            error = ProviderError(part.message, code=part.code)
-        elif error is None and self._mirror.started and not self._mirror.done:
-            error = truncated(self._finish_reason)
+        error = self._end_error(error, self._mirror)
         self._end_messages(events)
         self._flush_state(events)
         if error is None:
@@ -199,9 +177,8 @@ class AGUIEncoder:
             self._state = "open"
             events.append(agui.RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id))
 
-    def _next_id(self, kind: str) -> str:
-        self._ids += 1
-        return f"{self.run_id}-{kind}-{self._ids}"
+    def _id_prefix(self) -> str:
+        return f"{self.run_id}-"
 
     def _feed_update(
         self, update: Update[Any] | ClientUpdate[Any], now: float, events: list[agui.BaseEvent]
@@ -211,14 +188,7 @@ class AGUIEncoder:
             self._pending.clear()
             self._state_sent = False  # the next state is a snapshot
         self._pending.extend(self._mirror.apply(update.events))
-        seen = self._seen
-        for part in update.parts:
-            if id(part) not in seen:
-                self._feed_part(part, events)
-        if update.finish_reason is not None:
-            self._finish_reason = update.finish_reason
-        if update.usage is not None:
-            self._usage = update.usage
+        self._note_update(update, events)
         if update.done:
             self._end_messages(events)
             final = to_jsonable(update.final)
@@ -334,13 +304,7 @@ class AGUIEncoder:
                     role="tool",
                 )
             )
-        elif kind is Usage:
-            self._usage = part  # type: ignore[assignment]
-        elif kind is Finish:
-            self._finish_reason = part.reason  # type: ignore[attr-defined]
-        elif kind is ProviderErrorPart:
-            self._provider_error = part  # type: ignore[assignment]
-        else:
+        elif not self._note_part(part):
             raise UsageError(f"AG-UI has no event for {part!r}")
 
     def _tool_start(self, call_id: str, name: str | None, events: list[agui.BaseEvent]) -> None:

@@ -10,19 +10,24 @@ Strategy / invariants
   protocols that resend the whole object) only once the object has grown by `growth` of
   the size last sent, so the bytes of a document stay linear in its size. The final state
   is always sent.
+- `PartState` is the per-stream bookkeeping both encoders keep around their own frames: the
+  parts already fed (an update repeats them), the finish reason, usage and provider error
+  seen, the tool calls started, and the ids given out.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import pydantic_core
 
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
-from .._exceptions import StreamCancelledError, TruncatedStreamError
+from .._exceptions import ProviderError, StreamCancelledError, TruncatedStreamError
+from .._parts import Finish, Part, ProviderErrorPart, Usage
 from .._paths import JSONPath
+from .._stream_core import Update
 from ..sse._profile import ClientUpdate, _utf8_safe, error_type
 
 # A UI repaints at most 60 times a second and a person reads far slower: ten states a
@@ -193,3 +198,88 @@ def coalesce_updates(updates: list[ClientUpdate[Any]], /) -> ClientUpdate[Any] |
         finish_reason=finish_reason,
         usage=usage,
     )
+
+
+_Out = TypeVar("_Out")
+
+
+class PartState(Generic[_Out]):
+    """What an encoder remembers of one stream besides the object: see the module comment.
+
+    A subclass encodes into a list of `_Out` (its events or frames) and implements
+    `_feed_update` and `_feed_part`; `_feed_part` hands the parts that end up in no frame
+    of their own (`Usage`, `Finish`, `ProviderErrorPart`) to `_note_part`.
+    """
+
+    def __init__(self) -> None:
+        self._ids = 0
+        self._tools: dict[str, str] = {}  # call id -> tool name, started and not ended
+        self._seen: dict[int, Part] = {}  # parts fed since the last update (it repeats them)
+        self._finish_reason: str | None = None
+        self._usage: Usage | None = None
+        self._provider_error: ProviderErrorPart | None = None
+
+    def _dispatch(
+        self, output: Update[Any] | ClientUpdate[Any] | Part, now: float, out: list[_Out]
+    ) -> None:
+        """Feed an update or a part to the subclass, each part once."""
+        if isinstance(output, Update | ClientUpdate):
+            self._feed_update(output, now, out)
+            self._seen.clear()
+        elif isinstance(output, Part):
+            self._seen[id(output)] = output
+            self._feed_part(output, out)
+        else:
+            raise TypeError(
+                f"{type(self).__name__}.feed() takes an Update, a ClientUpdate or a Part, not "
+                f"{type(output).__name__}"
+            )
+
+    def _note_update(self, update: Update[Any] | ClientUpdate[Any], out: list[_Out]) -> None:
+        """The update's parts not fed already, then its finish reason and usage."""
+        seen = self._seen
+        for part in update.parts:
+            if id(part) not in seen:
+                self._feed_part(part, out)
+        if update.finish_reason is not None:
+            self._finish_reason = update.finish_reason
+        if update.usage is not None:
+            self._usage = update.usage
+
+    def _note_part(self, part: Part) -> bool:
+        """Remember a usage, finish or provider-error part; False for any other part."""
+        kind = type(part)
+        if kind is Usage:
+            self._usage = part  # type: ignore[assignment]
+        elif kind is Finish:
+            self._finish_reason = part.reason  # type: ignore[attr-defined]
+        elif kind is ProviderErrorPart:
+            self._provider_error = part  # type: ignore[assignment]
+        else:
+            return False
+        return True
+
+    def _end_error(self, error: BaseException | None, mirror: Mirror) -> BaseException | None:
+        """Why the stream ended, at close: `error`, else a provider error part seen, else a
+        truncation when an object was started and not completed."""
+        if error is None and self._provider_error is not None:
+            part = self._provider_error
+            return ProviderError(part.message, code=part.code)
+        if error is None and mirror.started and not mirror.done:
+            return truncated(self._finish_reason)
+        return error
+
+    def _feed_update(
+        self, update: Update[Any] | ClientUpdate[Any], now: float, out: list[_Out]
+    ) -> None:
+        raise NotImplementedError
+
+    def _feed_part(self, part: Part, out: list[_Out]) -> None:
+        raise NotImplementedError
+
+    def _next_id(self, kind: str) -> str:
+        self._ids += 1
+        return f"{self._id_prefix()}{kind}-{self._ids}"
+
+    def _id_prefix(self) -> str:
+        return ""

@@ -26,18 +26,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
-from .._exceptions import ProviderError, UsageError
+from .._exceptions import UsageError
 from .._parts import (
-    Finish,
     Part,
-    ProviderErrorPart,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
     ToolCallDelta,
     ToolCallDone,
     ToolResult,
-    Usage,
 )
 from .._paths import JSONPath
 from .._stream_core import Update
@@ -47,11 +44,11 @@ from ._common import (
     DEFAULT_GROWTH,
     DEFAULT_INTERVAL,
     Mirror,
+    PartState,
     dumps,
     error_text,
     is_cancel,
     to_jsonable,
-    truncated,
 )
 
 __all__ = ["TextStreamEncoder", "UIMessageStreamEncoder"]
@@ -90,7 +87,7 @@ def _check_interval(interval: float, growth: float) -> None:
         raise ValueError(f"growth must be >= 0, not {growth!r}")
 
 
-class UIMessageStreamEncoder:
+class UIMessageStreamEncoder(PartState[ServerSentEvent]):
     """Turn a stream's outputs into the AI SDK's UI message stream (SSE frames); sans-IO.
 
     Feed it what ``astream(...).events()`` yields (`Update`s and `Part`s; plain iteration,
@@ -134,6 +131,7 @@ class UIMessageStreamEncoder:
         if not name:
             raise ValueError("the data part's name must not be empty")
         _check_interval(interval, growth)
+        super().__init__()
         self.name = name
         self.data_id = data_id if data_id is not None else name
         self.message_id = message_id
@@ -146,12 +144,6 @@ class UIMessageStreamEncoder:
         self._last_size = 0
         self._text: str | None = None  # the open text part's id
         self._reasoning: str | None = None  # the open reasoning part's id
-        self._ids = 0
-        self._tools: dict[str, str] = {}  # call id -> tool name, once tool-input-start went
-        self._seen: dict[int, Part] = {}
-        self._finish_reason: str | None = None
-        self._usage: Usage | None = None
-        self._provider_error: ProviderErrorPart | None = None
 
     # ------------------------------------------------------------------ API
 
@@ -174,17 +166,7 @@ class UIMessageStreamEncoder:
         if self._state in ("ended", "closed"):
             raise UsageError("the encoder's stream has ended; use a new UIMessageStreamEncoder")
         frames = self._open()
-        if isinstance(output, Update | ClientUpdate):
-            self._feed_update(output, now, frames)
-            self._seen.clear()
-        elif isinstance(output, Part):
-            self._seen[id(output)] = output
-            self._feed_part(output, frames)
-        else:
-            raise TypeError(
-                "UIMessageStreamEncoder.feed() takes an Update, a ClientUpdate or a Part, not "
-                f"{type(output).__name__}"
-            )
+        self._dispatch(output, now, frames)
         return frames
 
     def close(self, error: BaseException | None = None, /) -> list[ServerSentEvent]:
@@ -204,11 +186,7 @@ class UIMessageStreamEncoder:
             self._state = "closed"
             return []
         frames = self._open()
-        if error is None and self._provider_error is not None:
-            part = self._provider_error
-            error = ProviderError(part.message, code=part.code)
-        elif error is None and self._mirror.started and not self._mirror.done:
-            error = truncated(self._finish_reason)
+        error = self._end_error(error, self._mirror)
         self._end_prose(frames)
         if self._pending:
             frames.append(self._data(self._mirror.value))
@@ -247,10 +225,6 @@ class UIMessageStreamEncoder:
             start["messageId"] = self.message_id
         return [self._chunk(start), self._chunk({"type": "start-step"})]
 
-    def _next_id(self, kind: str) -> str:
-        self._ids += 1
-        return f"{kind}-{self._ids}"
-
     def _data(self, data: Any) -> ServerSentEvent:
         self._pending = False
         text = dumps({"type": f"data-{self.name}", "id": self.data_id, "data": data})
@@ -265,14 +239,7 @@ class UIMessageStreamEncoder:
             self._mirror.grown = 0
         if self._mirror.apply(update.events):
             self._pending = True
-        seen = self._seen
-        for part in update.parts:
-            if id(part) not in seen:
-                self._feed_part(part, frames)
-        if update.finish_reason is not None:
-            self._finish_reason = update.finish_reason
-        if update.usage is not None:
-            self._usage = update.usage
+        self._note_update(update, frames)
         if update.done:
             self._end_prose(frames)
             if update.final is not None or self._mirror.started:
@@ -365,13 +332,7 @@ class UIMessageStreamEncoder:
                     "output": to_jsonable(result.result),
                 }
             frames.append(self._chunk(chunk))
-        elif kind is Usage:
-            self._usage = part  # type: ignore[assignment]
-        elif kind is Finish:
-            self._finish_reason = part.reason  # type: ignore[attr-defined]
-        elif kind is ProviderErrorPart:
-            self._provider_error = part  # type: ignore[assignment]
-        else:
+        elif not self._note_part(part):
             raise UsageError(f"the UI message stream has no chunk for {part!r}")
 
     def _tool_start(self, call_id: str, name: str | None, frames: list[ServerSentEvent]) -> str:
