@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from streamdantic import collect_batch
+from streamdantic import BatchFailureError, collect_batch
 from streamdantic.batch import (
     BatchOutcome,
     BatchResult,
@@ -83,3 +83,16 @@ def test_usage_round_trips_through_pickle(dumps: Any, loads: Any) -> None:
             usage.total_tokens,
             usage.raw,
         )
+
+
+@pytest.mark.parametrize(
+    "dumps, loads", [(pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads)]
+)
+def test_batch_failure_error_round_trips_with_its_outcome(dumps: Any, loads: Any) -> None:
+    """The on_invalid="raise" error unpickles (as a worker's error does) with its outcome."""
+    with pytest.raises(BatchFailureError) as caught:
+        list(collect_batch(lines(openai_chat("1", status=500)), Person, on_invalid="raise"))
+    back = loads(dumps(caught.value))
+    assert type(back) is BatchFailureError
+    assert back.outcome == caught.value.outcome
+    assert str(back) == str(caught.value)
