@@ -194,7 +194,8 @@ def to_frames(bag: Bag, model: Any) -> tuple[DataFrame, DataFrame]:
         ``objects`` has a row per `BatchResult`: ``custom_id``, ``file``, ``line``, then the
         model's fields (object dtype, as ``model_dump`` gives them; cast with ``astype``);
         ``outcomes`` has a row per outcome with the columns `OUTCOME_COLUMNS` (``kind`` is
-        ``"ok"`` or the failure's kind; the tokens and ``status_code`` are nullable ints).
+        ``"ok"`` or the failure's kind; the tokens and ``status_code`` are nullable ints; a missing text is NaN, as pandas
+        reads None).
 
     Raises:
         ImportError: dask's dataframe extra (pandas, pyarrow) is not installed.
@@ -221,22 +222,10 @@ def to_frames(bag: Bag, model: Any) -> tuple[DataFrame, DataFrame]:
             **{name: pd.Series([], dtype=object) for name in names},
         }
     )
-    ints = ("line",)
-    nullable = ("input_tokens", "output_tokens", "status_code")
+    dtypes = {"line": "int64", "ok": bool, "input_tokens": "Int64", "output_tokens": "Int64"}
+    dtypes["status_code"] = "Int64"
     outcomes_meta = pd.DataFrame(
-        {
-            name: pd.Series(
-                [],
-                dtype="int64"
-                if name in ints
-                else "Int64"
-                if name in nullable
-                else bool
-                if name == "ok"
-                else object,
-            )
-            for name in OUTCOME_COLUMNS
-        }
+        {name: pd.Series([], dtype=dtypes.get(name, object)) for name in OUTCOME_COLUMNS}
     )
     outcome_bag: Any = bag
     objects = outcome_bag.map(_object_row).filter(_is_row).to_dataframe(meta=objects_meta)
