@@ -20,6 +20,13 @@ wall time is reported too. Peak memory is the child's own peak RSS (`ru_maxrss`)
   python benchmarks/bench_batch.py                    # ~1 GB per format (100k lines of 10 KB)
   python benchmarks/bench_batch.py --fast             # 5 MB smoke run
   python benchmarks/bench_batch.py --size-mb 200 --formats openai
+  python benchmarks/bench_batch.py --dask --size-mb 400   # streamdantic.dask, 2 workers vs 1
+
+With ``--dask``, the size is split over ``--files`` files (4) of the first format, and
+`streamdantic.dask.read_batch` (one partition per file) counts the valid outcomes on a
+`distributed.LocalCluster` of 1, then 2 worker processes (one thread each); the time is the
+wall time of the computation (the cluster is started before, and a warm-up run imports
+everything in the workers), best of ``--repeat``.
 """
 
 from __future__ import annotations
@@ -205,6 +212,68 @@ def run_child(contender: str, fmt: str, path: Path) -> dict[str, Any]:
     return result
 
 
+DASK_CHILD = """
+import json, sys, time
+from pathlib import Path
+namespace = {"__name__": "__main__"}
+exec(compile(MODELS, "models", "exec"), namespace)
+Batch = namespace["Batch"]
+import distributed
+from streamdantic.dask import read_batch
+
+workers, repeat, fmt, paths = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+paths = [Path(p) for p in paths]
+with distributed.LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                              host="127.0.0.1", dashboard_address=None) as cluster, \\
+        distributed.Client(cluster.scheduler_address) as client:
+    client.compute(read_batch(paths[:1], Batch, format=fmt).count()).result()  # warm-up
+    best = None
+    for _ in range(repeat):
+        bag = read_batch(paths, Batch, format=fmt)
+        started = time.perf_counter()
+        ok = client.compute(bag.map(lambda o: o.ok).sum()).result()
+        wall = time.perf_counter() - started
+        best = wall if best is None else min(best, wall)
+print(json.dumps({"ok": int(ok), "wall": best, "partitions": bag.npartitions}))
+"""
+
+
+def run_dask(args: argparse.Namespace, size: int, fmt: str) -> int:
+    """--dask: read_batch on a LocalCluster of 1, then 2 workers, over the same files."""
+    print(f"# streamdantic.dask on a LocalCluster: 1 vs 2 workers, {size / MB:,.0f} MB of {fmt}")
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    print()
+    print("| workers | files | lines | wall s | MB/s | vs 1 worker |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-batch-") as tmp:
+        paths = [Path(tmp) / f"{fmt}_part{i}.jsonl" for i in range(args.files)]
+        lines = sum(generate(path, fmt, size // args.files, seed=i) for i, path in enumerate(paths))
+        nbytes = sum(path.stat().st_size for path in paths)
+        code = f"MODELS = {MODELS!r}\n" + DASK_CHILD
+        for workers in (1, 2):
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(workers), str(args.repeat), fmt, *map(str, paths)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise SystemExit(f"dask with {workers} worker(s) failed:\n{proc.stderr}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            if r["ok"] != lines:
+                raise SystemExit(f"dask with {workers} worker(s): {r['ok']}/{lines} lines ok")
+            results.append({"workers": workers, "files": args.files, "lines": lines, **r})
+            speedup = results[0]["wall"] / r["wall"]
+            print(
+                f"| {workers} | {args.files} | {lines:,} | {r['wall']:.2f} |"
+                f" {nbytes / r['wall'] / MB:,.1f} | {speedup:.2f}x |"
+            )
+    if args.json:
+        args.json.write_text(json.dumps({"dask": results}, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=1000.0, help="file size per format")
@@ -213,12 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (best kept)")
     parser.add_argument("--dir", type=Path, default=None, help="where to generate (a tmp dir)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--dask", action="store_true", help="streamdantic.dask, 2 workers vs 1")
+    parser.add_argument("--files", type=int, default=4, help="files for --dask")
     args = parser.parse_args(argv)
     size = int((5.0 if args.fast else args.size_mb) * MB)
     formats = [f for f in args.formats.split(",") if f]
     for fmt in formats:
         if fmt not in FORMATS:
             parser.error(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if args.dask:
+        return run_dask(args, size, formats[0])
 
     print(f"# collect_batch vs a hand-written loop, {size / MB:,.0f} MB per format")
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")

@@ -19,6 +19,7 @@ NAMESPACES = [
     "streamdantic.deltas",
     "streamdantic.core",
     "streamdantic.batch",
+    "streamdantic.dask",
     "streamdantic.frontends",
     "streamdantic.sse",
     "streamdantic.starlette",

@@ -33,3 +33,29 @@ def test_bench_batch_fast_runs_both_contenders_on_both_formats(tmp_path: Path) -
     }
     assert all(r["lines"] == r["ok"] > 0 for r in results)
     assert list(tmp_path.glob("bench-batch-*")) == []  # the generated files are removed
+
+
+def test_bench_batch_dask_fast_runs_one_and_two_workers(tmp_path: Path) -> None:
+    """--dask --fast reads every line on a LocalCluster of 1 and of 2 workers, and reports."""
+    out_json = tmp_path / "dask.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--dask",
+            "--fast",
+            "--dir",
+            str(tmp_path),
+            "--json",
+            str(out_json),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,  # generous: a loaded 2-core machine, never a measure of speed
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out_json.read_text())["dask"]
+    assert [r["workers"] for r in results] == [1, 2]
+    assert all(r["ok"] == r["lines"] > 0 and r["partitions"] == r["files"] == 4 for r in results)
+    assert list(tmp_path.glob("bench-batch-*")) == []

@@ -80,6 +80,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic.adapters.bedrock",  # dicts, plus botocore's exception when installed
         "streamdantic.adapters.gemini",  # registers google-genai's response class
         "streamdantic.adapters.ollama",  # registers the ollama client's chunk class
+        "streamdantic.dask",  # collect_batch in Dask workers (dask imported on first call)
     ),
     # The public namespaces: re-exports only.
     "api": (

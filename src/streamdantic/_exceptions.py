@@ -350,6 +350,10 @@ class BatchFailureError(StreamdanticError):
         self.outcome = outcome
         super().__init__(f'{outcome.message} (on_invalid="report" collects failures instead)')
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the outcome, not the message, so it crosses processes (Dask workers).
+        return (type(self), (self.outcome,))
+
 
 class UsageError(StreamdanticError, RuntimeError):
     """The API was used in a way it does not allow; the message says what to do instead."""
