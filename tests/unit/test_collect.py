@@ -650,8 +650,9 @@ def test_an_iterator_source_is_closed_when_the_loop_stops_early() -> None:
     assert closed == [True]
 
 
-def test_a_big_bytes_source_is_fed_in_chunk_size_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No feed gets more than chunk_size bytes, so memory stays bounded by it."""
+def test_a_big_chunk_is_fed_in_chunk_size_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No feed gets more than chunk_size bytes, so memory stays bounded by it (an iterable
+    source, which the push path reads; bytes and files are read by the pull path)."""
     sizes: list[int] = []
     feed = ItemCollector.feed
 
@@ -660,7 +661,7 @@ def test_a_big_bytes_source_is_fed_in_chunk_size_pieces(monkeypatch: pytest.Monk
         return feed(self, data)
 
     monkeypatch.setattr(ItemCollector, "feed", spy_feed)
-    assert list(collect(DOC, Record, chunk_size=100)) == EXPECTED
+    assert list(collect([DOC], Record, chunk_size=100)) == EXPECTED
     assert max(sizes) == 100 and sum(sizes) == len(DOC)
 
 
