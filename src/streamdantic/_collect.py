@@ -57,6 +57,7 @@ from collections.abc import (
     Callable,
     Generator,
     Iterable,
+    Iterator,
 )
 from dataclasses import KW_ONLY, dataclass, fields
 from typing import (
@@ -1176,10 +1177,10 @@ def collect(
 def _collect(
     collector: ItemCollector[T], source: Source, chunk_size: int
 ) -> Generator[T, None, None]:
+    # A plain function, not a generator: one generator frame less per item.
     if _pullable(collector, source):
-        yield from _collect_pull(collector, source, chunk_size)  # type: ignore[arg-type]
-        return
-    yield from _collect_push(collector, source, chunk_size)
+        return _collect_pull(collector, source, chunk_size)  # type: ignore[arg-type]
+    return _collect_push(collector, source, chunk_size)
 
 
 def _collect_push(
@@ -1220,7 +1221,7 @@ class _PullReader:
     __slots__ = ("_chunks", "_collector", "_segments", "_stopped", "offset")
 
     def __init__(
-        self, collector: _DocumentCollector[Any], chunks: Generator[bytes | memoryview, None, None]
+        self, collector: _DocumentCollector[Any], chunks: Iterator[bytes | memoryview]
     ) -> None:
         self._collector = collector
         self._chunks = chunks
@@ -1259,7 +1260,7 @@ class _PullReader:
         pieces.reverse()
         self._segments.extend(pieces)
         if kind:  # a limit is crossed: the parse stops here, the push path reports it
-            self._chunks = iter(())  # type: ignore[assignment]
+            self._chunks = iter(())
             self._stopped = True
             collector._held = bytearray()
         return True
@@ -1275,29 +1276,37 @@ def _collect_pull(
     # input) are not located by the pull parser: on the first one, the input is read again
     # from its start by the push path, which yields the items after those already yielded
     # and raises the error exactly as `feed` does. That costs a second pass, once.
-    start = source.tell() if hasattr(source, "tell") and not isinstance(source, bytes) else 0
+    is_file = not isinstance(source, str | os.PathLike | bytes | bytearray | memoryview)
+    start = source.tell() if is_file else 0  # type: ignore[union-attr]
     yielded = 0
     raw = collector._raw
-    out: list[T] = []
+    out: list[T] = []  # stays empty: an item that fails validation is not delivered
     with contextlib.closing(_read(source, chunk_size)) as chunks:
-        reader = _PullReader(collector, chunks)
+        pieces = (piece for chunk in chunks for piece in _pieces(chunk, chunk_size))
+        reader = _PullReader(collector, pieces)
         items = _BACKEND.items(reader, collector._prefix, use_float=True)
         try:
+            validate = collector._validate
             for value in items:
-                raw.append(value)
-                collector._validate_items(reader.offset, out)
-                if out:
-                    yielded += 1
-                    yield out.pop()
-                if collector._error is not None:
-                    raise collector._error
+                try:
+                    item = validate(value)
+                except ValidationError:  # recorded (or raised) as `feed` does
+                    raw.append(value)
+                    collector._validate_items(reader.offset, out)
+                    error = collector._error
+                    if error is not None:
+                        raise error from error.__cause__
+                    continue
+                collector._count += 1
+                yielded += 1
+                yield item
         except (ijson.JSONError, UnicodeDecodeError, _PullStopped):
             pass
         else:
             collector._closed = True
             return
     collector._restart()
-    if start and hasattr(source, "seek"):
+    if is_file:
         source.seek(start)  # type: ignore[union-attr]
     for item in _collect_push(collector, source, chunk_size):
         if yielded:
