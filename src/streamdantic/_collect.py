@@ -8,6 +8,12 @@ Strategy / invariants:
   installed: the C parser builds each item under the prefix as plain dicts and lists, and
   pydantic validates it. Memory is one chunk plus the items that chunk completes, whatever
   the size of the document.
+- `collect` reads a document from a path, bytes or a seekable file with ijson's pull parser
+  instead (`_collect_pull`): its C pipeline makes no Python call per parse event, and is
+  about 2.4 times faster than the push coroutines. It reads, through `_PullReader`, the
+  slices that `feed` would push (the same pre-scan and cuts), so items, offsets and limits
+  match. The first JSON error sends it back to the start of the source, through the push
+  path, which locates the error and delivers the items not yet delivered.
 - Numbers are parsed with ``use_float=True``: integers stay ints and other numbers become
   floats, correctly rounded as `json.loads` does, so items validate as they would from JSON
   text (no Decimal). The C parser refuses integers outside the signed 64-bit range and
