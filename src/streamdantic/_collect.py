@@ -1261,7 +1261,7 @@ class _PullReader:
         if cut is None:
             return True
         buf, buf_base, ends, kind, _, _ = cut
-        starts = [0, *ends[:-1]]
+        starts = [0, *ends[:-1]] if ends else []  # no slice: a limit at the first byte
         pieces = [(buf[a:b], buf_base + b) for a, b in zip(starts, ends, strict=True)]
         pieces.reverse()
         self._segments.extend(pieces)

@@ -1055,6 +1055,8 @@ PULL_CASES = [
     pytest.param(b'{"results": [1, 2, "x", 4]}', {"item": "$.results[*]"}, id="under-a-key"),
     pytest.param(b"[1, 2, 3", {}, id="truncated-number"),
     pytest.param(b'[1, "\xff"]', {}, id="bad-utf8"),
+    # A chunk whose first byte crosses a limit (no slice before it to parse).
+    pytest.param(b"[" + b" " * 99 + b"[1]]", {"max_depth": 1}, id="limit-at-a-chunk-start"),
 ]
 
 
