@@ -650,8 +650,9 @@ def test_an_iterator_source_is_closed_when_the_loop_stops_early() -> None:
     assert closed == [True]
 
 
-def test_a_big_bytes_source_is_fed_in_chunk_size_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No feed gets more than chunk_size bytes, so memory stays bounded by it."""
+def test_a_big_chunk_is_fed_in_chunk_size_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No feed gets more than chunk_size bytes, so memory stays bounded by it (an iterable
+    source, which the push path reads; bytes and files are read by the pull path)."""
     sizes: list[int] = []
     feed = ItemCollector.feed
 
@@ -660,7 +661,7 @@ def test_a_big_bytes_source_is_fed_in_chunk_size_pieces(monkeypatch: pytest.Monk
         return feed(self, data)
 
     monkeypatch.setattr(ItemCollector, "feed", spy_feed)
-    assert list(collect(DOC, Record, chunk_size=100)) == EXPECTED
+    assert list(collect([DOC], Record, chunk_size=100)) == EXPECTED
     assert max(sizes) == 100 and sum(sizes) == len(DOC)
 
 
@@ -1034,3 +1035,71 @@ def test_lines_collector_class_validates_each_line() -> None:
     assert collector.feed(b"\n\n 2 \r\n3") == [2]
     assert collector.close() == [3]
     assert collector.count == 3
+
+
+# --- the pull path -------------------------------------------------------------------------
+
+# A path, bytes or a seekable file is read by ijson's pull parser; an iterable of chunks is fed
+# to ItemCollector (the push path). Both must give the same items, skipped records and errors.
+_BAD = [*RECORDS[:3], {"id": "x", "name": "bad", "score": 1.0}, *RECORDS[3:]]
+PULL_CASES = [
+    pytest.param(DOC, {}, id="valid"),
+    pytest.param(DOC[: len(DOC) // 2], {}, id="truncated"),
+    pytest.param(DOC[:40] + b"}" + DOC[40:], {}, id="invalid-json"),
+    pytest.param(DOC + b" [1]", {}, id="trailing-value"),
+    pytest.param(json.dumps(_BAD).encode(), {"on_invalid": "skip"}, id="invalid-item-skip"),
+    pytest.param(json.dumps(_BAD).encode(), {}, id="invalid-item-raise"),
+    pytest.param(DOC, {"max_string_length": 4}, id="limit"),
+    pytest.param(DOC, {"max_size": len(DOC) // 2}, id="max-size"),
+    pytest.param(b"  ", {}, id="blank"),
+    pytest.param(b'{"results": [1, 2, "x", 4]}', {"item": "$.results[*]"}, id="under-a-key"),
+    pytest.param(b"[1, 2, 3", {}, id="truncated-number"),
+    pytest.param(b'[1, "\xff"]', {}, id="bad-utf8"),
+    # A chunk whose first byte crosses a limit (no slice before it to parse).
+    pytest.param(b"[" + b" " * 99 + b"[1]]", {"max_depth": 1}, id="limit-at-a-chunk-start"),
+]
+
+
+def _outcome(source: Any, model: Any, options: dict[str, Any]) -> tuple[Any, ...]:
+    items = collect(source, model, **options)
+    got: list[Any] = []
+    error: tuple[Any, ...] | None = None
+    try:
+        got.extend(items)  # keeps the items before an error
+    except (JSONParseError, StreamValidationError) as exc:
+        error = (type(exc), str(exc), getattr(exc, "offset", None), getattr(exc, "path", None))
+        if isinstance(exc, JSONParseError):
+            error += (exc.line, exc.column)
+    return got, items.skipped, items.count, error
+
+
+@pytest.mark.parametrize(("doc", "options"), PULL_CASES)
+def test_the_pull_path_gives_what_the_push_path_gives(
+    doc: bytes, options: dict[str, Any], tmp_path: Path
+) -> None:
+    model: Any = Record if doc.lstrip().startswith(b"[{") else int
+    chunks = [doc[k : k + 100] for k in range(0, len(doc), 100)]
+    pushed = _outcome(chunks, model, options)
+    path = tmp_path / "doc.json"
+    path.write_bytes(doc)
+    file = io.BytesIO(b"skipped" + doc)
+    file.seek(7)  # a file is read from where it stands, again so after a fallback
+    for source in (doc, path, file):
+        assert _outcome(source, model, {**options, "chunk_size": 100}) == pushed
+
+
+def test_a_document_source_is_read_by_the_pull_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes, a path or a seekable file never go through ItemCollector.feed (the push path)."""
+    fed: list[int] = []
+    feed = ItemCollector.feed
+
+    def spy_feed(self: ItemCollector[Any], data: Any) -> list[Any]:
+        fed.append(len(data))
+        return feed(self, data)
+
+    monkeypatch.setattr(ItemCollector, "feed", spy_feed)
+    assert list(collect(DOC, Record)) == EXPECTED
+    assert list(collect(io.BytesIO(DOC), Record)) == EXPECTED
+    assert fed == []
+    assert list(collect(iter([DOC]), Record)) == EXPECTED  # chunks: pushed
+    assert sum(fed) == len(DOC)
