@@ -21,9 +21,12 @@ loop. `burst`: every chunk has arrived at the start (a throughput test); `--rate
 chunk i arrives at start + i/rate, as an LLM API delivers them, so a server that keeps up
 reads one chunk per read, and one that falls behind reads what queued meanwhile.
 
-The client is one asyncio process of raw HTTP/1.0 sockets (no httpx: 500 httpx clients
-would cost more CPU than the server): it counts the body's bytes and frames (blank lines)
-and the time from the request to the last byte; a stream fails if it does not end with its
+uvicorn runs as deployed (uvloop and httptools, the `bench` group; plain asyncio and h11
+when they are missing) for every route. The client is one uvloop process of bare asyncio
+protocols over HTTP/1.0 (no httpx, no HTTP parser: 500 httpx clients would cost more CPU
+than the server): it counts the body's bytes and frames (blank lines) and the time from the
+request to the last byte, and each row reports the server's and the client's share of a
+core over the level; a stream fails if it does not end with its
 terminal frame (`event: final`, or `data: [DONE]` for raw) by the deadline. Server CPU is
 the uvicorn process's user+system time (/proc) over the run, divided by the streams. At a
 token rate, "late" is how long after its last token was due the last frame arrived, and
