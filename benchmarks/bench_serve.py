@@ -21,9 +21,12 @@ loop. `burst`: every chunk has arrived at the start (a throughput test); `--rate
 chunk i arrives at start + i/rate, as an LLM API delivers them, so a server that keeps up
 reads one chunk per read, and one that falls behind reads what queued meanwhile.
 
-The client is one asyncio process of raw HTTP/1.0 sockets (no httpx: 500 httpx clients
-would cost more CPU than the server): it counts the body's bytes and frames (blank lines)
-and the time from the request to the last byte; a stream fails if it does not end with its
+uvicorn runs as deployed (uvloop and httptools, the `bench` group; plain asyncio and h11
+when they are missing) for every route. The client is one uvloop process of bare asyncio
+protocols over HTTP/1.0 (no httpx, no HTTP parser: 500 httpx clients would cost more CPU
+than the server): it counts the body's bytes and frames (blank lines) and the time from the
+request to the last byte, and each row reports the server's and the client's share of a
+core over the level; a stream fails if it does not end with its
 terminal frame (`event: final`, or `data: [DONE]` for raw) by the deadline. Server CPU is
 the uvicorn process's user+system time (/proc) over the run, divided by the streams. At a
 token rate, "late" is how long after its last token was due the last frame arrived, and
@@ -44,6 +47,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -55,7 +59,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -63,6 +67,10 @@ sys.path.insert(0, str(HERE))
 from workloads import chunk, document  # noqa: E402
 
 IMPLS = ("default", "changes", "sse-starlette", "raw")
+# uvicorn as deployed (uvicorn[standard], the `bench` group): uvloop and httptools, for the
+# server and (uvloop) the client; the test environment's plain uvicorn falls back.
+LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"
 READ_TOKENS = 64
 
 
@@ -74,8 +82,6 @@ def tokens() -> list[str]:
 
 
 def build_app() -> Any:
-    import anyio
-    import anyio.lowlevel
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -93,23 +99,29 @@ def build_app() -> Any:
         # Like an LLM response read from a socket: each read returns the tokens that have
         # arrived (those due by now), at most READ_TOKENS (a 16 KiB read of provider SSE
         # events of ~250 bytes each); between reads the task waits (a checkpoint, or a
-        # sleep until the next token is due).
-        start = anyio.current_time()
+        # sleep until the next token is due). The loop's own clock and sleep, as a socket
+        # read costs no anyio backend lookup: this source is the same for every route.
+        clock = asyncio.get_running_loop().time
+        start = clock()
         i, n = 0, len(chunks)
         while i < n:
             if rate is None:
                 due = n
             else:
-                now = anyio.current_time()
+                now = clock()
                 due = min(n, int((now - start) * rate) + 1)
                 if due <= i:
-                    await anyio.sleep(start + i / rate - now)
+                    await asyncio.sleep(start + i / rate - now)
                     continue
             end = min(due, i + READ_TOKENS)
             for piece in chunks[i:end]:
                 yield piece
             i = end
-            await anyio.lowlevel.checkpoint()
+            if rate is None or end < due:
+                # More has arrived: yield to the loop between reads, as a socket read does.
+                # Paced and caught up, the next read waits for its token (the sleep above):
+                # one wake-up per read, not two.
+                await asyncio.sleep(0)
 
     def rate_of(request: Request) -> float | None:
         rate = request.query_params.get("rate")
@@ -180,6 +192,9 @@ def serve(port: int) -> None:
         build_app(),
         host="127.0.0.1",
         port=port,
+        # As deployed (uvicorn[standard]): uvloop and httptools, for every route alike.
+        loop=LOOP,
+        http=HTTP,
         log_level="warning",
         access_log=False,
         backlog=4096,
@@ -200,29 +215,62 @@ class Result:
     seconds: float
 
 
+class _Counter(asyncio.Protocol):
+    """One stream's client: counts bytes and frames (blank lines) as they arrive and looks
+    for the terminal frame, nothing else (no HTTP parser, no buffering of the body)."""
+
+    def __init__(self, request: bytes, terminal: bytes, done: asyncio.Future[None]) -> None:
+        self.request, self.terminal, self.done = request, terminal, done
+        self.head = b""
+        self.in_body = False
+        self.status_ok = False
+        self.size = self.frames = 0
+        self.tail = b""  # the last bytes, for a blank line or terminal split across reads
+        self.seen_terminal = False
+        self.last = time.perf_counter()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        cast(asyncio.WriteTransport, transport).write(self.request)  # uvloop's, or asyncio's
+
+    def data_received(self, data: bytes) -> None:
+        self.last = time.perf_counter()
+        if not self.in_body:
+            self.head += data
+            if b"\r\n\r\n" not in self.head:
+                return
+            head, data = self.head.split(b"\r\n\r\n", 1)
+            self.status_ok = b" 200 " in head.split(b"\r\n", 1)[0]
+            self.in_body = True
+        self.size += len(data)
+        joined = self.tail + data
+        self.frames += joined.count(b"\n\n") - self.tail.count(b"\n\n")
+        if not self.seen_terminal and self.terminal in joined:
+            self.seen_terminal = True
+        self.tail = joined[-len(self.terminal) :]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 async def one_stream(port: int, path: str, terminal: bytes, deadline: float) -> Result:
+    loop = asyncio.get_running_loop()
     start = time.perf_counter()
-    size = frames = 0
-    tail = b""
-    seen_terminal = False
+    done: asyncio.Future[None] = loop.create_future()
+    request = f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode()
+    counter = _Counter(request, terminal, done)
+    transport: asyncio.BaseTransport | None = None
     try:
         async with asyncio.timeout_at(deadline):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            if b" 200 " not in head.split(b"\r\n", 1)[0]:
-                raise RuntimeError(head[:40])
-            while data := await reader.read(65536):
-                size += len(data)
-                joined = tail + data
-                frames += joined.count(b"\n\n") - tail.count(b"\n\n")
-                if not seen_terminal and terminal in joined:
-                    seen_terminal = True
-                tail = joined[-64:]
-            writer.close()
-    except (TimeoutError, OSError, RuntimeError, asyncio.IncompleteReadError):
-        return Result(False, frames, size, time.perf_counter() - start)
-    return Result(seen_terminal, frames, size, time.perf_counter() - start)
+            transport, _ = await loop.create_connection(lambda: counter, "127.0.0.1", port)
+            await done
+    except (TimeoutError, OSError):
+        return Result(False, counter.frames, counter.size, time.perf_counter() - start)
+    finally:
+        if transport is not None:
+            transport.close()
+    ok = counter.status_ok and counter.seen_terminal
+    return Result(ok, counter.frames, counter.size, counter.last - start)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -246,11 +294,13 @@ async def scenario(
     terminal = b"data: [DONE]" if impl == "raw" else b"event: final"
     get(port, "/lag")  # reset
     cpu0 = cpu_seconds(pid)
+    client0, wall0 = time.process_time(), time.perf_counter()
     deadline = asyncio.get_running_loop().time() + budget
     results = await asyncio.gather(
         *(one_stream(port, path, terminal, deadline) for _ in range(streams))
     )
     cpu = cpu_seconds(pid) - cpu0
+    client, wall = time.process_time() - client0, time.perf_counter() - wall0
     lag = get(port, "/lag")
     done = [r for r in results if r.ok]
     times = sorted(r.seconds for r in done)
@@ -268,10 +318,22 @@ async def scenario(
         "bytes": statistics.mean(r.size for r in done) if done else float("nan"),
         "p50_s": pct(times, 0.5),
         "p99_s": pct(times, 0.99),
+        "late_p50_ms": (pct(times, 0.5) - ideal) * 1000 if rate else None,
         "late_p99_ms": (pct(times, 0.99) - ideal) * 1000 if rate else None,
         "loop_lag_p99_ms": lag["p99"] * 1000,
         "failures": streams - len(done),
+        # Each process's CPU over the level's wall time (100 = one whole core).
+        "server_cpu_pct": cpu / wall * 100,
+        "client_cpu_pct": client / wall * 100,
     }
+
+
+def _loop_factory() -> Any:
+    if LOOP == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 def free_port() -> int:
@@ -321,11 +383,12 @@ def main() -> None:
         f"{importlib.metadata.version('uvicorn')}, sse-starlette {peer or 'not installed'}; "
         f"document {size} B, {n_tokens} chunks, "
         + (f"{args.rate:g} tokens/s per stream" if args.rate else "burst")
-        + f", load average {os.getloadavg()[0]:.1f}"
+        + f", uvicorn loop={LOOP} http={HTTP}, load average {os.getloadavg()[0]:.1f}"
     )
     header = (
         f"{'impl':14} {'streams':>7} {'cpu ms/stream':>13} {'frames':>7} {'bytes':>8} "
-        f"{'p50 s':>7} {'p99 s':>7} {'late p99 ms':>11} {'loop lag p99 ms':>15} {'failed':>6}"
+        f"{'p50 s':>7} {'p99 s':>7} {'late p50 ms':>11} {'late p99 ms':>11} "
+        f"{'loop lag p99 ms':>15} {'failed':>6} {'server %':>8} {'client %':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -333,12 +396,19 @@ def main() -> None:
     try:
         for streams in levels:
             for impl in impls:
-                row = asyncio.run(scenario(port, proc.pid, impl, streams, args.rate, args.timeout))
-                late = f"{row['late_p99_ms']:.0f}" if row["late_p99_ms"] is not None else "-"
+                run = scenario(port, proc.pid, impl, streams, args.rate, args.timeout)
+                with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                    row = runner.run(run)
+                late = [
+                    f"{row[key]:.0f}" if row[key] is not None else "-"
+                    for key in ("late_p50_ms", "late_p99_ms")
+                ]
                 print(
                     f"{impl:14} {streams:>7} {row['cpu_ms']:13.1f} {row['frames']:7.0f} "
-                    f"{row['bytes']:8.0f} {row['p50_s']:7.2f} {row['p99_s']:7.2f} {late:>11} "
-                    f"{row['loop_lag_p99_ms']:15.1f} {row['failures']:>6}",
+                    f"{row['bytes']:8.0f} {row['p50_s']:7.2f} {row['p99_s']:7.2f} "
+                    f"{late[0]:>11} {late[1]:>11} {row['loop_lag_p99_ms']:15.1f} "
+                    f"{row['failures']:>6} {row['server_cpu_pct']:8.0f} "
+                    f"{row['client_cpu_pct']:8.0f}",
                     flush=True,
                 )
                 if args.json:

@@ -211,12 +211,20 @@ class _Connection:
         *,
         heartbeat: float | None = None,
         encoder: ProfileEncoder | None = None,
+        interval: float | None = None,
     ) -> None:
         self._send = send
         self._timeout = timeout
         self._scope = scope
         self._heartbeat = heartbeat
         self.encoder = encoder
+        # The throttled encoder's period, and when it last flushed (what the body and the
+        # watchdog saw of it; never later than the encoder's own): a change held from now
+        # on is due at `last_flush + interval` at the earliest, so until then the watchdog
+        # sleeps on a plain timer that nothing needs to bring forward.
+        self._interval = interval
+        self.last_flush = float("-inf")
+        self._bound: anyio.CancelScope | None = None  # the watchdog's send timeout
         self._queue: list[bytes] = []
         self._queued = 0  # bytes in _queue
         self._sending = False  # a writer is draining the queue
@@ -290,22 +298,32 @@ class _Connection:
         self.last_send = anyio.current_time()
 
     async def _write_bounded(self, body: bytes) -> None:
-        # The watchdog's own writes: nobody watches it while it sends, so its send has a
-        # timeout scope of its own (at most one per heartbeat or throttle deadline).
-        if self._timeout is None:
+        # The watchdog's own writes: nobody watches it while it sends, so its sends are
+        # bounded by the deadline of its one cancel scope (see `watch`), set around each
+        # write: a timer per write, not a scope entered and left per write.
+        bound = self._bound
+        if self._timeout is None or bound is None:
             await self.write(body)
             return
-        with anyio.move_on_after(self._timeout) as bound:
+        bound.deadline = anyio.current_time() + self._timeout
+        try:
             await self.write(body)
-        if bound.cancelled_caught:
-            self._frozen()
+        finally:
+            bound.deadline = float("inf")
 
     def _frozen(self) -> None:
         self._scope.cancel()
 
     async def watch(self) -> None:
         """The watchdog task (see the class docstring)."""
+        with anyio.CancelScope() as self._bound:
+            await self._watch()
+        if self._bound.cancelled_caught:  # one of its own sends timed out
+            self._frozen()
+
+    async def _watch(self) -> None:
         timeout, heartbeat, encoder = self._timeout, self._heartbeat, self.encoder
+        interval = self._interval
         while True:
             now = anyio.current_time()
             wake_at = float("inf")
@@ -313,6 +331,7 @@ class _Connection:
                 deadline = encoder.next_deadline
                 if now >= deadline:
                     frames = encoder.poll(now)
+                    self.last_flush = now
                     if frames:
                         body = b"".join(map(encode, frames))
                         if self._sending:  # the send in progress sends it next
@@ -337,6 +356,15 @@ class _Connection:
                     wake_at = min(wake_at, due)
                 if timeout is not None:  # to watch a send that starts meanwhile
                     wake_at = min(wake_at, now + timeout)
+            if encoder is not None and interval is not None:
+                # While a change is held, nothing can make its deadline earlier; while none
+                # is, none can be due before `last_flush + interval`. Until then a plain
+                # sleep: at a token rate, one timer per throttle period and no wake-up per
+                # change (`nudge` is only needed past it).
+                earliest = deadline if deadline != float("inf") else self.last_flush + interval
+                if earliest > now:
+                    await anyio.sleep_until(min(wake_at, earliest))
+                    continue
             self._wake = wake = anyio.Event()
             self._wake_at = wake_at
             try:
@@ -476,6 +504,7 @@ class EventStreamResponse(Response):
         self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
         encoder = ProfileEncoder(profile=profile, emit=emit)  # checks emit, with or without
+        self._interval = 1 / emit.per_second if isinstance(emit, Throttle) else None
         self._encoder: ProfileEncoder | FrontendEncoder | None = None
         if source is not None:
             self._encoder = frontend if frontend is not None else encoder
@@ -547,6 +576,7 @@ class EventStreamResponse(Response):
                     # The watchdog flushes what a throttled ProfileEncoder holds; the front
                     # ends' encoders hold nothing past the next update (no timer).
                     encoder=self._encoder if isinstance(self._encoder, ProfileEncoder) else None,
+                    interval=self._interval,
                 )
                 group.start_soon(_listen_for_disconnect, receive, group.cancel_scope)
                 await connection.start(
@@ -582,8 +612,10 @@ class EventStreamResponse(Response):
         error: Exception | None = None
         try:
             while (output := await upstream.next()) is not _END:
-                body = encoder.feed_bytes(output, now=anyio.current_time())
+                now = anyio.current_time()
+                body = encoder.feed_bytes(output, now=now)
                 if body:
+                    connection.last_flush = now  # a throttled encoder sends only on a flush
                     await connection.write(body)
                 else:
                     connection.nudge()  # the encoder may hold it until a deadline

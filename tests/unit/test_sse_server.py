@@ -11,6 +11,8 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+import trio
+import trio.testing
 from starlette.applications import Starlette
 
 from streamdantic import (
@@ -385,6 +387,84 @@ async def test_heartbeats_fill_the_silence() -> None:
     await call.run(EventStreamResponse(astream(slow(pieces(), gate)), heartbeat=0.01))
     assert call.body.count(b":\n\n") >= 2
     assert final_of(call.events()) == json.loads(DOC)
+
+
+class _Steps(trio.abc.Instrument):
+    """Counts the steps (wake-ups) of the tasks whose name contains `name`."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.steps = name, 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if self.name in task.name:
+            self.steps += 1
+
+
+def _paced_run(
+    response: Callable[[AsyncIterator[str]], Any], chunks: list[str], *, rate: float
+) -> tuple[Call, int]:
+    """Serve `chunks` arriving at `rate` per second, on trio's mock clock (virtual time,
+    deterministic); returns the call and the steps of the response's watchdog."""
+    steps = _Steps("watch")
+
+    async def paced() -> AsyncIterator[str]:
+        for chunk in chunks:
+            await anyio.sleep(1 / rate)
+            yield chunk
+
+    async def main() -> Call:
+        call = Call()
+        await call.run(response(paced()))
+        return call
+
+    call = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0), instruments=[steps])
+    return call, steps.steps
+
+
+LONG_DOC = json.dumps({"items": [{"name": f"item {i}", "n": i} for i in range(40)]})
+
+
+def test_at_a_token_rate_the_watchdog_wakes_once_per_throttle_period() -> None:
+    """At 100 chunks/s under Throttle(20), the watchdog wakes about once per 50 ms period
+    (one timer per stream), not again for every change it must be told about."""
+    chunks = pieces(LONG_DOC, 4)  # 200+ chunks: 2+ s of virtual time
+    call, steps = _paced_run(
+        lambda source: EventStreamResponse(astream(source), emit=Throttle(20)), chunks, rate=100
+    )
+    periods = len(chunks) / 100 * 20
+    assert final_of(call.events()) == json.loads(LONG_DOC)
+    frames = sum(1 for event in call.events() if event.event == "delta")
+    assert periods * 0.8 <= frames <= periods + 2  # still a frame per period, on time
+    assert steps <= periods + 5
+
+
+def test_a_watchdog_write_that_never_completes_ends_the_response() -> None:
+    """The watchdog's own writes (a heartbeat) are bounded by send_timeout too: a client
+    that freezes on one is dropped, and the source is closed."""
+    log: list[str] = []
+
+    async def main() -> Call:
+        async def endless() -> AsyncIterator[str]:
+            try:
+                yield '{"a": "x"'
+                await anyio.sleep_forever()
+                yield "}"
+            finally:
+                log.append("closed")
+
+        call = Call()
+
+        async def freeze(message: Any) -> None:
+            if message.get("body") == b":\n\n":  # the heartbeat, sent by the watchdog
+                await anyio.sleep_forever()
+
+        call.on_send = freeze
+        await call.run(EventStreamResponse(astream(endless()), heartbeat=1, send_timeout=5))
+        return call
+
+    call = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert log == ["closed"]
+    assert call.body.endswith(b":\n\n") and not call.complete
 
 
 def test_bad_arguments_are_refused() -> None:
