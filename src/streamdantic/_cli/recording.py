@@ -179,11 +179,11 @@ def items(recording: Recording, *, chunk_size: int = 0) -> Iterator[Any]:
 
 
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
-    from .._deltas import Chunk
+    from ..sse._profile import delta_chunk
 
     for event in events:
         if event.event == "delta":
-            yield Chunk.from_json(_data(event))
+            yield delta_chunk(_data(event))  # version 2 or 3
         elif event.event == "snapshot":
             raise CommandError(
                 "this recording resumes from a snapshot; replay a recording of a whole stream"
