@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import zlib
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Annotated, Any
@@ -190,8 +191,29 @@ def test_live_client_partials_are_one_object() -> None:
 
 
 def test_frames_are_numbered_from_one_and_end_with_final() -> None:
-    """A small stream gives delta frames with ids 1, 2, ... and one final frame."""
+    """A small stream gives delta frames with ids 1, 2, ... and one final frame (version 3:
+    pointers relative to the one before in the frame, a digest in final)."""
     frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()))
+    deltas = [
+        '{"delta":{"json":{"":{},"/a":"he"}}}',
+        '{"delta":{"text":{"/a":"llo"},"json":{"/b":[],"0/0":1},"done":["0"]}}',
+        '{"delta":{"json":{"/b/1":2},"done":["1",""]}}',
+    ]
+    digest = 0
+    for data in deltas:
+        digest = zlib.crc32(data.encode() + b"\n", digest)
+    assert frames == [
+        *(SSE(data, event="delta", id=str(i)) for i, data in enumerate(deltas, 1)),
+        SSE(f'{{"digest":"{digest:08x}","finish_reason":null,"usage":null}}', event="final", id="4"),
+    ]
+    assert decode_all(frames)[-1].final == {"a": "hello", "b": [1, 2]}
+
+
+def test_version_2_frames_are_still_written_and_read() -> None:
+    """ProfileEncoder(version=2) writes the version-2 frames (absolute pointers, the object
+    in final), and the decoder reads them."""
+    frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()), version=2)
+    assert decode_all(frames)[-1].final == {"a": "hello", "b": [1, 2]}
     assert frames == [
         SSE('{"delta":{"json":{"":{},"/a":"he"}}}', event="delta", id="1"),
         SSE(
@@ -251,8 +273,8 @@ def test_finish_reason_and_usage_ride_on_the_final_frame() -> None:
     """The final frame carries the finish reason and usage seen during the stream."""
     frames = encode_all(list(stream(['{"a": 1}', Finish("stop"), Usage(1, 2)]).events()))
     final = json.loads(frames[-1].data)
+    del final["digest"]
     assert final == {
-        "value": {"a": 1},
         "finish_reason": "stop",
         "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
     }
@@ -353,8 +375,8 @@ BOOK_A = ['{"title": "A Wiza', 'rd of Earthsea", "year": 1968}']
 BOOK_B = ['{"title": "The L', 'eft Hand of Darkness", "year": 1969}']
 
 
-def generation(chunks: list[str], model: Any = None) -> list[SSE]:
-    return encode_all(list(stream(chunks, model).events()))
+def generation(chunks: list[str], model: Any = None, **options: Any) -> list[SSE]:
+    return encode_all(list(stream(chunks, model).events()), **options)
 
 
 def feed_all(decoder: ProfileDecoder[Any], frames: list[SSE]) -> list[ClientUpdate[Any]]:
@@ -367,9 +389,19 @@ def test_frames_spliced_from_another_generation_fail_at_the_final_frame() -> Non
     a, b = generation(BOOK_A), generation(BOOK_B)
     decoder: ProfileDecoder[Any] = ProfileDecoder()
     feed_all(decoder, a[:1])
-    with pytest.raises(StreamIntegrityError, match=r"at \$\.title: frames were lost or spliced"):
+    with pytest.raises(StreamIntegrityError, match=r"final frame's digest .*spliced"):
         feed_all(decoder, b)  # a server that restarted, numbering from 1 again
     assert decoder.value == {"title": "A Wizaeft Hand of Darkness", "year": 1969}
+    assert decoder.final is None
+
+
+def test_version_2_frames_spliced_fail_at_the_path_of_the_difference() -> None:
+    """Version 2 compares the object: the error names the path of the first difference."""
+    a, b = generation(BOOK_A, version=2), generation(BOOK_B, version=2)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    feed_all(decoder, a[:1])
+    with pytest.raises(StreamIntegrityError, match=r"at \$\.title: frames were lost or spliced"):
+        feed_all(decoder, b)
     assert decoder.final is None
 
 
@@ -457,15 +489,17 @@ def test_stream_frames_have_no_id_and_need_a_token() -> None:
 
 def test_validation_that_changes_the_object_is_not_a_mismatch() -> None:
     """Defaults, aliases, ignored keys and transforming validators make the final value
-    differ from the merged one: the final frame carries the raw value too, and the check
-    passes, typed or not."""
+    differ from the merged one: the final frame carries the validated value too (version 2:
+    the raw value), and the check passes, typed or not."""
     text = '{"Name": "kettle", "tag": "tea", "extra": [1]}'
-    frames = encode_all(list(stream(split_random(text, seed=3, max_size=5), Item).events()))
-    final = json.loads(frames[-1].data)
-    assert final["value"] == {"Name": "kettle", "count": 0, "tag": "TEA"}
-    assert final["raw"] == json.loads(text)
-    assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
-    assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what the frames built
+    chunks = split_random(text, seed=3, max_size=5)
+    for version in (2, 3):
+        frames = encode_all(list(stream(chunks, Item).events()), version=version)
+        final = json.loads(frames[-1].data)
+        assert final["value"] == {"Name": "kettle", "count": 0, "tag": "TEA"}
+        assert final.get("raw") == (json.loads(text) if version == 2 else None)
+        assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
+        assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what frames built
 
 
 @pytest.mark.parametrize(
