@@ -192,12 +192,13 @@ def test_live_client_partials_are_one_object() -> None:
 
 def test_frames_are_numbered_from_one_and_end_with_final() -> None:
     """A small stream gives delta frames with ids 1, 2, ... and one final frame (version 3:
-    pointers relative to the one before in the frame, a digest in final)."""
+    the delta without its chunk wrapper, pointers relative to the one before, a digest in
+    final)."""
     frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()))
     deltas = [
-        '{"delta":{"json":{"":{},"/a":"he"}}}',
-        '{"delta":{"text":{"/a":"llo"},"json":{"/b":[],"0/0":1},"done":["0"]}}',
-        '{"delta":{"json":{"/b/1":2},"done":["1",""]}}',
+        '{"json":{"":{},"/a":"he"}}',
+        '{"text":{"/a":"llo"},"json":{"/b":[],"0/0":1},"done":["0"]}',
+        '{"json":{"/b/1":2},"done":["1",""]}',
     ]
     digest = 0
     for data in deltas:
@@ -885,9 +886,9 @@ def test_prose_beside_tool_calls_is_sent_as_a_growing_root_string() -> None:
     items = list(stream(source, tools={"search": dict}).events())
     frames = encode_all(items, snapshot_every=2)
     assert [json.loads(f.data) for f in frames if f.event == "delta"] == [
-        {"delta": {"json": {"": "Let me "}}},
-        {"delta": {"text": {"": "check."}}},
-        {"delta": {"done": [""]}},
+        {"json": {"": "Let me "}},
+        {"text": {"": "check."}},
+        {"done": [""]},
     ]
     updates = decode_all([f for f in frames if f.event != "snapshot"])
     assert updates[-1].final == "Let me check." and updates[-1].finish_reason == "stop"
@@ -997,7 +998,7 @@ def test_a_throttled_encoder_flushes_at_its_deadline_by_poll() -> None:
     assert encoder.next_deadline == 10.25
     assert encoder.poll(10.24) == []
     (held,) = encoder.poll(10.25)
-    assert json.loads(held.data or "") == {"delta": {"text": {"/a": "yz"}}}
+    assert json.loads(held.data or "") == {"text": {"0": "yz"}}  # /a, as the frame before
     assert encoder.next_deadline == float("inf")
     assert encoder.poll(99.0) == []
     assert [f.event for f in encoder.feed(outputs[3], now=10.3)] == ["delta", "final"]
@@ -1057,7 +1058,7 @@ def test_a_throttled_encoder_joins_consecutive_parts() -> None:
                 "index": 1,
             },
         ),
-        ("delta", {"delta": {"json": {"": "Hello"}}}),
+        ("delta", {"json": {"": "Hello"}}),
         ("usage", {"type": "usage", "input_tokens": 1, "output_tokens": 2, "total_tokens": 3}),
     ]
     assert [f.event for f in encoder.close()] == ["delta", "final"]

@@ -181,9 +181,11 @@ def items(recording: Recording, *, chunk_size: int = 0) -> Iterator[Any]:
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
     from ..sse._profile import delta_chunk
 
+    previous = None  # version 3: pointers relative to the previous frame's last
     for event in events:
         if event.event == "delta":
-            yield delta_chunk(_data(event))  # version 2 or 3
+            chunk, previous = delta_chunk(_data(event), previous)
+            yield chunk
         elif event.event == "snapshot":
             raise CommandError(
                 "this recording resumes from a snapshot; replay a recording of a whole stream"

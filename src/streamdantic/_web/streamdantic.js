@@ -163,27 +163,33 @@ export function digestHex(crc) {
   return crc.toString(16).padStart(8, "0");
 }
 
+/** The escaped reference tokens of a JSON Pointer (no unescaping: relative pointers relate them). */
+export function pointerTokens(pointer) {
+  return pointer === "" ? [] : pointer.slice(1).split("/");
+}
+
 /**
- * A version-3 delta chunk with every relative pointer made absolute (a version-2 chunk is
- * returned as it is). Throws DeltaError for a malformed relative pointer.
+ * A delta frame's chunk with every relative pointer made absolute, and the tokens of its
+ * last pointer: `{chunk, previous}`. Version 3 (docs/sse.md) sends the delta alone (no
+ * `delta` wrapper) and writes a pointer relative to the one before it (json, text, done;
+ * the first to the previous frame's last, `previous`). Throws DeltaError for a malformed
+ * relative pointer.
  */
-export function expandChunk(chunk) {
+export function expandChunk(chunk, previous = null) {
+  if (chunk && typeof chunk === "object" && !("delta" in chunk)) chunk = { delta: chunk };
   const delta = (chunk && chunk.delta) || {};
-  const keys = [...Object.keys(delta.json || {}), ...Object.keys(delta.text || {}), ...(delta.done || [])];
-  if (!keys.some((k) => typeof k === "string" && k !== "" && k[0] !== "/")) return chunk;
-  let previous = null; // the escaped tokens of the previous pointer
-  const full = (key, inMap) => {
+  const full = (key, many) => {
     if (typeof key !== "string") throw new DeltaError(`invalid JSON Pointer ${JSON.stringify(key)}`);
     if (key === "" || key[0] === "/") {
-      previous = key === "" ? [] : key.slice(1).split("/");
+      previous = pointerTokens(key);
       return key;
     }
     const slash = key.indexOf("/");
     const up = slash < 0 ? key : key.slice(0, slash);
-    if (!/^[0-9]{1,6}$/.test(up) || (inMap && slash < 0)) {
+    if (!/^[0-9]{1,6}$/.test(up) || (many && slash < 0)) {
       throw new DeltaError(`invalid pointer ${JSON.stringify(key)}: a JSON Pointer, or (version 3) an up-count and a pointer relative to the previous one`);
     }
-    if (previous === null) throw new DeltaError(`relative pointer ${JSON.stringify(key)} has no previous pointer in its frame`);
+    if (previous === null) throw new DeltaError(`relative pointer ${JSON.stringify(key)} has no pointer before it`);
     const keep = previous.length - Number(up);
     if (keep < 0) throw new DeltaError(`relative pointer ${JSON.stringify(key)} climbs ${up} levels from a pointer of ${previous.length}`);
     const tokens = previous.slice(0, keep);
@@ -195,7 +201,7 @@ export function expandChunk(chunk) {
     if (object === undefined) return undefined;
     const out = {};
     const entries = Object.entries(object);
-    for (const [key, value] of entries) out[full(key, true)] = value;
+    for (const [key, value] of entries) out[full(key, entries.length > 1)] = value;
     if (Object.keys(out).length !== entries.length) throw new DeltaError("two keys of one map name the same value");
     return out;
   };
@@ -206,7 +212,7 @@ export function expandChunk(chunk) {
   if (json !== undefined) out.json = json;
   if (text !== undefined) out.text = text;
   if (done !== undefined) out.done = done;
-  return { ...chunk, delta: out };
+  return { chunk: { ...chunk, delta: out }, previous };
 }
 
 function jsonType(value) {
@@ -238,6 +244,7 @@ export class DeltaMerger {
     this.complete = false;
     this.open = new Set();
     this.applied = 0;
+    this.previous = null; // version 3: the tokens of the last pointer applied
   }
 
   /** The value at a JSON Pointer, or `undefined` when it has not arrived. */
@@ -277,7 +284,8 @@ export class DeltaMerger {
    */
   apply(chunk) {
     if (typeof chunk === "string") chunk = parseJSON(chunk);
-    chunk = expandChunk(chunk);
+    const expanded = expandChunk(chunk, this.previous);
+    chunk = expanded.chunk;
     const delta = (chunk && chunk.delta) || {};
     const sets = delta.json || {};
     const texts = delta.text || {};
@@ -302,6 +310,7 @@ export class DeltaMerger {
       throw error;
     }
     this.applied += 1;
+    this.previous = expanded.previous;
     return touched;
   }
 
@@ -905,6 +914,8 @@ export class StreamdanticStream extends EventTarget {
     if (!started) return;
     const open = new Set(snapshot.open || []);
     this.merger.apply({ delta: { json: { "": snapshot.value }, done: snapshotDone(snapshot.value, open) } });
+    // Version 3: the next frame's first pointer may be relative to the snapshot's `at`.
+    this.merger.previous = typeof snapshot.at === "string" ? pointerTokens(snapshot.at) : null;
   }
 
   _fail(error, fatal) {

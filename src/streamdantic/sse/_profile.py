@@ -48,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final, Generic, Literal, TypeVar
 
+import jiter
 import pydantic_core
 
 from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
@@ -334,22 +335,24 @@ def _relative(previous: list[str], tokens: list[str]) -> str:
     return f"{len(previous) - n}/{'/'.join(rest)}" if rest else str(len(previous) - n)
 
 
-def _shorten(delta: Delta) -> dict[str, Any]:
-    """The wire form of a version-3 delta: each pointer after the first written relative to
-    the one before it (json, then text, then done) where that is shorter. A relative key of
-    a map is never digits alone (a JavaScript object would move it first) nor a key the map
-    already has; a `done` entry may be."""
-    previous: list[str] | None = None
+def _shorten(delta: Delta, previous: list[str] | None) -> tuple[dict[str, Any], list[str] | None]:
+    """The wire form of a version-3 delta, each pointer written relative to the one before
+    it (json, then text, then done; the first one to the previous delta frame's last,
+    `previous`) where that is shorter, and the tokens of its last pointer.
+
+    A relative key of a map is never one the map already has, nor digits alone unless it is
+    the map's only key (a JavaScript object moves integer-like keys first, which would change
+    the order the keys are resolved in); a ``done`` entry may be anything."""
     out: dict[str, Any] = {}
 
-    def short(pointer: str, used: set[str] | None) -> str:
+    def short(pointer: str, used: set[str] | None, single: bool) -> str:
         nonlocal previous
         tokens = _tokens(pointer)
         key = pointer
         if previous is not None:
             rel = _relative(previous, tokens)
             if len(rel) < len(pointer) and (
-                used is None or ("/" in rel and rel not in used)
+                used is None or ((single or "/" in rel) and rel not in used)
             ):
                 key = rel
         previous = tokens
@@ -359,40 +362,44 @@ def _shorten(delta: Delta) -> dict[str, Any]:
 
     if delta.json:
         used: set[str] = set()
-        out["json"] = {short(ptr, used): value for ptr, value in delta.json.items()}
+        one = len(delta.json) == 1
+        out["json"] = {short(ptr, used, one): value for ptr, value in delta.json.items()}
     if delta.text:
         used = set()
-        out["text"] = {short(ptr, used): text for ptr, text in delta.text.items()}
+        one = len(delta.text) == 1
+        out["text"] = {short(ptr, used, one): text for ptr, text in delta.text.items()}
     if delta.done:
-        out["done"] = [short(ptr, None) for ptr in delta.done]
-    return out
+        out["done"] = [short(ptr, None, False) for ptr in delta.done]
+    return out, previous
 
 
-def _expand(delta: Delta) -> Delta:
-    """The delta with every relative pointer made absolute (see `_shorten`).
+def _expand(delta: Delta, previous: list[str] | None) -> tuple[Delta, list[str] | None]:
+    """The delta with every relative pointer made absolute (see `_shorten`), and the tokens
+    of its last pointer (`previous` for the next delta frame).
 
     Raises:
-        DeltaError: a relative pointer first, one that climbs above the root, or a map key
-            of digits alone.
+        DeltaError: a relative pointer with no pointer before it, one that climbs above the
+            root, a key of digits alone in a map of several, two keys naming one value.
     """
-    previous: list[str] | None = None
 
-    def full(key: str, in_map: bool) -> str:
+    def full(key: str, many: bool) -> str:
         nonlocal previous
         if not key or key[0] == "/":
             previous = _tokens(key)
             return key
         slash = key.find("/")
         up = key if slash < 0 else key[:slash]
-        if not (up.isascii() and up.isdigit()) or len(up) > _MAX_UP_DIGITS or (
-            in_map and slash < 0
+        if (
+            not (up.isascii() and up.isdigit())
+            or len(up) > _MAX_UP_DIGITS
+            or (many and slash < 0)
         ):
             raise DeltaError(
                 f"invalid pointer {key!r}: a JSON Pointer, or (version 3) an up-count and a "
                 "pointer relative to the previous one"
             )
         if previous is None:
-            raise DeltaError(f"relative pointer {key!r} has no previous pointer in its frame")
+            raise DeltaError(f"relative pointer {key!r} has no pointer before it")
         keep = len(previous) - int(up)
         if keep < 0:
             raise DeltaError(
@@ -404,35 +411,41 @@ def _expand(delta: Delta) -> Delta:
         previous = tokens
         return "/" + "/".join(tokens) if tokens else ""
 
-    sets = {full(key, True): value for key, value in delta.json.items()}
-    texts = {full(key, True): text for key, text in delta.text.items()}
+    many = len(delta.json) > 1
+    sets = {full(key, many): value for key, value in delta.json.items()}
+    many = len(delta.text) > 1
+    texts = {full(key, many): text for key, text in delta.text.items()}
     done = tuple(full(key, False) for key in delta.done)
     if len(sets) != len(delta.json) or len(texts) != len(delta.text):
         raise DeltaError("two keys of one map name the same value")
-    return Delta(texts, sets, done)
+    return Delta(texts, sets, done), previous
 
 
-def _is_short(delta: Delta) -> bool:
-    for keys in (delta.json, delta.text, delta.done):
-        for key in keys:
-            if key and key[0] != "/":
-                return True
-    return False
+def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str] | None]:
+    short, previous = _shorten(delta, previous)
+    chunk = Chunk(Delta(short.get("text", {}), short.get("json", {}), short.get("done", ())))
+    # Version 3 sends the delta without its chunk wrapper: the chunk's compact JSON is
+    # '{"delta":' + the delta's + '}' (no other field is set), so the slice is the delta's.
+    return chunk.to_json()[9:-1], previous
 
 
-def _delta_json(delta: Delta) -> str:
-    short = _shorten(delta)
-    return Chunk(Delta(short.get("text", {}), short.get("json", {}), short.get("done", ()))).to_json()
-
-
-def delta_chunk(data: str, /) -> Chunk:
-    """The chunk of a ``delta`` frame's data, version 2 or 3 (relative pointers resolved).
+def delta_chunk(data: str, previous: list[str] | None, /) -> tuple[Chunk, list[str] | None]:
+    """The chunk of a ``delta`` frame's data, version 2 or 3 (relative pointers resolved
+    from `previous`, the escaped tokens of the previous delta frame's last pointer), and the
+    tokens of its own last pointer.
 
     Raises:
         DeltaError: not a chunk, or a malformed relative pointer.
     """
-    chunk = Chunk.from_json(data)
-    return Chunk(_expand(chunk.delta)) if _is_short(chunk.delta) else chunk
+    try:
+        decoded = jiter.from_json(data.encode("utf-8"), allow_inf_nan=False)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise DeltaError(f"malformed chunk: not valid JSON ({exc})") from exc
+    if type(decoded) is dict and "delta" not in decoded:
+        decoded = {"delta": decoded}  # version 3: the delta alone
+    chunk = Chunk.from_dict(decoded)
+    delta, previous = _expand(chunk.delta, previous)
+    return Chunk(delta), previous
 
 
 # --------------------------------------------------------------------------------- encoder
@@ -493,6 +506,7 @@ class ProfileEncoder:
         "_last_snapshot",
         "_mirror",
         "_open",
+        "_previous",
         "_provider_error",
         "_seen",
         "_sent_fields",
@@ -534,6 +548,7 @@ class ProfileEncoder:
         self._compatible = profile == "compatible"
         self._version = version
         self._digest = 0  # version 3: the running digest of the delta frames (digest_step)
+        self._previous: list[str] | None = None  # version 3: the last pointer sent, as tokens
         self._snapshot_every = snapshot_every
         self._snapshot_interval = snapshot_interval
         self._deltas = DeltaEncoder()
@@ -715,6 +730,12 @@ class ProfileEncoder:
         self._id += 1
         return ServerSentEvent(data, event=event, id=str(self._id))
 
+    def _delta_frame(self, delta: Delta) -> ServerSentEvent:
+        if self._version == 2:
+            return self._frame("delta", Chunk(delta).to_json())
+        data, self._previous = _delta_json(delta, self._previous)
+        return self._frame("delta", data)
+
     def _merge(self, events: Sequence[Event]) -> list[tuple[Chunk, list[Event]]]:
         merged = []
         for chunk in self._deltas.encode(events):
@@ -735,12 +756,7 @@ class ProfileEncoder:
             self._compatible_delta(merged, frames)
         else:
             # The seq numbers of DeltaEncoder are left out: the frame id orders the chunks.
-            if self._version == 2:
-                frames.extend(
-                    self._frame("delta", Chunk(chunk.delta).to_json()) for chunk, _ in merged
-                )
-            else:
-                frames.extend(self._frame("delta", _delta_json(chunk.delta)) for chunk, _ in merged)
+            frames.extend(self._delta_frame(chunk.delta) for chunk, _ in merged)
 
     def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
         self._feed_events(update.events, frames)
@@ -863,7 +879,7 @@ class ProfileEncoder:
             chunk = Chunk(Delta(text={"": text}))
         self._mirror.apply(chunk)
         self._open[()] = None
-        frames.append(self._frame("delta", chunk.to_json()))
+        frames.append(self._delta_frame(chunk.delta))
 
     def _end_text(self, frames: list[ServerSentEvent]) -> None:
         # The text is complete: close its string (the final frame follows).
@@ -871,7 +887,7 @@ class ProfileEncoder:
             chunk = Chunk(Delta(done=("",)))
             self._mirror.apply(chunk)
             self._open.clear()
-            frames.append(self._frame("delta", chunk.to_json()))
+            frames.append(self._delta_frame(chunk.delta))
 
     def _usage_dict(self) -> dict[str, Any] | None:
         if self._usage is None:
@@ -942,6 +958,8 @@ class ProfileEncoder:
             snapshot: dict[str, Any] = {"value": value, "open": open_}
             if self._version == 3:
                 snapshot["digest"] = f"{self._digest:08x}"
+                if self._previous is not None:  # what the next frame's first pointer is from
+                    snapshot["at"] = "".join("/" + token for token in self._previous)
             data = _dumps(snapshot)
         return ServerSentEvent(_utf8_safe(data), event="snapshot", id=str(self._id))
 
@@ -1233,6 +1251,7 @@ class ProfileDecoder(Generic[T]):
         # Version 3: the digest of the delta frames applied (digest_step); None after a
         # snapshot that carried none (a version-2 server's).
         self._digest: int | None = 0
+        self._previous: list[str] | None = None  # the last delta pointer applied, as tokens
         self._done = False
         self._closed = False
         self._generations = _Generations()
@@ -1349,7 +1368,9 @@ class ProfileDecoder(Generic[T]):
             )
         if name == "delta":
             data = data_of(event)
-            events = self._merger.apply(delta_chunk(data))
+            chunk, previous = delta_chunk(data, self._previous)
+            events = self._merger.apply(chunk)
+            self._previous = previous
             if self._digest is not None:
                 self._digest = digest_step(self._digest, data)
             self._validate(events)
@@ -1431,6 +1452,7 @@ class ProfileDecoder(Generic[T]):
         self._validator = self._new_view()
         self._last = 0
         self._digest = 0
+        self._previous = None
         self.finish_reason = None
         self.usage = None
 
@@ -1470,6 +1492,10 @@ class ProfileDecoder(Generic[T]):
         self._validator = self._new_view()
         events: list[Event] = []
         self._digest = 0 if "value" not in data else _digest_of(data, "snapshot", event_id)
+        at = data.get("at")
+        if at is not None and (type(at) is not str or (at and at[0] != "/")):
+            raise SSEError(f"malformed snapshot frame {event_id}: at is not a JSON Pointer")
+        self._previous = None if at is None else _tokens(at)
         if "value" in data:
             value, open_ = data["value"], data.get("open", [])
             if not isinstance(open_, list) or not all(type(p) is str for p in open_):
