@@ -1077,3 +1077,88 @@ def test_a_bad_emit_is_refused(emit: Any) -> None:
     """The error names the valid choices."""
     with pytest.raises(ValueError, match=r"'changes' or Throttle\(per_second\)"):
         ProfileEncoder(emit=emit)
+
+
+# ------------------------------------------------------------------------------ version 3
+
+
+def orders_frames(step: float, version: int = 3) -> list[SSE]:
+    """The 20 KB orders fixture in token-sized pieces, throttled at 20 frames a second with a
+    piece every `step` seconds of `now` (no clock: the frames depend only on these numbers)."""
+    encoder = ProfileEncoder(emit=Throttle(20), version=version)  # type: ignore[arg-type]
+    pieces = split_random(ORDERS_TEXT, seed=1, max_size=8)
+    frames = []
+    for i, output in enumerate(stream(pieces).events()):
+        frames.extend(encoder.feed(output, now=i * step))
+    return frames + encoder.close()
+
+
+@pytest.mark.parametrize(
+    ("step", "frame_count", "at_most"),
+    [(0.001, 30, 0.9), (0.005, 134, 1.3), (0.02, 468, 2.0)],
+    ids=["30-frames", "134-frames", "468-frames"],
+)
+def test_version_3_wire_bytes_per_document(step: float, frame_count: int, at_most: float) -> None:
+    """Counted, not timed: the 21,479-byte orders document costs at most 2x its size on the
+    wire with the default policy even at 468 frames (version 2: 1.8x-3.8x), and its final
+    frame is a digest of under 100 bytes instead of the whole object."""
+    frames = orders_frames(step)
+    size = sum(len(encode(f)) for f in frames)
+    assert len(frames) == frame_count
+    assert size <= at_most * len(ORDERS_TEXT.encode())
+    assert len(encode(frames[-1])) < 100
+    assert size < 0.6 * sum(len(encode(f)) for f in orders_frames(step, version=2))
+    assert decode_all(frames)[-1].final == json.loads(ORDERS_TEXT)
+
+
+def test_a_client_resuming_from_a_snapshot_verifies_the_digest() -> None:
+    """A snapshot carries the digest after its frame and the pointer the next frame is
+    relative to: a client that starts from it (frames before it dropped) verifies the final
+    frame and has the object; without them it could do neither."""
+    encoder = ProfileEncoder(emit=Throttle(20), snapshot_every=40)
+    pieces = split_random(ORDERS_TEXT, seed=1, max_size=8)
+    outputs = list(stream(pieces).events())
+    frames = [f for i, o in enumerate(outputs) for f in encoder.feed(o, now=i * 0.005)]
+    frames += encoder.close()
+    snapshot = [f for f in frames if f.event == "snapshot"][1]
+    data = json.loads(snapshot.data or "")
+    assert set(data) == {"value", "open", "digest", "at"}
+    later = [f for f in frames if f.event != "snapshot" and int(f.id or 0) > int(snapshot.id or 0)]
+    assert decode_all([snapshot, *later])[-1].final == json.loads(ORDERS_TEXT)
+    del data["digest"]  # a version-2 snapshot in a version-3 stream: nothing to verify with
+    bare = SSE(json.dumps(data), event="snapshot", id=snapshot.id)
+    with pytest.raises(StreamIntegrityError, match="carried none"):
+        decode_all([bare, *later])
+
+
+@pytest.mark.parametrize(
+    ("chunks", "message"),
+    [
+        (['{"json":{"1/a":1}}'], "no pointer before it"),
+        (['{"json":{"":{}}}', '{"json":{"2/a":1}}'], "climbs 2 levels"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/a/b":1,"1":2}}'], "invalid pointer '1'"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/a/b":1,"x/c":2}}'], "invalid pointer 'x/c'"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/b":1,"1/c":2,"1/b":3}}'], "same value"),
+    ],
+    ids=["first", "above-root", "digits-in-a-map", "no-count", "duplicate"],
+)
+def test_malformed_relative_pointers_are_delta_errors(chunks: list[str], message: str) -> None:
+    """A relative pointer that cannot be resolved is refused, naming what is wrong."""
+    frames = [SSE(c, event="delta", id=str(i)) for i, c in enumerate(chunks, 1)]
+    with pytest.raises(DeltaError, match=message):
+        decode_all(frames)
+
+
+@pytest.mark.parametrize("digest", ['"12345"', '"ABCDEF01"', "null", "7"])
+def test_a_malformed_digest_is_an_sse_error(digest: str) -> None:
+    """A final frame's digest is 8 lowercase hex digits."""
+    frames = [SSE('{"json":{"":1}}', event="delta", id="1")]
+    frames.append(SSE(f'{{"digest":{digest}}}', event="final", id="2"))
+    with pytest.raises(SSEError, match="malformed final frame 2"):
+        decode_all(frames)
+
+
+def test_an_unknown_version_is_refused() -> None:
+    """ProfileEncoder writes versions 2 and 3 only."""
+    with pytest.raises(ValueError, match=r"version must be one of \(2, 3\)"):
+        ProfileEncoder(version=4)  # type: ignore[arg-type]
