@@ -273,9 +273,7 @@ def test_spliced_frames_fail_the_final_digest(site: Any, page: Any, transport: s
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_a_resume_from_a_snapshot_verifies_the_digest(
-    site: Any, page: Any, transport: str
-) -> None:
+def test_a_resume_from_a_snapshot_verifies_the_digest(site: Any, page: Any, transport: str) -> None:
     """Version 3: a client that resumes from a snapshot (frames 2..4 dropped) continues the
     digest the snapshot carries, so its final check passes and it delivers the object."""
     url, _ = site

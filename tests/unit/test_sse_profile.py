@@ -205,7 +205,9 @@ def test_frames_are_numbered_from_one_and_end_with_final() -> None:
         digest = zlib.crc32(data.encode() + b"\n", digest)
     assert frames == [
         *(SSE(data, event="delta", id=str(i)) for i, data in enumerate(deltas, 1)),
-        SSE(f'{{"digest":"{digest:08x}","finish_reason":null,"usage":null}}', event="final", id="4"),
+        SSE(
+            f'{{"digest":"{digest:08x}","finish_reason":null,"usage":null}}', event="final", id="4"
+        ),
     ]
     assert decode_all(frames)[-1].final == {"a": "hello", "b": [1, 2]}
 

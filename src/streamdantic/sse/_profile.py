@@ -389,11 +389,7 @@ def _expand(delta: Delta, previous: list[str] | None) -> tuple[Delta, list[str] 
             return key
         slash = key.find("/")
         up = key if slash < 0 else key[:slash]
-        if (
-            not (up.isascii() and up.isdigit())
-            or len(up) > _MAX_UP_DIGITS
-            or (many and slash < 0)
-        ):
+        if not (up.isascii() and up.isdigit()) or len(up) > _MAX_UP_DIGITS or (many and slash < 0):
             raise DeltaError(
                 f"invalid pointer {key!r}: a JSON Pointer, or (version 3) an up-count and a "
                 "pointer relative to the previous one"
