@@ -31,13 +31,13 @@ ids, snapshots, terminal and error frames, resume rules); this module implements
 # - Version 3 (the default): the `final` frame carries a digest instead of the object, a
 #   CRC-32 running over the exact data text of every `delta` frame (each followed by LF),
 #   which both clients compute from the bytes they received, with no JSON canonical form to
-#   agree on; a snapshot carries the digest after its frame, so a client that resumes from
-#   it continues the same digest. Inside a delta frame, each pointer after the first may be
+#   agree on. A delta frame is the delta alone (no chunk wrapper), and each pointer may be
 #   written relative to the one before it (`_shorten`/`_expand`: "2/name" is two levels up
-#   from the previous pointer, then /name), in the order json, text, done; the first is
-#   absolute, so every frame decodes on its own. The decoder reads version-2 frames too:
-#   an absolute pointer is valid in both, and a `final` frame without `digest` is checked
-#   the version-2 way (its object).
+#   from the previous pointer, then /name), in the order json, text, done, the first one
+#   relative to the previous delta frame's last. A snapshot carries the digest after its
+#   frame and that last pointer (`at`), so a client that resumes from it continues both.
+#   The decoder reads version-2 frames too: a chunk-shaped delta and absolute pointers are
+#   valid, and a `final` frame without `digest` is checked the version-2 way (its object).
 
 from __future__ import annotations
 
@@ -455,7 +455,7 @@ class ProfileEncoder:
     parts are sent from ``Update.parts``), then `close` it, with the error if the stream
     failed. Each call returns the frames to send, in order.
 
-    Streamdantic profile: ``delta`` frames (nested-profile chunks), part frames
+    Streamdantic profile: ``delta`` frames (nested-profile deltas, short pointers), part frames
     (``reasoning``, ``refusal``, ``tool_call``, ``tool_result``, ``usage``) and one terminal
     frame, ``final`` or ``error``, with ids 1, 2, 3, ...; and, when enabled, periodic
     ``snapshot`` frames for a store. A snapshot carries the id of the last frame it includes
