@@ -67,6 +67,7 @@ from .sse._profile import (
     ProfileDecoder,
     ProfileEncoder,
     SSEProfile,
+    WireVersion,
     _check_profile,
     error_type,
     stream_frame,
@@ -414,6 +415,9 @@ class EventStreamResponse(Response):
             n frames a second (default ``Throttle(20)``: the first change and the final
             state at once, what arrives in between coalesced into one frame), or
             ``"changes"``, a frame for every update and part.
+        wire_version: the version of the streamdantic profile a source's frames are written
+            in: ``3`` (default) or ``2``, for clients that read only version 2 while they
+            are upgraded (docs/sse.md, "Versions").
         on_resume: for a source, what a request asking to resume gets: ``"refuse"``
             (default: 409) or ``"restart"`` (a new generation, declared as such; the
             streamdantic profile only).
@@ -437,7 +441,7 @@ class EventStreamResponse(Response):
 
     Raises:
         ValueError: neither or both of `source` and `store`; `store` without `stream_id`;
-            an unknown profile, `emit` or `on_resume`; ``on_resume="restart"`` with the compatible
+            an unknown profile, `emit`, `wire_version` or `on_resume`; ``on_resume="restart"`` with the compatible
             profile (it has no frame to declare a restart).
         UsageError: an unknown `protocol`, `protocol` with a non-default `profile`, or
             `retry` with the plain-text protocol.
@@ -455,6 +459,7 @@ class EventStreamResponse(Response):
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         profile: SSEProfile = "nested",
         emit: FrameRate = DEFAULT_EMIT,
+        wire_version: WireVersion = 3,
         on_resume: OnResume = "refuse",
         store: Store | None = None,
         stream_id: str | None = None,
@@ -503,7 +508,7 @@ class EventStreamResponse(Response):
             raise ValueError(f"store_timeout must be positive, not {store_timeout!r}")
         self.store_timeout = store_timeout
         # No snapshots: they serve clients that missed frames, which only a store can serve.
-        encoder = ProfileEncoder(profile=profile, emit=emit)  # checks emit, with or without
+        encoder = ProfileEncoder(profile=profile, emit=emit, version=wire_version)  # checks them
         self._interval = 1 / emit.per_second if isinstance(emit, Throttle) else None
         self._encoder: ProfileEncoder | FrontendEncoder | None = None
         if source is not None:
@@ -865,6 +870,8 @@ class ResumableStreams:
         heartbeat, send_timeout, retry: as for `EventStreamResponse`.
         emit: how often a generation's changes become frames in the store, as for
             `EventStreamResponse` (default ``Throttle(20)``; each frame is a store write).
+        wire_version: the version of the streamdantic profile the stored frames are written
+            in, as for `EventStreamResponse` (default ``3``).
         snapshot_every: frames between the snapshots kept in the store, from which a client
             whose frames were dropped resumes (keep it below the store's ``max_frames``:
             frames after the latest snapshot are never dropped).
@@ -899,6 +906,7 @@ class ResumableStreams:
         retry: int | None = None,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
         protocol: FrontendProtocol | FrontendEncoder | None = None,
+        wire_version: WireVersion = 3,
     ) -> None:
         if protocol is not None:
             frontend_encoder(protocol)  # check it now
@@ -930,8 +938,10 @@ class ResumableStreams:
         self.send_timeout = send_timeout
         self.snapshot_every = snapshot_every
         self.emit = emit
+        self.wire_version: WireVersion = wire_version
         self.retry = retry
-        ProfileEncoder(snapshot_every=snapshot_every, emit=emit)  # check the options now
+        # check the options now
+        ProfileEncoder(snapshot_every=snapshot_every, emit=emit, version=wire_version)
         self._group: anyio.abc.TaskGroup | None = None
         self._running = 0  # generations started by spawn and not yet ended
 
@@ -1010,7 +1020,9 @@ class ResumableStreams:
                 f"{self._running} generations are running, max_generations="
                 f"{self.max_generations}: retry once one has ended, or raise the cap"
             )
-        encoder = ProfileEncoder(snapshot_every=self.snapshot_every, emit=self.emit)
+        encoder = ProfileEncoder(
+            snapshot_every=self.snapshot_every, emit=self.emit, version=self.wire_version
+        )
         stream_id = secrets.token_urlsafe(16)
         self._running += 1  # taken before the first await: concurrent spawns see it
         try:

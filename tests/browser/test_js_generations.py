@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 CLIENT = Path(__file__).resolve().parents[2] / "src" / "streamdantic" / "_web" / "streamdantic.js"
 TRANSPORTS = ["eventsource", "fetch"]
-SSE_PATHS = ("/source", "/restart", "/liar", "/tokenless")
+SSE_PATHS = ("/source", "/restart", "/liar", "/tokenless", "/tokenless-v2", "/snapshot")
 
 BOOK_A = ['{"title": "A Wiza', 'rd of Earthsea", ', '"year": 19', "68, ", '"isbn": "0-"', "}"]
 BOOK_B = ['{"title": "The L', 'eft Hand of Darkness", ', '"year": 19', "69, ", '"isbn": "1-"', "}"]
@@ -67,8 +67,8 @@ class Book(BaseModel):
     isbn: str
 
 
-def frames(chunks: list[str]) -> list[ServerSentEvent]:
-    encoder = ProfileEncoder()
+def frames(chunks: list[str], **options: Any) -> list[ServerSentEvent]:
+    encoder = ProfileEncoder(**options)
     out = [f for output in stream(chunks, Book).events() for f in encoder.feed(output)]
     return out + encoder.close()
 
@@ -153,12 +153,23 @@ def build_app() -> CutFirstResponse:
 
     answers: dict[str, int] = {}
     a, b = frames(BOOK_A), frames(BOOK_B)
+    a2, b2 = frames(BOOK_A, version=2), frames(BOOK_B, version=2)
+    with_snapshots = frames(BOOK_A, snapshot_every=2)
+    snapshot = [f for f in with_snapshots if f.event == "snapshot"][1]  # after frame 4
+    after = [f for f in with_snapshots if f.event != "snapshot" and int(f.id or 0) > 4]
+    assert snapshot.id == "4" and after[0].id == "5"
     retry = ServerSentEvent(retry=10)
     scripted = {
         # A server that answers the reconnection with another generation, unannounced.
         "/liar": [body(retry, stream_frame("gen-a"), *a[:3]), body(stream_frame("gen-b"), *b)],
         # An old server without stream frames that restarts: only the final check sees it.
         "/tokenless": [body(retry, *a[:1]), body(*b)],
+        "/tokenless-v2": [body(retry, *a2[:1]), body(*b2)],
+        # A store that dropped frames 2..4: the resumed client starts from the snapshot.
+        "/snapshot": [
+            body(retry, stream_frame("gen-a"), *a[:1]),
+            body(stream_frame("gen-a"), snapshot, *after),
+        ],
     }
 
     async def scripted_answer(request: Request) -> Response:
@@ -181,6 +192,8 @@ def build_app() -> CutFirstResponse:
             Route("/restart", restart),
             Route("/liar", scripted_answer),
             Route("/tokenless", scripted_answer),
+            Route("/tokenless-v2", scripted_answer),
+            Route("/snapshot", scripted_answer),
         ]
     )
     return CutFirstResponse(app, after=2)  # the stream frame (and retry), one delta: cut
@@ -248,11 +261,36 @@ def test_a_reconnection_to_another_generation_is_refused(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_spliced_frames_fail_the_final_check(site: Any, page: Any, transport: str) -> None:
-    """Without stream tokens, the spliced object is caught at the final frame, with the
-    pointer of the first difference."""
+def test_spliced_frames_fail_the_final_digest(site: Any, page: Any, transport: str) -> None:
+    """Version 3, without stream tokens: the spliced frames are caught at the final frame,
+    whose digest is not the one of the delta frames the browser applied."""
     url, _ = site
     result = run(page, url, "/tokenless", transport)
+    assert result["error"]["name"] == "StreamIntegrityError", result["error"]
+    assert "final frame's digest" in result["error"]["message"]
+    assert result["final"] is None
+    assert result["value"]["title"] == "A Wizaeft Hand of Darkness"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_resume_from_a_snapshot_verifies_the_digest(site: Any, page: Any, transport: str) -> None:
+    """Version 3: a client that resumes from a snapshot (frames 2..4 dropped) continues the
+    digest the snapshot carries, so its final check passes and it delivers the object."""
+    url, _ = site
+    result = run(page, url, "/snapshot", transport)
+    assert result["error"] is None, result["error"]
+    assert result["status"] == "done"
+    assert result["final"] == result["value"] == FINAL_A
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_spliced_version_2_frames_fail_the_final_check(
+    site: Any, page: Any, transport: str
+) -> None:
+    """Version 2, without stream tokens: the spliced object is caught at the final frame,
+    with the pointer of the first difference."""
+    url, _ = site
+    result = run(page, url, "/tokenless-v2", transport)
     assert result["error"]["name"] == "StreamIntegrityError", result["error"]
     assert result["error"]["pointer"] == "/title"
     assert result["final"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import zlib
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Annotated, Any
@@ -190,8 +191,32 @@ def test_live_client_partials_are_one_object() -> None:
 
 
 def test_frames_are_numbered_from_one_and_end_with_final() -> None:
-    """A small stream gives delta frames with ids 1, 2, ... and one final frame."""
+    """A small stream gives delta frames with ids 1, 2, ... and one final frame (version 3:
+    the delta without its chunk wrapper, pointers relative to the one before, a digest in
+    final)."""
     frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()))
+    deltas = [
+        '{"json":{"":{},"/a":"he"}}',
+        '{"text":{"/a":"llo"},"json":{"/b":[],"0/0":1},"done":["0"]}',
+        '{"json":{"/b/1":2},"done":["1",""]}',
+    ]
+    digest = 0
+    for data in deltas:
+        digest = zlib.crc32(data.encode() + b"\n", digest)
+    assert frames == [
+        *(SSE(data, event="delta", id=str(i)) for i, data in enumerate(deltas, 1)),
+        SSE(
+            f'{{"digest":"{digest:08x}","finish_reason":null,"usage":null}}', event="final", id="4"
+        ),
+    ]
+    assert decode_all(frames)[-1].final == {"a": "hello", "b": [1, 2]}
+
+
+def test_version_2_frames_are_still_written_and_read() -> None:
+    """ProfileEncoder(version=2) writes the version-2 frames (absolute pointers, the object
+    in final), and the decoder reads them."""
+    frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()), version=2)
+    assert decode_all(frames)[-1].final == {"a": "hello", "b": [1, 2]}
     assert frames == [
         SSE('{"delta":{"json":{"":{},"/a":"he"}}}', event="delta", id="1"),
         SSE(
@@ -251,8 +276,8 @@ def test_finish_reason_and_usage_ride_on_the_final_frame() -> None:
     """The final frame carries the finish reason and usage seen during the stream."""
     frames = encode_all(list(stream(['{"a": 1}', Finish("stop"), Usage(1, 2)]).events()))
     final = json.loads(frames[-1].data)
+    del final["digest"]
     assert final == {
-        "value": {"a": 1},
         "finish_reason": "stop",
         "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
     }
@@ -353,8 +378,8 @@ BOOK_A = ['{"title": "A Wiza', 'rd of Earthsea", "year": 1968}']
 BOOK_B = ['{"title": "The L', 'eft Hand of Darkness", "year": 1969}']
 
 
-def generation(chunks: list[str], model: Any = None) -> list[SSE]:
-    return encode_all(list(stream(chunks, model).events()))
+def generation(chunks: list[str], model: Any = None, **options: Any) -> list[SSE]:
+    return encode_all(list(stream(chunks, model).events()), **options)
 
 
 def feed_all(decoder: ProfileDecoder[Any], frames: list[SSE]) -> list[ClientUpdate[Any]]:
@@ -367,9 +392,19 @@ def test_frames_spliced_from_another_generation_fail_at_the_final_frame() -> Non
     a, b = generation(BOOK_A), generation(BOOK_B)
     decoder: ProfileDecoder[Any] = ProfileDecoder()
     feed_all(decoder, a[:1])
-    with pytest.raises(StreamIntegrityError, match=r"at \$\.title: frames were lost or spliced"):
+    with pytest.raises(StreamIntegrityError, match=r"final frame's digest .*spliced"):
         feed_all(decoder, b)  # a server that restarted, numbering from 1 again
     assert decoder.value == {"title": "A Wizaeft Hand of Darkness", "year": 1969}
+    assert decoder.final is None
+
+
+def test_version_2_frames_spliced_fail_at_the_path_of_the_difference() -> None:
+    """Version 2 compares the object: the error names the path of the first difference."""
+    a, b = generation(BOOK_A, version=2), generation(BOOK_B, version=2)
+    decoder: ProfileDecoder[Any] = ProfileDecoder()
+    feed_all(decoder, a[:1])
+    with pytest.raises(StreamIntegrityError, match=r"at \$\.title: frames were lost or spliced"):
+        feed_all(decoder, b)
     assert decoder.final is None
 
 
@@ -457,15 +492,17 @@ def test_stream_frames_have_no_id_and_need_a_token() -> None:
 
 def test_validation_that_changes_the_object_is_not_a_mismatch() -> None:
     """Defaults, aliases, ignored keys and transforming validators make the final value
-    differ from the merged one: the final frame carries the raw value too, and the check
-    passes, typed or not."""
+    differ from the merged one: the final frame carries the validated value too (version 2:
+    the raw value), and the check passes, typed or not."""
     text = '{"Name": "kettle", "tag": "tea", "extra": [1]}'
-    frames = encode_all(list(stream(split_random(text, seed=3, max_size=5), Item).events()))
-    final = json.loads(frames[-1].data)
-    assert final["value"] == {"Name": "kettle", "count": 0, "tag": "TEA"}
-    assert final["raw"] == json.loads(text)
-    assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
-    assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what the frames built
+    chunks = split_random(text, seed=3, max_size=5)
+    for version in (2, 3):
+        frames = encode_all(list(stream(chunks, Item).events()), version=version)
+        final = json.loads(frames[-1].data)
+        assert final["value"] == {"Name": "kettle", "count": 0, "tag": "TEA"}
+        assert final.get("raw") == (json.loads(text) if version == 2 else None)
+        assert decode_all(frames, Item)[-1].final == Item(Name="kettle", tag="tea")
+        assert decode_all(frames)[-1].final == json.loads(text)  # untyped: what frames built
 
 
 @pytest.mark.parametrize(
@@ -851,9 +888,9 @@ def test_prose_beside_tool_calls_is_sent_as_a_growing_root_string() -> None:
     items = list(stream(source, tools={"search": dict}).events())
     frames = encode_all(items, snapshot_every=2)
     assert [json.loads(f.data) for f in frames if f.event == "delta"] == [
-        {"delta": {"json": {"": "Let me "}}},
-        {"delta": {"text": {"": "check."}}},
-        {"delta": {"done": [""]}},
+        {"json": {"": "Let me "}},
+        {"text": {"": "check."}},
+        {"done": [""]},
     ]
     updates = decode_all([f for f in frames if f.event != "snapshot"])
     assert updates[-1].final == "Let me check." and updates[-1].finish_reason == "stop"
@@ -963,7 +1000,7 @@ def test_a_throttled_encoder_flushes_at_its_deadline_by_poll() -> None:
     assert encoder.next_deadline == 10.25
     assert encoder.poll(10.24) == []
     (held,) = encoder.poll(10.25)
-    assert json.loads(held.data or "") == {"delta": {"text": {"/a": "yz"}}}
+    assert json.loads(held.data or "") == {"text": {"0": "yz"}}  # /a, as the frame before
     assert encoder.next_deadline == float("inf")
     assert encoder.poll(99.0) == []
     assert [f.event for f in encoder.feed(outputs[3], now=10.3)] == ["delta", "final"]
@@ -1023,7 +1060,7 @@ def test_a_throttled_encoder_joins_consecutive_parts() -> None:
                 "index": 1,
             },
         ),
-        ("delta", {"delta": {"json": {"": "Hello"}}}),
+        ("delta", {"json": {"": "Hello"}}),
         ("usage", {"type": "usage", "input_tokens": 1, "output_tokens": 2, "total_tokens": 3}),
     ]
     assert [f.event for f in encoder.close()] == ["delta", "final"]
@@ -1042,3 +1079,88 @@ def test_a_bad_emit_is_refused(emit: Any) -> None:
     """The error names the valid choices."""
     with pytest.raises(ValueError, match=r"'changes' or Throttle\(per_second\)"):
         ProfileEncoder(emit=emit)
+
+
+# ------------------------------------------------------------------------------ version 3
+
+
+def orders_frames(step: float, version: int = 3) -> list[SSE]:
+    """The 20 KB orders fixture in token-sized pieces, throttled at 20 frames a second with a
+    piece every `step` seconds of `now` (no clock: the frames depend only on these numbers)."""
+    encoder = ProfileEncoder(emit=Throttle(20), version=version)  # type: ignore[arg-type]
+    pieces = split_random(ORDERS_TEXT, seed=1, max_size=8)
+    frames = []
+    for i, output in enumerate(stream(pieces).events()):
+        frames.extend(encoder.feed(output, now=i * step))
+    return frames + encoder.close()
+
+
+@pytest.mark.parametrize(
+    ("step", "frame_count", "at_most"),
+    [(0.001, 30, 0.9), (0.005, 134, 1.3), (0.02, 468, 2.0)],
+    ids=["30-frames", "134-frames", "468-frames"],
+)
+def test_version_3_wire_bytes_per_document(step: float, frame_count: int, at_most: float) -> None:
+    """Counted, not timed: the 21,479-byte orders document costs at most 2x its size on the
+    wire with the default policy even at 468 frames (version 2: 1.8x-3.8x), and its final
+    frame is a digest of under 100 bytes instead of the whole object."""
+    frames = orders_frames(step)
+    size = sum(len(encode(f)) for f in frames)
+    assert len(frames) == frame_count
+    assert size <= at_most * len(ORDERS_TEXT.encode())
+    assert len(encode(frames[-1])) < 100
+    assert size < 0.6 * sum(len(encode(f)) for f in orders_frames(step, version=2))
+    assert decode_all(frames)[-1].final == json.loads(ORDERS_TEXT)
+
+
+def test_a_client_resuming_from_a_snapshot_verifies_the_digest() -> None:
+    """A snapshot carries the digest after its frame and the pointer the next frame is
+    relative to: a client that starts from it (frames before it dropped) verifies the final
+    frame and has the object; without them it could do neither."""
+    encoder = ProfileEncoder(emit=Throttle(20), snapshot_every=40)
+    pieces = split_random(ORDERS_TEXT, seed=1, max_size=8)
+    outputs = list(stream(pieces).events())
+    frames = [f for i, o in enumerate(outputs) for f in encoder.feed(o, now=i * 0.005)]
+    frames += encoder.close()
+    snapshot = [f for f in frames if f.event == "snapshot"][1]
+    data = json.loads(snapshot.data or "")
+    assert set(data) == {"value", "open", "digest", "at"}
+    later = [f for f in frames if f.event != "snapshot" and int(f.id or 0) > int(snapshot.id or 0)]
+    assert decode_all([snapshot, *later])[-1].final == json.loads(ORDERS_TEXT)
+    del data["digest"]  # a version-2 snapshot in a version-3 stream: nothing to verify with
+    bare = SSE(json.dumps(data), event="snapshot", id=snapshot.id)
+    with pytest.raises(StreamIntegrityError, match="carried none"):
+        decode_all([bare, *later])
+
+
+@pytest.mark.parametrize(
+    ("chunks", "message"),
+    [
+        (['{"json":{"1/a":1}}'], "no pointer before it"),
+        (['{"json":{"":{}}}', '{"json":{"2/a":1}}'], "climbs 2 levels"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/a/b":1,"1":2}}'], "invalid pointer '1'"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/a/b":1,"x/c":2}}'], "invalid pointer 'x/c'"),
+        (['{"json":{"":{},"/a":{}}}', '{"json":{"/b":1,"1/c":2,"1/b":3}}'], "same value"),
+    ],
+    ids=["first", "above-root", "digits-in-a-map", "no-count", "duplicate"],
+)
+def test_malformed_relative_pointers_are_delta_errors(chunks: list[str], message: str) -> None:
+    """A relative pointer that cannot be resolved is refused, naming what is wrong."""
+    frames = [SSE(c, event="delta", id=str(i)) for i, c in enumerate(chunks, 1)]
+    with pytest.raises(DeltaError, match=message):
+        decode_all(frames)
+
+
+@pytest.mark.parametrize("digest", ['"12345"', '"ABCDEF01"', "null", "7"])
+def test_a_malformed_digest_is_an_sse_error(digest: str) -> None:
+    """A final frame's digest is 8 lowercase hex digits."""
+    frames = [SSE('{"json":{"":1}}', event="delta", id="1")]
+    frames.append(SSE(f'{{"digest":{digest}}}', event="final", id="2"))
+    with pytest.raises(SSEError, match="malformed final frame 2"):
+        decode_all(frames)
+
+
+def test_an_unknown_version_is_refused() -> None:
+    """ProfileEncoder writes versions 2 and 3 only."""
+    with pytest.raises(ValueError, match=r"version must be one of \(2, 3\)"):
+        ProfileEncoder(version=4)  # type: ignore[arg-type]

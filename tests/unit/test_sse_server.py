@@ -35,6 +35,7 @@ from streamdantic.sse import (
     SSEDecoder,
     encode,
 )
+from streamdantic.sse._profile import WireVersion
 from streamdantic.starlette import (
     EventStreamResponse,
     ResumableStreams,
@@ -1011,3 +1012,39 @@ async def test_an_authorize_hook_must_return_a_bool() -> None:
     ):
         with pytest.raises(TypeError, match="forget to return"):
             await client.get("/streams/x")
+
+
+# ------------------------------------------------------------------------------ wire versions
+
+
+@pytest.mark.parametrize("version", [2, 3])
+async def test_a_response_writes_the_wire_version_asked_for(version: WireVersion) -> None:
+    """``wire_version=2`` keeps the version-2 frames (the object in final, chunk-shaped
+    deltas) for older clients; the default is version 3 (a digest)."""
+    call = Call()
+    options: dict[str, Any] = {} if version == 3 else {"wire_version": 2}
+    await call.run(EventStreamResponse(astream(slow(pieces())), **options))
+    events = call.events()
+    final = json.loads(events[-1].data or "")
+    assert ("digest" in final) == (version == 3) and ("value" in final) == (version == 2)
+    deltas = [json.loads(e.data or "") for e in events if e.event == "delta"]
+    assert all(("delta" in d) == (version == 2) for d in deltas)
+    assert final_of(events) == json.loads(DOC)
+
+
+async def test_a_generation_stores_the_wire_version_asked_for() -> None:
+    """ResumableStreams(wire_version=2) stores version-2 frames, which its readers serve."""
+    store = MemoryStore()
+    streams = ResumableStreams(store=store, emit="changes", wire_version=2)
+    async with streams:
+        stream_id = await streams.spawn(astream(slow(pieces())))
+        events: list[ServerSentEvent] = []
+        with anyio.fail_after(10):
+            while not events or events[-1].event != "final":
+                frames = await store.read(stream_id, len(events), wait=1)
+                assert frames is not None
+                events += frames.events
+    assert "value" in json.loads(events[-1].data or "")
+    assert final_of(events) == json.loads(DOC)
+    with pytest.raises(ValueError, match="version must be one of"):
+        ResumableStreams(wire_version=4)  # type: ignore[arg-type]

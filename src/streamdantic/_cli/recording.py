@@ -179,11 +179,13 @@ def items(recording: Recording, *, chunk_size: int = 0) -> Iterator[Any]:
 
 
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
-    from .._deltas import Chunk
+    from ..sse._profile import delta_chunk
 
+    previous = None  # version 3: pointers relative to the previous frame's last
     for event in events:
         if event.event == "delta":
-            yield Chunk.from_json(_data(event))
+            chunk, previous = delta_chunk(_data(event), previous)
+            yield chunk
         elif event.event == "snapshot":
             raise CommandError(
                 "this recording resumes from a snapshot; replay a recording of a whole stream"

@@ -22,8 +22,13 @@
 // - Generations: every response opens with an unnumbered `stream` frame naming its
 //   generation (docs/sse.md). The first token is kept; a response with another token (or
 //   none) after frames were applied is another generation: a StreamIntegrityError, unless
-//   it declares a restart, which resets the object ("restart" event). The `final` frame's
-//   object (`raw`, else `value`) must be the merged one, or frames were lost or spliced.
+//   it declares a restart, which resets the object ("restart" event).
+// - Version 3 (docs/sse.md): the `final` frame carries `digest`, a CRC-32 running over the
+//   exact data text (UTF-8, each followed by LF) of every delta frame applied; a snapshot
+//   carries the digest after its frame, so a resumed client continues it. A pointer in a
+//   delta after the first may be relative to the one before it (json, text, done order):
+//   "2/name" climbs two levels, then appends /name. A version-2 `final` (no digest) is
+//   checked by its object (`raw`, else `value`), as before.
 
 const MISSING = Symbol("missing");
 
@@ -133,6 +138,83 @@ export function toPointer(tokens) {
   return tokens.map((t) => "/" + String(t).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
 }
 
+// CRC-32 (ISO-HDLC, zlib's crc32) of UTF-8 bytes, continuing from `crc`.
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+const UTF8 = new TextEncoder();
+
+/** The version-3 digest after one more delta frame whose data text is `data` (docs/sse.md). */
+export function digestStep(crc, data) {
+  const bytes = UTF8.encode(data + "\n");
+  let c = (crc ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A digest as the frames write it: 8 lowercase hex digits. */
+export function digestHex(crc) {
+  return crc.toString(16).padStart(8, "0");
+}
+
+/** The escaped reference tokens of a JSON Pointer (no unescaping: relative pointers relate them). */
+export function pointerTokens(pointer) {
+  return pointer === "" ? [] : pointer.slice(1).split("/");
+}
+
+/**
+ * A delta frame's chunk with every relative pointer made absolute, and the tokens of its
+ * last pointer: `{chunk, previous}`. Version 3 (docs/sse.md) sends the delta alone (no
+ * `delta` wrapper) and writes a pointer relative to the one before it (json, text, done;
+ * the first to the previous frame's last, `previous`). Throws DeltaError for a malformed
+ * relative pointer.
+ */
+export function expandChunk(chunk, previous = null) {
+  if (chunk && typeof chunk === "object" && !("delta" in chunk)) chunk = { delta: chunk };
+  const delta = (chunk && chunk.delta) || {};
+  const full = (key, many) => {
+    if (typeof key !== "string") throw new DeltaError(`invalid JSON Pointer ${JSON.stringify(key)}`);
+    if (key === "" || key[0] === "/") {
+      previous = pointerTokens(key);
+      return key;
+    }
+    const slash = key.indexOf("/");
+    const up = slash < 0 ? key : key.slice(0, slash);
+    if (!/^[0-9]{1,6}$/.test(up) || (many && slash < 0)) {
+      throw new DeltaError(`invalid pointer ${JSON.stringify(key)}: a JSON Pointer, or (version 3) an up-count and a pointer relative to the previous one`);
+    }
+    if (previous === null) throw new DeltaError(`relative pointer ${JSON.stringify(key)} has no pointer before it`);
+    const keep = previous.length - Number(up);
+    if (keep < 0) throw new DeltaError(`relative pointer ${JSON.stringify(key)} climbs ${up} levels from a pointer of ${previous.length}`);
+    const tokens = previous.slice(0, keep);
+    if (slash >= 0) tokens.push(...key.slice(slash + 1).split("/"));
+    previous = tokens;
+    return tokens.length ? "/" + tokens.join("/") : "";
+  };
+  const map = (object) => {
+    if (object === undefined) return undefined;
+    const out = {};
+    const entries = Object.entries(object);
+    for (const [key, value] of entries) out[full(key, entries.length > 1)] = value;
+    if (Object.keys(out).length !== entries.length) throw new DeltaError("two keys of one map name the same value");
+    return out;
+  };
+  const json = map(delta.json);
+  const text = map(delta.text);
+  const done = delta.done === undefined ? undefined : delta.done.map((k) => full(k, false));
+  const out = {};
+  if (json !== undefined) out.json = json;
+  if (text !== undefined) out.text = text;
+  if (done !== undefined) out.done = done;
+  return { chunk: { ...chunk, delta: out }, previous };
+}
+
 function jsonType(value) {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
@@ -162,6 +244,7 @@ export class DeltaMerger {
     this.complete = false;
     this.open = new Set();
     this.applied = 0;
+    this.previous = null; // version 3: the tokens of the last pointer applied
   }
 
   /** The value at a JSON Pointer, or `undefined` when it has not arrived. */
@@ -201,6 +284,8 @@ export class DeltaMerger {
    */
   apply(chunk) {
     if (typeof chunk === "string") chunk = parseJSON(chunk);
+    const expanded = expandChunk(chunk, this.previous);
+    chunk = expanded.chunk;
     const delta = (chunk && chunk.delta) || {};
     const sets = delta.json || {};
     const texts = delta.text || {};
@@ -225,6 +310,7 @@ export class DeltaMerger {
       throw error;
     }
     this.applied += 1;
+    this.previous = expanded.previous;
     return touched;
   }
 
@@ -497,6 +583,7 @@ export class StreamdanticStream extends EventTarget {
     this.reconnects = 0;
     this.restarts = 0;
     this.token = null; // the generation's token, from the first stream frame
+    this.digest = 0; // version 3: the digest of the delta frames applied (null: unknown)
     this._responseStarted = false; // a response opened and no frame came yet
     this._failures = 0;
     this._reconnecting = false;
@@ -700,6 +787,7 @@ export class StreamdanticStream extends EventTarget {
     try {
       if (type === "delta") {
         const touched = this.merger.apply(parseJSON(data));
+        if (this.digest !== null) this.digest = digestStep(this.digest, data);
         this.lastEventId = id;
         this.updates += 1;
         this.dispatchEvent(new CustomEvent("update", { detail: { touched } }));
@@ -710,7 +798,23 @@ export class StreamdanticStream extends EventTarget {
         this.dispatchEvent(new CustomEvent("update", { detail: { touched: [""], snapshot: true } }));
       } else if (type === "final") {
         const payload = parseJSON(data);
-        if (this.merger.hasRoot) {
+        if ("digest" in payload) {
+          // Version 3: the delta frames applied must be the server's, byte for byte.
+          const ours = this.digest === null ? null : digestHex(this.digest);
+          if (ours !== payload.digest) {
+            this.done = true;
+            this._fail(
+              new StreamIntegrityError(
+                ours === null
+                  ? "the final frame carries a digest, but the snapshot this client resumed from carried none: the object cannot be checked; it is not delivered"
+                  : `the delta frames applied do not match the final frame's digest (${ours}, expected ${payload.digest}): ` +
+                    "frames were lost, duplicated, altered or spliced from another generation; the object is not delivered",
+              ),
+              true,
+            );
+            return;
+          }
+        } else if (this.merger.hasRoot) {
           const expected = "raw" in payload ? payload.raw : payload.value;
           const pointer = firstDifference(this.merger.value, expected);
           if (pointer !== null) {
@@ -727,7 +831,8 @@ export class StreamdanticStream extends EventTarget {
           }
         }
         this.lastEventId = id;
-        this.final = payload.value;
+        // Version 3 sends `value` only where validation changed the object the frames built.
+        this.final = "value" in payload ? payload.value : this.merger.hasRoot ? this.merger.value : null;
         this.finishReason = payload.finish_reason ?? null;
         if (payload.usage) this.usage = payload.usage;
         this.done = true;
@@ -775,6 +880,7 @@ export class StreamdanticStream extends EventTarget {
     if (!this.lastEventId) return; // nothing applied yet: this is the stream
     if (info.restart === true) {
       this.merger.reset();
+      this.digest = 0;
       this.lastEventId = "";
       this.final = undefined;
       this.finishReason = null;
@@ -800,9 +906,16 @@ export class StreamdanticStream extends EventTarget {
   // complete, exactly the state a client that saw every frame has.
   _reset(snapshot) {
     this.merger.reset();
-    if (!snapshot || !("value" in snapshot)) return;
+    // A version-3 snapshot carries the digest after its frame; "{}" (nothing started) means
+    // no delta frame yet; a version-2 snapshot has none, so the digest is unknown.
+    const started = snapshot && "value" in snapshot;
+    if (!started) this.digest = 0;
+    else this.digest = typeof snapshot.digest === "string" && /^[0-9a-f]{8}$/.test(snapshot.digest) ? parseInt(snapshot.digest, 16) : null;
+    if (!started) return;
     const open = new Set(snapshot.open || []);
     this.merger.apply({ delta: { json: { "": snapshot.value }, done: snapshotDone(snapshot.value, open) } });
+    // Version 3: the next frame's first pointer may be relative to the snapshot's `at`.
+    this.merger.previous = typeof snapshot.at === "string" ? pointerTokens(snapshot.at) : null;
   }
 
   _fail(error, fatal) {

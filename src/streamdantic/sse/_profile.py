@@ -28,15 +28,27 @@ ids, snapshots, terminal and error frames, resume rules); this module implements
 #   restart, which resets the decoder. The `final` frame carries the object the frames built
 #   (`value`, or `raw` where validation changed it): the decoder compares its own with it, so
 #   a frame lost or spliced anyway fails loudly instead of producing a wrong object.
+# - Version 3 (the default): the `final` frame carries a digest instead of the object, a
+#   CRC-32 running over the exact data text of every `delta` frame (each followed by LF),
+#   which both clients compute from the bytes they received, with no JSON canonical form to
+#   agree on. A delta frame is the delta alone (no chunk wrapper), and each pointer may be
+#   written relative to the one before it (`_shorten`/`_expand`: "2/name" is two levels up
+#   from the previous pointer, then /name), in the order json, text, done, the first one
+#   relative to the previous delta frame's last. A snapshot carries the digest after its
+#   frame and that last pointer (`at`), so a client that resumes from it continues both.
+#   The decoder reads version-2 frames too: a chunk-shaped delta and absolute pointers are
+#   valid, and a `final` frame without `digest` is checked the version-2 way (its object).
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final, Generic, Literal, TypeVar
 
+import jiter
 import pydantic_core
 
 from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
@@ -83,6 +95,12 @@ __all__ = [
     "TERMINAL_EVENTS",
     "stream_frame",
 ]
+
+#: The wire versions `ProfileEncoder` writes: 3 (the default: digest in ``final``, short
+#: pointers) or 2 (the object in ``final``, absolute pointers; for clients of 0.1.0dev
+#: releases that read only version 2). Decoders read both.
+WireVersion = Literal[2, 3]
+_VERSIONS: Final = (2, 3)
 
 T = TypeVar("T")
 
@@ -275,6 +293,157 @@ def _add_raw(data: dict[str, Any], raw: Any) -> None:
         data["raw"] = raw
 
 
+def _add_value(data: dict[str, Any], value: Any, raw: Any) -> None:
+    # Version 3: the final frame carries the validated object only where it differs from the
+    # raw value the frames built (defaults, aliases, coerced or transformed values), so a
+    # client that wants the validated form (a browser) has it; otherwise the client's own
+    # merged value is the object, and the digest proves it.
+    try:
+        raw_json, value_json = _dumps(raw), _dumps(value)
+    except ValueError:  # the final frame's own serialization reports it
+        data["value"] = value
+        return
+    if raw_json != value_json and (
+        _first_difference(json.loads(raw_json), json.loads(value_json)) is not None
+    ):
+        data["value"] = value
+
+
+# ------------------------------------------------------------------ version 3: the wire form
+# A relative pointer is an up-count (decimal digits) and a JSON Pointer to append: "2/name"
+# from "/orders/3/customer/id" is "/orders/3/name", "0/street" a child of the previous value,
+# "1" (in `done` only) its parent. It relates escaped tokens, so no token is unescaped.
+_MAX_UP_DIGITS: Final = 6
+
+
+def digest_step(digest: int, data: str, /) -> int:
+    """The version-3 digest after one more ``delta`` frame whose data text is `data`: the
+    CRC-32 (zlib's, ISO-HDLC) of the UTF-8 bytes of every delta frame's data, each followed
+    by a line feed, running from 0."""
+    return zlib.crc32(data.encode("utf-8") + b"\n", digest)
+
+
+def _tokens(pointer: str) -> list[str]:
+    return pointer.split("/")[1:] if pointer else []
+
+
+def _relative(previous: list[str], tokens: list[str]) -> str:
+    n, top = 0, min(len(previous), len(tokens))
+    while n < top and previous[n] == tokens[n]:
+        n += 1
+    rest = tokens[n:]
+    return f"{len(previous) - n}/{'/'.join(rest)}" if rest else str(len(previous) - n)
+
+
+def _shorten(delta: Delta, previous: list[str] | None) -> tuple[dict[str, Any], list[str] | None]:
+    """The wire form of a version-3 delta, each pointer written relative to the one before
+    it (json, then text, then done; the first one to the previous delta frame's last,
+    `previous`) where that is shorter, and the tokens of its last pointer.
+
+    A relative key of a map is never one the map already has, nor digits alone unless it is
+    the map's only key (a JavaScript object moves integer-like keys first, which would change
+    the order the keys are resolved in); a ``done`` entry may be anything."""
+    out: dict[str, Any] = {}
+
+    def short(pointer: str, used: set[str] | None, single: bool) -> str:
+        nonlocal previous
+        tokens = _tokens(pointer)
+        key = pointer
+        if previous is not None:
+            rel = _relative(previous, tokens)
+            if len(rel) < len(pointer) and (
+                used is None or ((single or "/" in rel) and rel not in used)
+            ):
+                key = rel
+        previous = tokens
+        if used is not None:
+            used.add(key)
+        return key
+
+    if delta.json:
+        used: set[str] = set()
+        one = len(delta.json) == 1
+        out["json"] = {short(ptr, used, one): value for ptr, value in delta.json.items()}
+    if delta.text:
+        used = set()
+        one = len(delta.text) == 1
+        out["text"] = {short(ptr, used, one): text for ptr, text in delta.text.items()}
+    if delta.done:
+        out["done"] = [short(ptr, None, False) for ptr in delta.done]
+    return out, previous
+
+
+def _expand(delta: Delta, previous: list[str] | None) -> tuple[Delta, list[str] | None]:
+    """The delta with every relative pointer made absolute (see `_shorten`), and the tokens
+    of its last pointer (`previous` for the next delta frame).
+
+    Raises:
+        DeltaError: a relative pointer with no pointer before it, one that climbs above the
+            root, a key of digits alone in a map of several, two keys naming one value.
+    """
+
+    def full(key: str, many: bool) -> str:
+        nonlocal previous
+        if not key or key[0] == "/":
+            previous = _tokens(key)
+            return key
+        slash = key.find("/")
+        up = key if slash < 0 else key[:slash]
+        if not (up.isascii() and up.isdigit()) or len(up) > _MAX_UP_DIGITS or (many and slash < 0):
+            raise DeltaError(
+                f"invalid pointer {key!r}: a JSON Pointer, or (version 3) an up-count and a "
+                "pointer relative to the previous one"
+            )
+        if previous is None:
+            raise DeltaError(f"relative pointer {key!r} has no pointer before it")
+        keep = len(previous) - int(up)
+        if keep < 0:
+            raise DeltaError(
+                f"relative pointer {key!r} climbs {up} levels from a pointer of {len(previous)}"
+            )
+        tokens = previous[:keep]
+        if slash >= 0:
+            tokens += key[slash + 1 :].split("/")
+        previous = tokens
+        return "/" + "/".join(tokens) if tokens else ""
+
+    many = len(delta.json) > 1
+    sets = {full(key, many): value for key, value in delta.json.items()}
+    many = len(delta.text) > 1
+    texts = {full(key, many): text for key, text in delta.text.items()}
+    done = tuple(full(key, False) for key in delta.done)
+    if len(sets) != len(delta.json) or len(texts) != len(delta.text):
+        raise DeltaError("two keys of one map name the same value")
+    return Delta(texts, sets, done), previous
+
+
+def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str] | None]:
+    short, previous = _shorten(delta, previous)
+    chunk = Chunk(Delta(short.get("text", {}), short.get("json", {}), short.get("done", ())))
+    # Version 3 sends the delta without its chunk wrapper: the chunk's compact JSON is
+    # '{"delta":' + the delta's + '}' (no other field is set), so the slice is the delta's.
+    return chunk.to_json()[9:-1], previous
+
+
+def delta_chunk(data: str, previous: list[str] | None, /) -> tuple[Chunk, list[str] | None]:
+    """The chunk of a ``delta`` frame's data, version 2 or 3 (relative pointers resolved
+    from `previous`, the escaped tokens of the previous delta frame's last pointer), and the
+    tokens of its own last pointer.
+
+    Raises:
+        DeltaError: not a chunk, or a malformed relative pointer.
+    """
+    try:
+        decoded = jiter.from_json(data.encode("utf-8"), allow_inf_nan=False)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise DeltaError(f"malformed chunk: not valid JSON ({exc})") from exc
+    if type(decoded) is dict and "delta" not in decoded:
+        decoded = {"delta": decoded}  # version 3: the delta alone
+    chunk = Chunk.from_dict(decoded)
+    delta, previous = _expand(chunk.delta, previous)
+    return Chunk(delta), previous
+
+
 # --------------------------------------------------------------------------------- encoder
 
 
@@ -286,7 +455,7 @@ class ProfileEncoder:
     parts are sent from ``Update.parts``), then `close` it, with the error if the stream
     failed. Each call returns the frames to send, in order.
 
-    Streamdantic profile: ``delta`` frames (nested-profile chunks), part frames
+    Streamdantic profile: ``delta`` frames (nested-profile deltas, short pointers), part frames
     (``reasoning``, ``refusal``, ``tool_call``, ``tool_result``, ``usage``) and one terminal
     frame, ``final`` or ``error``, with ids 1, 2, 3, ...; and, when enabled, periodic
     ``snapshot`` frames for a store. A snapshot carries the id of the last frame it includes
@@ -311,14 +480,19 @@ class ProfileEncoder:
             after the interval (`next_deadline`); the final update, and `close`, flush at
             once. Frames then depend on timing, not on the token count; the object they
             build is the same.
+        version: the wire version of the streamdantic profile: ``3`` (default: ``final``
+            carries a digest of the delta frames, pointers are short) or ``2`` (``final``
+            carries the object; for clients that read only version 2). docs/sse.md,
+            "Versions".
 
     Raises:
-        ValueError: an unknown profile or `emit`, or a non-positive period.
+        ValueError: an unknown profile, `emit` or `version`, or a non-positive period.
     """
 
     __slots__ = (
         "_compatible",
         "_deltas",
+        "_digest",
         "_finish_reason",
         "_held",
         "_id",
@@ -328,6 +502,7 @@ class ProfileEncoder:
         "_last_snapshot",
         "_mirror",
         "_open",
+        "_previous",
         "_provider_error",
         "_seen",
         "_sent_fields",
@@ -337,6 +512,7 @@ class ProfileEncoder:
         "_state",
         "_text",
         "_usage",
+        "_version",
     )
 
     def __init__(
@@ -346,8 +522,11 @@ class ProfileEncoder:
         snapshot_every: int | None = None,
         snapshot_interval: float | None = None,
         emit: FrameRate = "changes",
+        version: WireVersion = 3,
     ) -> None:
         profile = _check_profile(profile)
+        if version not in _VERSIONS or isinstance(version, bool):
+            raise ValueError(f"version must be one of {_VERSIONS!r}, not {version!r}")
         if not isinstance(emit, Throttle) and emit != "changes":
             raise ValueError(f"emit must be 'changes' or Throttle(per_second), not {emit!r}")
         if snapshot_every is not None and (
@@ -363,6 +542,9 @@ class ProfileEncoder:
                 f"snapshot_interval must be positive or None, not {snapshot_interval!r}"
             )
         self._compatible = profile == "compatible"
+        self._version = version
+        self._digest = 0  # version 3: the running digest of the delta frames (digest_step)
+        self._previous: list[str] | None = None  # version 3: the last pointer sent, as tokens
         self._snapshot_every = snapshot_every
         self._snapshot_interval = snapshot_interval
         self._deltas = DeltaEncoder()
@@ -539,8 +721,16 @@ class ProfileEncoder:
         data = _utf8_safe(data)
         if self._compatible:
             return ServerSentEvent(data, event=event)
+        if event == "delta":
+            self._digest = digest_step(self._digest, data)
         self._id += 1
         return ServerSentEvent(data, event=event, id=str(self._id))
+
+    def _delta_frame(self, delta: Delta) -> ServerSentEvent:
+        if self._version == 2:
+            return self._frame("delta", Chunk(delta).to_json())
+        data, self._previous = _delta_json(delta, self._previous)
+        return self._frame("delta", data)
 
     def _merge(self, events: Sequence[Event]) -> list[tuple[Chunk, list[Event]]]:
         merged = []
@@ -562,7 +752,7 @@ class ProfileEncoder:
             self._compatible_delta(merged, frames)
         else:
             # The seq numbers of DeltaEncoder are left out: the frame id orders the chunks.
-            frames.extend(self._frame("delta", Chunk(chunk.delta).to_json()) for chunk, _ in merged)
+            frames.extend(self._delta_frame(chunk.delta) for chunk, _ in merged)
 
     def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
         self._feed_events(update.events, frames)
@@ -685,7 +875,7 @@ class ProfileEncoder:
             chunk = Chunk(Delta(text={"": text}))
         self._mirror.apply(chunk)
         self._open[()] = None
-        frames.append(self._frame("delta", chunk.to_json()))
+        frames.append(self._delta_frame(chunk.delta))
 
     def _end_text(self, frames: list[ServerSentEvent]) -> None:
         # The text is complete: close its string (the final frame follows).
@@ -693,7 +883,7 @@ class ProfileEncoder:
             chunk = Chunk(Delta(done=("",)))
             self._mirror.apply(chunk)
             self._open.clear()
-            frames.append(self._frame("delta", chunk.to_json()))
+            frames.append(self._delta_frame(chunk.delta))
 
     def _usage_dict(self) -> dict[str, Any] | None:
         if self._usage is None:
@@ -711,8 +901,20 @@ class ProfileEncoder:
                 chunk = Chunk(Delta(), finish_reason=self._finish_reason, usage=usage)
                 frames.append(ServerSentEvent(_utf8_safe(_dumps(chunk.to_dict()))))
             return
-        data = {"value": final, "finish_reason": self._finish_reason, "usage": self._usage_dict()}
-        _add_raw(data, self._mirror.value)
+        if self._version == 2:
+            data = {
+                "value": final,
+                "finish_reason": self._finish_reason,
+                "usage": self._usage_dict(),
+            }
+            _add_raw(data, self._mirror.value)
+        else:
+            data = {
+                "digest": f"{self._digest:08x}",
+                "finish_reason": self._finish_reason,
+                "usage": self._usage_dict(),
+            }
+            _add_value(data, final, self._mirror.value)
         frames.append(self._frame("final", _dumps(data)))
 
     def _error_frame(self, error: BaseException) -> ServerSentEvent:
@@ -746,10 +948,15 @@ class ProfileEncoder:
         # Not _frame(): a snapshot is the state after the last frame, and repeats its id.
         value = self._mirror.value
         if value is None and not self._mirror.done and not self._open:
-            data = "{}"  # nothing started yet
+            data = "{}"  # nothing started yet (so no delta frame either: the digest is 0)
         else:
             open_ = [to_pointer(path) for path in self._open]
-            data = _dumps({"value": value, "open": open_})
+            snapshot: dict[str, Any] = {"value": value, "open": open_}
+            if self._version == 3:
+                snapshot["digest"] = f"{self._digest:08x}"
+                if self._previous is not None:  # what the next frame's first pointer is from
+                    snapshot["at"] = "".join("/" + token for token in self._previous)
+            data = _dumps(snapshot)
         return ServerSentEvent(_utf8_safe(data), event="snapshot", id=str(self._id))
 
     def _compatible_delta(
@@ -1037,6 +1244,10 @@ class ProfileDecoder(Generic[T]):
         # The typed view (a plain-JSON mirror without a model): its partials are snapshots.
         self._validator: PartialValidator[T] = self._new_view()
         self._last = 0
+        # Version 3: the digest of the delta frames applied (digest_step); None after a
+        # snapshot that carried none (a version-2 server's).
+        self._digest: int | None = 0
+        self._previous: list[str] | None = None  # the last delta pointer applied, as tokens
         self._done = False
         self._closed = False
         self._generations = _Generations()
@@ -1152,7 +1363,12 @@ class ProfileDecoder(Generic[T]):
                 "no snapshot replaces them"
             )
         if name == "delta":
-            events = self._merger.apply(Chunk.from_json(data_of(event)))
+            data = data_of(event)
+            chunk, previous = delta_chunk(data, self._previous)
+            events = self._merger.apply(chunk)
+            self._previous = previous
+            if self._digest is not None:
+                self._digest = digest_step(self._digest, data)
             self._validate(events)
             self._last = n
             return [ClientUpdate(raw_id, "delta", self.partial, events=tuple(events))]
@@ -1231,6 +1447,8 @@ class ProfileDecoder(Generic[T]):
         self._merger = ChunkMerger("nested")
         self._validator = self._new_view()
         self._last = 0
+        self._digest = 0
+        self._previous = None
         self.finish_reason = None
         self.usage = None
 
@@ -1269,6 +1487,11 @@ class ProfileDecoder(Generic[T]):
         self._merger = ChunkMerger("nested")
         self._validator = self._new_view()
         events: list[Event] = []
+        self._digest = 0 if "value" not in data else _digest_of(data, "snapshot", event_id)
+        at = data.get("at")
+        if at is not None and (type(at) is not str or (at and at[0] != "/")):
+            raise SSEError(f"malformed snapshot frame {event_id}: at is not a JSON Pointer")
+        self._previous = None if at is None else _tokens(at)
         if "value" in data:
             value, open_ = data["value"], data.get("open", [])
             if not isinstance(open_, list) or not all(type(p) is str for p in open_):
@@ -1287,7 +1510,15 @@ class ProfileDecoder(Generic[T]):
         if not isinstance(data, dict):
             raise SSEError(f"malformed final frame {event_id}: {data!r}")
         merger = self._merger
-        if merger.done:
+        if "digest" in data:  # version 3
+            self._check_digest(event_id, data)
+            if merger.done:
+                value = merger.value
+            elif merger.value is None:
+                value = data.get("value")  # a stream without an object (tool calls only, ...)
+            else:
+                raise SSEError(f"final frame {event_id} arrived before the object was complete")
+        elif merger.done:
             value = merger.value
             expected = data["raw"] if "raw" in data else data.get("value")
             path = _first_difference(value, expected)
@@ -1321,6 +1552,27 @@ class ProfileDecoder(Generic[T]):
             usage=self.usage,
         )
 
+    def _check_digest(self, event_id: str, data: dict[str, Any]) -> None:
+        expected = _digest_of(data, "final", event_id)
+        if expected is None:
+            raise SSEError(f"malformed final frame {event_id}: its digest is null")
+        if self._digest is None:
+            self._done = True
+            raise StreamIntegrityError(
+                f"final frame {event_id} carries a digest, but the snapshot this client "
+                "resumed from carried none (a version-2 snapshot in a version-3 stream): the "
+                "object cannot be checked; it is not delivered",
+                partial=self.partial,
+            )
+        if self._digest != expected:
+            self._done = True
+            raise StreamIntegrityError(
+                f"the delta frames applied do not match the final frame's digest "
+                f"({self._digest:08x}, expected {expected:08x}): frames were lost, duplicated, "
+                "altered or spliced from another generation; the object is not delivered",
+                partial=self.partial,
+            )
+
     def _feed_compatible(self, event: ServerSentEvent) -> list[ClientUpdate[T]]:
         if event.event == "error":
             self._done = True
@@ -1336,6 +1588,23 @@ class ProfileDecoder(Generic[T]):
         if chunk.usage is not None:
             self.usage = _usage_from(chunk.usage)
         return [ClientUpdate(event.id or "", "delta", self.partial, events=tuple(events))]
+
+
+def _digest_of(data: Mapping[str, Any], name: str, event_id: str) -> int | None:
+    """A frame's ``digest`` (8 hex digits), None when it has none.
+
+    Raises:
+        SSEError: a digest that is not 8 hex digits.
+    """
+    digest = data.get("digest")
+    if digest is None:
+        return None
+    if type(digest) is not str or len(digest) != 8 or not all(c in _HEX for c in digest):
+        raise SSEError(f"malformed {name} frame {event_id}: digest {digest!r} is not 8 hex digits")
+    return int(digest, 16)
+
+
+_HEX: Final = frozenset("0123456789abcdef")
 
 
 def _load(event: ServerSentEvent) -> Any:

@@ -3,7 +3,7 @@
 import { pathToFileURL } from "node:url";
 
 const [clientPath] = process.argv.slice(2);
-const { DeltaMerger, DeltaError, snapshotDone, parseJSON } = await import(pathToFileURL(clientPath).href);
+const { DeltaMerger, DeltaError, snapshotDone, parseJSON, pointerTokens } = await import(pathToFileURL(clientPath).href);
 
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
@@ -19,8 +19,9 @@ for (const [name, spec] of Object.entries(cases)) {
   const out = { steps: [], error: null };
   try {
     if (spec.snapshot) {
-      const { value, open } = parseJSON(spec.snapshot);
+      const { value, open, at } = parseJSON(spec.snapshot);
       merger.apply({ delta: { json: { "": value }, done: snapshotDone(value, new Set(open)) } });
+      merger.previous = typeof at === "string" ? pointerTokens(at) : null; // version 3
       out.steps.push({ value: JSON.stringify(merger.value), open: openList(merger), complete: merger.complete });
     }
     for (const text of spec.chunks) {
