@@ -420,7 +420,8 @@ def test_content_filter_and_refusal() -> None:
 
 def test_timeout_raises_cancelled_with_partial() -> None:
     """stream_to_object(timeout=...) cancels with StreamCancelledError and the partial."""
-    clock = FakeClock(step=1.0)
+    # Read at start and after each completion (an untimed policy reads no clock per item).
+    clock = FakeClock(step=10.0)
     source = RecordingSource(list(TEXT))
     with pytest.raises(sd.StreamCancelledError) as info:
         sd.stream_to_object(source, Order, timeout=30, clock=clock)
@@ -716,3 +717,96 @@ def test_an_updates_sequences_are_tuples_and_it_compares_by_value() -> None:
     again = list(sd.stream(['{"a": [1', "]}"]))[-1]
     assert again == last
     assert updates[0] != last
+
+
+class CountingClock:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return float(self.reads)
+
+
+@pytest.mark.parametrize("emit", ["changes", "completions"])
+def test_an_untimed_policy_reads_no_clock(emit: Literal["changes", "completions"]) -> None:
+    """With "changes" or "completions" the stream never reads its clock (nothing is timed)."""
+    clock = CountingClock()
+    updates = list(sd.stream(list(TEXT), Order, emit=emit, clock=clock))
+    assert updates[-1].final == Order.model_validate(ORDER)
+    assert clock.reads == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("emit", ["changes", "completions"])
+async def test_an_untimed_policy_reads_no_clock_async(
+    emit: Literal["changes", "completions"],
+) -> None:
+    """The async twin reads no clock either with an untimed policy."""
+    clock = CountingClock()
+    updates = [u async for u in sd.astream(list(TEXT), Order, emit=emit, clock=clock)]
+    assert updates[-1].final == Order.model_validate(ORDER)
+    assert clock.reads == 0
+
+
+def test_a_timed_policy_reads_the_clock_once_per_item() -> None:
+    """Throttle reads the clock once per item (the poll and the feed share it), and at the end."""
+    clock = CountingClock()
+    list(sd.stream(list(TEXT), Order, emit=Throttle(1000), clock=clock))
+    assert clock.reads == len(TEXT) + 1
+
+
+# The stream layer's own modules: what runs above the parser and the validator.
+_LAYER_FILES = tuple(
+    str(pathlib.Path(sd.__file__).with_name(name))
+    for name in (
+        "_aggregate.py",
+        "_stream_core.py",
+        "_source.py",
+        "_pipeline.py",
+        "_emitter.py",
+        "_update.py",
+    )
+)
+
+
+def _layer_calls(step: Any) -> int:
+    """Python-level calls (generator resumptions included) into the stream layer's modules
+    while `step()` runs."""
+    import sys
+
+    calls = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename in _LAYER_FILES:
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        step()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_a_text_chunk_costs_few_stream_layer_calls() -> None:
+    """A token of text that makes an update runs at most 5 Python functions of the stream
+    layer (one generator, the core's feed, the pipeline, the emitter's take and build: no
+    router, no second generator, no Update.__init__), and a token that makes no event 2."""
+
+    class Note(BaseModel):
+        text: str
+
+    chunks = ['{"text": "', "a", "b", "c", "d", "e", "f", "g", "h", '"}']
+    updates = iter(sd.stream(chunks, Note))
+    next(updates)  # the first update: the model and the string appear
+    per_update = [_layer_calls(lambda: next(updates)) for _ in range(4)]
+    assert max(per_update) <= 5, per_update
+
+    quiet = iter(sd.stream(['{"text": "ab", "n', "u", "m", '": 1}'], dict[str, Any]))
+    next(quiet)
+    # "u" and "m" end inside a key: no event, no update (the core's feed and the pipeline's
+    # each); the update comes with '": 1}' (feed, pipeline, take, build), all in one
+    # resumption of the one generator.
+    assert _layer_calls(lambda: next(quiet)) <= 1 + 2 * 2 + 4
