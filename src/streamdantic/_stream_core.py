@@ -283,9 +283,13 @@ class StreamCore(Generic[T]):
     # ------------------------------------------------------------------ stage wiring
 
     def _on_text(self, text: str | bytes) -> None:
-        batch = self._pipeline.feed_text(text)
-        if batch is not None:
-            self._ingest(batch)
+        pipeline: ObjectPipeline[T] = self._pipeline  # type: ignore[assignment]  # JSON mode
+        batch = pipeline.feed_text(text)
+        if batch is not None:  # `_ingest`, inlined: once per text part of a provider event
+            events, changes = batch
+            if changes.errors:
+                self._raise_or_keep(changes.errors, ())
+            self._emitter.ingest(events, changes)
 
     def _on_prose(self, text: str | bytes) -> None:
         part = self._pipeline.feed_text(text)

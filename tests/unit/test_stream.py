@@ -810,3 +810,51 @@ def test_a_text_chunk_costs_few_stream_layer_calls() -> None:
     # each); the update comes with '": 1}' (feed, pipeline, take, build), all in one
     # resumption of the one generator.
     assert _layer_calls(lambda: next(quiet)) <= 1 + 2 * 2 + 4
+
+
+def _adapter_events(kind: str) -> list[Any]:
+    pieces = ['{"text": "', "a", "b", "c", "d", '"}']
+    if kind == "bedrock":
+        return [
+            {"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": 0}} for p in pieces
+        ]
+    from langchain_core.messages import AIMessageChunk
+
+    return [AIMessageChunk(content=p) for p in pieces]
+
+
+@pytest.mark.parametrize("kind", ["bedrock", "langchain"])
+def test_a_provider_text_event_costs_few_stream_layer_calls(kind: str) -> None:
+    """A provider event carrying one piece of text that makes an update runs at most 9
+    Python functions of the stream layer and its adapter (the generator, the core's feed,
+    the router, the adapter, the core's text handler, the pipeline, the emitter's ingest,
+    emit and build: no second generator, no router call per part, no `_adapt` per event,
+    no `_ingest` or `_apply` hop, no Update.__init__, no helper call in the adapter)."""
+    from streamdantic.adapters import bedrock, langchain
+
+    adapter_files = (bedrock.__file__, langchain.__file__)
+
+    class Note(BaseModel):
+        text: str
+
+    updates = iter(sd.stream(_adapter_events(kind), Note))
+    next(updates)
+    calls = []
+    for _ in range(3):
+        counted = 0
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            nonlocal counted
+            name = frame.f_code.co_filename
+            if event == "call" and (name in _LAYER_FILES or name in adapter_files):
+                counted += 1
+
+        import sys
+
+        sys.setprofile(profile)
+        try:
+            next(updates)
+        finally:
+            sys.setprofile(None)
+        calls.append(counted)
+    assert max(calls) <= 9, calls
