@@ -36,6 +36,7 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     assert "| (c) / (a)" in proc.stdout and "| (b) / (d)" in proc.stdout
     assert "| pydantic-ai run_stream_events (output tool) |" in proc.stdout
     assert "| LangChain BaseChatModel.stream (AIMessageChunk) |" in proc.stdout
+    assert "| OpenAI Agents SDK Runner.run_streamed (Chat Completions model) |" in proc.stdout
 
     results = json.loads(out_json.read_text())
     assert set(results["variants"]) == {"a", "b", "c", "d"}
@@ -44,6 +45,11 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     assert [row["ratio"] > 0 for row in results["agents"]] == [True, True]
     assert "| Bedrock converse_stream" in proc.stdout
     assert "| Gemini generate_content_stream" in proc.stdout
-    assert [r["source"].split()[0] for r in results["sources"]] == ["Bedrock", "Gemini", "Ollama"]
+    assert [r["source"].split()[0] for r in results["sources"]] == [
+        "Bedrock",
+        "Gemini",
+        "Ollama",
+        "OpenAI",
+    ]
     for row in results["sources"]:
         assert row["deltas"] > 1000 and row["plain_us"] > 0 and row["ratio"] > 0

@@ -203,12 +203,7 @@ class Stream(_StreamBase[T]):
                 yield chunk
 
     def __iter__(self) -> Iterator[Update[T]]:
-        return self._track(self._updates())  # type: ignore[no-any-return]
-
-    def _updates(self) -> Generator[Update[T], None, None]:
-        for out in self._track(self._outputs()):
-            if type(out) is Update:
-                yield out
+        return self._track(self._outputs(updates_only=True))  # type: ignore[no-any-return]
 
     def events(self) -> Iterator[Update[T] | Part]:
         """Everything, in order: stream parts (reasoning, tool calls, usage, ...) as they
@@ -233,31 +228,44 @@ class Stream(_StreamBase[T]):
         while found:
             yield found.popleft()
 
-    def _outputs(self) -> Generator[Any, None, None]:
+    def _outputs(self, updates_only: bool = False) -> Generator[Any, None, None]:
+        # One generator between the core and the user's loop (the updates picked out here,
+        # not by a second generator around this one), and the clock read per item only for
+        # the policies that keep time: both are paid once per update or per chunk.
         self._start()
         core = self._core
-        clock = self._clock
+        feed = core.feed
+        clock = self._clock if core.timed else None
+        every = not updates_only
         iterator = iter(self._source)
         try:
             try:
-                for item in iterator:
-                    now = clock()  # one read per item: the poll and the feed share it
-                    if core.next_deadline <= now:
-                        yield from core.poll(now)
-                    yield from core.feed(item, now)
+                if clock is None:
+                    for item in iterator:
+                        for out in feed(item):
+                            if every or type(out) is Update:
+                                yield out
+                else:
+                    for item in iterator:
+                        now = clock()  # one read per item: the poll and the feed share it
+                        if core.next_deadline <= now:
+                            yield from _kept(core.poll(now), every)
+                        for out in feed(item, now):
+                            if every or type(out) is Update:
+                                yield out
             except Exception as exc:
                 part = _error_part(exc)
                 if part is None:
                     raise
                 # An SDK raised for an error the provider sent mid-stream: end the stream
                 # through the core, so the ProviderError keeps the partial.
-                yield from core.feed(part, clock())
+                yield from _kept(feed(part, clock() if clock else 0.0), every)
                 try:
-                    yield from core.close(clock())
+                    yield from _kept(core.close(clock() if clock else 0.0), every)
                 except StreamdanticError as error:
                     raise error from exc
                 return
-            yield from core.close(clock())
+            yield from _kept(core.close(clock() if clock else 0.0), every)
         finally:
             self._close_source(iterator)
 
@@ -301,12 +309,7 @@ class AsyncStream(_StreamBase[T]):
                 await file.aclose()
 
     def __aiter__(self) -> AsyncIterator[Update[T]]:
-        return self._track(self._updates())  # type: ignore[no-any-return]
-
-    async def _updates(self) -> AsyncGenerator[Update[T], None]:
-        async for out in self._track(self._outputs()):
-            if type(out) is Update:
-                yield out
+        return self._track(self._outputs(updates_only=True))  # type: ignore[no-any-return]
 
     def events(self) -> AsyncIterator[Update[T] | Part]:
         """Everything, in order: stream parts and updates of the object."""
@@ -329,13 +332,17 @@ class AsyncStream(_StreamBase[T]):
         while found:
             yield found.popleft()
 
-    async def _outputs(self) -> AsyncGenerator[Any, None]:
+    async def _outputs(self, updates_only: bool = False) -> AsyncGenerator[Any, None]:
+        # As in Stream._outputs: one generator, the clock read only for timed policies.
         self._start()
         core = self._core
-        clock = self._clock
+        feed = core.feed
+        clock = self._clock if core.timed else None
+        every = not updates_only
         source = self._source
         iterator: Any = source.__aiter__() if hasattr(source, "__aiter__") else iter(source)
         is_async = hasattr(iterator, "__anext__")
+        now = 0.0
         try:
             try:
                 while True:
@@ -350,26 +357,28 @@ class AsyncStream(_StreamBase[T]):
                         except StopIteration:
                             break
                         await anyio.lowlevel.checkpoint()  # stay cancellable on sync sources
-                    now = clock()  # one read per item: the poll and the feed share it
-                    if core.next_deadline <= now:
-                        for out in core.poll(now):
+                    if clock is not None:
+                        now = clock()  # one read per item: the poll and the feed share it
+                        if core.next_deadline <= now:
+                            for out in _kept(core.poll(now), every):
+                                yield out
+                    for out in feed(item, now):
+                        if every or type(out) is Update:
                             yield out
-                    for out in core.feed(item, now):
-                        yield out
             except Exception as exc:
                 part = _error_part(exc)
                 if part is None:
                     raise
                 # As in Stream._outputs: the provider's error ends the stream, partial kept.
-                for out in core.feed(part, clock()):
+                for out in _kept(feed(part, clock() if clock else 0.0), every):
                     yield out
                 try:
-                    for out in core.close(clock()):
+                    for out in _kept(core.close(clock() if clock else 0.0), every):
                         yield out
                 except StreamdanticError as error:
                     raise error from exc
                 return
-            for out in core.close(clock()):
+            for out in _kept(core.close(clock() if clock else 0.0), every):
                 yield out
         finally:
             # Shielded: cleanup must run even when the task is being cancelled.
@@ -407,6 +416,11 @@ class AsyncStream(_StreamBase[T]):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _kept(outputs: list[Any], every: bool) -> list[Any]:
+    """All of a feed's, poll's or close's outputs, or only its updates."""
+    return outputs if every else [out for out in outputs if type(out) is Update]
 
 
 @overload

@@ -24,7 +24,7 @@ from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar, cast
 from ._events import Event
 from ._parts import Part, Usage
 from ._paths import JSONPath, match_path, parse_path
-from ._update import Update
+from ._update import Update, new_update
 from ._validation import Changes, InvalidValue
 
 __all__ = [
@@ -129,6 +129,7 @@ class Emitter(Generic[T]):
         "_view",
         "held",
         "next_deadline",
+        "timed",
     )
 
     def __init__(
@@ -138,6 +139,9 @@ class Emitter(Generic[T]):
         self._interval = 1 / emit.per_second if isinstance(emit, Throttle) else 0.0
         self._every = emit == "changes"  # the default: every change, at once
         self._debounce = isinstance(emit, Debounce)
+        #: True for the policies that keep time (`Throttle`, `Debounce`): for the others the
+        #: `now` of `maybe_emit` and `poll` changes nothing, so an I/O layer reads no clock.
+        self.timed = isinstance(emit, Throttle | Debounce)
         self._source = source
         self._view: PartialView = source if view is None else view
         # What the next update will carry.
@@ -192,6 +196,23 @@ class Emitter(Generic[T]):
         elif changes.completed and self._emit == "completions":
             self.held = True
 
+    def take(self, events: list[Event], changes: Changes, now: float, out: list[Any]) -> None:
+        """`ingest` then `maybe_emit` in one call (the stream core's per-batch step)."""
+        if self._every and not self.held and not (self._field_callbacks or self._element_callbacks):
+            # The default policy, inline: ingest and build at once, as `ingest` and
+            # `maybe_emit` would (this runs once per event batch, usually once per update).
+            self._events.extend(events)
+            if changes.completed:
+                self._completed.extend(changes.completed)
+            if changes.elements:
+                self._elements.extend(changes.elements)
+            if changes.changed:
+                out.append(self._build(False, None))
+            return
+        self.ingest(events, changes)
+        if self.held:
+            self.maybe_emit(now, out)
+
     def add_part(self, part: Part) -> None:
         """A stream part for the next update's `parts` (it makes no update on its own)."""
         self._parts.append(part)
@@ -206,9 +227,8 @@ class Emitter(Generic[T]):
         """Append an update to `out` if one is held and the policy allows it now."""
         if not self.held:
             return
-        if self._every:  # the default policy, inline: it runs once per update
+        if self._every:  # the default policy, inline: it runs once per update (untimed)
             out.append(self._build(False, None))
-            self._last_emit = now
             self.held = False
             return
         emit = self._emit
@@ -269,7 +289,8 @@ class Emitter(Generic[T]):
         elements = self._elements
         errors = self._errors
         parts = self._parts
-        update: Update[T] = Update(
+        update: Update[T] = new_update(
+            Update,
             self._count,
             self._view.partial,
             tuple(events) if events else (),

@@ -132,8 +132,12 @@ class ObjectPipeline(Generic[T]):
             parser = self._parser = JSONParser(lenient=self._lenient)
         self._raw.append(text)
         events = parser.feed(text)
-        # Most pieces of text end inside a token and make no event: return at once.
-        return self._apply(events) if events else None
+        if not events:
+            return None  # most pieces of text end inside a token and make no event
+        validator = self._validator
+        if validator is not None:  # `_apply`, inlined for the typed case: once per event batch
+            return events, validator.apply(events)
+        return self._apply(events)
 
     def feed_chunk(self, chunk: Chunk) -> Batch | None:
         """Merge a chunk; the events and changes (None when there are no events).

@@ -93,8 +93,20 @@ class SourceRouter:
                 raise AdapterError(f"unknown stream part {item!r}", event=item)
             self._on_part(item)
         else:
-            for converted in self._adapt(item):
-                self.feed(converted)
+            # A provider event: the stream's adapter at once when it is of the type seen
+            # first (every event but the first), and its text parts straight to `on_text`.
+            adapter = self._adapter
+            parts = (
+                adapter(item)
+                if adapter is not None and kind is self._adapter_type
+                else self._adapt(item)
+            )
+            on_text = self._on_text
+            for converted in parts:
+                if type(converted) is TextDelta:
+                    on_text(converted.text)
+                else:
+                    self.feed(converted)
 
     def _adapt(self, item: Any) -> Iterable[Any]:
         adapter = self._adapter

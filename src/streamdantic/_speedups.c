@@ -1,5 +1,6 @@
-/* streamdantic._speedups: the parser's state machine in C (and the path copying of partial
- * snapshots, `own_path`, near the end of this file).
+/* streamdantic._speedups: the parser's state machine in C (and, near the end of this file,
+ * the path copying of partial snapshots, `own_path`, and the emitter's constructor of frozen
+ * `Update`s, `new_update`).
  *
  * `ParserCore` is the compiled twin of the pure-Python scanner in `_parser.py` (`_PyParser`):
  * the same fields under the same names, the same states, the same events, the same errors.
@@ -2715,6 +2716,73 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ updates
+ *
+ * `new_update(Update, index, partial, events, completed, elements, errors, parts, done,
+ * final, finish_reason, usage)` builds the emitter's frozen `Update` (src/streamdantic/
+ * _update.py) as `_update._py_new_update` does: the instance allocated and its eleven
+ * slots, plus the `_deltas` cache (None), stored at the offsets of their member
+ * descriptors, without the Python-level __init__ (a frame and twelve slot writes, about
+ * five times this). The emitter builds one per visible change, usually one per chunk.
+ */
+
+#define N_UPDATE_FIELDS 11
+static const char *update_fields[N_UPDATE_FIELDS] = {
+    "_index", "_partial", "_events", "_completed", "_elements", "_errors",
+    "_parts", "_done", "_final", "_finish_reason", "_usage",
+};
+static PyTypeObject *update_type;
+static Py_ssize_t up_offsets[N_UPDATE_FIELDS], up_deltas;
+
+static PyObject *
+setup_updates(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *cls;
+    if (!PyArg_ParseTuple(args, "O!:setup_updates", &PyType_Type, &cls)) {
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)cls;
+    for (int i = 0; i < N_UPDATE_FIELDS; i++) {
+        if (slot_offset(t, update_fields[i], &up_offsets[i]) < 0) {
+            return NULL;
+        }
+    }
+    if (slot_offset(t, "_deltas", &up_deltas) < 0) {
+        return NULL;
+    }
+    Py_INCREF(t);
+    Py_XSETREF(update_type, t);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+new_update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != N_UPDATE_FIELDS + 1) {
+        PyErr_Format(PyExc_TypeError, "new_update() takes %d arguments (%zd given)",
+                     N_UPDATE_FIELDS + 1, nargs);
+        return NULL;
+    }
+    if (update_type == NULL || args[0] != (PyObject *)update_type) {
+        PyErr_SetString(PyExc_TypeError,
+                        "new_update() takes the Update class given to setup_updates()");
+        return NULL;
+    }
+    PyObject *obj = update_type->tp_alloc(update_type, 0);
+    if (obj == NULL) {
+        return NULL;
+    }
+    /* No allocation below, so no collection can see the slots half set (NULL slots are
+     * skipped by the type's traverse anyway). */
+    for (int i = 0; i < N_UPDATE_FIELDS; i++) {
+        SLOT(obj, up_offsets[i]) = Py_NewRef(args[i + 1]);
+    }
+    SLOT(obj, up_deltas) = Py_NewRef(Py_None);
+    return obj;
+}
+
 static PyMethodDef module_methods[] = {
     {"setup", setup, METH_VARARGS,
      "setup(ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, "
@@ -2727,6 +2795,12 @@ static PyMethodDef module_methods[] = {
     {"own_path", (PyCFunction)(void (*)(void))own_path, METH_FASTCALL,
      "own_path(frame, epoch, validator)\n--\n\nCopy the published containers on a "
      "frame's path; see streamdantic._validation."},
+    {"setup_updates", setup_updates, METH_VARARGS,
+     "setup_updates(Update)\n--\n\nRegister the class `new_update` builds."},
+    {"new_update", (PyCFunction)(void (*)(void))new_update, METH_FASTCALL,
+     "new_update(Update, index, partial, events, completed, elements, errors, parts, done, "
+     "final, finish_reason, usage)\n--\n\nBuild an Update without its __init__; see "
+     "streamdantic._update."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,3 +22,19 @@ def prescan(
 ) -> tuple[list[int], int, int, int]: ...
 def setup_snapshots(frame: type, model: type, /) -> None: ...
 def own_path(frame: Any, epoch: int, validator: Any, /) -> Any: ...
+def setup_updates(update: type, /) -> None: ...
+def new_update(
+    cls: type[Any],
+    index: int,
+    partial: Any,
+    events: tuple[Any, ...],
+    completed: tuple[Any, ...],
+    elements: tuple[Any, ...],
+    errors: tuple[Any, ...],
+    parts: tuple[Any, ...],
+    done: bool,
+    final: Any,
+    finish_reason: str | None,
+    usage: Any,
+    /,
+) -> Any: ...

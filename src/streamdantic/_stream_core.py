@@ -136,6 +136,9 @@ class StreamCore(Generic[T]):
         self._router = SourceRouter(
             self._on_prose if self._text_mode else self._on_text, self._on_chunk, self._on_part
         )
+        # `feed`'s shortcut for text into the object pipeline (the hot path: one call per
+        # token), past the router and `_on_text`, which would only hand it on.
+        self._feed_text = pipeline.feed_text if isinstance(pipeline, ObjectPipeline) else None
         self._out: list[Any] = []  # what the current feed() returns
         self._closed = False
         self.finish_reason: str | None = None
@@ -167,6 +170,12 @@ class StreamCore(Generic[T]):
         """When `poll` should next be called (``inf`` when no update is held)."""
         return self._emitter.next_deadline
 
+    @property
+    def timed(self) -> bool:
+        """True when the emission policy keeps time (`Throttle`, `Debounce`): only then do
+        `feed`'s `now` and `poll` matter, and an I/O layer needs to read a clock."""
+        return self._emitter.timed
+
     def on_field(self, path: str | Sequence[str | int], callback: Callable[[Any], Any]) -> None:
         """Call `callback(value)` once when the field at `path` completes ("*" wildcards);
         model fields get the validated sub-model instance."""
@@ -194,9 +203,22 @@ class StreamCore(Generic[T]):
         if self._closed:
             raise UsageError("the stream is closed; start a new stream for more input")
         out = self._out = []
-        self._router.feed(item)
-        if self._emitter.held:
-            self._emitter.maybe_emit(now, out)
+        kind = type(item)
+        feed_text = self._feed_text
+        emitter = self._emitter
+        if (kind is str or kind is bytes) and feed_text is not None:
+            # `_on_text` and `_ingest`, inlined: most items are text, one call per token.
+            batch = feed_text(item)
+            if batch is not None:
+                events, changes = batch
+                if changes.errors:
+                    self._raise_or_keep(changes.errors, ())
+                emitter.take(events, changes, now, out)
+                return out
+        else:
+            self._router.feed(item)
+        if emitter.held:
+            emitter.maybe_emit(now, out)
         return out
 
     def poll(self, now: float) -> list[Any]:
@@ -261,9 +283,13 @@ class StreamCore(Generic[T]):
     # ------------------------------------------------------------------ stage wiring
 
     def _on_text(self, text: str | bytes) -> None:
-        batch = self._pipeline.feed_text(text)
-        if batch is not None:
-            self._ingest(batch)
+        pipeline: ObjectPipeline[T] = self._pipeline  # type: ignore[assignment]  # JSON mode
+        batch = pipeline.feed_text(text)
+        if batch is not None:  # `_ingest`, inlined: once per text part of a provider event
+            events, changes = batch
+            if changes.errors:
+                self._raise_or_keep(changes.errors, ())
+            self._emitter.ingest(events, changes)
 
     def _on_prose(self, text: str | bytes) -> None:
         part = self._pipeline.feed_text(text)

@@ -174,3 +174,52 @@ def test_finish_builds_the_final_update_then_runs_on_final() -> None:
         usage=usage,
     )
     assert seen == [({"a": 1}, 0)]
+
+
+POLICIES = [
+    pytest.param("changes", id="changes"),
+    pytest.param("completions", id="completions"),
+    pytest.param(Throttle(10), id="throttle"),
+    pytest.param(Debounce(0.0), id="debounce0"),
+]
+BATCHES: list[tuple[list[Event], Changes, float]] = [
+    (START, changes(), 0.0),
+    ([], changes(changed=False), 0.01),
+    (DONE_A, changes(completed=[("a",)], fields=[(("a",), 1)]), 0.02),
+    (START, changes(), 0.5),
+    (DONE_A, changes(changed=False, completed=[("a",)], elements=[(("a",), 1)]), 0.6),
+]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("callbacks", [False, True], ids=["plain", "callbacks"])
+def test_take_is_ingest_then_maybe_emit(policy: Any, callbacks: bool) -> None:
+    """`take` (the core's one call per batch) gives the updates and callbacks that `ingest`
+    followed by `maybe_emit` give, batch by batch, under every policy."""
+    results = []
+    for use_take in (False, True):
+        seen: list[Any] = []
+        emitter: Emitter[Any] = Emitter(policy, Source(partial={"a": 1}))
+        if callbacks:
+            emitter.on_field("a", seen.append)
+        per_batch = []
+        for events, batch, now in BATCHES:
+            out: list[Any] = []
+            if use_take:
+                emitter.take(events, batch, now, out)
+            else:
+                emitter.ingest(events, batch)
+                emitter.maybe_emit(now, out)
+            per_batch.append(out)
+        results.append((per_batch, seen, emitter.held))
+    assert results[0] == results[1]
+    assert any(results[0][0])
+
+
+@pytest.mark.parametrize(
+    ("policy", "timed"),
+    [("changes", False), ("completions", False), (Throttle(5), True), (Debounce(1.0), True)],
+)
+def test_timed_says_whether_the_policy_keeps_time(policy: Any, timed: bool) -> None:
+    """Only Throttle and Debounce keep time (the I/O layers read a clock only for them)."""
+    assert Emitter(policy, Source()).timed is timed

@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 
 import streamdantic as sd
-from streamdantic import Debounce, Throttle, Update
+from streamdantic import Debounce, Throttle, Update, _update
 from streamdantic.parts import (
     Finish,
     ProviderErrorPart,
@@ -420,7 +420,8 @@ def test_content_filter_and_refusal() -> None:
 
 def test_timeout_raises_cancelled_with_partial() -> None:
     """stream_to_object(timeout=...) cancels with StreamCancelledError and the partial."""
-    clock = FakeClock(step=1.0)
+    # Read at start and after each completion (an untimed policy reads no clock per item).
+    clock = FakeClock(step=10.0)
     source = RecordingSource(list(TEXT))
     with pytest.raises(sd.StreamCancelledError) as info:
         sd.stream_to_object(source, Order, timeout=30, clock=clock)
@@ -716,3 +717,138 @@ def test_an_updates_sequences_are_tuples_and_it_compares_by_value() -> None:
     again = list(sd.stream(['{"a": [1', "]}"]))[-1]
     assert again == last
     assert updates[0] != last
+
+
+class CountingClock:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return float(self.reads)
+
+
+@pytest.mark.parametrize("emit", ["changes", "completions"])
+def test_an_untimed_policy_reads_no_clock(emit: Literal["changes", "completions"]) -> None:
+    """With "changes" or "completions" the stream never reads its clock (nothing is timed)."""
+    clock = CountingClock()
+    updates = list(sd.stream(list(TEXT), Order, emit=emit, clock=clock))
+    assert updates[-1].final == Order.model_validate(ORDER)
+    assert clock.reads == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("emit", ["changes", "completions"])
+async def test_an_untimed_policy_reads_no_clock_async(
+    emit: Literal["changes", "completions"],
+) -> None:
+    """The async twin reads no clock either with an untimed policy."""
+    clock = CountingClock()
+    updates = [u async for u in sd.astream(list(TEXT), Order, emit=emit, clock=clock)]
+    assert updates[-1].final == Order.model_validate(ORDER)
+    assert clock.reads == 0
+
+
+def test_a_timed_policy_reads_the_clock_once_per_item() -> None:
+    """Throttle reads the clock once per item (the poll and the feed share it), and at the end."""
+    clock = CountingClock()
+    list(sd.stream(list(TEXT), Order, emit=Throttle(1000), clock=clock))
+    assert clock.reads == len(TEXT) + 1
+
+
+# The stream layer's own modules: what runs above the parser and the validator.
+_LAYER_FILES = tuple(
+    str(pathlib.Path(sd.__file__).with_name(name))
+    for name in (
+        "_aggregate.py",
+        "_stream_core.py",
+        "_source.py",
+        "_pipeline.py",
+        "_emitter.py",
+        "_update.py",
+    )
+)
+
+
+# Without the compiled constructor (STREAMDANTIC_PURE_PYTHON=1), an update also runs its twin
+# `_py_new_update` and `Update.__init__`.
+_BUILD_CALLS = 0 if _update._C_NEW_UPDATE is not None else 2
+
+
+def _layer_calls(step: Any, extra: tuple[str, ...] = ()) -> int:
+    """Python-level calls (generator resumptions included) into the stream layer's modules
+    (and the files in `extra`) while `step()` runs. The garbage collector is off meanwhile:
+    a collected, unfinished stream of an earlier test would close its source in the count."""
+    import gc
+    import sys
+
+    files = (*_LAYER_FILES, *extra)
+    calls = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename in files:
+            calls += 1
+
+    gc.collect()
+    gc.disable()
+    sys.setprofile(profile)
+    try:
+        step()
+    finally:
+        sys.setprofile(None)
+        gc.enable()
+    return calls
+
+
+def test_a_text_chunk_costs_few_stream_layer_calls() -> None:
+    """A token of text that makes an update runs at most 5 Python functions of the stream
+    layer (one generator, the core's feed, the pipeline, the emitter's take and build: no
+    router, no second generator, no Update.__init__), and a token that makes no event 2."""
+
+    class Note(BaseModel):
+        text: str
+
+    chunks = ['{"text": "', "a", "b", "c", "d", "e", "f", "g", "h", '"}']
+    updates = iter(sd.stream(chunks, Note))
+    next(updates)  # the first update: the model and the string appear
+    per_update = [_layer_calls(lambda: next(updates)) for _ in range(4)]
+    assert max(per_update) <= 5 + _BUILD_CALLS, per_update
+
+    quiet = iter(sd.stream(['{"text": "ab", "n', "u", "m", '": 1}'], dict[str, Any]))
+    next(quiet)
+    # "u" and "m" end inside a key: no event, no update (the core's feed and the pipeline's
+    # each); the update comes with '": 1}' (feed, pipeline, take, build), all in one
+    # resumption of the one generator.
+    assert _layer_calls(lambda: next(quiet)) <= 1 + 2 * 2 + 4 + _BUILD_CALLS
+
+
+def _adapter_events(kind: str) -> list[Any]:
+    pieces = ['{"text": "', "a", "b", "c", "d", '"}']
+    if kind == "bedrock":
+        return [
+            {"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": 0}} for p in pieces
+        ]
+    from langchain_core.messages import AIMessageChunk
+
+    return [AIMessageChunk(content=p) for p in pieces]
+
+
+@pytest.mark.parametrize("kind", ["bedrock", "langchain"])
+def test_a_provider_text_event_costs_few_stream_layer_calls(kind: str) -> None:
+    """A provider event carrying one piece of text that makes an update runs at most 9
+    Python functions of the stream layer and its adapter (the generator, the core's feed,
+    the router, the adapter, the core's text handler, the pipeline, the emitter's ingest,
+    emit and build: no second generator, no router call per part, no `_adapt` per event,
+    no `_ingest` or `_apply` hop, no Update.__init__, no helper call in the adapter)."""
+    from streamdantic.adapters import bedrock, langchain
+
+    adapter_files = (bedrock.__file__, langchain.__file__)
+
+    class Note(BaseModel):
+        text: str
+
+    updates = iter(sd.stream(_adapter_events(kind), Note))
+    next(updates)
+    calls = [_layer_calls(lambda: next(updates), adapter_files) for _ in range(3)]
+    assert max(calls) <= 9 + _BUILD_CALLS, calls

@@ -109,6 +109,12 @@ class _BedrockEvents:
                 event=event,
             )
         ((kind, body),) = event.items()
+        if kind == "contentBlockDelta":
+            # The common event, a piece of text: `_block_delta`'s first case, without the call.
+            delta = body.get("delta") if type(body) is dict else None
+            text = delta.get("text") if type(delta) is dict else None
+            if type(text) is str and text:
+                return (TextDelta(text),)
         handler = _BY_KEY.get(kind)
         if handler is None:
             if kind in EXCEPTION_EVENTS:

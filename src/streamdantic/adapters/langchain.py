@@ -69,6 +69,13 @@ class _LangChainChunks:
 
     def __call__(self, chunk: Any) -> list[Part]:
         try:
+            content = chunk.content
+            if type(content) is str and not (
+                chunk.tool_call_chunks or chunk.usage_metadata or chunk.response_metadata
+            ):
+                # The common chunk, one piece of text and nothing else: converted here,
+                # without `_convert`'s call and loops (this runs once per token).
+                return [TextDelta(content)] if content else []
             return self._convert(chunk)
         except (AttributeError, KeyError, TypeError) as exc:
             raise AdapterError(

@@ -61,6 +61,10 @@ class _OllamaEvents:
 
     def __call__(self, chunk: Any) -> tuple[Part, ...]:
         try:
+            message = chunk.message
+            content = message.content
+            if content and not chunk.done and not message.thinking and not message.tool_calls:
+                return (TextDelta(content),)  # the common chunk, here without `_convert`'s call
             return self._convert(chunk)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise AdapterError(
