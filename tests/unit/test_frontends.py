@@ -215,9 +215,15 @@ def test_mirror_applies_merger_order() -> None:
 
 def test_coalesce_updates_from_the_last_snapshot() -> None:
     """Updates read at once become one, starting at the last snapshot."""
-    a = sse.ClientUpdate("1", "delta", None, events=(sd.events.ValueStarted((), "object"),))
-    b = sse.ClientUpdate("2", "snapshot", {}, events=(sd.events.ValueStarted((), "object"),))
-    c = sse.ClientUpdate("3", "delta", {"x": 1}, events=(sd.events.ValueCompleted(("x",), 1),))
+    a: sse.ClientUpdate[Any] = sse.ClientUpdate(
+        "1", "delta", None, events=(sd.events.ValueStarted((), "object"),)
+    )
+    b: sse.ClientUpdate[Any] = sse.ClientUpdate(
+        "2", "snapshot", {}, events=(sd.events.ValueStarted((), "object"),)
+    )
+    c: sse.ClientUpdate[Any] = sse.ClientUpdate(
+        "3", "delta", {"x": 1}, events=(sd.events.ValueCompleted(("x",), 1),)
+    )
     merged = coalesce_updates([a, b, c])
     assert merged is not None
     assert (merged.kind, merged.event_id, merged.events) == ("snapshot", "3", b.events + c.events)
