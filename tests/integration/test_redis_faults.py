@@ -327,8 +327,57 @@ async def test_a_thousand_concurrent_streams_share_a_few_connections(redis_url: 
         frame_ids, final = decode(body)
         assert final == document
         assert frame_ids == list(range(1, len(frame_ids) + 1))
-    assert most_connections <= 60  # the limiter: half the pool, plus the two blocking calls
+    assert (
+        most_connections <= 60
+    )  # the limiter: half the pool, plus the two blocking calls and the renewals
     print(f"\n{n} streams in {elapsed:.1f} s, {most_connections} Redis connections at the peak")
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+async def test_leases_are_renewed_while_every_short_command_slot_is_taken(redis_url: str) -> None:
+    """A renewal never waits behind the readers' commands: with every slot of the store's
+    limit on short commands held (a thousand readers on a saturated machine), the leases of
+    its generations are still renewed, in one pipeline for all of them."""
+    client = Redis.from_url(redis_url)
+    store = RedisStore(client, prefix=prefix(), lease=30.0, renew_every=0.05)
+    ids = [f"held-{i}" for i in range(20)]
+    try:
+        for stream_id in ids:
+            await store.create(stream_id)  # a lease of 30 s each
+        leases = [store._keys(stream_id)[2] for stream_id in ids]
+        for lease in leases:  # far longer than a renewal would leave them
+            await client.pexpire(lease, 3_600_000)
+        limiter = store._limiter
+        assert limiter is not None
+        owners = [object() for _ in range(int(limiter.total_tokens))]
+        for owner in owners:  # every short command now waits
+            await limiter.acquire_on_behalf_of(owner)
+        try:
+            async with anyio.create_task_group() as group:
+                for stream_id in ids:
+                    group.start_soon(store.hold_lease, stream_id)
+                with anyio.fail_after(90):
+                    while True:  # until each lease was renewed to 30 s
+                        ttls = [await client.pttl(lease) for lease in leases]
+                        if all(0 < ttl <= 30_000 for ttl in ttls):
+                            break
+                        await anyio.sleep(0.05)
+                group.cancel_scope.cancel()
+        finally:
+            for owner in owners:
+                limiter.release_on_behalf_of(owner)
+        for stream_id in ids:
+            await store.mark_done(stream_id)
+        async with anyio.create_task_group() as group:  # ended: hold_lease returns
+            for stream_id in ids:
+                group.start_soon(store.hold_lease, stream_id)
+        await store.create(ids[1])
+        await client.delete(store._keys(ids[1])[1])  # gone: hold_lease raises KeyError
+        with pytest.raises(KeyError):
+            await store.hold_lease(ids[1])
+    finally:
+        await client.aclose()
 
 
 # -------------------------------------------------------------- one failure, one stream

@@ -610,7 +610,8 @@ class RedisStore:
 
     Connections do not grow with streams: this object makes one blocking ``XREAD`` for all
     the streams its readers wait for, and one blocking ``BLPOP`` on its inbox for all its
-    generations; its other commands are short, at most half the client's
+    generations, and renews the leases of all its generations in one pipeline every
+    ``renew_every`` seconds; its other commands are short, at most half the client's
     ``max_connections`` at a time (so the default pool of 100 serves thousands of streams).
     Blocking calls stay below the client's ``socket_timeout``. Redis errors become
     `StoreUnavailableError`. asyncio only (redis-py's ``redis.asyncio``); the shared
@@ -671,6 +672,9 @@ class RedisStore:
         self._inbox = f"{prefix}:inbox:{secrets.token_hex(8)}"
         self._cancel_waiters: dict[str, _Waiter] = {}
         self._cancels = _Relay(self._cancel_step)
+        # The generations holding a lease, renewed together (`hold_lease`).
+        self._holders: dict[str, _Holder] = {}
+        self._leases = _Relay(self._lease_step)
         # Readers waiting for frames: stream key -> waiter -> the id it read up to; the keys
         # (and ids) of the XREAD in flight; a stream that wakes that XREAD to add a key.
         self._readers: dict[str, dict[_Waiter, int]] = {}
@@ -1021,30 +1025,80 @@ class RedisStore:
         """Renew the lease every `renew_every` seconds (see `Store.hold_lease`); retries
         while Redis is unreachable.
 
+        The leases of all the generations this object runs are renewed together, in one
+        pipeline per period on one connection (outside the limit on short commands), so a
+        renewal never queues behind the readers' commands: under load (a thousand streams
+        on a saturated machine) a queued renewal could wait past the lease, and readers
+        would see a running generation as lost.
+
         Raises:
             KeyError: the stream is gone (it expired, or Redis lost it).
         """
-        _, meta, lease = self._keys(stream_id)
-        while True:
+        holder = _Holder()
+        self._holders[stream_id] = holder
+        try:
+            await self._leases.wait(holder)
+        finally:
+            if self._holders.get(stream_id) is holder:
+                del self._holders[stream_id]
+        if holder.gone:
+            raise KeyError(stream_id)
+
+    async def _lease_step(self, deadline: float) -> None:
+        """Renew every held lease in one pipeline, settle the holders, wait a period."""
+        held = list(self._holders.items())
+        if held:
             try:
-                state = await self._call(
-                    "renew a lease",
-                    lambda: self._renew(keys=[meta, lease], args=[self._ms(self.lease)]),
-                )
-            except StoreUnavailableError as exc:
+                states = await self._renew_all([stream_id for stream_id, _ in held])
+            except self._unavailable as exc:
                 if not self._renewals_failing:  # once per outage, not once per stream
                     self._renewals_failing = True
                     logger.warning("RedisStore could not renew leases (retrying): %s", exc)
-                state = 1
             else:
                 self._renewals_failing = False
-            if state == -1:
-                raise KeyError(stream_id)
-            if state == 0:
-                return
-            if state == 2 and (waiter := self._cancel_waiters.get(stream_id)) is not None:
-                waiter.notify()
-            await anyio.sleep(self.renew_every)
+                for (stream_id, holder), state in zip(held, states, strict=True):
+                    if isinstance(state, Exception):
+                        logger.warning("could not renew the lease of %s: %s", stream_id, state)
+                    elif state == -1:
+                        holder.gone = True
+                        holder.notify()
+                    elif state == 0:
+                        holder.notify()
+                    elif state == 2 and (waiter := self._cancel_waiters.get(stream_id)):
+                        waiter.notify()
+        await anyio.sleep(min(self.renew_every, max(0.0, deadline - anyio.current_time())))
+
+    async def _renew_all(self, stream_ids: list[str]) -> list[Any]:
+        # One round trip for all of them; a connection error is retried once at once, as
+        # in `_call` (a Redis restart leaves the pool's idle connections dead).
+        args = [self._ms(self.lease)]
+
+        async def exchange() -> list[Any]:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stream_id in stream_ids:
+                    _, meta, lease = self._keys(stream_id)
+                    await self._renew(keys=[meta, lease], args=args, client=pipe)
+                return list(await pipe.execute(raise_on_error=False))
+
+        # Shielded (up to a block's length): a generation that ends while it leads the loop
+        # is cancelled, and the round it started still renews the others' leases.
+        with anyio.CancelScope(shield=True, deadline=anyio.current_time() + self._block):
+            try:
+                return await exchange()
+            except self._stale:
+                return await exchange()
+        raise self._timeout("renewing the leases took longer than a blocking call")
+
+
+class _Holder(_Waiter):
+    """A generation holding its lease in `RedisStore`'s renewal loop: ``ready`` when the
+    stream ended (``gone``: it is no longer in the store)."""
+
+    __slots__ = ("gone",)
+
+    def __init__(self) -> None:
+        super().__init__(math.inf)
+        self.gone = False
 
 
 def _stream_entries(answer: Any) -> list[tuple[str, Any]]:
