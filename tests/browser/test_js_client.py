@@ -88,7 +88,7 @@ def profile_chunks(text: str, seed: int) -> list[str]:
     encoder = ProfileEncoder()
     out = []
     for output in stream(split_random(text, seed=seed, max_size=7)).events():
-        out.extend(f.data for f in encoder.feed(output) if f.event == "delta")
+        out.extend(f.data for f in encoder.feed(output) if f.event == "message")
     return out
 
 
@@ -202,7 +202,7 @@ def test_snapshot_reset_continues_like_python() -> None:
     frames = []
     snapshot = None
     for output in stream(split_random(ex.text, seed=5, max_size=5)).events():
-        frames.extend(f for f in encoder.feed(output) if f.event == "delta")
+        frames.extend(f for f in encoder.feed(output) if f.event == "message")
         if snapshot is None and len(frames) >= 30:
             snapshot = encoder.snapshot()
             cut = len(frames)
@@ -242,7 +242,7 @@ def test_the_client_reads_infinities_written_as_1e400(version: int) -> None:
     for output in stream(['{"x": 1e400, "y": [-1e', "400, 2.5]}"], Reading).events():
         frames.extend(encoder.feed(output))
     frames.extend(encoder.close())
-    chunks = [f.data for f in frames if f.event == "delta"]
+    chunks = [f.data for f in frames if f.event in ("delta", "message")]
     final = next(f.data for f in frames if f.event == "final")
     result = subprocess.run(
         [*node(), "--input-type=module", "-e", INFINITIES_JS, CLIENT.as_uri()],
