@@ -731,7 +731,8 @@ class ProfileEncoder:
 
     def feed_bytes(self, output: Update[Any] | Part, /, *, now: float = 0.0) -> bytes:
         """`feed`, encoded: the frames' bytes (see `feed` for arguments and errors)."""
-        return b"".join(map(encode, self.feed(output, now=now)))
+        frames = self.feed(output, now=now)
+        return b"".join(map(encode, frames)) if frames else b""  # held: most outputs
 
     def close_bytes(self, error: BaseException | None = None, /) -> bytes:
         """`close`, encoded: the terminal frame's bytes, or ``b""``."""
