@@ -194,6 +194,29 @@ def test_refused_chunks_are_refused_and_change_nothing() -> None:
         assert got["unchanged"], name
 
 
+@pytest.mark.parametrize(
+    ("chunks", "bad", "message"),
+    [
+        ([], '"text"', "no pointer before it"),
+        (['{"j":{"":{"a":""}}}'], '{"t":{"/a":"x"},"text":{"/a":"y"}}', "named twice"),
+    ],
+    ids=["text-first", "named-twice"],
+)
+def test_malformed_short_deltas_are_refused_like_python(
+    chunks: list[str], bad: str, message: str
+) -> None:
+    """Version 3's short forms: a bare string needs a pointer before it, a member may not be
+    named both ways; the client refuses them as Python's `delta_chunk` does."""
+    previous = None
+    for data in chunks:
+        previous = delta_chunk(data, previous)[1]
+    with pytest.raises(DeltaError, match=message):
+        delta_chunk(bad, previous)
+    got = run_js({"case": {"chunks": chunks, "bad": bad}})["case"]
+    assert got["error"] == "DeltaError" and message in got["message"], got
+    assert got["unchanged"]
+
+
 def test_snapshot_reset_continues_like_python() -> None:
     """A client that resets from a snapshot mid-stream has the snapshot's open values and
     ends with the same object."""
