@@ -140,9 +140,14 @@ def build_app() -> Any:
             encoder = ProfileEncoder(emit="changes")
             head = stream_frame("bench")
             yield {"event": head.event, "data": head.data}
+            # Unnamed frames (version 3's deltas) without an event line, as they are encoded.
             async for output in astream(source(rate_of(request)), Orders).events():
                 for f in encoder.feed(output):
-                    yield {"event": f.event, "id": f.id, "data": f.data}
+                    yield {
+                        "event": None if f.event == "message" else f.event,
+                        "id": f.id,
+                        "data": f.data,
+                    }
             for f in encoder.close():
                 yield {"event": f.event, "id": f.id, "data": f.data}
 

@@ -166,6 +166,12 @@ class _Upstream:
                 return _END
         return await anyio.to_thread.run_sync(next, self._iter, _END)
 
+    @property
+    def anext(self) -> Callable[[], Awaitable[Any]] | None:
+        """The async source's own ``__anext__`` (None for a sync one): the body awaits it
+        directly, one coroutine less per output than `next`."""
+        return self._aiter.__anext__ if self._aiter is not None else None
+
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             if self._aiter is not None:
@@ -180,6 +186,16 @@ class _Upstream:
                     await anyio.to_thread.run_sync(close)
                 if self._stream is not None:
                     await anyio.to_thread.run_sync(self._stream.close)
+
+
+def _clock() -> Callable[[], float]:
+    """`anyio.current_time` for the running loop without its backend lookup on every call:
+    the backend's own ``current_time`` (anyio 4.11+ names it on the loop's token)."""
+    current_token = getattr(anyio.lowlevel, "current_token", None)
+    if current_token is None:  # anyio before 4.11
+        return anyio.current_time
+    clock: Callable[[], float] = current_token().backend_class.current_time
+    return clock
 
 
 def _report(error: Exception) -> None:
@@ -235,7 +251,13 @@ class _Connection:
         self._drained: anyio.Event | None = None  # set when the queue is taken (waiters only)
         self._wake: anyio.Event | None = None  # set to wake the waiting watchdog
         self._wake_at = float("inf")  # when the waiting watchdog wakes by itself
-        self.last_send = anyio.current_time()
+        self._now = _clock()  # the loop's clock, read per send and per watchdog step
+        self.last_send = self._now()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The loop's clock (`anyio.current_time` without its per-call backend lookup)."""
+        return self._now
 
     async def write(self, body: bytes) -> None:
         """Send `body` now, or after the send in progress (see the class docstring); waits
@@ -288,7 +310,7 @@ class _Connection:
 
     async def _send_one(self, message: Message) -> None:
         self._in_send = True
-        self._send_started = anyio.current_time()
+        self._send_started = self._now()
         try:
             await self._send(message)
         except OSError:  # ASGI 2.4: the client is gone
@@ -296,7 +318,7 @@ class _Connection:
             await anyio.lowlevel.checkpoint()  # raises the cancellation here
         finally:
             self._in_send = False
-        self.last_send = anyio.current_time()
+        self.last_send = self._now()
 
     async def _write_bounded(self, body: bytes) -> None:
         # The watchdog's own writes: nobody watches it while it sends, so its sends are
@@ -306,7 +328,7 @@ class _Connection:
         if self._timeout is None or bound is None:
             await self.write(body)
             return
-        bound.deadline = anyio.current_time() + self._timeout
+        bound.deadline = self._now() + self._timeout
         try:
             await self.write(body)
         finally:
@@ -326,7 +348,7 @@ class _Connection:
         timeout, heartbeat, encoder = self._timeout, self._heartbeat, self.encoder
         interval = self._interval
         while True:
-            now = anyio.current_time()
+            now = self._now()
             wake_at = float("inf")
             if encoder is not None:
                 deadline = encoder.next_deadline
@@ -615,15 +637,26 @@ class EventStreamResponse(Response):
         upstream, encoder = self._upstream, self._encoder
         assert upstream is not None and encoder is not None
         error: Exception | None = None
+        # Per output (usually per token): the source's __anext__ awaited directly and the
+        # loop's own clock, not anyio.current_time's backend lookup on every call.
+        anext, clock = upstream.anext, connection.clock
+        feed, nudge = encoder.feed_bytes, connection.nudge
         try:
-            while (output := await upstream.next()) is not _END:
-                now = anyio.current_time()
-                body = encoder.feed_bytes(output, now=now)
+            while True:
+                if anext is not None:
+                    try:
+                        output = await anext()
+                    except StopAsyncIteration:
+                        break
+                elif (output := await upstream.next()) is _END:
+                    break
+                now = clock()
+                body = feed(output, now=now)
                 if body:
                     connection.last_flush = now  # a throttled encoder sends only on a flush
                     await connection.write(body)
                 else:
-                    connection.nudge()  # the encoder may hold it until a deadline
+                    nudge()  # the encoder may hold it until a deadline
         except Exception as exc:  # the source failed: the client gets an error frame
             _report(exc)
             error = exc

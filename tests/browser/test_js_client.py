@@ -88,7 +88,7 @@ def profile_chunks(text: str, seed: int) -> list[str]:
     encoder = ProfileEncoder()
     out = []
     for output in stream(split_random(text, seed=seed, max_size=7)).events():
-        out.extend(f.data for f in encoder.feed(output) if f.event == "delta")
+        out.extend(f.data for f in encoder.feed(output) if f.event == "message")
     return out
 
 
@@ -194,6 +194,29 @@ def test_refused_chunks_are_refused_and_change_nothing() -> None:
         assert got["unchanged"], name
 
 
+@pytest.mark.parametrize(
+    ("chunks", "bad", "message"),
+    [
+        ([], '"text"', "no pointer before it"),
+        (['{"j":{"":{"a":""}}}'], '{"t":{"/a":"x"},"text":{"/a":"y"}}', "named twice"),
+    ],
+    ids=["text-first", "named-twice"],
+)
+def test_malformed_short_deltas_are_refused_like_python(
+    chunks: list[str], bad: str, message: str
+) -> None:
+    """Version 3's short forms: a bare string needs a pointer before it, a member may not be
+    named both ways; the client refuses them as Python's `delta_chunk` does."""
+    previous = None
+    for data in chunks:
+        previous = delta_chunk(data, previous)[1]
+    with pytest.raises(DeltaError, match=message):
+        delta_chunk(bad, previous)
+    got = run_js({"case": {"chunks": chunks, "bad": bad}})["case"]
+    assert got["error"] == "DeltaError" and message in got["message"], got
+    assert got["unchanged"]
+
+
 def test_snapshot_reset_continues_like_python() -> None:
     """A client that resets from a snapshot mid-stream has the snapshot's open values and
     ends with the same object."""
@@ -202,7 +225,7 @@ def test_snapshot_reset_continues_like_python() -> None:
     frames = []
     snapshot = None
     for output in stream(split_random(ex.text, seed=5, max_size=5)).events():
-        frames.extend(f for f in encoder.feed(output) if f.event == "delta")
+        frames.extend(f for f in encoder.feed(output) if f.event == "message")
         if snapshot is None and len(frames) >= 30:
             snapshot = encoder.snapshot()
             cut = len(frames)
@@ -242,7 +265,7 @@ def test_the_client_reads_infinities_written_as_1e400(version: int) -> None:
     for output in stream(['{"x": 1e400, "y": [-1e', "400, 2.5]}"], Reading).events():
         frames.extend(encoder.feed(output))
     frames.extend(encoder.close())
-    chunks = [f.data for f in frames if f.event == "delta"]
+    chunks = [f.data for f in frames if f.event in ("delta", "message")]
     final = next(f.data for f in frames if f.event == "final")
     result = subprocess.run(
         [*node(), "--input-type=module", "-e", INFINITIES_JS, CLIENT.as_uri()],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from streamdantic import stream
 from streamdantic._cli.check import (
     Outcome,
     Violation,
@@ -20,6 +21,8 @@ from streamdantic._cli.check import (
 from streamdantic._cli.main import main
 from streamdantic._cli.recording import detect, load_recording
 from streamdantic._cli.util import CommandError
+from streamdantic.sse import ProfileEncoder, encode, stream_frame
+from streamdantic.sse._profile import WireVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -131,6 +134,27 @@ def test_replay_of_raw_json_text(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     assert '{"name":"Zo"}' in out  # the "ë" arrived in two byte pieces and shows whole
     assert '"name": "Zoë"' in out
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_replay_of_a_served_profile_stream(
+    version: WireVersion, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recorded response of the streamdantic profile replays to its object, in both wire
+    versions (version 3's delta frames are unnamed)."""
+    document = {"title": "Shakshuka", "tags": ["eggs", "tomato"], "servings": 2}
+    text = json.dumps(document)
+    encoder = ProfileEncoder(version=version)
+    frames = [stream_frame("t")]
+    for output in stream([text[i : i + 3] for i in range(0, len(text), 3)]).events():
+        frames += encoder.feed(output)
+    frames += encoder.close()
+    path = tmp_path / "served.sse"
+    path.write_bytes(b"".join(map(encode, frames)))
+    code, out, err = run(capsys, "replay", str(path))
+    assert code == 0, err
+    assert out.splitlines()[0].endswith("(streamdantic)")
+    assert json.loads(out[out.index("\n{") + 1 : out.rindex("\n}") + 2]) == document
 
 
 def test_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,7 +74,7 @@ def test_a_disconnect_cancels_the_upstream_within_a_second() -> None:
             assert response.headers["x-accel-buffering"] == "no"
             received = b""
             chunks = response.iter_bytes()
-            while b"event: delta\nid: 1\n" not in received:  # the upstream runs
+            while b"\n\nid: 1\n" not in received:  # the first delta frame: the upstream runs
                 received += next(chunks)
             assert received.startswith(b"event: stream\n")
             closed_at = time.monotonic()

@@ -196,15 +196,15 @@ def test_frames_are_numbered_from_one_and_end_with_final() -> None:
     final)."""
     frames = encode_all(list(stream(['{"a": "he', 'llo", "b": [1,', " 2]}"]).events()))
     deltas = [
-        '{"json":{"":{},"/a":"he"}}',
-        '{"text":{"/a":"llo"},"json":{"/b":[],"0/0":1},"done":["0"]}',
-        '{"json":{"/b/1":2},"done":["1",""]}',
+        '{"j":{"":{},"/a":"he"}}',
+        '{"t":{"/a":"llo"},"j":{"/b":[],"0/0":1},"d":["0"]}',
+        '{"j":{"/b/1":2},"d":["1",""]}',
     ]
     digest = 0
     for data in deltas:
         digest = zlib.crc32(data.encode() + b"\n", digest)
     assert frames == [
-        *(SSE(data, event="delta", id=str(i)) for i, data in enumerate(deltas, 1)),
+        *(SSE(data, id=str(i)) for i, data in enumerate(deltas, 1)),  # unnamed: no event line
         SSE(
             f'{{"digest":"{digest:08x}","finish_reason":null,"usage":null}}', event="final", id="4"
         ),
@@ -238,7 +238,7 @@ def test_plain_iteration_of_updates_carries_the_parts_too() -> None:
     source = [ReasoningDelta("hm"), '{"a": 1}', Usage(3, 4)]
     with_parts = encode_all(list(stream(source).events()))
     updates_only = encode_all(list(stream(source)))
-    assert [f.event for f in with_parts] == ["reasoning", "delta", "usage", "final"]
+    assert [f.event for f in with_parts] == ["reasoning", "message", "usage", "final"]
     assert sorted(f.event for f in updates_only) == sorted(f.event for f in with_parts)
 
 
@@ -887,10 +887,10 @@ def test_prose_beside_tool_calls_is_sent_as_a_growing_root_string() -> None:
     ]
     items = list(stream(source, tools={"search": dict}).events())
     frames = encode_all(items, snapshot_every=2)
-    assert [json.loads(f.data) for f in frames if f.event == "delta"] == [
-        {"json": {"": "Let me "}},
-        {"text": {"": "check."}},
-        {"done": [""]},
+    assert [json.loads(f.data) for f in frames if f.event == "message"] == [
+        {"j": {"": "Let me "}},
+        "check.",  # text appended where the frame before ended: a bare string
+        {"d": [""]},
     ]
     updates = decode_all([f for f in frames if f.event != "snapshot"])
     assert updates[-1].final == "Let me check." and updates[-1].finish_reason == "stop"
@@ -905,7 +905,7 @@ def test_plain_text_parts_are_a_text_stream() -> None:
     """A source of TextDelta parts (a token stream) is sendable; it is whole when it ends,
     truncated when its finish reason says the token limit cut it."""
     frames = encode_all([TextDelta("Hel"), TextDelta(""), TextDelta("lo")])
-    assert [f.event for f in frames] == ["delta", "delta", "delta", "final"]
+    assert [f.event for f in frames] == ["message", "message", "message", "final"]
     assert decode_all(frames)[-1].final == "Hello"
     frames = encode_all([TextDelta("Hel"), Finish("length")])
     with pytest.raises(TruncatedStreamError, match="token limit") as info:
@@ -981,7 +981,7 @@ def test_a_throttled_encoder_sends_the_first_change_then_one_frame_per_interval(
     # 10 updates per interval of 0.1 s (the clock is the test's, not the machine's).
     times = [i * 0.01 for i in range(len(outputs))]
     frames, decoder = throttled_roundtrip(outputs, times, per_second=10)
-    deltas = [f for f in frames if f.event == "delta"]
+    deltas = [f for f in frames if f.event == "message"]
     assert len(deltas) <= len(outputs) // 10 + 2
     assert [f.id for f in frames] == [str(i) for i in range(1, len(frames) + 1)]
     assert frames[-1].event == "final"
@@ -994,16 +994,16 @@ def test_a_throttled_encoder_flushes_at_its_deadline_by_poll() -> None:
     encoder = ProfileEncoder(emit=Throttle(4))  # 0.25 s
     assert encoder.next_deadline == float("inf")
     first = encoder.feed(outputs[0], now=10.0)
-    assert [f.event for f in first] == ["delta"]
+    assert [f.event for f in first] == ["message"]
     assert encoder.feed(outputs[1], now=10.1) == []
     assert encoder.feed(outputs[2], now=10.2) == []
     assert encoder.next_deadline == 10.25
     assert encoder.poll(10.24) == []
     (held,) = encoder.poll(10.25)
-    assert json.loads(held.data or "") == {"text": {"0": "yz"}}  # /a, as the frame before
+    assert json.loads(held.data or "") == "yz"  # text at /a, where the frame before ended
     assert encoder.next_deadline == float("inf")
     assert encoder.poll(99.0) == []
-    assert [f.event for f in encoder.feed(outputs[3], now=10.3)] == ["delta", "final"]
+    assert [f.event for f in encoder.feed(outputs[3], now=10.3)] == ["message", "final"]
 
 
 def test_close_sends_what_a_throttled_encoder_holds_before_the_error() -> None:
@@ -1013,7 +1013,7 @@ def test_close_sends_what_a_throttled_encoder_holds_before_the_error() -> None:
     encoder = ProfileEncoder(emit=Throttle(1))
     frames = [f for o in outputs[:3] for f in encoder.feed(o, now=0.5)]
     frames += encoder.close(StreamCancelledError("stopped"))
-    assert [f.event for f in frames] == ["delta", "delta", "error"]
+    assert [f.event for f in frames] == ["message", "message", "error"]
     decoder: ProfileDecoder[Any] = ProfileDecoder()
     decoder.feed(stream_frame("t"))
     decoder.feed(frames[0])
@@ -1060,10 +1060,10 @@ def test_a_throttled_encoder_joins_consecutive_parts() -> None:
                 "index": 1,
             },
         ),
-        ("delta", {"json": {"": "Hello"}}),
+        ("message", {"j": {"": "Hello"}}),
         ("usage", {"type": "usage", "input_tokens": 1, "output_tokens": 2, "total_tokens": 3}),
     ]
-    assert [f.event for f in encoder.close()] == ["delta", "final"]
+    assert [f.event for f in encoder.close()] == ["message", "final"]
 
 
 def test_a_held_text_delta_after_json_is_refused_at_once() -> None:
@@ -1097,19 +1097,21 @@ def orders_frames(step: float, version: int = 3) -> list[SSE]:
 
 @pytest.mark.parametrize(
     ("step", "frame_count", "at_most"),
-    [(0.001, 30, 0.9), (0.005, 134, 1.3), (0.02, 468, 2.0)],
-    ids=["30-frames", "134-frames", "468-frames"],
+    [(0.001, 30, 0.85), (0.005, 134, 1.15), (0.02, 468, 1.6), (0.05, 908, 2.0)],
+    ids=["30-frames", "134-frames", "468-frames", "908-frames"],
 )
 def test_version_3_wire_bytes_per_document(step: float, frame_count: int, at_most: float) -> None:
-    """Counted, not timed: the 21,479-byte orders document costs at most 2x its size on the
-    wire with the default policy even at 468 frames (version 2: 1.8x-3.8x), and its final
-    frame is a digest of under 100 bytes instead of the whole object."""
+    """Counted, not timed: the 21,479-byte orders document costs at most 1.6x its size on
+    the wire with the default policy at 468 frames and 2x at 908 (version 2: 1.8x-5.1x;
+    2.0x and 2.8x with ``event: delta`` lines and long member names), and its final frame
+    is a digest of under 100 bytes instead of the whole object."""
     frames = orders_frames(step)
     size = sum(len(encode(f)) for f in frames)
     assert len(frames) == frame_count
     assert size <= at_most * len(ORDERS_TEXT.encode())
     assert len(encode(frames[-1])) < 100
-    assert size < 0.6 * sum(len(encode(f)) for f in orders_frames(step, version=2))
+    assert size < 0.5 * sum(len(encode(f)) for f in orders_frames(step, version=2))
+    assert b"event: delta" not in b"".join(map(encode, frames))  # unnamed: no event line
     assert decode_all(frames)[-1].final == json.loads(ORDERS_TEXT)
 
 
@@ -1149,6 +1151,35 @@ def test_malformed_relative_pointers_are_delta_errors(chunks: list[str], message
     frames = [SSE(c, event="delta", id=str(i)) for i, c in enumerate(chunks, 1)]
     with pytest.raises(DeltaError, match=message):
         decode_all(frames)
+
+
+def test_a_delta_is_written_in_its_shortest_form_and_read_in_every_form() -> None:
+    """One-letter member names, text at the previous pointer as a bare JSON string; the
+    long names (version 3 before they were shortened) and version 2's chunks read alike."""
+    frames = encode_all(list(stream(['{"a": "he', "ll", 'o", "b": 1}']).events()))
+    assert [f.data for f in frames[:-1]] == [
+        '{"j":{"":{},"/a":"he"}}',
+        '"ll"',
+        '{"t":{"/a":"o"},"j":{"/b":1},"d":["0",""]}',
+    ]
+    spelled = ['{"json":{"":{},"/a":"he"}}', '{"text":{"/a":"ll"}}', '{"text":{"/a":"o"}}']
+    chunks = ['{"delta":{"json":{"":{},"/a":"he"}}}', '{"delta":{"text":{"/a":"ll"}}}']
+    for datas, partial in ((spelled, {"a": "hello"}), (chunks, {"a": "hell"})):
+        decoder: ProfileDecoder[Any] = ProfileDecoder()
+        for i, data in enumerate(datas, 1):
+            decoder.feed(SSE(data, id=str(i)))
+        assert decoder.partial == partial
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [('"text"', "no pointer before it"), ('{"j":{"":1},"json":{"":2}}', "named twice")],
+    ids=["text-first", "named-twice"],
+)
+def test_malformed_short_deltas_are_delta_errors(data: str, message: str) -> None:
+    """A bare string needs a pointer before it; a member may not be named both ways."""
+    with pytest.raises(DeltaError, match=message):
+        decode_all([SSE(data, id="1")])
 
 
 @pytest.mark.parametrize("digest", ['"12345"', '"ABCDEF01"', "null", "7"])

@@ -154,7 +154,7 @@ async def test_the_default_policy_coalesces_what_arrives_between_flushes() -> No
     call = Call()
     await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit=Throttle(0.001)))
     names = [event.event for event in call.events()]
-    assert names == ["stream", "delta", "delta", "final"]
+    assert names == ["stream", "message", "message", "final"]
     assert final_of(call.events()) == json.loads(DOC)
 
 
@@ -163,7 +163,7 @@ async def test_emit_changes_sends_a_frame_per_update() -> None:
     updates = len(list(stream(pieces(size=2)))) - 1  # the final update carries no delta here
     call = Call()
     await call.run(EventStreamResponse(astream(slow(pieces(size=2))), emit="changes"))
-    deltas = [event for event in call.events() if event.event == "delta"]
+    deltas = [event for event in call.events() if event.event == "message"]
     assert len(deltas) >= updates > 4
     assert final_of(call.events()) == json.loads(DOC)
 
@@ -315,11 +315,11 @@ async def test_prose_and_tool_calls_are_sendable() -> None:
     events = call.events()
     assert [e.event for e in events] == [
         "stream",
-        "delta",
+        "message",
         "tool_call",
         "tool_call",
-        "delta",
-        "delta",
+        "message",
+        "message",
         "final",
     ]
     assert final_of(events) == "Looking it up."
@@ -367,7 +367,7 @@ async def test_a_frozen_client_is_dropped_after_the_send_timeout() -> None:
     call = Call()
 
     async def freeze(message: Any) -> None:
-        if b"event: delta" in message.get("body", b""):  # mid-stream, once the source runs
+        if b"id: " in message.get("body", b""):  # a numbered frame: mid-stream, the source runs
             await anyio.sleep_forever()
 
     call.on_send = freeze
@@ -434,7 +434,7 @@ def test_at_a_token_rate_the_watchdog_wakes_once_per_throttle_period() -> None:
     )
     periods = len(chunks) / 100 * 20
     assert final_of(call.events()) == json.loads(LONG_DOC)
-    frames = sum(1 for event in call.events() if event.event == "delta")
+    frames = sum(1 for event in call.events() if event.event == "message")
     assert periods * 0.8 <= frames <= periods + 2  # still a frame per period, on time
     assert steps <= periods + 5
 
@@ -681,7 +681,7 @@ async def test_a_generation_stores_coalesced_frames_by_default_policy() -> None:
                 frames = await store.read(stream_id, len(events), wait=1)
                 assert frames is not None
                 events += frames.events
-    assert [event.event for event in events] == ["delta", "delta", "final"]
+    assert [event.event for event in events] == ["message", "message", "final"]
     assert final_of(events) == json.loads(DOC)
 
 
@@ -1027,8 +1027,9 @@ async def test_a_response_writes_the_wire_version_asked_for(version: WireVersion
     events = call.events()
     final = json.loads(events[-1].data or "")
     assert ("digest" in final) == (version == 3) and ("value" in final) == (version == 2)
-    deltas = [json.loads(e.data or "") for e in events if e.event == "delta"]
-    assert all(("delta" in d) == (version == 2) for d in deltas)
+    name = "delta" if version == 2 else "message"  # version 3: delta frames are unnamed
+    deltas = [json.loads(e.data or "") for e in events if e.event == name]
+    assert deltas and all(("delta" in d) == (version == 2) for d in deltas)
     assert final_of(events) == json.loads(DOC)
 
 

@@ -183,7 +183,7 @@ def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
 
     previous = None  # version 3: pointers relative to the previous frame's last
     for event in events:
-        if event.event == "delta":
+        if event.event == "delta" or (event.event == "message" and event.id):  # v3: unnamed
             chunk, previous = delta_chunk(_data(event), previous)
             yield chunk
         elif event.event == "snapshot":

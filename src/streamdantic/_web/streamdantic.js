@@ -5,7 +5,8 @@
 //   stream.addEventListener("update", () => render(stream.value, stream.state));
 //   stream.addEventListener("final", (e) => console.log(e.detail.value));
 //
-// It merges `delta` events (nested-profile chunks, docs/deltas.md) into the same object
+// It merges delta frames (unnamed `message` events in version 3, `delta` events in version
+// 2: nested-profile chunks, docs/deltas.md) into the same object
 // Python's ChunkMerger builds: within a chunk, every `delta.json` set in key order, then
 // every `delta.text` append, then every `delta.done` entry; `-` as the last token of a set
 // appends to an array. A `snapshot` event resets the object and applies its chunk. Nothing
@@ -171,12 +172,30 @@ export function pointerTokens(pointer) {
 /**
  * A delta frame's chunk with every relative pointer made absolute, and the tokens of its
  * last pointer: `{chunk, previous}`. Version 3 (docs/sse.md) sends the delta alone (no
- * `delta` wrapper) and writes a pointer relative to the one before it (json, text, done;
- * the first to the previous frame's last, `previous`). Throws DeltaError for a malformed
+ * `delta` wrapper, members `j`, `t`, `d`), or text appended at the previous pointer as a
+ * bare string, and writes a pointer relative to the one before it (json, text, done; the
+ * first to the previous frame's last, `previous`). Throws DeltaError for a malformed
  * relative pointer.
  */
+const LONG_NAMES = { j: "json", t: "text", d: "done" };
+
 export function expandChunk(chunk, previous = null) {
-  if (chunk && typeof chunk === "object" && !("delta" in chunk)) chunk = { delta: chunk };
+  if (typeof chunk === "string") {
+    // Version 3: text appended at the previous frame's last pointer, as a bare JSON string.
+    if (previous === null) throw new DeltaError("a delta of text alone (a JSON string) has no pointer before it");
+    const pointer = previous.length ? "/" + previous.join("/") : "";
+    return { chunk: { delta: { text: { [pointer]: chunk } } }, previous };
+  }
+  if (chunk && typeof chunk === "object" && !Array.isArray(chunk) && !("delta" in chunk)) {
+    // Version 3: the delta alone, its members named j, t, d (json, text, done).
+    const delta = {};
+    for (const [name, value] of Object.entries(chunk)) {
+      const long = LONG_NAMES[name] || name;
+      if (long in delta) throw new DeltaError(`malformed delta: a member named twice (${name})`);
+      delta[long] = value;
+    }
+    chunk = { delta };
+  }
   const delta = (chunk && chunk.delta) || {};
   const full = (key, many) => {
     if (typeof key !== "string") throw new DeltaError(`invalid JSON Pointer ${JSON.stringify(key)}`);
@@ -278,7 +297,8 @@ export class DeltaMerger {
   }
 
   /**
-   * Apply one chunk (`{delta: {json, text, done}, ...}`, or its JSON text).
+   * Apply one chunk (`{delta: {json, text, done}, ...}`, a version-3 delta frame's value,
+   * or its JSON text: a string is always JSON text to parse).
    * Returns the pointers it touched. Throws DeltaError (and changes nothing) when the
    * chunk contradicts the object.
    */
@@ -633,6 +653,7 @@ export class StreamdanticStream extends EventTarget {
     };
     const handle = (event) => this._handle(event.type, event.data, event.lastEventId);
     for (const name of PROFILE_EVENTS) if (name !== "error") source.addEventListener(name, handle);
+    source.addEventListener("message", handle); // version 3's delta frames
     source.addEventListener("stream", handle);
     // Named "error" events carry data; the connection's own errors do not.
     source.addEventListener("error", (event) => {
@@ -750,7 +771,11 @@ export class StreamdanticStream extends EventTarget {
   // (the browser itself resumes from the last id it received, whatever its name).
   _handle(type, data, id) {
     // Nothing is applied once the stream ended, even from the rest of a chunk already read.
-    if (this.done || type === "message" || ["failed", "closed", "stopped"].includes(this.status)) return;
+    if (this.done || ["failed", "closed", "stopped"].includes(this.status)) return;
+    if (type === "message") {
+      if (!id) return; // unnamed and unnumbered: not a frame of the profile
+      type = "delta"; // version 3: delta frames are unnamed (version 2: "delta")
+    }
     if (type === "stream") {
       this._stream(data);
       return;
@@ -786,7 +811,7 @@ export class StreamdanticStream extends EventTarget {
     this.dispatchEvent(new CustomEvent("frame", { detail: { type, id, data } }));
     try {
       if (type === "delta") {
-        const touched = this.merger.apply(parseJSON(data));
+        const touched = this.merger.apply(data); // its JSON text: a bare string is a delta too
         if (this.digest !== null) this.digest = digestStep(this.digest, data);
         this.lastEventId = id;
         this.updates += 1;

@@ -36,6 +36,9 @@ ids, snapshots, terminal and error frames, resume rules); this module implements
 #   from the previous pointer, then /name), in the order json, text, done, the first one
 #   relative to the previous delta frame's last. A snapshot carries the digest after its
 #   frame and that last pointer (`at`), so a client that resumes from it continues both.
+#   A delta frame is unnamed (SSE's default `message`: no `event:` line), its members are
+#   named j, t, d, and a delta that only appends text at the previous pointer is the bare
+#   JSON string (`_delta_json`, `delta_chunk`): what is left per frame is its id and data.
 #   The decoder reads version-2 frames too: a chunk-shaped delta and absolute pointers are
 #   valid, and a `final` frame without `digest` is checked the version-2 way (its object).
 
@@ -417,12 +420,32 @@ def _expand(delta: Delta, previous: list[str] | None) -> tuple[Delta, list[str] 
     return Delta(texts, sets, done), previous
 
 
+# Version 3's one-letter member names of a delta (docs/sse.md, "Delta frames"), and back.
+_SHORT_NAMES: Final = (("text", "t"), ("json", "j"), ("done", "d"))  # Chunk.to_json's order
+_LONG_NAMES: Final = {"j": "json", "t": "text", "d": "done"}
+
+
+def _member_json(name: str, value: Any) -> str:
+    # One member of a delta as Chunk.to_json writes it (its escaping, its infinities): the
+    # compact JSON of a chunk of that member alone is '{"delta":{"<name>":' + it + '}}'.
+    text = Chunk(Delta(**{name: value})).to_json()
+    return text[len(name) + 13 : -2]
+
+
 def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str] | None]:
+    if previous is not None and len(delta.text) == 1 and not delta.json and not delta.done:
+        ((pointer, text),) = delta.text.items()
+        if _tokens(pointer) == previous:
+            # The most frequent delta of a growing string, text appended at the previous
+            # delta's last pointer: the bare JSON string.
+            return _member_json("text", {"": text})[4:-1], previous
     short, previous = _shorten(delta, previous)
-    chunk = Chunk(Delta(short.get("text", {}), short.get("json", {}), short.get("done", ())))
-    # Version 3 sends the delta without its chunk wrapper: the chunk's compact JSON is
-    # '{"delta":' + the delta's + '}' (no other field is set), so the slice is the delta's.
-    return chunk.to_json()[9:-1], previous
+    members = [
+        f'"{letter}":{_member_json(name, short[name])}'
+        for name, letter in _SHORT_NAMES
+        if name in short
+    ]
+    return "{" + ",".join(members) + "}", previous
 
 
 def delta_chunk(data: str, previous: list[str] | None, /) -> tuple[Chunk, list[str] | None]:
@@ -431,14 +454,23 @@ def delta_chunk(data: str, previous: list[str] | None, /) -> tuple[Chunk, list[s
     tokens of its own last pointer.
 
     Raises:
-        DeltaError: not a chunk, or a malformed relative pointer.
+        DeltaError: not a chunk (nor a version-3 short delta, docs/sse.md "Delta frames"), a
+            bare string with no pointer before it, or a malformed relative pointer.
     """
     try:
         decoded = jiter.from_json(data.encode("utf-8"), allow_inf_nan=False)
     except (ValueError, UnicodeEncodeError) as exc:
         raise DeltaError(f"malformed chunk: not valid JSON ({exc})") from exc
-    if type(decoded) is dict and "delta" not in decoded:
-        decoded = {"delta": decoded}  # version 3: the delta alone
+    kind = type(decoded)
+    if kind is str:  # version 3: text appended at the previous pointer
+        if previous is None:
+            raise DeltaError("a delta of text alone (a JSON string) has no pointer before it")
+        return Chunk(Delta({"/" + "/".join(previous) if previous else "": decoded})), previous
+    if kind is dict and "delta" not in decoded:  # version 3: the delta alone
+        members = {_LONG_NAMES.get(name, name): value for name, value in decoded.items()}
+        if len(members) != len(decoded):
+            raise DeltaError(f"malformed delta: a member named twice ({data[:80]!r})")
+        decoded = {"delta": members}
     chunk = Chunk.from_dict(decoded)
     delta, previous = _expand(chunk.delta, previous)
     return Chunk(delta), previous
@@ -699,7 +731,8 @@ class ProfileEncoder:
 
     def feed_bytes(self, output: Update[Any] | Part, /, *, now: float = 0.0) -> bytes:
         """`feed`, encoded: the frames' bytes (see `feed` for arguments and errors)."""
-        return b"".join(map(encode, self.feed(output, now=now)))
+        frames = self.feed(output, now=now)
+        return b"".join(map(encode, frames)) if frames else b""  # held: most outputs
 
     def close_bytes(self, error: BaseException | None = None, /) -> bytes:
         """`close`, encoded: the terminal frame's bytes, or ``b""``."""
@@ -721,16 +754,20 @@ class ProfileEncoder:
         data = _utf8_safe(data)
         if self._compatible:
             return ServerSentEvent(data, event=event)
-        if event == "delta":
-            self._digest = digest_step(self._digest, data)
         self._id += 1
         return ServerSentEvent(data, event=event, id=str(self._id))
 
     def _delta_frame(self, delta: Delta) -> ServerSentEvent:
         if self._version == 2:
-            return self._frame("delta", Chunk(delta).to_json())
+            data = _utf8_safe(Chunk(delta).to_json())
+            self._digest = digest_step(self._digest, data)
+            return self._frame("delta", data)
         data, self._previous = _delta_json(delta, self._previous)
-        return self._frame("delta", data)
+        data = _utf8_safe(data)
+        self._digest = digest_step(self._digest, data)
+        self._id += 1
+        # Version 3: the most frequent frame is unnamed (no ``event:`` line on the wire).
+        return ServerSentEvent(data, id=str(self._id))
 
     def _merge(self, events: Sequence[Event]) -> list[tuple[Chunk, list[Event]]]:
         merged = []
@@ -1333,7 +1370,9 @@ class ProfileDecoder(Generic[T]):
         if self._compatible:
             return self._feed_compatible(event)
         name = event.event
-        if name == "stream":
+        if name == "message" and event.id:
+            name = "delta"  # version 3: delta frames are unnamed (version 2: "delta")
+        elif name == "stream":
             return self._stream(event)
         if self._generations.opening:
             try:
@@ -1342,7 +1381,7 @@ class ProfileDecoder(Generic[T]):
                 self._done = True
                 raise
         if name == "message":
-            return []  # not a frame of the profile (docs/sse.md: clients ignore them)
+            return []  # without an id: not a frame of the profile (docs/sse.md)
         raw_id = event.id or ""
         if not (raw_id.isascii() and raw_id.isdigit()):
             raise SSEError(f"a {name!r} frame without a valid id ({raw_id!r})")
