@@ -8,7 +8,9 @@ Strategy / invariants (sans-IO, no provider package imported here):
   names the SDK's classes as ``"module:Class"`` and registers nothing the SDK lacks.
 - A type from a known provider package (``openai.``, ``anthropic.``) whose adapter is not
   registered yet imports that adapter module once, on first sight (the module registers its
-  types when imported), so ``stream(sdk_stream, Model)`` needs no setup.
+  types when imported), so ``stream(sdk_stream, Model)`` needs no setup. That import comes
+  before a match on a base class from another package (LiteLLM's chunks subclass
+  ``openai.BaseModel``).
 - Plain dicts have no class to look up; those a provider's SDK yields with a distinctive
   shape (one key naming the event, as botocore's Bedrock ``converse_stream`` events have) are
   told apart by that key (`DICT_KEYS`), importing the adapter module that knows them.
@@ -19,6 +21,7 @@ Strategy / invariants (sans-IO, no provider package imported here):
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -51,6 +54,8 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
     ("google.genai.", "streamdantic.adapters.gemini"),
     ("ollama.", "streamdantic.adapters.ollama"),
+    # LiteLLM's chunk classes subclass openai.BaseModel: matched by their own package first.
+    ("litellm.", "streamdantic.adapters.litellm"),
     # The openai-agents SDK's top package is plain ``agents``: match only its event and
     # exception modules, not every module of a package (or a user's module) of that name.
     ("agents.stream_events", "streamdantic.adapters.openai_agents"),
@@ -156,21 +161,29 @@ def register_dict_adapter(keys: Iterable[str], factory: AdapterFactory) -> None:
 
 def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
     """The registered value for `cls` or its nearest base, importing the adapter module of
-    a known provider package on first sight of one of its types."""
+    a known provider package on first sight of one of its types.
+
+    The adapter module of `cls`'s own package is imported even when a base already matches:
+    LiteLLM's chunks subclass ``openai.BaseModel``, which the openai adapter registers."""
+    found: Any = None
     for attempt in range(2):
         for base in cls.__mro__:
             found = registry.get(base)
             if found is not None:
-                return found
+                if base is cls:
+                    return found
+                break
         if attempt == 0:
             module = cls.__module__ or ""
             for prefix, adapter_module in LAZY_ADAPTERS:
                 if module.startswith(prefix):
+                    if adapter_module in sys.modules:
+                        return found
                     importlib.import_module(adapter_module)
                     break
             else:
-                return None
-    return None
+                return found
+    return found
 
 
 def adapter_factory(item: Any) -> AdapterFactory | None:
