@@ -48,6 +48,9 @@ client CPU per delta next to the SDK's own plain iteration of the same stream (t
   Ollama   the real ollama client against the replay server (NDJSON body of
            ``fixtures/ollama/orders_20k.ndjson``, 16 KiB writes), ``chat(stream=True)``
            iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
+  LiteLLM  the real litellm (``model="openai/..."``, ``api_base`` = the replay server, the
+           orders_20k chat stream in 16 KiB writes), ``completion(stream=True)`` iterated
+           plainly vs passed to streamdantic.stream(..., OrderBatch).
   Agents   openai-agents' ``Runner.run_streamed`` on its Chat Completions model against the
            replay server (the orders_20k chat stream), ``stream_events()`` iterated plainly vs
            passed to streamdantic.astream(..., OrderBatch); process CPU time.
@@ -458,6 +461,7 @@ def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
         },
         _gemini_row(warmup, repeats),
         _ollama_row(warmup, repeats),
+        _litellm_row(warmup, repeats),
         _openai_agents_row(warmup, repeats),
     ]
 
@@ -509,6 +513,30 @@ def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
                 return c.chat(model="qwen3:8b", messages=[], stream=True)
 
             return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _litellm_row(warmup: int, repeats: int) -> dict[str, Any]:
+    """The real LiteLLM (``model="openai/..."``, ``api_base`` = the replay server, the
+    orders_20k chat stream in 16 KiB writes): ``completion(stream=True)`` iterated plainly vs
+    passed to streamdantic.stream(..., OrderBatch)."""
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network for its costs
+    import litellm
+
+    litellm.suppress_debug_info = True
+    request = _request()
+    request["model"] = "openai/" + request["model"]
+    server = ReplayServer().start()
+    try:
+        base = server.base_url(STREAM_ID, piece=16384, tag="bench-litellm")
+
+        def sdk() -> Any:
+            return litellm.completion(**request, api_base=base, api_key="k", stream=True)
+
+        return _client_row("LiteLLM completion(stream=True) (openai/ route)", sdk, warmup, repeats)
     finally:
         server.stop()
 
@@ -729,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         "httpx": httpx.__version__,
         "botocore": importlib.metadata.version("botocore"),
         "google-genai": importlib.metadata.version("google-genai"),
+        "litellm": importlib.metadata.version("litellm"),
         "streamdantic": streamdantic.__version__,
     }
     print(f"\n{meta}")

@@ -44,6 +44,7 @@ from ._options import check_options
 from ._parts import Part
 from ._paths import PathLike, parse_path
 from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
+from .adapters._registry import open_source
 
 __all__ = [
     "AsyncStream",
@@ -111,6 +112,8 @@ _STREAM_OPTIONS: Final = StreamOptions.__optional_keys__
 class _StreamBase(Generic[T]):
     """What the sync and async streams share: the core, options and read-only state."""
 
+    _asynchronous: bool = False  # whether this twin reads async iterables
+
     def __init__(
         self,
         source: Any,
@@ -128,6 +131,9 @@ class _StreamBase(Generic[T]):
             source = (source,)
         elif isinstance(source, os.PathLike):
             source = self._read_file(source)
+        elif not hasattr(source, "__iter__") and not hasattr(source, "__aiter__"):
+            # An object that gives its events by a method (an agent run's result).
+            source = open_source(source, asynchronous=self._asynchronous)
         self._source = source
         self._core: StreamCore[T] = StreamCore(model, text=text, **core_options)
         self._clock = clock
@@ -298,6 +304,8 @@ class Stream(_StreamBase[T]):
 class AsyncStream(_StreamBase[T]):
     """The async twin of `Stream`: ``async for update in astream(...)``, `events()`,
     `elements(path)`; an async context manager that closes the source on exit."""
+
+    _asynchronous = True
 
     async def _read_file(self, path: os.PathLike[str]) -> AsyncGenerator[bytes, None]:
         file = await anyio.open_file(path, "rb")

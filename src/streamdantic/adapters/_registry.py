@@ -15,7 +15,9 @@ Strategy / invariants (sans-IO, no provider package imported here):
   shape (one key naming the event, as botocore's Bedrock ``converse_stream`` events have) are
   told apart by that key (`DICT_KEYS`), importing the adapter module that knows them.
 - The stream core asks `adapter_factory(item)` for an item it does not know and
-  `error_part(exc)` for an exception its source raised; nothing else reads the tables.
+  `error_part(exc)` for an exception its source raised; the streams ask `open_source(obj)`
+  for a source that is not iterable (an agent run's result object, registered with
+  `register_source`, whose events a method gives). Nothing else reads the tables.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
+from .._exceptions import UsageError
 from .._parts import Part, ProviderErrorPart
 
 __all__ = [
@@ -32,9 +35,11 @@ __all__ = [
     "ErrorTranslator",
     "adapter_factory",
     "error_part",
+    "open_source",
     "register_adapter",
     "register_dict_adapter",
     "register_sdk_adapter",
+    "register_source",
 ]
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
@@ -60,6 +65,7 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     # exception modules, not every module of a package (or a user's module) of that name.
     ("agents.stream_events", "streamdantic.adapters.openai_agents"),
     ("agents.exceptions", "streamdantic.adapters.openai_agents"),
+    ("agents.result", "streamdantic.adapters.openai_agents"),  # RunResultStreaming
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).
@@ -80,6 +86,9 @@ DICT_KEYS: Mapping[str, str] = dict.fromkeys(
     "streamdantic.adapters.bedrock",
 )
 DICT_ADAPTERS: dict[str, AdapterFactory] = {}
+# Source objects that are not iterable themselves: class -> (their events, async only).
+SourceEvents: TypeAlias = Callable[[Any], Any]
+SOURCES: dict[type, tuple[SourceEvents, bool]] = {}
 
 
 def register_adapter(
@@ -159,6 +168,38 @@ def register_dict_adapter(keys: Iterable[str], factory: AdapterFactory) -> None:
         DICT_ADAPTERS[key] = factory
 
 
+def register_source(cls: type, events: SourceEvents, *, asynchronous: bool) -> None:
+    """Teach streams a source object that is not iterable itself (``RunResultStreaming``).
+
+    Args:
+        cls: the object's class (subclasses match too).
+        events: called once per stream with the object; returns the iterable (or async
+            iterable) of its events, which the stream reads as if it had been passed.
+        asynchronous: the events are an async iterable only (then `streamdantic.stream`
+            raises `UsageError` naming `astream`).
+    """
+    SOURCES[cls] = (events, asynchronous)
+
+
+def open_source(source: Any, *, asynchronous: bool) -> Any:
+    """The events of a registered non-iterable source object, else `source` unchanged.
+
+    Raises:
+        UsageError: `source` streams asynchronously and a sync stream was asked for.
+    """
+    found: tuple[SourceEvents, bool] | None = lookup(type(source), SOURCES)
+    if found is None:
+        return source
+    events, async_only = found
+    if async_only and not asynchronous:
+        kind = type(source)
+        raise UsageError(
+            f"{kind.__module__}.{kind.__qualname__} streams its events asynchronously: use "
+            "streamdantic.astream (or astream_to_object) and async for"
+        )
+    return events(source)
+
+
 def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
     """The registered value for `cls` or its nearest base, importing the adapter module of
     a known provider package on first sight of one of its types.
@@ -177,8 +218,8 @@ def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
             module = cls.__module__ or ""
             for prefix, adapter_module in LAZY_ADAPTERS:
                 if module.startswith(prefix):
-                    if adapter_module in sys.modules:
-                        return found
+                    if found is not None and adapter_module in sys.modules:
+                        return found  # a base's registration, the package's own adapter loaded
                     importlib.import_module(adapter_module)
                     break
             else:
