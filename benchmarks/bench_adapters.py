@@ -422,6 +422,17 @@ def _consume(source: Any) -> Any:
 
 def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
     """Per source: plain iteration of the SDK's stream vs streamdantic over it (µs per delta)."""
+    return [
+        _bedrock_row(warmup, repeats),
+        _gemini_row(warmup, repeats),
+        _ollama_row(warmup, repeats),
+        _litellm_row(warmup, repeats),
+        _openai_agents_row(warmup, repeats),
+    ]
+
+
+def _bedrock_row(warmup: int, repeats: int) -> dict[str, Any]:
+    """botocore's EventStream over the recorded events' wire bytes, plain vs streamdantic."""
     recorded = [json.loads(line) for line in BEDROCK_FILE.read_text(encoding="utf-8").splitlines()]
     deltas = sum(1 for e in recorded if "contentBlockDelta" in e)
     data = wire_bytes(recorded)
@@ -450,20 +461,14 @@ def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
     if outputs["streamdantic"] != expected or outputs["adapter-only"] != expected:
         raise SystemExit("bedrock: streamdantic produced a wrong object")
     best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
-    return [
-        {
-            "source": "Bedrock converse_stream (botocore EventStream)",
-            "deltas": deltas,
-            "plain_us": best["plain"],
-            "streamdantic_us": best["streamdantic"],
-            "ratio": best["streamdantic"] / best["plain"],
-            "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
-        },
-        _gemini_row(warmup, repeats),
-        _ollama_row(warmup, repeats),
-        _litellm_row(warmup, repeats),
-        _openai_agents_row(warmup, repeats),
-    ]
+    return {
+        "source": "Bedrock converse_stream (botocore EventStream)",
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
+    }
 
 
 def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
