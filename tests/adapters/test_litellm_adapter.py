@@ -279,3 +279,18 @@ def test_chunk_of_unknown_shape_raises_adapter_error() -> None:
     with pytest.raises(sd.AdapterError) as info:
         list(litellm_events([chunk]))
     assert info.value.event is chunk
+
+
+def test_reasoning_content_becomes_reasoning_deltas() -> None:
+    """``delta.reasoning_content`` (LiteLLM's name for every provider's reasoning) becomes
+    ReasoningDelta parts beside the object's text."""
+    chunks = [
+        ModelResponseStream(
+            choices=[StreamingChoices(delta=Delta(content=text, reasoning_content=thought))]
+        )
+        for text, thought in (("", "The user "), ("[1, ", "wants a list."), ("2]", None))
+    ]
+    chunks.append(_chunk(finish="stop"))
+    run = collect(sd.stream(chunks, list[int]))
+    assert run.final == [1, 2]
+    assert [p.text for p in run.of_type(sd.parts.ReasoningDelta)] == ["The user ", "wants a list."]
