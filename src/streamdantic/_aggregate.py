@@ -30,7 +30,18 @@ from collections.abc import (
     Mapping,
 )
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack, overload
+from typing import (
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 import anyio
 
@@ -472,29 +483,37 @@ def stream(
     return Stream(source, model, **options)
 
 
+class _StreamedRun(Protocol):
+    """A source that gives its events by a method: the OpenAI Agents SDK's
+    ``RunResultStreaming`` (`streamdantic.adapters.openai_agents`)."""
+
+    def stream_events(self) -> AsyncIterator[Any]: ...
+
+
 # Typed like `stream`: with a model, the final object is that model.
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: type[T],
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[T]: ...
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: None = None,
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]: ...
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: Any = None,
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]:
-    """The async twin of `stream`: `source` may be an async or a sync iterable; the same
-    options (`StreamOptions`)."""
+    """The async twin of `stream`: `source` may be an async or a sync iterable, or the OpenAI
+    Agents SDK's ``RunResultStreaming`` (its ``stream_events()``; leaving the stream early
+    cancels the run); the same options (`StreamOptions`)."""
     check_options(options, _STREAM_OPTIONS, "astream")
     return AsyncStream(source, model, **options)
 
@@ -541,7 +560,7 @@ def stream_to_object(
 
 
 async def astream_to_object(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: type[T],
     *,
