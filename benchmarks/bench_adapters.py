@@ -48,6 +48,9 @@ client CPU per delta next to the SDK's own plain iteration of the same stream (t
   Ollama   the real ollama client against the replay server (NDJSON body of
            ``fixtures/ollama/orders_20k.ndjson``, 16 KiB writes), ``chat(stream=True)``
            iterated plainly vs passed to streamdantic.stream(..., OrderBatch).
+  LiteLLM  the real litellm (``model="openai/..."``, ``api_base`` = the replay server, the
+           orders_20k chat stream in 16 KiB writes), ``completion(stream=True)`` iterated
+           plainly vs passed to streamdantic.stream(..., OrderBatch).
   Agents   openai-agents' ``Runner.run_streamed`` on its Chat Completions model against the
            replay server (the orders_20k chat stream), ``stream_events()`` iterated plainly vs
            passed to streamdantic.astream(..., OrderBatch); process CPU time.
@@ -419,6 +422,17 @@ def _consume(source: Any) -> Any:
 
 def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
     """Per source: plain iteration of the SDK's stream vs streamdantic over it (µs per delta)."""
+    return [
+        _bedrock_row(warmup, repeats),
+        _gemini_row(warmup, repeats),
+        _ollama_row(warmup, repeats),
+        _litellm_row(warmup, repeats),
+        _openai_agents_row(warmup, repeats),
+    ]
+
+
+def _bedrock_row(warmup: int, repeats: int) -> dict[str, Any]:
+    """botocore's EventStream over the recorded events' wire bytes, plain vs streamdantic."""
     recorded = [json.loads(line) for line in BEDROCK_FILE.read_text(encoding="utf-8").splitlines()]
     deltas = sum(1 for e in recorded if "contentBlockDelta" in e)
     data = wire_bytes(recorded)
@@ -447,19 +461,14 @@ def sources_table(warmup: int, repeats: int) -> list[dict[str, Any]]:
     if outputs["streamdantic"] != expected or outputs["adapter-only"] != expected:
         raise SystemExit("bedrock: streamdantic produced a wrong object")
     best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
-    return [
-        {
-            "source": "Bedrock converse_stream (botocore EventStream)",
-            "deltas": deltas,
-            "plain_us": best["plain"],
-            "streamdantic_us": best["streamdantic"],
-            "ratio": best["streamdantic"] / best["plain"],
-            "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
-        },
-        _gemini_row(warmup, repeats),
-        _ollama_row(warmup, repeats),
-        _openai_agents_row(warmup, repeats),
-    ]
+    return {
+        "source": "Bedrock converse_stream (botocore EventStream)",
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
+    }
 
 
 def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
@@ -509,6 +518,30 @@ def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
                 return c.chat(model="qwen3:8b", messages=[], stream=True)
 
             return _client_row("Ollama chat(stream=True) (ollama client)", sdk, warmup, repeats)
+    finally:
+        server.stop()
+
+
+def _litellm_row(warmup: int, repeats: int) -> dict[str, Any]:
+    """The real LiteLLM (``model="openai/..."``, ``api_base`` = the replay server, the
+    orders_20k chat stream in 16 KiB writes): ``completion(stream=True)`` iterated plainly vs
+    passed to streamdantic.stream(..., OrderBatch)."""
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network for its costs
+    import litellm
+
+    litellm.suppress_debug_info = True
+    request = _request()
+    request["model"] = "openai/" + request["model"]
+    server = ReplayServer().start()
+    try:
+        base = server.base_url(STREAM_ID, piece=16384, tag="bench-litellm")
+
+        def sdk() -> Any:
+            return litellm.completion(**request, api_base=base, api_key="k", stream=True)
+
+        return _client_row("LiteLLM completion(stream=True) (openai/ route)", sdk, warmup, repeats)
     finally:
         server.stop()
 
@@ -729,6 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         "httpx": httpx.__version__,
         "botocore": importlib.metadata.version("botocore"),
         "google-genai": importlib.metadata.version("google-genai"),
+        "litellm": importlib.metadata.version("litellm"),
         "streamdantic": streamdantic.__version__,
     }
     print(f"\n{meta}")

@@ -37,6 +37,7 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
     assert "| pydantic-ai run_stream_events (output tool) |" in proc.stdout
     assert "| LangChain BaseChatModel.stream (AIMessageChunk) |" in proc.stdout
     assert "| OpenAI Agents SDK Runner.run_streamed (Chat Completions model) |" in proc.stdout
+    assert "| LiteLLM completion(stream=True) (openai/ route) |" in proc.stdout
 
     results = json.loads(out_json.read_text())
     assert set(results["variants"]) == {"a", "b", "c", "d"}
@@ -49,6 +50,7 @@ def test_bench_adapters_fast_runs_and_reports_every_variant(tmp_path: Path) -> N
         "Bedrock",
         "Gemini",
         "Ollama",
+        "LiteLLM",
         "OpenAI",
     ]
     for row in results["sources"]:

@@ -80,6 +80,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic.adapters.bedrock",  # dicts, plus botocore's exception when installed
         "streamdantic.adapters.gemini",  # registers google-genai's response class
         "streamdantic.adapters.ollama",  # registers the ollama client's chunk class
+        "streamdantic.adapters.litellm",  # registers LiteLLM's chunk and exception classes
         "streamdantic.dask",  # collect_batch in Dask workers (dask imported on first call)
     ),
     # The public namespaces: re-exports only.
@@ -142,6 +143,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("streamdantic.adapters._registry", "streamdantic.adapters.bedrock"): "lazy adapter lookup",
     ("streamdantic.adapters._registry", "streamdantic.adapters.gemini"): "lazy adapter lookup",
     ("streamdantic.adapters._registry", "streamdantic.adapters.ollama"): "lazy adapter lookup",
+    ("streamdantic.adapters._registry", "streamdantic.adapters.litellm"): "lazy adapter lookup",
     ("streamdantic.adapters._registry", "streamdantic.adapters.openai_agents"): (
         "lazy adapter lookup"
     ),

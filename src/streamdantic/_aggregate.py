@@ -30,7 +30,18 @@ from collections.abc import (
     Mapping,
 )
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack, overload
+from typing import (
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 import anyio
 
@@ -44,6 +55,7 @@ from ._options import check_options
 from ._parts import Part
 from ._paths import PathLike, parse_path
 from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
+from .adapters._registry import open_source
 
 __all__ = [
     "AsyncStream",
@@ -111,6 +123,8 @@ _STREAM_OPTIONS: Final = StreamOptions.__optional_keys__
 class _StreamBase(Generic[T]):
     """What the sync and async streams share: the core, options and read-only state."""
 
+    _asynchronous: bool = False  # whether this twin reads async iterables
+
     def __init__(
         self,
         source: Any,
@@ -128,6 +142,9 @@ class _StreamBase(Generic[T]):
             source = (source,)
         elif isinstance(source, os.PathLike):
             source = self._read_file(source)
+        elif not hasattr(source, "__iter__") and not hasattr(source, "__aiter__"):
+            # An object that gives its events by a method (an agent run's result).
+            source = open_source(source, asynchronous=self._asynchronous)
         self._source = source
         self._core: StreamCore[T] = StreamCore(model, text=text, **core_options)
         self._clock = clock
@@ -299,6 +316,8 @@ class AsyncStream(_StreamBase[T]):
     """The async twin of `Stream`: ``async for update in astream(...)``, `events()`,
     `elements(path)`; an async context manager that closes the source on exit."""
 
+    _asynchronous = True
+
     async def _read_file(self, path: os.PathLike[str]) -> AsyncGenerator[bytes, None]:
         file = await anyio.open_file(path, "rb")
         try:
@@ -464,29 +483,37 @@ def stream(
     return Stream(source, model, **options)
 
 
+class _StreamedRun(Protocol):
+    """A source that gives its events by a method: the OpenAI Agents SDK's
+    ``RunResultStreaming`` (`streamdantic.adapters.openai_agents`)."""
+
+    def stream_events(self) -> AsyncIterator[Any]: ...
+
+
 # Typed like `stream`: with a model, the final object is that model.
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: type[T],
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[T]: ...
 @overload
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: None = None,
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]: ...
 def astream(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: Any = None,
     **options: Unpack[StreamOptions],
 ) -> AsyncStream[Any]:
-    """The async twin of `stream`: `source` may be an async or a sync iterable; the same
-    options (`StreamOptions`)."""
+    """The async twin of `stream`: `source` may be an async or a sync iterable, or the OpenAI
+    Agents SDK's ``RunResultStreaming`` (its ``stream_events()``; leaving the stream early
+    cancels the run); the same options (`StreamOptions`)."""
     check_options(options, _STREAM_OPTIONS, "astream")
     return AsyncStream(source, model, **options)
 
@@ -533,7 +560,7 @@ def stream_to_object(
 
 
 async def astream_to_object(
-    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str],
+    source: AsyncIterable[Any] | Iterable[Any] | os.PathLike[str] | _StreamedRun,
     /,
     model: type[T],
     *,

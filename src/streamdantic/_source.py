@@ -12,6 +12,11 @@ Strategy / invariants:
   type must still have a registered adapter). What it yields is routed like any fed item.
 - A `Part` of a type the stages below do not know, or an item no adapter knows, is an
   `AdapterError` carrying the item.
+- Hot path: an event of the stream's adapter type is recognised first (one identity test).
+  An adapter may offer ``text_of(event)``: the event's text when it carries nothing else
+  (the common token delta), else None; the router then hands that text to `on_text`
+  without a `TextDelta` and a tuple per event. ``text_of`` never raises (it returns None
+  for an event of unknown shape, which the adapter itself then reports).
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ class SourceRouter:
         on_part: called with each stream `Part` other than `TextDelta`.
     """
 
-    __slots__ = ("_adapter", "_adapter_type", "_on_chunk", "_on_part", "_on_text")
+    __slots__ = ("_adapter", "_adapter_type", "_on_chunk", "_on_part", "_on_text", "_text_of")
 
     def __init__(
         self,
@@ -74,6 +79,7 @@ class SourceRouter:
         self._on_part = on_part
         self._adapter: Callable[[Any], Iterable[Any]] | None = None
         self._adapter_type: type | None = None
+        self._text_of: Callable[[Any], str | None] | None = None
 
     def feed(self, item: Any, /) -> None:
         """Route one item (and whatever an adapter turns it into).
@@ -82,31 +88,39 @@ class SourceRouter:
             AdapterError: an item of a type no adapter knows, or an unknown `Part`.
         """
         kind = type(item)
-        if kind is str or kind is bytes or kind is bytearray:
+        if kind is self._adapter_type:
+            # A provider event of the type seen first (every event but the first): its
+            # text alone when the adapter can tell, else its parts.
+            text_of = self._text_of
+            if text_of is not None:
+                text = text_of(item)
+                if text is not None:
+                    self._on_text(text)
+                    return
+            parts = self._adapter(item)  # type: ignore[misc]
+        elif kind is str or kind is bytes or kind is bytearray:
             self._on_text(item)
+            return
         elif kind is TextDelta:
             self._on_text(item.text)
+            return
         elif kind is Chunk:
             self._on_chunk(item)
+            return
         elif isinstance(item, Part):
             if kind not in PART_TYPES:
                 raise AdapterError(f"unknown stream part {item!r}", event=item)
             self._on_part(item)
+            return
         else:
-            # A provider event: the stream's adapter at once when it is of the type seen
-            # first (every event but the first), and its text parts straight to `on_text`.
-            adapter = self._adapter
-            parts = (
-                adapter(item)
-                if adapter is not None and kind is self._adapter_type
-                else self._adapt(item)
-            )
-            on_text = self._on_text
-            for converted in parts:
-                if type(converted) is TextDelta:
-                    on_text(converted.text)
-                else:
-                    self.feed(converted)
+            parts = self._adapt(item)  # the first provider event, or one of another type
+        # The adapter's text parts straight to `on_text`, the others routed as fed.
+        on_text = self._on_text
+        for converted in parts:
+            if type(converted) is TextDelta:
+                on_text(converted.text)
+            else:
+                self.feed(converted)
 
     def _adapt(self, item: Any) -> Iterable[Any]:
         adapter = self._adapter
@@ -123,4 +137,5 @@ class SourceRouter:
             if adapter is None:
                 adapter = self._adapter = factory()
                 self._adapter_type = kind
+                self._text_of = getattr(adapter, "text_of", None)
         return adapter(item)

@@ -4,9 +4,10 @@ client pointed at the local replay server (no network, tracing off), their
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import openai
 import pytest
@@ -19,10 +20,12 @@ from agents import (
     function_tool,
     set_tracing_disabled,
 )
+from agents.result import RunResultStreaming
 
 import streamdantic as sd
 from tests.adapters.replay import ReplayServer
 from tests.adapters.support import (
+    FIXTURES,
     STREAMS,
     TOOLS,
     Run,
@@ -248,3 +251,63 @@ async def test_a_run_of_two_turns_sums_the_usage_and_streams_the_output(
     assert run.usage.output_tokens == sum(u["output_tokens"] for u in sent)
     assert run.usage.output_tokens == result.context_wrapper.usage.output_tokens
     assert run.finish_reason == "stop"
+
+
+# ------------------------------------------------------- the run result as the source
+
+
+@pytest.mark.anyio
+async def test_the_run_result_itself_is_a_source(replay_server: ReplayServer) -> None:
+    """``astream(Runner.run_streamed(agent, input), Model)`` streams the same partials, final
+    object, usage and finish reason as passing ``result.stream_events()``."""
+    stream_id = "openai_responses/structured_output"
+    runs = []
+    for tag, whole in (("agents-result", True), ("agents-events", False)):
+        url = replay_server.base_url(stream_id, piece=piece_for(stream_id), tag=tag)
+        async with openai.AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as client:
+            result = Runner.run_streamed(_agent(client, stream_id), "Extract it.")
+            source = result if whole else result.stream_events()
+            runs.append((await acollect(sd.astream(source, model_for(stream_id))), result))
+    (run, result), (events_run, _) = runs
+    assert run.error is None
+    assert run.final == expected_object(STREAMS[stream_id]["outputs"][0]) == result.final_output
+    assert run.dumps == events_run.dumps
+    assert (run.usage, run.finish_reason) == (events_run.usage, events_run.finish_reason)
+    assert grows(run.dumps)
+    assert result.is_complete
+
+
+@pytest.mark.anyio
+async def test_leaving_the_stream_early_cancels_the_run() -> None:
+    """Leaving ``async with astream(result, Model)`` before the run ends cancels the run:
+    the model's response here never ends (its HTTP body stalls after half the events), so
+    only the cancel marks the run complete."""
+    data = (FIXTURES / STREAMS["openai_responses/structured_output"]["file"]).read_bytes()
+    half = data[: data.index(b"\n\n", len(data) // 2) + 2]
+
+    class Stalled(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield half
+            await anyio.Event().wait()  # until the run's task is cancelled
+
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Stalled())
+
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    async with openai.AsyncOpenAI(api_key="k", max_retries=0, http_client=http_client) as client:
+        stream_id = "openai_responses/structured_output"
+        result = Runner.run_streamed(_agent(client, stream_id), "Extract it.")
+        async with sd.astream(result, model_for(stream_id)) as s:
+            async for update in s:
+                if update.partial is not None and update.partial.title:
+                    break
+        assert s.partial.title
+        assert result.is_complete
+
+
+def test_a_sync_stream_of_the_run_result_raises_usage_error() -> None:
+    """``streamdantic.stream(result, ...)`` raises UsageError naming astream (the run's
+    events are async only); nothing is started."""
+    result = RunResultStreaming.__new__(RunResultStreaming)  # the class run_streamed returns
+    with pytest.raises(sd.UsageError, match=r"RunResultStreaming .*use streamdantic.astream"):
+        sd.stream(result, model_for("openai_responses/structured_output"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any, assert_type
 
+from agents.result import RunResultStreaming
 from pydantic import BaseModel
 
 import streamdantic as sd
@@ -56,3 +57,10 @@ async def async_self_types(text: list[str]) -> None:
     async with sd.acollect(b"[]", Order) as items:
         assert_type(items, AsyncCollectIterator[Order])
         assert_type(aiter(items), AsyncCollectIterator[Order])
+
+
+async def a_streamed_agent_run_is_a_source(result: RunResultStreaming) -> None:
+    # The OpenAI Agents SDK's RunResultStreaming is a source of astream as it is.
+    async with sd.astream(result, Order) as s:
+        assert_type(s, AsyncStream[Order])
+    assert_type(await sd.astream_to_object(result, Order), Order)

@@ -169,3 +169,26 @@ def test_nothing_is_buffered() -> None:
     assert recorder.calls == [("text", "a")]
     recorder.feed(Finish("stop"))
     assert recorder.calls == [("text", "a"), ("part", Finish("stop"))]
+
+
+def test_an_adapters_text_of_routes_plain_text_events_without_parts() -> None:
+    """An adapter with ``text_of`` has each later event of the stream's type asked for its
+    text first: text goes to on_text as it is (no TextDelta, no call of the adapter); an
+    event it declines (None) goes through the adapter."""
+    converted: list[ProviderEvent] = []
+
+    class Adapter:
+        @staticmethod
+        def text_of(event: ProviderEvent) -> str | None:
+            first = event.items[0] if event.items else None
+            return first if type(first) is str and len(event.items) == 1 else None
+
+        def __call__(self, event: ProviderEvent) -> Iterable[Any]:
+            converted.append(event)
+            return event.items
+
+    _registry.register_adapter(ProviderEvent, Adapter)
+    first, plain, mixed = ProviderEvent("{"), ProviderEvent('"a'), ProviderEvent('"', Finish(None))
+    calls = Recorder().feed(first, plain, mixed)
+    assert calls == [("text", "{"), ("text", '"a'), ("text", '"'), ("part", Finish(None))]
+    assert converted == [first, mixed]  # the first event made the adapter; `plain` skipped it

@@ -1,18 +1,36 @@
 """Recorded streams: detect their wire format and turn them into stream items again.
 
-`streamdantic replay` and `streamdantic check` read a file that holds either a provider's
-response body as it came over the wire (Server-Sent Events of the OpenAI Chat Completions or
-Responses API, or of the Anthropic Messages API), a streamdantic SSE profile stream, or plain
-JSON text. The format is detected from the content, never from the file name:
+`streamdantic replay` and `streamdantic check` read a file that holds a provider's response
+body as it came over the wire, the events an SDK yielded written one JSON object a line, a
+streamdantic SSE profile stream, or plain JSON text. The format is detected from the first
+events or lines, never from the file name (or named with ``--format``):
 
-- SSE event names ``response.*`` mean Responses; ``message_start``/``content_block_*`` mean
-  Anthropic; ``delta``/``snapshot``/``final`` mean the streamdantic profile; otherwise data
-  payloads of ``chat.completion.chunk`` objects (or a ``[DONE]``) mean Chat Completions.
-- A file whose first non-blank character starts a JSON value is raw JSON text.
+=================  =========================================================================
+format             what the recording is, and how it is told apart
+=================  =========================================================================
+openai-chat        Chat Completions SSE: ``chat.completion.chunk`` payloads (or ``[DONE]``);
+                   also the LiteLLM proxy's stream
+openai-responses   Responses API SSE: ``response.*`` event names or payload types
+anthropic          Anthropic Messages SSE: ``message_start`` / ``content_block_*`` events
+gemini             Gemini ``streamGenerateContent``: SSE (``alt=sse``) or the JSON array
+                   body, or JSON lines, of ``GenerateContentResponse`` objects
+                   (``candidates`` / ``usageMetadata`` / ``promptFeedback`` keys)
+ollama             Ollama ``/api/chat`` NDJSON: objects with ``message`` and ``done``
+bedrock            Bedrock ``converse_stream`` events as JSON lines, one event a line as
+                   botocore yields them (``{"contentBlockDelta": {...}}``: one key naming it)
+litellm            LiteLLM's ``ModelResponseStream`` chunks as JSON lines (``chunk.
+                   model_dump_json()`` per chunk): the Chat Completions chunk shape
+streamdantic       the streamdantic SSE profile: ``delta`` / ``snapshot`` / ``final`` events
+json               anything else whose first character starts a JSON value: the JSON text
+=================  =========================================================================
 
-OpenAI payloads become the openai SDK's own event objects and go through the adapter
-registered for them, exactly as a live stream does; Anthropic payloads go through
-`streamdantic.adapters.anthropic.anthropic_events` as plain dicts (no anthropic package needed).
+OpenAI payloads become the openai SDK's own event objects, Gemini and Ollama payloads the
+google-genai and ollama clients' objects, and go through the adapter registered for them,
+exactly as a live stream does (the client package is needed; a missing one is a usage error
+naming the extra). Anthropic payloads go through
+`streamdantic.adapters.anthropic.anthropic_events` as plain dicts, Bedrock events are the
+plain dicts botocore yields, and LiteLLM chunks are read as dicts by the Chat Completions
+converter `streamdantic.adapters.litellm` registers: no package needed for those.
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +48,20 @@ from .util import EXIT_OK, CommandError
 
 __all__ = ["FORMATS", "Recording", "detect", "load_recording", "run_replay"]
 
-FORMATS = ("openai-chat", "openai-responses", "anthropic", "streamdantic", "json")
+FORMATS = (
+    "openai-chat",
+    "openai-responses",
+    "anthropic",
+    "gemini",
+    "ollama",
+    "bedrock",
+    "litellm",
+    "streamdantic",
+    "json",
+)
+# Formats whose recordings are JSON values (lines, or Gemini's array), not SSE.
+_LINE_FORMATS = frozenset({"gemini", "ollama", "bedrock", "litellm", "json"})
+_GEMINI_KEYS = frozenset({"candidates", "usageMetadata", "promptFeedback"})
 _ANTHROPIC_EVENTS = frozenset(
     {
         "message_start",
@@ -47,12 +78,14 @@ _PROFILE_EVENTS = frozenset({"delta", "snapshot", "final"})
 
 @dataclass
 class Recording:
-    """A recorded stream: its raw bytes, detected format and decoded SSE events."""
+    """A recorded stream: its raw bytes, detected format and decoded SSE events (or, for
+    the JSON formats, `payloads`: its JSON objects in order)."""
 
     name: str
     data: bytes
     format: str
     events: list[ServerSentEvent]
+    payloads: list[Any] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -89,6 +122,52 @@ def _looks_like_json(data: bytes) -> bool:
     return head in (b"{", b"[", b'"', b"-", b"t", b"f", b"n") or head.isdigit()
 
 
+def _first_line(data: bytes) -> Any:
+    """The first non-blank line of `data` as JSON (None when it is not a whole JSON value)."""
+    for line in data.lstrip(b"\xef\xbb\xbf").splitlines():
+        if line.strip():
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def _shape(payload: Any) -> str | None:
+    """The format one JSON object of a line or array recording has, if any."""
+    if not isinstance(payload, dict):
+        return None
+    from ..adapters._registry import DICT_KEYS
+
+    if len(payload) == 1 and next(iter(payload)) in DICT_KEYS:
+        return "bedrock"
+    if "message" in payload and "done" in payload:
+        return "ollama"
+    if payload.get("object") == "chat.completion.chunk":
+        return "litellm"
+    if payload.keys() & _GEMINI_KEYS:
+        return "gemini"
+    return None
+
+
+def detect_json(data: bytes) -> str:
+    """The format of a recording that starts with a JSON value: one of the line formats,
+    Gemini's JSON array body, else plain JSON text."""
+    first = _first_line(data)
+    found = _shape(first)
+    if found is not None:
+        return found
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"[":
+        try:
+            whole = json.loads(data.decode("utf-8-sig"))
+        except ValueError:
+            return "json"
+        if isinstance(whole, list) and whole and _shape(whole[0]) == "gemini":
+            return "gemini"
+    return "json"
+
+
 def detect(data: bytes, events: list[ServerSentEvent] | None = None) -> str:
     """The format of a recording (one of `FORMATS`).
 
@@ -96,7 +175,7 @@ def detect(data: bytes, events: list[ServerSentEvent] | None = None) -> str:
         CommandError: the content matches none of them.
     """
     if _looks_like_json(data):
-        return "json"
+        return detect_json(data)
     if events is None:
         events = decode_events(data)
     names = {e.event for e in events}
@@ -124,9 +203,12 @@ def detect(data: bytes, events: list[ServerSentEvent] | None = None) -> str:
             return "anthropic"
         if payload.get("object") == "chat.completion.chunk" or "choices" in payload:
             return "openai-chat"
+        if payload.keys() & _GEMINI_KEYS:
+            return "gemini"
     shown = ", ".join(sorted(names)) or "none"
     raise CommandError(
-        f"cannot tell the format of this recording (SSE event names: {shown}; no JSON text)",
+        "cannot tell the format of this recording (SSE event names: "
+        f"{shown}; no JSON lines or JSON text of a known shape)",
         hint=f"pass --format, one of: {', '.join(FORMATS)}",
     )
 
@@ -141,10 +223,51 @@ def load_recording(path: str, *, format: str | None = None) -> Recording:
     if not data.strip():
         raise CommandError(f"{path} is empty")
     if format is None and _looks_like_json(data):
+        format = detect_json(data)
+    if format == "json":
         return Recording(path, data, "json", [])
-    events = decode_events(data) if format != "json" else []
+    if format in _LINE_FORMATS:
+        if _looks_like_json(data):
+            return Recording(path, data, format, [], json_payloads(data, path))
+        if format != "gemini":  # Gemini also streams Server-Sent Events (alt=sse)
+            raise CommandError(
+                f"{path} does not hold JSON lines, as a {format} recording does",
+                hint=f"drop --format {format} to detect the format",
+            )
+    events = decode_events(data)
     found = format or detect(data, events)
+    if found == "gemini":  # Server-Sent Events (alt=sse): one response per data field
+        return Recording(path, data, found, events, [_payload(e) for e in events])
     return Recording(path, data, found, events)
+
+
+def json_payloads(data: bytes, name: str) -> list[Any]:
+    """The JSON objects of a line recording (one a line, blank lines skipped), or the
+    elements of a JSON array body (Gemini without ``alt=sse``).
+
+    Raises:
+        CommandError: a line (or the array) is not JSON.
+    """
+    text = data.decode("utf-8-sig")
+    if text.lstrip()[:1] == "[":
+        try:
+            whole = json.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"{name}: the JSON array body is not JSON ({exc})") from None
+        if isinstance(whole, list):
+            return whole
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            raise CommandError(
+                f"{name}, line {number}: not a JSON value: {line[:80]!r}",
+                hint="a line recording holds one JSON object a line",
+            ) from None
+    return out
 
 
 # ----------------------------------------------------------------------------- items
@@ -175,7 +298,64 @@ def items(recording: Recording, *, chunk_size: int = 0) -> Iterator[Any]:
         return token_pieces(recording.text)
     if kind == "streamdantic":
         return _profile_items(recording.events)
+    if kind in _LINE_FORMATS:
+        return payload_items(kind, recording.payloads)
     return provider_items(kind, recording.events)
+
+
+def _client(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise CommandError(
+            f"replaying this recording needs the {module} package",
+            hint=f'pip install "streamdantic[{extra}]"',
+        ) from None
+
+
+def payload_items(kind: str, payloads: list[Any]) -> Iterator[Any]:
+    """The JSON objects of a Gemini, Ollama, Bedrock or LiteLLM recording as the items a
+    live stream of that source yields (the client's objects, or the SDK's plain dicts)."""
+    if kind == "bedrock":
+        return iter(payloads)  # botocore yields these dicts; the registry knows their keys
+    if kind == "litellm":
+        # The converter streamdantic.adapters.litellm registers for LiteLLM's chunks, over
+        # their dicts (importing that module would import litellm, which is not needed).
+        from ..adapters._chat import ChatConverter
+        from ..adapters._iterate import convert_all
+
+        return convert_all(ChatConverter(), payloads)
+    if kind == "gemini":
+        return _gemini_items(payloads)
+    if kind == "ollama":
+        return _ollama_items(payloads)
+    raise CommandError(f"unknown format {kind!r}; one of: {', '.join(FORMATS)}")
+
+
+def _gemini_items(payloads: list[Any]) -> Iterator[Any]:
+    types = _client("google.genai.types", "gemini")
+    for payload in payloads:
+        if not isinstance(payload, dict):
+            raise CommandError(f"a Gemini response is not a JSON object: {str(payload)[:80]!r}")
+        error = payload.get("error")
+        if error:  # the client raises for this frame; the stream reports it the same way
+            status = error.get("status") if isinstance(error, dict) else None
+            yield _provider_error({**error, "code": status} if status else error)
+            return
+        yield types.GenerateContentResponse.model_validate(payload)
+
+
+def _ollama_items(payloads: list[Any]) -> Iterator[Any]:
+    ollama = _client("ollama", "ollama")
+    for payload in payloads:
+        if not isinstance(payload, dict):
+            raise CommandError(f"an Ollama line is not a JSON object: {str(payload)[:80]!r}")
+        if "error" in payload:  # the client raises ResponseError for this line
+            yield _provider_error({"message": str(payload["error"])})
+            return
+        yield ollama.ChatResponse(**payload)
 
 
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:

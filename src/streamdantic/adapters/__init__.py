@@ -15,6 +15,8 @@
   (registered on first sight) and `response_config` for JSON-schema output.
 - `streamdantic.adapters.ollama`: the ollama client's ``chat(..., stream=True)`` chunks
   (registered on first sight) and `json_format` for schema-constrained output.
+- `streamdantic.adapters.litellm`: LiteLLM's ``completion(..., stream=True)`` /
+  ``acompletion`` chunks (registered on first sight), from any provider LiteLLM routes to.
 - `streamdantic.adapters.bedrock`: AWS Bedrock ``converse_stream`` event dicts, recognised by
   their shape (no boto3 needed to parse them), and `tool_config` for structured output.
 

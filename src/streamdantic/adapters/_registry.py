@@ -8,20 +8,26 @@ Strategy / invariants (sans-IO, no provider package imported here):
   names the SDK's classes as ``"module:Class"`` and registers nothing the SDK lacks.
 - A type from a known provider package (``openai.``, ``anthropic.``) whose adapter is not
   registered yet imports that adapter module once, on first sight (the module registers its
-  types when imported), so ``stream(sdk_stream, Model)`` needs no setup.
+  types when imported), so ``stream(sdk_stream, Model)`` needs no setup. That import comes
+  before a match on a base class from another package (LiteLLM's chunks subclass
+  ``openai.BaseModel``).
 - Plain dicts have no class to look up; those a provider's SDK yields with a distinctive
   shape (one key naming the event, as botocore's Bedrock ``converse_stream`` events have) are
   told apart by that key (`DICT_KEYS`), importing the adapter module that knows them.
 - The stream core asks `adapter_factory(item)` for an item it does not know and
-  `error_part(exc)` for an exception its source raised; nothing else reads the tables.
+  `error_part(exc)` for an exception its source raised; the streams ask `open_source(obj)`
+  for a source that is not iterable (an agent run's result object, registered with
+  `register_source`, whose events a method gives). Nothing else reads the tables.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
+from .._exceptions import UsageError
 from .._parts import Part, ProviderErrorPart
 
 __all__ = [
@@ -29,9 +35,11 @@ __all__ = [
     "ErrorTranslator",
     "adapter_factory",
     "error_part",
+    "open_source",
     "register_adapter",
     "register_dict_adapter",
     "register_sdk_adapter",
+    "register_source",
 ]
 
 AdapterFactory: TypeAlias = Callable[[], Callable[[Any], Iterable[Any]]]
@@ -51,10 +59,13 @@ LAZY_ADAPTERS: tuple[tuple[str, str], ...] = (
     ("botocore.", "streamdantic.adapters.bedrock"),  # botocore's EventStreamError
     ("google.genai.", "streamdantic.adapters.gemini"),
     ("ollama.", "streamdantic.adapters.ollama"),
+    # LiteLLM's chunk classes subclass openai.BaseModel: matched by their own package first.
+    ("litellm.", "streamdantic.adapters.litellm"),
     # The openai-agents SDK's top package is plain ``agents``: match only its event and
     # exception modules, not every module of a package (or a user's module) of that name.
     ("agents.stream_events", "streamdantic.adapters.openai_agents"),
     ("agents.exceptions", "streamdantic.adapters.openai_agents"),
+    ("agents.result", "streamdantic.adapters.openai_agents"),  # RunResultStreaming
 )
 # Plain-dict events recognised by their single key: key -> adapter module. Bedrock
 # ConverseStream (`ConverseStreamOutput` members, as botocore yields them).
@@ -75,6 +86,9 @@ DICT_KEYS: Mapping[str, str] = dict.fromkeys(
     "streamdantic.adapters.bedrock",
 )
 DICT_ADAPTERS: dict[str, AdapterFactory] = {}
+# Source objects that are not iterable themselves: class -> (their events, async only).
+SourceEvents: TypeAlias = Callable[[Any], Any]
+SOURCES: dict[type, tuple[SourceEvents, bool]] = {}
 
 
 def register_adapter(
@@ -154,23 +168,63 @@ def register_dict_adapter(keys: Iterable[str], factory: AdapterFactory) -> None:
         DICT_ADAPTERS[key] = factory
 
 
+def register_source(cls: type, events: SourceEvents, *, asynchronous: bool) -> None:
+    """Teach streams a source object that is not iterable itself (``RunResultStreaming``).
+
+    Args:
+        cls: the object's class (subclasses match too).
+        events: called once per stream with the object; returns the iterable (or async
+            iterable) of its events, which the stream reads as if it had been passed.
+        asynchronous: the events are an async iterable only (then `streamdantic.stream`
+            raises `UsageError` naming `astream`).
+    """
+    SOURCES[cls] = (events, asynchronous)
+
+
+def open_source(source: Any, *, asynchronous: bool) -> Any:
+    """The events of a registered non-iterable source object, else `source` unchanged.
+
+    Raises:
+        UsageError: `source` streams asynchronously and a sync stream was asked for.
+    """
+    found: tuple[SourceEvents, bool] | None = lookup(type(source), SOURCES)
+    if found is None:
+        return source
+    events, async_only = found
+    if async_only and not asynchronous:
+        kind = type(source)
+        raise UsageError(
+            f"{kind.__module__}.{kind.__qualname__} streams its events asynchronously: use "
+            "streamdantic.astream (or astream_to_object) and async for"
+        )
+    return events(source)
+
+
 def lookup(cls: type, registry: Mapping[type, Any]) -> Any:
     """The registered value for `cls` or its nearest base, importing the adapter module of
-    a known provider package on first sight of one of its types."""
+    a known provider package on first sight of one of its types.
+
+    The adapter module of `cls`'s own package is imported even when a base already matches:
+    LiteLLM's chunks subclass ``openai.BaseModel``, which the openai adapter registers."""
+    found: Any = None
     for attempt in range(2):
         for base in cls.__mro__:
             found = registry.get(base)
             if found is not None:
-                return found
+                if base is cls:
+                    return found
+                break
         if attempt == 0:
             module = cls.__module__ or ""
             for prefix, adapter_module in LAZY_ADAPTERS:
                 if module.startswith(prefix):
+                    if found is not None and adapter_module in sys.modules:
+                        return found  # a base's registration, the package's own adapter loaded
                     importlib.import_module(adapter_module)
                     break
             else:
-                return None
-    return None
+                return found
+    return found
 
 
 def adapter_factory(item: Any) -> AdapterFactory | None:

@@ -100,6 +100,20 @@ class _BedrockEvents:
     def __init__(self) -> None:
         self._tools: dict[int, tuple[str, str | None]] = {}  # block index -> (id, name)
 
+    @staticmethod
+    def text_of(event: Any) -> str | None:
+        """A ``contentBlockDelta`` event's text when it carries only text (the stream
+        router's fast path: no `TextDelta` per token), else None."""
+        if type(event) is dict and len(event) == 1:
+            body = event.get("contentBlockDelta")
+            if type(body) is dict:
+                delta = body.get("delta")
+                if type(delta) is dict:
+                    text = delta.get("text")
+                    if type(text) is str and text:
+                        return text
+        return None
+
     def __call__(self, event: Any) -> tuple[Part, ...]:
         # `type() is dict` first: botocore yields dicts, and an ABC isinstance costs more.
         if (type(event) is not dict and not isinstance(event, Mapping)) or len(event) != 1:

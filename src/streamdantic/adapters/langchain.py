@@ -67,6 +67,22 @@ class _LangChainChunks:
         self._calls: dict[Any, str] = {}  # tool-call chunk index -> call id
         self._usage: dict[str, int] | None = None
 
+    @staticmethod
+    def text_of(chunk: Any) -> str | None:
+        """The chunk's text when it carries only text (the stream router's fast path: no
+        `TextDelta` per token), else None."""
+        try:
+            content = chunk.content
+            if (
+                type(content) is str
+                and content
+                and not (chunk.tool_call_chunks or chunk.usage_metadata or chunk.response_metadata)
+            ):
+                return content
+        except AttributeError:
+            pass  # reported by __call__
+        return None
+
     def __call__(self, chunk: Any) -> list[Part]:
         try:
             content = chunk.content

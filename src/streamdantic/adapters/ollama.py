@@ -59,6 +59,19 @@ class _OllamaEvents:
     def __init__(self) -> None:
         self._calls = 0
 
+    @staticmethod
+    def text_of(chunk: Any) -> str | None:
+        """The chunk's text when it carries only text (the stream router's fast path: no
+        `TextDelta` per token), else None."""
+        try:
+            message = chunk.message
+            content = message.content
+            if content and not chunk.done and not message.thinking and not message.tool_calls:
+                return content  # type: ignore[no-any-return]
+        except AttributeError:
+            pass  # reported by __call__
+        return None
+
     def __call__(self, chunk: Any) -> tuple[Part, ...]:
         try:
             message = chunk.message

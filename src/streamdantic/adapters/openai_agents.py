@@ -4,8 +4,13 @@ Importing this module registers its adapter for the SDK's stream event classes (
 it on first sight of one of the ``agents`` SDK's stream events), so a streamed run reads directly::
 
     result = Runner.run_streamed(agent, "...")  # Agent(..., output_type=Recipe)
-    async for update in streamdantic.astream(result.stream_events(), Recipe):
+    async for update in streamdantic.astream(result, Recipe):  # or result.stream_events()
         print(update.partial)
+
+The ``RunResultStreaming`` itself is a source: the stream reads its ``stream_events()``, and
+leaving the stream before the run ends (``break``, ``aclose()``, the ``async with`` block)
+cancels the run (``result.cancel()``), as closing an SDK stream closes its response.
+``streamdantic.stream(result, ...)`` raises `UsageError`: the events are async only.
 
 - ``RawResponsesStreamEvent``: its ``.data`` is a Responses API stream event, converted by the
   openai adapter (output text, refusals, reasoning summaries, function-call arguments as
@@ -43,10 +48,11 @@ Strategy / invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from agents import exceptions as _agents_exc
+from agents.result import RunResultStreaming
 from agents.stream_events import (
     AgentUpdatedStreamEvent,
     RawResponsesStreamEvent,
@@ -55,7 +61,7 @@ from agents.stream_events import (
 
 from .._exceptions import AdapterError
 from .._parts import Finish, Part, ToolResult, Usage
-from ._registry import ErrorTranslator, register_adapter
+from ._registry import ErrorTranslator, register_adapter, register_source
 from .openai import _INCOMPLETE_REASONS, _OpenAIEvents
 
 __all__: list[str] = []
@@ -126,12 +132,27 @@ def _translate_error(exc: BaseException) -> Part | None:
     return Finish("error")
 
 
+async def _run_events(result: RunResultStreaming) -> AsyncIterator[Any]:
+    """A streamed run's events; closed before the run ends, it cancels the run."""
+    events = result.stream_events()
+    try:
+        async for event in events:
+            yield event
+    finally:
+        if not result.is_complete:
+            result.cancel()
+        aclose = getattr(events, "aclose", None)  # an async generator, typed as an iterator
+        if aclose is not None:
+            await aclose()
+
+
 def _register() -> None:
     errors: dict[type[BaseException], ErrorTranslator] = {
         _agents_exc.ModelBehaviorError: _translate_error
     }
     for cls in (RawResponsesStreamEvent, RunItemStreamEvent, AgentUpdatedStreamEvent):
         register_adapter(cls, _AgentEvents, errors=errors)
+    register_source(RunResultStreaming, _run_events, asynchronous=True)
 
 
 _register()
