@@ -105,6 +105,7 @@ from ._parser import (
     _utf8_len,
 )
 from ._paths import WILDCARD, JSONPath, PathLike, parse_path, render_path
+from ._threads import iterate_in_thread
 from .sse._codec import _LINE_ENDING, LineSplitter
 
 __all__ = [
@@ -140,6 +141,10 @@ _BACKEND: Any = _load_backend()
 # instead of whole 64 KiB chunks costs the C parser a few percent, measured on records.
 _OFFSET_STEP: Final = 1024
 DEFAULT_CHUNK_SIZE: Final = 64 * 1024
+# `acollect`'s pull path hands over at most this many items per worker-thread hop (and at
+# most one read's worth): enough that the hop costs little per item, few enough that the
+# event loop side never holds many validated items at once.
+_THREAD_BATCH: Final = 256
 
 # Limits: the defaults of `JSONParser` (see the comment on them in _parser), which bound the
 # memory and work of one item, except the size of the whole input. Collection streams, so its
@@ -1291,6 +1296,7 @@ def _collect_pull(
         pieces = (piece for chunk in chunks for piece in _pieces(chunk, chunk_size))
         reader = _PullReader(collector, pieces)
         items = _BACKEND.items(reader, collector._prefix, use_float=True)
+        value: Any = None
         try:
             validate = collector._validate
             for value in items:
@@ -1311,6 +1317,10 @@ def _collect_pull(
         else:
             collector._closed = True
             return
+        # Release the pull parser (its buffer, the segments not yet read, the last parsed
+        # value) before the second pass, so that both are never alive at once.
+        del items, reader, pieces
+        value = None
     collector._restart()
     if is_file:
         source.seek(start)  # type: ignore[union-attr]
@@ -1403,6 +1413,27 @@ def acollect(
 async def _acollect(
     collector: ItemCollector[T], source: AsyncSource, chunk_size: int
 ) -> AsyncGenerator[T, None]:
+    if (
+        not isinstance(source, str)
+        and not inspect.iscoroutinefunction(getattr(source, "read", None))
+        and _pullable(collector, source)  # type: ignore[arg-type]
+    ):
+        # A path, bytes or a seekable sync file: `collect`'s pull path, in a worker thread,
+        # handing over at most one read's items (and `_THREAD_BATCH`) per thread hop. A str
+        # (JSON text, or a deprecated path) and async files stay on the push path below.
+        assert isinstance(collector, _DocumentCollector)
+        items = _collect_pull(collector, source, chunk_size)  # type: ignore[arg-type]
+        batches = iterate_in_thread(
+            items,
+            items.close,
+            max_items=_THREAD_BATCH,
+            progress=lambda: collector._offset,
+            max_progress=chunk_size,
+        )
+        async with contextlib.aclosing(batches):  # closed here, even on cancellation
+            async for item in batches:
+                yield item
+        return
     chunks = _aread(source, chunk_size)
     try:
         async for chunk in chunks:

@@ -158,7 +158,7 @@ def read_batch(
 
     options = (model, format, tool, on_invalid, chunk_size)
     name = "read_batch-" + tokenize(paths, *options)
-    graph = {
+    graph: dict[Any, Any] = {
         (name, index): (bag.core.reify, (_read_partition, path, *options))
         for index, path in enumerate(paths)
     }
