@@ -1017,11 +1017,11 @@ class _Options:
 
 
 class _BatchIteratorBase:
-    __slots__ = ("_failures", "_tally")
-
-    def __init__(self) -> None:
-        self._tally = _Tally()
-        self._failures: list[BatchFailure] = []
+    # No slots of its own: BatchIterator's other base is compiled (a layout of its own); the
+    # subclasses declare ``_failures`` and ``_tally``.
+    __slots__ = ()
+    _failures: list[BatchFailure]
+    _tally: _Tally
 
     @property
     def summary(self) -> BatchSummary:
@@ -1051,10 +1051,11 @@ class BatchIterator(_BatchIteratorBase, GeneratorIterator[BatchOutcome]):
     A context manager: leaving it closes the file being read.
     """
 
-    __slots__ = ("_generator",)
+    __slots__ = ("_failures", "_tally")  # _generator is the base's
 
     def __init__(self, source: Any, options: _Options) -> None:
-        super().__init__()
+        self._tally = _Tally()
+        self._failures = []
         self._generator = self._run(source, options)
 
     def _run(self, source: Any, options: _Options) -> Generator[BatchOutcome, None, None]:
@@ -1129,10 +1130,11 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncGeneratorIterator[BatchOutcome
     An async context manager: leaving it closes the file being read.
     """
 
-    __slots__ = ("_generator",)
+    __slots__ = ("_failures", "_generator", "_tally")
 
     def __init__(self, source: Any, options: _Options) -> None:
-        super().__init__()
+        self._tally = _Tally()
+        self._failures = []
         self._generator = self._run(source, options)
 
     async def _run(self, source: Any, options: _Options) -> AsyncGenerator[BatchOutcome, None]:
@@ -1176,8 +1178,10 @@ class AsyncBatchIterator(_BatchIteratorBase, AsyncGeneratorIterator[BatchOutcome
             outcomes_of = _file_outcomes(reader, stream, chunk_size, tally)
             batches = iterate_in_thread(outcomes_of, outcomes_of.close, max_items=_THREAD_BATCH)
             async with contextlib.aclosing(batches):  # closed here, even on cancellation
-                async for outcome in batches:
-                    yield outcome
+                async for batch in batches:
+                    for outcome in batch:
+                        yield outcome
+                    del batch
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(stack.close)

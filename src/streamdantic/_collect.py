@@ -1084,7 +1084,7 @@ class CollectIterator(GeneratorIterator[T]):
     `collect` opened (exhausting the iterator does too).
     """
 
-    __slots__ = ("_collector", "_generator")
+    __slots__ = ("_collector",)  # _generator is the base's
 
     def __init__(self, collector: ItemCollector[T], generator: Generator[T, None, None]) -> None:
         self._collector = collector
@@ -1289,7 +1289,6 @@ def _collect_pull(
     # and raises the error exactly as `feed` does. That costs a second pass, once.
     is_file = not isinstance(source, str | os.PathLike | bytes | bytearray | memoryview)
     start = source.tell() if is_file else 0  # type: ignore[union-attr]
-    yielded = 0
     raw = collector._raw
     out: list[T] = []  # stays empty: an item that fails validation is not delivered
     with contextlib.closing(_read(source, chunk_size)) as chunks:
@@ -1310,7 +1309,6 @@ def _collect_pull(
                         raise error from error.__cause__
                     continue
                 collector._count += 1
-                yielded += 1
                 yield item
         except (ijson.JSONError, UnicodeDecodeError, _PullStopped):
             pass
@@ -1321,6 +1319,7 @@ def _collect_pull(
         # value) before the second pass, so that both are never alive at once.
         del items, reader, pieces
         value = None
+    yielded = collector._count - len(collector._skipped)  # what the pull parser delivered
     collector._restart()
     if is_file:
         source.seek(start)  # type: ignore[union-attr]
@@ -1431,8 +1430,10 @@ async def _acollect(
             max_progress=chunk_size,
         )
         async with contextlib.aclosing(batches):  # closed here, even on cancellation
-            async for item in batches:
-                yield item
+            async for batch in batches:
+                for item in batch:
+                    yield item
+                del batch
         return
     chunks = _aread(source, chunk_size)
     try:

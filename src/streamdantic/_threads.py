@@ -56,8 +56,10 @@ async def iterate_in_thread(
     max_items: int,
     progress: Callable[[], int] | None = None,
     max_progress: int = 0,
-) -> AsyncGenerator[T, None]:
-    """Yield the items of `iterator`, made in worker threads, at most `max_items` per hop.
+) -> AsyncGenerator[list[T], None]:
+    """Yield the items of `iterator` in batches (lists), each made in a worker thread, of at
+    most `max_items`. Batches, not items: the caller's loop yields them on, and one async
+    generator less per item costs noticeably less on small items.
 
     Args:
         iterator: a sync iterator (a generator that reads and validates).
@@ -75,8 +77,8 @@ async def iterate_in_thread(
             items, error, done = await anyio.to_thread.run_sync(
                 _take, iterator, max_items, progress, max_progress
             )
-            for item in items:
-                yield item
+            if items:
+                yield items
             del items
             if error is not None:
                 raise error
