@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import enum
+import gc
 import io
 import json
 import re
@@ -1207,3 +1208,38 @@ def test_the_pull_parser_is_released_before_the_fallback(
         list(collect(DOC[:40] + b"}" + DOC[40:], Record))
     assert len(readers) == 1
     assert checked == [True]
+
+
+@pytest.mark.parametrize(
+    ("doc", "options"),
+    [
+        pytest.param(b'["' + b"x" * 200_000, {}, id="truncated-string"),
+        pytest.param(DOC[:40] + b"}" + DOC[40:], {}, id="invalid-json"),
+        pytest.param(json.dumps(_BAD).encode(), {}, id="invalid-item"),
+        pytest.param(DOC, {"max_string_length": 4}, id="limit"),
+    ],
+)
+@pytest.mark.parametrize("path", ["pull", "push"])
+def test_a_failed_collect_frees_its_source_without_the_cyclic_gc(
+    doc: bytes, options: dict[str, Any], path: str
+) -> None:
+    """Once the caller drops the error, nothing of the loop is left in a reference cycle:
+    the source (and with it the held token, the parser) is freed at once, not at the next
+    run of the cyclic GC, which large byte strings do not trigger."""
+    model: Any = Record if doc.startswith(b"[{") else Any
+
+    def chunks() -> Iterator[bytes]:
+        yield from (doc[k : k + 4096] for k in range(0, len(doc), 4096))
+
+    gc.collect()
+    gc.disable()
+    try:
+        source: Any = io.BytesIO(doc) if path == "pull" else chunks()
+        alive = weakref.ref(source)
+        with pytest.raises((JSONParseError, StreamValidationError)):
+            for _ in collect(source, model, chunk_size=4096, **options):
+                pass
+        del source
+        assert alive() is None
+    finally:
+        gc.enable()
