@@ -12,6 +12,8 @@ other, so each peak RSS is that contender's alone:
                  Batch.model_validate_json(content)  (the floor a user would write)
   collect_batch  for outcome in collect_batch(path, Batch): ...  (typed outcomes, custom_id,
                  usage, finish reason, failures as values)
+  acollect_batch async for outcome in acollect_batch(path, Batch), on asyncio (reading and
+                 validation in worker threads, a few outcomes per thread hop)
 
 Throughput is file bytes / CPU time of the work (user + system, imports excluded), in MB/s
 (10^6 bytes): per core, so other load on a shared machine counts less than in wall time;
@@ -49,7 +51,11 @@ from typing import Any
 MB = 1_000_000
 LINE_CONTENT_BYTES = 8_300  # the output text; its line, escaped and wrapped, is ~10 KB
 FORMATS = ("openai", "anthropic")
-CONTENDERS = {"hand": "hand-written json.loads + model_validate_json", "batch": "collect_batch"}
+CONTENDERS = {
+    "hand": "hand-written json.loads + model_validate_json",
+    "batch": "collect_batch",
+    "abatch": "acollect_batch (asyncio)",
+}
 
 MODELS = """
 from pydantic import BaseModel
@@ -189,6 +195,17 @@ if contender == "hand":
                 validate(content)
                 count += 1
     ok = count
+elif contender == "abatch":
+    import asyncio
+
+    async def main():
+        count = ok = 0
+        async for outcome in streamdantic.acollect_batch(path, Batch, format=fmt):
+            count += 1
+            ok += outcome.ok
+        return count, ok
+
+    count, ok = asyncio.run(main())
 else:
     for outcome in streamdantic.collect_batch(path, Batch, format=fmt):
         count += 1
@@ -394,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (best kept)")
     parser.add_argument("--dir", type=Path, default=None, help="where to generate (a tmp dir)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help=f"among {','.join(CONTENDERS)}"
+    )
     parser.add_argument("--dask", action="store_true", help="streamdantic.dask, 2 workers vs 1")
     parser.add_argument("--files", type=int, default=4, help="files for --dask")
     parser.add_argument(
@@ -409,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if args.dask:
         return run_dask(args, size, formats[0])
+    contenders = [c for c in args.contenders.split(",") if c]
+    for contender in contenders:
+        if contender not in CONTENDERS:
+            parser.error(f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}")
 
     print(f"# collect_batch vs a hand-written loop, {size / MB:,.0f} MB per format")
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
@@ -429,14 +453,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             best: dict[str, dict[str, Any]] = {}
             for _ in range(args.repeat):
-                for contender in CONTENDERS:  # alternated, so drift in load hits both
+                for contender in contenders:  # alternated, so drift in load hits all
                     r = run_child(contender, fmt, path)
                     if r["lines"] != lines or r["ok"] != lines:
                         raise SystemExit(f"{contender} on {fmt}: {r['ok']}/{lines} lines ok")
                     if contender not in best or r["cpu"] < best[contender]["cpu"]:
                         best[contender] = r
-            hand_rate = nbytes / best["hand"]["cpu"]
-            for contender, label in CONTENDERS.items():
+            hand_rate = nbytes / best["hand"]["cpu"] if "hand" in best else float("nan")
+            for contender in contenders:
+                label = CONTENDERS[contender]
                 r = best[contender]
                 rate = nbytes / r["cpu"]
                 print(

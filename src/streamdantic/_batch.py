@@ -1199,10 +1199,11 @@ def acollect_batch(
 ) -> AsyncBatchIterator:
     """The async twin of `collect_batch`: ``async for outcome in acollect_batch(...)``.
 
-    Files are opened, read, decompressed and parsed in worker threads (at most
-    ``_THREAD_BATCH``, 8, outcomes per thread call, so that the event loop side never holds
-    many validated objects at once), so the event loop stays free; an async iterable of bytes chunks (one
-    uncompressed file, such as ``response.aiter_bytes()``) is parsed in the loop.
+    Files are opened, read, decompressed, parsed and validated in worker threads, which hand
+    the outcomes over at most 8 per thread call (the event loop side never holds many
+    validated objects at once), so the event loop stays free; an async iterable of bytes
+    chunks (one uncompressed file, such as ``response.aiter_bytes()``) is parsed in the
+    loop. A cancelled task waits for the batch in progress, then the file is closed.
 
     Args:
         source: what `collect_batch` takes, or an async iterable of bytes.

@@ -1409,9 +1409,12 @@ def acollect(
 
     Args:
         source: everything `collect` takes, plus async iterables of bytes (httpx's
-            ``response.aiter_bytes()``) and async binary files (``anyio.open_file``). A path
-            is read with ``anyio.open_file``; a sync binary file is read in a worker thread;
-            a sync iterable is iterated in the event loop (keep it to in-memory chunks).
+            ``response.aiter_bytes()``) and async binary files (``anyio.open_file``). A JSON
+            document from a path, bytes or a seekable sync binary file is read as `collect`
+            reads it (the pull parser), in a worker thread that hands the items over at
+            most 256 (and one read's worth) per thread hop; otherwise a path is read with
+            ``anyio.open_file`` and a sync binary file in a worker thread. A sync iterable
+            is iterated in the event loop (keep it to in-memory chunks).
             Files that `acollect` opens are closed, as are iterator sources (``aclose``),
             even when the task is cancelled; file objects passed in are left open.
         model: a pydantic model, or any type `pydantic.TypeAdapter` accepts.
