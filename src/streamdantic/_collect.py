@@ -13,7 +13,13 @@ Strategy / invariants:
   about 2.4 times faster than the push coroutines. It reads, through `_PullReader`, the
   slices that `feed` would push (the same pre-scan and cuts), so items, offsets and limits
   match. The first JSON error sends it back to the start of the source, through the push
-  path, which locates the error and delivers the items not yet delivered.
+  path, which locates the error and delivers the items not yet delivered; the pull parser
+  is released first. `acollect` runs the same pull path in a worker thread
+  (`_threads.iterate_in_thread`), a batch of at most `_THREAD_BATCH` items (and one read's
+  worth) per thread hop.
+- An error leaving a loop leaves no reference cycle (`_release`): the collector drops it
+  and the frames of its causes drop their locals, so the source, the held token and the
+  parser are freed when the caller drops the error, not at the next run of the cyclic GC.
 - Numbers are parsed with ``use_float=True``: integers stay ints and other numbers become
   floats, correctly rounded as `json.loads` does, so items validate as they would from JSON
   text (no Decimal). The C parser refuses integers outside the signed 64-bit range and

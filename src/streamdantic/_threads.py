@@ -28,9 +28,16 @@ T = TypeVar("T")
 
 
 def _take(
-    iterator: Iterator[T], max_items: int, progress: Callable[[], int] | None, max_progress: int
-) -> tuple[list[T], Exception | None, bool]:
-    """The next batch: ``(items, error, done)``; runs in the worker thread."""
+    iterator: Iterator[T],
+    max_items: int,
+    progress: Callable[[], int] | None,
+    max_progress: int,
+    errors: list[Exception],
+) -> tuple[list[T], bool]:
+    """The next batch: ``(items, done)``; runs in the worker thread. An exception goes to
+    `errors`, not into the result: the thread library may hold a result for a while after
+    delivering it (trio's worker does until it is scheduled again), and an error holds the
+    frames of the loop, with its source."""
     out: list[T] = []
     append = out.append
     start: int | None = None  # the progress when the first item was made
@@ -38,15 +45,16 @@ def _take(
         for item in iterator:
             append(item)
             if len(out) >= max_items:
-                return out, None, False
+                return out, False
             if progress is not None:
                 if start is None:
                     start = progress()
                 elif progress() - start >= max_progress:
-                    return out, None, False
+                    return out, False
     except Exception as exc:  # raised after the items before it, in the event loop
-        return out, exc, True
-    return out, None, True
+        errors.append(exc)
+        return out, True
+    return out, True
 
 
 async def iterate_in_thread(
@@ -72,16 +80,21 @@ async def iterate_in_thread(
         max_progress: see `progress`.
     """
     done = False
+    errors: list[Exception] = []
     try:
         while not done:
-            items, error, done = await anyio.to_thread.run_sync(
-                _take, iterator, max_items, progress, max_progress
+            items, done = await anyio.to_thread.run_sync(
+                _take, iterator, max_items, progress, max_progress, errors
             )
             if items:
                 yield items
             del items
-            if error is not None:
-                raise error
+            if errors:
+                error = errors.pop()
+                try:
+                    raise error
+                finally:
+                    del error  # not kept by this frame: error -> traceback -> frame -> error
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(close)

@@ -1243,3 +1243,23 @@ def test_a_failed_collect_frees_its_source_without_the_cyclic_gc(
         assert alive() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", ["pull", "push"])
+async def test_a_failed_acollect_frees_its_source_without_the_cyclic_gc(path: str) -> None:
+    """The same for acollect, on its worker-thread path (a seekable file) and its push path
+    (an async iterable)."""
+    doc = b'["' + b"x" * 200_000
+    gc.collect()
+    gc.disable()
+    try:
+        source: Any = io.BytesIO(doc) if path == "pull" else AsyncChunks(doc, size=4096)
+        alive = weakref.ref(source)
+        with pytest.raises(IncompleteJSONError):
+            async for _ in acollect(source, Any, chunk_size=4096):
+                pass
+        del source
+        assert alive() is None
+    finally:
+        gc.enable()
