@@ -29,6 +29,8 @@ With ``--dask``, the size is split over ``--files`` files (4) of the first forma
 `distributed.LocalCluster` of 1 and of 2 worker processes (one thread each), in ``--repeat``
 interleaved rounds (a fresh cluster each time, started before the clock and warmed up on one
 file): the wall time of the computation and the CPU time of each worker process, medians.
+In the same rounds, the machine's ceiling: 2 processes of a pure CPU loop against 1 (2.0x
+on an idle 2-core machine; less when other work shares the CPUs).
 Then the same size in 2, 8 and 32 files (``--partition-files``) on 2 workers: the CPU
 seconds per MB of each partition's task, which must not depend on the number of files.
 """
@@ -290,6 +292,19 @@ def dask_child(workers: int, fmt: str, paths: list[Path]) -> dict[str, Any]:
     return result
 
 
+# The machine's own ceiling, run in the same rounds: `n` processes of a pure CPU loop at once,
+# the wall time until all are done. On an idle 2-core machine 2 take the time of 1 (2.0x).
+CEILING_LOOP = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
+
+
+def ceiling_wall(processes: int) -> float:
+    started = time.perf_counter()
+    running = [subprocess.Popen([sys.executable, "-c", CEILING_LOOP]) for _ in range(processes)]
+    for proc in running:
+        proc.wait()
+    return time.perf_counter() - started
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -309,12 +324,14 @@ def run_dask(args: argparse.Namespace, size: int, fmt: str) -> int:
         lines = sum(generate(path, fmt, size // args.files, seed=i) for i, path in enumerate(paths))
         nbytes = sum(path.stat().st_size for path in paths)
         runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+        ceiling: dict[int, list[float]] = {1: [], 2: []}
         for _ in range(rounds):  # interleaved, so drift in the load hits both
             for workers in (1, 2):
                 r = dask_child(workers, fmt, paths)
                 if r["ok"] != lines:
                     raise SystemExit(f"dask with {workers} worker(s): {r['ok']}/{lines} lines ok")
                 runs[workers].append(r)
+                ceiling[workers].append(ceiling_wall(workers))
         print(f"Scaling: {args.files} files, {lines:,} lines, {nbytes / MB:,.0f} MB; median of")
         print(f"{rounds} interleaved rounds (wall of the computation; CPU of the worker processes)")
         print()
@@ -354,6 +371,14 @@ def run_dask(args: argparse.Namespace, size: int, fmt: str) -> int:
                 f"{a['wall'] / b['wall']:.2f}x" for a, b in zip(runs[1], runs[2], strict=True)
             )
         )
+        # The same rounds' ceiling: 2 processes of a CPU loop against 1 (wall time of 2 loops
+        # done side by side against one loop, times 2: 2.0x when both CPUs are free).
+        ceilings = [2 * a / b for a, b in zip(ceiling[1], ceiling[2], strict=True)]
+        print(
+            f"machine ceiling (2 CPU-loop processes vs 1, same rounds): median"
+            f" {median(ceilings):.2f}x; per round: " + ", ".join(f"{c:.2f}x" for c in ceilings)
+        )
+        out["ceiling"] = {"speedups": ceilings, "median": median(ceilings)}
         for path in paths:
             path.unlink()
 
