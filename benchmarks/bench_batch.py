@@ -12,6 +12,8 @@ other, so each peak RSS is that contender's alone:
                  Batch.model_validate_json(content)  (the floor a user would write)
   collect_batch  for outcome in collect_batch(path, Batch): ...  (typed outcomes, custom_id,
                  usage, finish reason, failures as values)
+  acollect_batch async for outcome in acollect_batch(path, Batch), on asyncio (reading and
+                 validation in worker threads, a few outcomes per thread hop)
 
 Throughput is file bytes / CPU time of the work (user + system, imports excluded), in MB/s
 (10^6 bytes): per core, so other load on a shared machine counts less than in wall time;
@@ -20,13 +22,17 @@ wall time is reported too. Peak memory is the child's own peak RSS (`ru_maxrss`)
   python benchmarks/bench_batch.py                    # ~1 GB per format (100k lines of 10 KB)
   python benchmarks/bench_batch.py --fast             # 5 MB smoke run
   python benchmarks/bench_batch.py --size-mb 200 --formats openai
-  python benchmarks/bench_batch.py --dask --size-mb 400   # streamdantic.dask, 2 workers vs 1
+  python benchmarks/bench_batch.py --dask --size-mb 400 --repeat 3   # streamdantic.dask
 
 With ``--dask``, the size is split over ``--files`` files (4) of the first format, and
 `streamdantic.dask.read_batch` (one partition per file) counts the valid outcomes on a
-`distributed.LocalCluster` of 1, then 2 worker processes (one thread each); the time is the
-wall time of the computation (the cluster is started before, and a warm-up run imports
-everything in the workers), best of ``--repeat``.
+`distributed.LocalCluster` of 1 and of 2 worker processes (one thread each), in ``--repeat``
+interleaved rounds (a fresh cluster each time, started before the clock and warmed up on one
+file): the wall time of the computation and the CPU time of each worker process, medians.
+In the same rounds, the machine's ceiling: 2 processes of a pure CPU loop against 1 (2.0x
+on an idle 2-core machine; less when other work shares the CPUs).
+Then the same size in 2, 8 and 32 files (``--partition-files``) on 2 workers: the CPU
+seconds per MB of each partition's task, which must not depend on the number of files.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +53,11 @@ from typing import Any
 MB = 1_000_000
 LINE_CONTENT_BYTES = 8_300  # the output text; its line, escaped and wrapped, is ~10 KB
 FORMATS = ("openai", "anthropic")
-CONTENDERS = {"hand": "hand-written json.loads + model_validate_json", "batch": "collect_batch"}
+CONTENDERS = {
+    "hand": "hand-written json.loads + model_validate_json",
+    "batch": "collect_batch",
+    "abatch": "acollect_batch (asyncio)",
+}
 
 MODELS = """
 from pydantic import BaseModel
@@ -186,6 +197,17 @@ if contender == "hand":
                 validate(content)
                 count += 1
     ok = count
+elif contender == "abatch":
+    import asyncio
+
+    async def main():
+        count = ok = 0
+        async for outcome in streamdantic.acollect_batch(path, Batch, format=fmt):
+            count += 1
+            ok += outcome.ok
+        return count, ok
+
+    count, ok = asyncio.run(main())
 else:
     for outcome in streamdantic.collect_batch(path, Batch, format=fmt):
         count += 1
@@ -213,7 +235,7 @@ def run_child(contender: str, fmt: str, path: Path) -> dict[str, Any]:
 
 
 DASK_CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 namespace = {"__name__": "__main__"}
 exec(compile(MODELS, "models", "exec"), namespace)
@@ -221,56 +243,188 @@ Batch = namespace["Batch"]
 import distributed
 from streamdantic.dask import read_batch
 
-workers, repeat, fmt, paths = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-paths = [Path(p) for p in paths]
+workers, fmt, paths = int(sys.argv[1]), sys.argv[2], [Path(p) for p in sys.argv[3:]]
+
+
+def timed(outcomes):
+    # Fused into the partition's task by dask: the iterator is read here, so this is the
+    # CPU of reading, validating and counting one file.
+    started = time.process_time()
+    ok = sum(outcome.ok for outcome in outcomes)
+    return [(ok, time.process_time() - started)]
+
+
+def worker_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 with distributed.LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
                               host="127.0.0.1", dashboard_address=None) as cluster, \\
         distributed.Client(cluster.scheduler_address) as client:
-    client.compute(read_batch(paths[:1], Batch, format=fmt).count()).result()  # warm-up
-    best = None
-    for _ in range(repeat):
-        bag = read_batch(paths, Batch, format=fmt)
-        started = time.perf_counter()
-        ok = client.compute(bag.map(lambda o: o.ok).sum()).result()
-        wall = time.perf_counter() - started
-        best = wall if best is None else min(best, wall)
-print(json.dumps({"ok": int(ok), "wall": best, "partitions": bag.npartitions}))
+    # warm-up: every worker imports streamdantic and reads a file before the clock starts
+    client.run(lambda: __import__("streamdantic.batch"))
+    warm = read_batch(paths[:workers], Batch, format=fmt).map_partitions(timed)
+    client.compute(warm).result()
+    bag = read_batch(paths, Batch, format=fmt).map_partitions(timed)
+    cpu0 = client.run(worker_cpu)
+    started = time.perf_counter()
+    parts = client.compute(bag).result()
+    wall = time.perf_counter() - started
+    cpu1 = client.run(worker_cpu)
+cpu = [cpu1[w] - cpu0[w] for w in cpu0]
+print(json.dumps({"ok": sum(p[0] for p in parts), "wall": wall, "worker_cpu": cpu,
+                  "partition_cpu": [p[1] for p in parts], "partitions": bag.npartitions}))
 """
 
 
+def dask_child(workers: int, fmt: str, paths: list[Path]) -> dict[str, Any]:
+    code = f"MODELS = {MODELS!r}\n" + DASK_CHILD
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(workers), fmt, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"dask with {workers} worker(s) failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# The machine's own ceiling, run in the same rounds: `n` processes of a pure CPU loop at once,
+# the wall time until all are done. On an idle 2-core machine 2 take the time of 1 (2.0x).
+CEILING_LOOP = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
+
+
+def ceiling_wall(processes: int) -> float:
+    started = time.perf_counter()
+    running = [subprocess.Popen([sys.executable, "-c", CEILING_LOOP]) for _ in range(processes)]
+    for proc in running:
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def run_dask(args: argparse.Namespace, size: int, fmt: str) -> int:
-    """--dask: read_batch on a LocalCluster of 1, then 2 workers, over the same files."""
+    """--dask: read_batch on a LocalCluster of 1 and of 2 workers, over the same files, in
+    interleaved rounds; then the CPU per MB of each partition for the same bytes in 2, 8 and
+    32 files (``--partition-files``)."""
+    rounds = max(args.repeat, 1)
     print(f"# streamdantic.dask on a LocalCluster: 1 vs 2 workers, {size / MB:,.0f} MB of {fmt}")
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print()
-    print("| workers | files | lines | wall s | MB/s | vs 1 worker |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    results: list[dict[str, Any]] = []
+    out: dict[str, Any] = {"dask": [], "partitions": []}
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-batch-") as tmp:
         paths = [Path(tmp) / f"{fmt}_part{i}.jsonl" for i in range(args.files)]
         lines = sum(generate(path, fmt, size // args.files, seed=i) for i, path in enumerate(paths))
         nbytes = sum(path.stat().st_size for path in paths)
-        code = f"MODELS = {MODELS!r}\n" + DASK_CHILD
+        runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+        ceiling: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(rounds):  # interleaved, so drift in the load hits both
+            for workers in (1, 2):
+                r = dask_child(workers, fmt, paths)
+                if r["ok"] != lines:
+                    raise SystemExit(f"dask with {workers} worker(s): {r['ok']}/{lines} lines ok")
+                runs[workers].append(r)
+                ceiling[workers].append(ceiling_wall(workers))
+        print(f"Scaling: {args.files} files, {lines:,} lines, {nbytes / MB:,.0f} MB; median of")
+        print(f"{rounds} interleaved rounds (wall of the computation; CPU of the worker processes)")
+        print()
+        print(
+            "| workers | wall s | MB/s (wall) | worker CPU s (total) | CPU s per worker"
+            " | vs 1 worker (wall) |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        wall1 = median([r["wall"] for r in runs[1]])
         for workers in (1, 2):
-            proc = subprocess.run(
-                [sys.executable, "-c", code, str(workers), str(args.repeat), fmt, *map(str, paths)],
-                capture_output=True,
-                text=True,
-                check=False,
+            wall = median([r["wall"] for r in runs[workers]])
+            total = median([sum(r["worker_cpu"]) for r in runs[workers]])
+            per = " / ".join(
+                f"{median([r['worker_cpu'][i] for r in runs[workers]]):.2f}" for i in range(workers)
             )
-            if proc.returncode != 0:
-                raise SystemExit(f"dask with {workers} worker(s) failed:\n{proc.stderr}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            if r["ok"] != lines:
-                raise SystemExit(f"dask with {workers} worker(s): {r['ok']}/{lines} lines ok")
-            results.append({"workers": workers, "files": args.files, "lines": lines, **r})
-            speedup = results[0]["wall"] / r["wall"]
             print(
-                f"| {workers} | {args.files} | {lines:,} | {r['wall']:.2f} |"
-                f" {nbytes / r['wall'] / MB:,.1f} | {speedup:.2f}x |"
+                f"| {workers} | {wall:.2f} | {nbytes / wall / MB:,.1f} | {total:.2f} | {per} |"
+                f" {wall1 / wall:.2f}x |"
             )
+            out["dask"].append(
+                {
+                    "workers": workers,
+                    "files": args.files,
+                    "lines": lines,
+                    "bytes": nbytes,
+                    "ok": runs[workers][-1]["ok"],
+                    "partitions": runs[workers][-1]["partitions"],
+                    "wall": wall,
+                    "walls": [r["wall"] for r in runs[workers]],
+                    "worker_cpu": total,
+                    "speedup": wall1 / wall,
+                }
+            )
+        print(
+            "\nspeedups per round: "
+            + ", ".join(
+                f"{a['wall'] / b['wall']:.2f}x" for a, b in zip(runs[1], runs[2], strict=True)
+            )
+        )
+        # The same rounds' ceiling: 2 processes of a CPU loop against 1 (wall time of 2 loops
+        # done side by side against one loop, times 2: 2.0x when both CPUs are free).
+        ceilings = [2 * a / b for a, b in zip(ceiling[1], ceiling[2], strict=True)]
+        print(
+            f"machine ceiling (2 CPU-loop processes vs 1, same rounds): median"
+            f" {median(ceilings):.2f}x; per round: " + ", ".join(f"{c:.2f}x" for c in ceilings)
+        )
+        out["ceiling"] = {"speedups": ceilings, "median": median(ceilings)}
+        for path in paths:
+            path.unlink()
+
+        counts = [int(n) for n in args.partition_files.split(",") if n]
+        if counts:
+            print()
+            print(
+                f"Per-partition cost: the same {size / MB:,.0f} MB in {', '.join(map(str, counts))}"
+            )
+            print("files, 2 workers; CPU of each partition's task (read, validate, count),")
+            print("median over the partitions and over the rounds")
+            print()
+            print("| files | MB per file | partitions | CPU s per MB (median) | min | max |")
+            print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+            for count in counts:
+                files = [Path(tmp) / f"{fmt}_{count}_{i}.jsonl" for i in range(count)]
+                expected = sum(
+                    generate(path, fmt, size // count, seed=i) for i, path in enumerate(files)
+                )
+                sizes = [path.stat().st_size for path in files]
+                per_mb: list[float] = []
+                for _ in range(rounds):
+                    r = dask_child(2, fmt, files)
+                    if r["ok"] != expected:
+                        raise SystemExit(f"dask on {count} files: {r['ok']}/{expected} ok")
+                    per_mb += [
+                        cpu / (n / MB) for cpu, n in zip(r["partition_cpu"], sizes, strict=True)
+                    ]
+                print(
+                    f"| {count} | {sum(sizes) / count / MB:,.1f} | {count} |"
+                    f" {median(per_mb):.4f} | {min(per_mb):.4f} | {max(per_mb):.4f} |"
+                )
+                out["partitions"].append(
+                    {
+                        "files": count,
+                        "bytes": sum(sizes),
+                        "cpu_s_per_mb": median(per_mb),
+                        "min": min(per_mb),
+                        "max": max(per_mb),
+                    }
+                )
+                for path in files:
+                    path.unlink()
+    print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
-        args.json.write_text(json.dumps({"dask": results}, indent=2))
+        args.json.write_text(json.dumps(out, indent=2))
     return 0
 
 
@@ -282,8 +436,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (best kept)")
     parser.add_argument("--dir", type=Path, default=None, help="where to generate (a tmp dir)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help=f"among {','.join(CONTENDERS)}"
+    )
     parser.add_argument("--dask", action="store_true", help="streamdantic.dask, 2 workers vs 1")
     parser.add_argument("--files", type=int, default=4, help="files for --dask")
+    parser.add_argument(
+        "--partition-files",
+        default="2,8,32",
+        help="--dask: file counts for the per-partition cost table ('' to skip)",
+    )
     args = parser.parse_args(argv)
     size = int((5.0 if args.fast else args.size_mb) * MB)
     formats = [f for f in args.formats.split(",") if f]
@@ -292,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if args.dask:
         return run_dask(args, size, formats[0])
+    contenders = [c for c in args.contenders.split(",") if c]
+    for contender in contenders:
+        if contender not in CONTENDERS:
+            parser.error(f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}")
 
     print(f"# collect_batch vs a hand-written loop, {size / MB:,.0f} MB per format")
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
@@ -312,14 +478,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             best: dict[str, dict[str, Any]] = {}
             for _ in range(args.repeat):
-                for contender in CONTENDERS:  # alternated, so drift in load hits both
+                for contender in contenders:  # alternated, so drift in load hits all
                     r = run_child(contender, fmt, path)
                     if r["lines"] != lines or r["ok"] != lines:
                         raise SystemExit(f"{contender} on {fmt}: {r['ok']}/{lines} lines ok")
                     if contender not in best or r["cpu"] < best[contender]["cpu"]:
                         best[contender] = r
-            hand_rate = nbytes / best["hand"]["cpu"]
-            for contender, label in CONTENDERS.items():
+            hand_rate = nbytes / best["hand"]["cpu"] if "hand" in best else float("nan")
+            for contender in contenders:
+                label = CONTENDERS[contender]
                 r = best[contender]
                 rate = nbytes / r["cpu"]
                 print(

@@ -9,6 +9,8 @@ that contender's alone:
   baseline                     the interpreter with pydantic and streamdantic imported
   streamdantic collect         for record in collect(path, Record): ...   (items discarded)
   collect, push path           the same over an iterator of 64 KiB chunks: ItemCollector.feed
+  streamdantic acollect        async for record in acollect(path, Record), on asyncio (the
+                               pull path in worker threads)
   ijson.items + model_validate for obj in ijson.items(file, "item"): Record.model_validate(obj)
                                (the fastest bounded-memory loop a user writes by hand)
   ijson.items, no validation   ijson's C backend alone, building dicts: the parse floor
@@ -18,6 +20,8 @@ that contender's alone:
 Throughput is file bytes / wall time of the work (imports excluded), in MB/s (10^6 bytes);
 CPU seconds (`time.process_time`) are shown too, since other work may share the CPUs, and
 the ratios ("vs ijson+validate", "vs validate_json") compare CPU seconds of the same run.
+With ``--repeat N`` the contenders run in N interleaved rounds (each round runs every
+contender once, in order) and each figure is the median of its N runs.
 Peak memory is the child's own peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`), in MB.
 
 A second table times one long string, ``["xx...x"]`` of 1 MB and 10 MB (0.1 and 1 MB with
@@ -26,7 +30,7 @@ time must grow linearly with the length (ten times the string, about ten times t
 
   python benchmarks/bench_collect.py                 # 200 MB file (several minutes, ~3 GB RAM)
   python benchmarks/bench_collect.py --fast          # 5 MB smoke run
-  python benchmarks/bench_collect.py --size-mb 50 --markdown benchmarks/data/collect.md
+  python benchmarks/bench_collect.py --size-mb 50 --repeat 5 --markdown benchmarks/data/collect.md
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import os
 import platform
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -50,6 +55,7 @@ CONTENDERS = {
     "baseline": "baseline (imports only)",
     "collect": "streamdantic collect",
     "collect-push": "streamdantic collect, push path (chunks)",
+    "acollect": "streamdantic acollect (asyncio)",
     "ijson-validate": "ijson.items + model_validate",
     "ijson": "ijson.items, no validation",
     "json-load": "json.load + validate_python",
@@ -136,6 +142,15 @@ def run_child(contender: str, path: Path) -> dict[str, Any]:
                     yield chunk
 
         count = sum(1 for _ in collect(chunks(), Record))
+    elif contender == "acollect":
+        import asyncio
+
+        from streamdantic._collect import acollect
+
+        async def count_items() -> int:
+            return sum([1 async for _ in acollect(path, Record)])
+
+        count = asyncio.run(count_items())
     elif contender == "ijson-validate":
         import ijson  # type: ignore[import-untyped]
 
@@ -275,6 +290,14 @@ def table(results: list[dict[str, Any]], size: int) -> str:
     return "\n".join(rows)
 
 
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from a contender's runs: the median of each measure."""
+    row = dict(runs[0])
+    for key in ("seconds", "cpu_seconds", "peak_rss_mb"):
+        row[key] = statistics.median(r[key] for r in runs)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=float, default=200.0, help="file size (default 200)")
@@ -290,6 +313,7 @@ def main() -> None:
         default="1,10",
         help="lengths of the long-string case, in MB (default 1,10; 0.1,1 with --fast)",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds (medians)")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -312,10 +336,12 @@ def main() -> None:
     size = path.stat().st_size
 
     load_before = os.getloadavg()[0]
-    results = []
-    for contender in contenders:
-        print(f"running {contender} ...", file=sys.stderr)
-        results.append(measure(contender, path))
+    runs: dict[str, list[dict[str, Any]]] = {contender: [] for contender in contenders}
+    for round_ in range(max(args.repeat, 1)):  # interleaved: drift in the load hits all
+        for contender in contenders:
+            print(f"running {contender} (round {round_ + 1}) ...", file=sys.stderr)
+            runs[contender].append(measure(contender, path))
+    results = [_median_run(runs[contender]) for contender in contenders]
     counts = {r["items"] for r in results if r["contender"] != "baseline"}
     if len(counts) > 1:
         raise SystemExit(f"contenders disagree on the number of items: {results}")
@@ -329,7 +355,8 @@ def main() -> None:
             f"Machine: {machine()}.",
             f"Software: {versions()}; ijson backend of collect: {results[0]['backend']}.",
             f"Load average (1 min) {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f}"
-            f" after ({os.cpu_count()} CPUs): above ~1, other work shared the CPUs.",
+            f" after ({os.cpu_count()} CPUs): above ~1, other work shared the CPUs."
+            + (f" Medians of {args.repeat} interleaved rounds." if args.repeat > 1 else ""),
             "",
             table(results, size),
             "",

@@ -14,8 +14,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_batch.py"
 
 
-def test_bench_batch_fast_runs_both_contenders_on_both_formats(tmp_path: Path) -> None:
-    """The --fast run exits 0 and reports hand-written and collect_batch rows per format."""
+def test_bench_batch_fast_runs_every_contender_on_both_formats(tmp_path: Path) -> None:
+    """The --fast run exits 0 and reports hand-written, collect_batch and acollect_batch
+    rows per format."""
     out_json = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--fast", "--dir", str(tmp_path), "--json", str(out_json)],
@@ -27,9 +28,12 @@ def test_bench_batch_fast_runs_both_contenders_on_both_formats(tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     assert "| openai | collect_batch |" in proc.stdout
     assert "| anthropic | hand-written" in proc.stdout
+    assert "| openai | acollect_batch (asyncio) |" in proc.stdout
     results = json.loads(out_json.read_text())["results"]
     assert {(r["format"], r["contender"]) for r in results} == {
-        (fmt, contender) for fmt in ("openai", "anthropic") for contender in ("hand", "batch")
+        (fmt, contender)
+        for fmt in ("openai", "anthropic")
+        for contender in ("hand", "batch", "abatch")
     }
     assert all(r["lines"] == r["ok"] > 0 for r in results)
     assert list(tmp_path.glob("bench-batch-*")) == []  # the generated files are removed

@@ -69,6 +69,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic._aggregate",
         "streamdantic._batch",  # BatchReader (sans-IO) shares a module with collect_batch()
         "streamdantic._collect",  # ItemCollector (sans-IO) shares a module with collect()
+        "streamdantic._threads",  # a sync iterator drained in worker threads (acollect)
         "streamdantic.sse._client",
         "streamdantic.sse._store",
         "streamdantic.starlette",

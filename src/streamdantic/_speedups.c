@@ -1973,6 +1973,75 @@ static PyTypeObject CoreType = {
     .tp_getset = Core_getset,
 };
 
+/* ------------------------------------------------------------------ iterator shell */
+
+/* The base of `_iterators.GeneratorIterator` (collect's and collect_batch's iterators): its
+   tp_iternext hands the generator's next item on in C, so a loop over a shell costs what a
+   loop over the bare generator costs, not a Python-level __next__ call per item. The
+   generator is the `_generator` slot, which the Python subclass sets. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *generator;
+} Shell;
+
+static int
+Shell_traverse(Shell *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->generator);
+    return 0;
+}
+
+static int
+Shell_clear(Shell *self)
+{
+    Py_CLEAR(self->generator);
+    return 0;
+}
+
+static void
+Shell_dealloc(Shell *self)
+{
+    PyObject_GC_UnTrack(self);
+    Shell_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Shell_iternext(Shell *self)
+{
+    PyObject *generator = self->generator;
+    if (generator == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "the iterator has no _generator");
+        return NULL;
+    }
+    iternextfunc next = Py_TYPE(generator)->tp_iternext;
+    if (next == NULL) {
+        PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator",
+                     Py_TYPE(generator)->tp_name);
+        return NULL;
+    }
+    return next(generator); /* NULL without an exception set: exhausted, as for any iterator */
+}
+
+static PyMemberDef Shell_members[] = {
+    {"_generator", T_OBJECT_EX, offsetof(Shell, generator), 0, "The generator iterated."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ShellType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "streamdantic._speedups.GeneratorShell",
+    .tp_basicsize = sizeof(Shell),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An iterator over the generator in its _generator slot (see _iterators.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)Shell_dealloc,
+    .tp_traverse = (traverseproc)Shell_traverse,
+    .tp_clear = (inquiry)Shell_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Shell_iternext,
+    .tp_members = Shell_members,
+};
+
 /* ------------------------------------------------------------------ module */
 
 /* The offset of slot `name` of `cls`, from its member descriptor. */
@@ -2876,6 +2945,16 @@ PyInit__speedups(void)
     Py_INCREF(&CoreType);
     if (PyModule_AddObject(module, "ParserCore", (PyObject *)&CoreType) < 0) {
         Py_DECREF(&CoreType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyType_Ready(&ShellType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_INCREF(&ShellType);
+    if (PyModule_AddObject(module, "GeneratorShell", (PyObject *)&ShellType) < 0) {
+        Py_DECREF(&ShellType);
         Py_DECREF(module);
         return NULL;
     }

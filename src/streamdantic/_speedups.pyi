@@ -1,6 +1,11 @@
 # The compiled core of the JSON parser (_speedups.c); see streamdantic._parser.
 from typing import Any
 
+class GeneratorShell:
+    _generator: Any
+    def __iter__(self) -> GeneratorShell: ...
+    def __next__(self) -> Any: ...
+
 class ParserCore:
     value: Any
     def feed(self, data: str | bytes, /) -> list[Any]: ...

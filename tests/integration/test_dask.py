@@ -74,7 +74,7 @@ def test_bag_outcomes_equal_collect_batch_with_one_partition_per_file(
         ("ok", "c2", "c-gemini.jsonl", 2),
     ]
     workers = set(client.scheduler_info()["workers"])
-    ran = {task["worker"] for task in tasks.data if "read_partition" in task["key"][0]}
+    ran = {task["worker"] for task in tasks.data if task["key"][0].startswith("read_batch-")}
     assert ran and ran <= workers
 
 

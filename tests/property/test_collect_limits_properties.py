@@ -2,7 +2,8 @@
 
 `test_adversarial_documents_raise_only_declared_errors_in_bounded_memory` runs a Hypothesis
 search in a subprocess whose address space is limited (``RLIMIT_AS``), so that a regression
-that eats memory fails with MemoryError there instead of taking the machine down. It feeds
+that eats memory fails with MemoryError there instead of taking the machine down, and its
+peak must stay under half that limit. It feeds
 `collect` deep nesting, huge strings, numbers and runs of whitespace, truncated documents,
 invalid UTF-8 and random bytes, in any chunk size, in both modes, and requires every error
 to be a `StreamdanticError`. It runs once on the compiled pre-scan and once on the
@@ -55,18 +56,29 @@ CHILD = textwrap.dedent(
          b"\\xff", b"\\xc3", b"\\xa9", b"\\xed\\xa0\\x80", b"\\x00", b'"\\\\ud800"',
          b'{"a": 1}', b'[1, 2.5, "s"]']
     ) | st.binary(min_size=1, max_size=40)
-    runs = st.tuples(pieces, st.integers(1, 4 * MB)).map(lambda t: t[0] * max(1, t[1] // len(t[0])))
-    documents = st.lists(runs | pieces, min_size=1, max_size=8).map(b"".join)
+    # A document is drawn as a recipe, (piece, times) pairs, and built in the test: Hypothesis
+    # keeps every bytes value it draws (its span records, in results it caches), so drawing
+    # the documents themselves, up to 32 MB each, would grow the child by their total size
+    # over the run (MemoryError while generating, at about 375 examples under this limit).
+    runs = st.tuples(pieces, st.integers(1, 4 * MB)).map(
+        lambda t: (t[0], max(1, t[1] // len(t[0])))
+    )
+    recipes = st.lists(runs | pieces.map(lambda piece: (piece, 1)), min_size=1, max_size=8)
+
+    def build(recipe, wrap, cut):
+        doc = b"".join(piece * times for piece, times in recipe)
+        if wrap:
+            doc = b"[" + doc + b"]"
+        return doc if cut is None else doc[:cut]  # truncated
 
     @st.composite
     def cases(draw):
-        doc = draw(documents)
-        if draw(st.booleans()):
-            doc = b"[" + doc + b"]"
-        if draw(st.booleans()):
-            doc = doc[: draw(st.integers(0, len(doc)))]  # truncated
+        recipe = tuple(draw(recipes))
+        wrap = draw(st.booleans())
+        size = sum(len(piece) * times for piece, times in recipe) + 2 * wrap
+        cut = draw(st.integers(0, size)) if draw(st.booleans()) else None
         chunk_size = draw(st.sampled_from([1, 7, 1024, 65536, 8 * MB]))
-        if len(doc) > 64 * 1024 and chunk_size < 1024:
+        if (size if cut is None else cut) > 64 * 1024 and chunk_size < 1024:
             chunk_size = 1024  # keep the run short; small chunks are searched on small docs
         options = {
             "jsonl": draw(st.booleans()),
@@ -81,7 +93,7 @@ CHILD = textwrap.dedent(
             options["max_number_length"] = draw(st.integers(1, 5000))
             options["max_size"] = draw(st.none() | st.integers(1, 16 * MB))
         model = draw(st.sampled_from([Any, Item, int]))
-        return doc, options, model
+        return (recipe, wrap, cut), options, model
 
     @settings(max_examples=int(sys.argv[1]), deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -89,12 +101,14 @@ CHILD = textwrap.dedent(
     def run(case):
         global EXAMPLES
         EXAMPLES += 1
-        doc, options, model = case
+        recipe, options, model = case
+        doc = build(*recipe)
         try:
             for _ in collect(doc, model, **options):
                 pass
         except StreamdanticError:
             pass
+        del doc
 
     assert (prescan is _C_PRESCAN) == (sys.argv[2] == "compiled"), "wrong pre-scan"
     EXAMPLES = 0
@@ -113,8 +127,8 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize(
     ("scanner", "examples"),
     [
-        pytest.param("compiled", 150, id="compiled"),
-        pytest.param("python", 40, id="python"),
+        pytest.param("compiled", 300, id="compiled"),
+        pytest.param("python", 60, id="python"),
     ],
 )
 def test_adversarial_documents_raise_only_declared_errors_in_bounded_memory(
@@ -135,7 +149,10 @@ def test_adversarial_documents_raise_only_declared_errors_in_bounded_memory(
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["examples"] >= examples
-    assert report["peak_rss"] < report["limit"]
+    # Headroom: the peak was 88-101 MiB at 600 examples and 128 MiB at 2,000 (the largest
+    # document is 32 MB); half the limit leaves room for an unlucky draw and shows a leak
+    # growing with the examples before it becomes a MemoryError.
+    assert report["peak_rss"] < report["limit"] // 2, report
 
 
 # Bytes that move the pre-scan between its states.

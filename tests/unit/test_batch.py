@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 import streamdantic as sd
-from streamdantic import BatchFailureError, acollect_batch, collect_batch
+from streamdantic import BatchFailureError, _batch, acollect_batch, collect_batch
 from streamdantic.batch import (
     BatchReader,
     BatchResult,
@@ -549,6 +553,84 @@ async def test_acollect_batch_matches_collect_batch(tmp_path: Path) -> None:
         got = [outcome async for outcome in it]
     assert got == expected
     assert dict(it.summary.counts) == {"ok": 2, "malformed_line": 1, "provider_error": 1}
+
+
+class _CountedPerson(Person):
+    """A Person whose validations are counted, with the thread each ran in."""
+
+    @model_validator(mode="after")
+    def _count(self) -> _CountedPerson:
+        _VALIDATED.append(threading.get_ident())
+        return self
+
+
+_VALIDATED: list[int] = []
+
+
+@pytest.fixture
+def validated() -> Iterator[list[int]]:
+    _VALIDATED.clear()
+    yield _VALIDATED
+    _VALIDATED.clear()
+
+
+@pytest.mark.anyio
+async def test_acollect_batch_hands_over_a_few_objects_per_thread_hop(
+    tmp_path: Path, validated: list[int]
+) -> None:
+    """Validation runs in worker threads, and the event loop side is never more than
+    `_THREAD_BATCH` outcomes behind, even when one read holds the whole file."""
+    write(tmp_path / "a.jsonl", lines(*(openai_chat(str(i)) for i in range(100))))
+    loop_thread = threading.get_ident()
+    ahead = consumed = 0
+    async for outcome in acollect_batch(tmp_path, _CountedPerson):
+        assert outcome.ok
+        consumed += 1
+        ahead = max(ahead, len(validated) - consumed + 1)
+    assert consumed == len(validated) == 100
+    assert loop_thread not in validated
+    assert ahead == _batch._THREAD_BATCH
+
+
+@pytest.mark.anyio
+async def test_acollect_batch_cancelled_stops_after_the_batch_and_closes_the_file(
+    tmp_path: Path, validated: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled after its first outcome, acollect_batch waits for the batch being made,
+    then closes the file: no thread validates on past that batch."""
+    write(tmp_path / "a.jsonl", lines(*(openai_chat(str(i)) for i in range(100))))
+    opened: list[Any] = []
+
+    def spy_open(*args: Any, **kwargs: Any) -> Any:
+        opened.append(builtins.open(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(_batch, "open", spy_open, raising=False)
+    with anyio.CancelScope() as scope:
+        async with acollect_batch(tmp_path, _CountedPerson) as outcomes:
+            async for _ in outcomes:
+                scope.cancel()
+                await anyio.lowlevel.checkpoint()
+    assert scope.cancelled_caught
+    assert len(opened) == 1 and opened[0].closed
+    assert len(validated) == _batch._THREAD_BATCH
+
+
+@pytest.mark.anyio
+async def test_acollect_batch_errors_match_collect_batch(tmp_path: Path) -> None:
+    """on_invalid="raise" raises at the same outcome, after the same outcomes, in both."""
+    data = lines(*(openai_chat(str(i)) for i in range(11)), "{oops", openai_chat("12"))
+    write(tmp_path / "a.jsonl", data)
+    sync: list[str | None] = []
+    with pytest.raises(BatchFailureError) as caught_sync:
+        for outcome in collect_batch(tmp_path, Person, on_invalid="raise"):
+            sync.append(outcome.custom_id)  # noqa: PERF401 - the loop ends by raising
+    got: list[str | None] = []
+    with pytest.raises(BatchFailureError) as caught:
+        async for outcome in acollect_batch(tmp_path, Person, on_invalid="raise"):
+            got.append(outcome.custom_id)  # noqa: PERF401 - the loop ends by raising
+    assert got == sync == [str(i) for i in range(11)]
+    assert caught.value.outcome == caught_sync.value.outcome
 
 
 @pytest.mark.anyio

@@ -9,12 +9,15 @@ from __future__ import annotations
 import builtins
 import datetime
 import enum
+import gc
 import io
 import json
 import re
 import subprocess
 import sys
+import threading
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import anyio
 import httpx
 import ijson  # type: ignore[import-untyped]
 import pytest
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 
 import streamdantic as sd
 from streamdantic import (
@@ -946,28 +949,59 @@ async def test_async_source_is_closed_when_the_loop_stops_early() -> None:
     assert source.closed
 
 
-@pytest.mark.anyio
-async def test_async_path_is_closed_on_cancellation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file acollect opened is closed even when the task is cancelled mid-iteration."""
-    path = tmp_path / "records.json"
-    path.write_bytes(DOC)
-    opened: list[Any] = []
-    open_file = anyio.open_file
+class _Counted(BaseModel):
+    """A record whose validations are counted, with the thread each one ran in."""
 
-    async def spy_open_file(*args: Any, **kwargs: Any) -> Any:
-        opened.append(await open_file(*args, **kwargs))
+    id: int
+    name: str
+
+    @model_validator(mode="after")
+    def _count(self) -> _Counted:
+        _VALIDATED.append(threading.get_ident())
+        return self
+
+
+_VALIDATED: list[int] = []
+# 3,000 records of about 30 bytes: many thread hops of `_collect._THREAD_BATCH` items.
+_MANY = json.dumps([{"id": i, "name": f"n{i}"} for i in range(3000)]).encode()
+
+
+@pytest.fixture
+def validated() -> Iterator[list[int]]:
+    _VALIDATED.clear()
+    yield _VALIDATED
+    _VALIDATED.clear()
+
+
+@pytest.fixture
+def opened_files(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The files `streamdantic._collect` opens (its module-level `open`)."""
+    opened: list[Any] = []
+
+    def spy_open(*args: Any, **kwargs: Any) -> Any:
+        opened.append(builtins.open(*args, **kwargs))
         return opened[-1]
 
-    monkeypatch.setattr(anyio, "open_file", spy_open_file)
+    monkeypatch.setattr(_collect, "open", spy_open, raising=False)
+    return opened
+
+
+@pytest.mark.anyio
+async def test_async_path_is_closed_on_cancellation(
+    tmp_path: Path, opened_files: list[Any], validated: list[int]
+) -> None:
+    """Cancelled mid-iteration, acollect waits for the batch being made, then closes the
+    file: no thread reads on, and no more than one batch was validated."""
+    path = tmp_path / "records.json"
+    path.write_bytes(_MANY)
     with anyio.CancelScope() as scope:
-        async with acollect(path, Record, chunk_size=16) as items:
+        async with acollect(path, _Counted, chunk_size=len(_MANY)) as items:
             async for _ in items:
                 scope.cancel()
                 await anyio.lowlevel.checkpoint()
     assert scope.cancelled_caught
-    assert opened and opened[0].closed
+    assert len(opened_files) == 1 and opened_files[0].closed  # the generator was closed
+    assert len(validated) == _collect._THREAD_BATCH < 3000  # the first batch only
 
 
 @pytest.mark.anyio
@@ -1103,3 +1137,129 @@ def test_a_document_source_is_read_by_the_pull_parser(monkeypatch: pytest.Monkey
     assert fed == []
     assert list(collect(iter([DOC]), Record)) == EXPECTED  # chunks: pushed
     assert sum(fed) == len(DOC)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("doc", "options"), PULL_CASES)
+async def test_acollect_pull_path_gives_what_collect_gives(
+    doc: bytes, options: dict[str, Any], tmp_path: Path
+) -> None:
+    """A path, bytes or a seekable file: acollect yields collect's items, skipped records
+    and error (type, message, position), fallback included."""
+    model: Any = Record if doc.lstrip().startswith(b"[{") else int
+    path = tmp_path / "doc.json"
+    path.write_bytes(doc)
+    expected = _outcome(path, model, {**options, "chunk_size": 100})
+    for source in (doc, path, io.BytesIO(doc)):
+        items = acollect(source, model, **{**options, "chunk_size": 100})
+        got: list[Any] = []
+        error: tuple[Any, ...] | None = None
+        try:
+            async for item in items:
+                got.append(item)  # noqa: PERF401 - kept item by item: the loop may raise
+        except (JSONParseError, StreamValidationError) as exc:
+            error = (type(exc), str(exc), getattr(exc, "offset", None), getattr(exc, "path", None))
+            if isinstance(exc, JSONParseError):
+                error += (exc.line, exc.column)
+        assert (got, items.skipped, items.count, error) == expected, source
+
+
+@pytest.mark.anyio
+async def test_acollect_validates_in_a_worker_thread_a_bounded_batch_at_a_time(
+    validated: list[int],
+) -> None:
+    """The pull path runs in a worker thread; the loop side never holds more than
+    `_THREAD_BATCH` items, nor (with a small chunk_size) more than about two reads' worth."""
+    loop_thread = threading.get_ident()
+    for chunk_size, bound in ((len(_MANY), _collect._THREAD_BATCH), (1024, 2 * 1024 // 20 + 2)):
+        validated.clear()
+        ahead = 0
+        consumed = 0
+        async for _ in acollect(_MANY, _Counted, chunk_size=chunk_size):
+            consumed += 1
+            ahead = max(ahead, len(validated) - consumed + 1)
+        assert consumed == len(validated) == 3000
+        assert loop_thread not in validated
+        assert 1 < ahead <= bound, chunk_size
+
+
+def test_the_pull_parser_is_released_before_the_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a JSON error the push path re-reads the input; the pull parser and its reader are
+    gone by then (not both alive at once)."""
+    readers: list[weakref.ref[Any]] = []
+    checked: list[bool] = []
+
+    class SpyReader(_collect._PullReader):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            readers.append(weakref.ref(self))
+
+    push = _collect._collect_push
+
+    def spy_push(*args: Any) -> Iterator[Any]:
+        checked.append(all(ref() is None for ref in readers))
+        return push(*args)
+
+    monkeypatch.setattr(_collect, "_PullReader", SpyReader)
+    monkeypatch.setattr(_collect, "_collect_push", spy_push)
+    with pytest.raises(JSONParseError):
+        list(collect(DOC[:40] + b"}" + DOC[40:], Record))
+    assert len(readers) == 1
+    assert checked == [True]
+
+
+@pytest.mark.parametrize(
+    ("doc", "options"),
+    [
+        pytest.param(b'["' + b"x" * 200_000, {}, id="truncated-string"),
+        pytest.param(DOC[:40] + b"}" + DOC[40:], {}, id="invalid-json"),
+        pytest.param(json.dumps(_BAD).encode(), {}, id="invalid-item"),
+        pytest.param(DOC, {"max_string_length": 4}, id="limit"),
+    ],
+)
+@pytest.mark.parametrize("path", ["pull", "push"])
+def test_a_failed_collect_frees_its_source_without_the_cyclic_gc(
+    doc: bytes, options: dict[str, Any], path: str
+) -> None:
+    """Once the caller drops the error, nothing of the loop is left in a reference cycle:
+    the source (and with it the held token, the parser) is freed at once, not at the next
+    run of the cyclic GC, which large byte strings do not trigger."""
+    model: Any = Record if doc.startswith(b"[{") else Any
+
+    def chunks() -> Iterator[bytes]:
+        yield from (doc[k : k + 4096] for k in range(0, len(doc), 4096))
+
+    gc.collect()
+    gc.disable()
+    try:
+        source: Any = io.BytesIO(doc) if path == "pull" else chunks()
+        alive = weakref.ref(source)
+        with pytest.raises((JSONParseError, StreamValidationError)):
+            for _ in collect(source, model, chunk_size=4096, **options):
+                pass
+        del source
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", ["pull", "push"])
+async def test_a_failed_acollect_frees_its_source_without_the_cyclic_gc(path: str) -> None:
+    """The same for acollect, on its worker-thread path (a seekable file) and its push path
+    (an async iterable)."""
+    doc = b'["' + b"x" * 200_000
+    gc.collect()
+    gc.disable()
+    try:
+        source: Any = io.BytesIO(doc) if path == "pull" else AsyncChunks(doc, size=4096)
+        alive = weakref.ref(source)
+        with pytest.raises(IncompleteJSONError):
+            async for _ in acollect(source, Any, chunk_size=4096):
+                pass
+        del source
+        assert alive() is None
+    finally:
+        gc.enable()
