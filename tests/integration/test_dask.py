@@ -27,6 +27,10 @@ def client() -> Iterator[distributed.Client]:
             threads_per_worker=1,
             host="127.0.0.1",
             dashboard_address=None,
+            # The scheduler's HTTP server (metrics, health) starts even without the
+            # dashboard, on 8787 unless told: a free port, so another cluster on this
+            # machine (a benchmark, a notebook) does not turn into a warning here.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         distributed.Client(cluster.scheduler_address) as connected,
     ):
