@@ -211,3 +211,59 @@ def test_a_line_that_is_not_json_is_a_usage_error(tmp_path: Path) -> None:
     result = cli("replay", str(path))
     assert result.returncode == 2
     assert "line 4: not a JSON value" in result.stderr
+
+
+TOOL_MODELS = """
+from pydantic import BaseModel
+
+
+class Weather(BaseModel):
+    location: str
+    unit: str
+    days: int
+    include_hourly: bool
+
+
+class Search(BaseModel):
+    query: str
+    limit: int
+"""
+
+
+def test_tool_options_replay_prose_and_typed_tool_arguments(tmp_path: Path) -> None:
+    """A recording with prose before two tool calls is not one JSON value (exit 1); with
+    --tool it replays as an agent's stream: the prose as text, each call's arguments as a
+    partial of its own (typed by the named model, plain JSON without one)."""
+    recording = "fixtures/bedrock/tool_use.jsonl"
+    assert cli("replay", recording).returncode == 1
+    (tmp_path / "tool_models.py").write_text(TOOL_MODELS, encoding="utf-8")
+    models = str(tmp_path / "tool_models.py")
+    result = cli(
+        "replay", recording, "--tool", f"get_weather={models}:Weather", "--tool", "search_places"
+    )
+    assert result.returncode == 0, result.stderr
+    tool_lines = [
+        line.split("s tool  ", 1)[1] for line in result.stdout.splitlines() if "s tool  " in line
+    ]
+    weather = [
+        json.loads(line.split(" ", 1)[1]) for line in tool_lines if line.startswith("get_weather ")
+    ]
+    search = [line for line in tool_lines if line.startswith("search_places ")]
+    assert weather[-1] == {
+        "location": "Lisbon, Portugal",
+        "unit": "celsius",
+        "days": 3,
+        "include_hourly": False,
+    }
+    shown = [w for w in weather if w is not None]  # None until the first member arrives
+    for before, after in zip(shown, shown[1:], strict=False):  # the typed partial only grows
+        assert set(before) <= set(after)
+    assert len(search) > 1 and '"query": "late-night ramen near Shibuya station"' in search[-1]
+    assert "I'll check the Lisbon forecast" in result.stdout
+    assert "finish reason tool_calls" in result.stdout
+    # A model the arguments do not fit: the replay fails like the stream, exit 1.
+    wrong = cli("replay", recording, "--tool", f"search_places={models}:Weather")
+    assert wrong.returncode == 1
+    assert "StreamValidationError: the streamed value does not fit Weather" in wrong.stderr
+    bad = cli("replay", recording, "--tool", "=x:Y")
+    assert bad.returncode == 2 and "--tool takes NAME" in bad.stderr

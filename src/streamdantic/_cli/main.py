@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--lenient", action="store_true", help="skip prose or a code fence around the JSON"
     )
     replay.add_argument(
+        "--tool",
+        action="append",
+        default=[],
+        metavar="NAME[=MODULE:MODEL]",
+        help="a tool the recording calls (repeatable): its arguments stream as a typed "
+        "partial of MODEL (plain JSON without one), and the text beside the calls is prose",
+    )
+    replay.add_argument(
         "--chunk-size",
         type=_count,
         default=0,
@@ -240,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
             format=args.format,
             chunk_size=args.chunk_size,
             lenient=args.lenient,
+            tools=args.tool,
         )
     if args.command == "check":
         from .check import run_check

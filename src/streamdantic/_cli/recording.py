@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,6 +431,23 @@ def _provider_error(error: Any) -> Any:
 # ----------------------------------------------------------------------------- replay
 
 
+def parse_tools(specs: Sequence[str]) -> dict[str, Any]:
+    """``--tool`` values (``NAME`` or ``NAME=MODULE:MODEL``) as a `tools` mapping.
+
+    Raises:
+        CommandError: a value without a name, or a model that cannot be loaded.
+    """
+    from .util import load_model
+
+    tools: dict[str, Any] = {}
+    for spec in specs:
+        name, _, model = spec.partition("=")
+        if not name.strip():
+            raise CommandError(f"--tool takes NAME or NAME=module:Model, not {spec!r}")
+        tools[name.strip()] = load_model(model) if model else None
+    return tools
+
+
 def run_replay(
     path: str,
     *,
@@ -438,8 +455,12 @@ def run_replay(
     format: str | None = None,
     chunk_size: int = 0,
     lenient: bool = False,
+    tools: Sequence[str] = (),
 ) -> int:
     """`streamdantic replay`: print one line per update, then the final object.
+
+    `tools` are ``NAME`` or ``NAME=MODULE:MODEL``: with them (and no `schema`) the stream is
+    an agent's, its text prose and each tool call's arguments a partial of its own.
 
     Raises:
         CommandError: unreadable file, unknown format or schema.
@@ -448,20 +469,29 @@ def run_replay(
     import time
 
     from .._aggregate import stream
-    from .._parts import Part
+    from .._parts import Part, ToolCallDelta
     from .util import load_model
     from .view import plain_line, visible
 
     model = load_model(schema) if schema is not None else None
+    tool_models = parse_tools(tools)
     recording = load_recording(path, format=format)
     # The items are made before the clock starts: making the first one imports the
     # provider's SDK, which is not part of the stream's timing.
     source = list(items(recording, chunk_size=chunk_size))
     print(f"replaying {recording.name} ({recording.format})", flush=True)
     started = time.perf_counter()
-    s = stream(source, model, lenient=lenient)
+    s = stream(source, model, lenient=lenient, tools=tool_models or None)
+    names: dict[str, str] = {}  # call id -> tool name (only the first delta carries it)
     with s:
         for out in s.events():
+            if isinstance(out, ToolCallDelta) and tool_models:  # the call's typed partial
+                name = names.setdefault(out.call_id, out.name or "?")
+                shown = json.dumps(visible(out.partial), ensure_ascii=False, default=repr)
+                if len(shown) > 140:
+                    shown = shown[:139] + "…"
+                print(f"{time.perf_counter() - started:7.2f}s tool  {name} {shown}", flush=True)
+                continue
             if isinstance(out, Part):
                 shown = json.dumps(out.to_dict(), ensure_ascii=False, default=repr)
                 if len(shown) > 140:
@@ -472,7 +502,8 @@ def run_replay(
                 continue
             line = plain_line(time.perf_counter() - started, out.index, out.partial, out.completed)
             print(line, flush=True)
-    print(json.dumps(visible(s.final), ensure_ascii=False, indent=2))
+    if s.final is not None or not tool_models:
+        print(json.dumps(visible(s.final), ensure_ascii=False, indent=2))
     reason = f", finish reason {s.finish_reason}" if s.finish_reason else ""
     print(f"final object{reason}", flush=True)
     return EXIT_OK
