@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._exceptions import IncompleteJSONError
+from ._exceptions import IncompleteJSONError, StreamValidationError
 from ._parser import JSONParser
 from ._parts import Part, ToolCallDelta, ToolCallDone
 from ._paths import JSONPath
@@ -149,5 +149,14 @@ class ToolCallTracker:
         text = "".join(call.texts)
         value: Any = call.parser.value
         if call.validator is not None:
-            value = call.validator.validate_final(value, raw_text=text or "{}")
+            try:
+                value = call.validator.validate_final(value, raw_text=text or "{}")
+            except StreamValidationError as exc:  # say which call's arguments
+                raise StreamValidationError(
+                    f"tool call {call.name or '?'} ({call.call_id}): {exc}",
+                    errors=exc.errors,
+                    path=("tool_calls", call.call_id),
+                    raw_text=exc.raw_text,
+                    partial=exc.partial,
+                ) from exc.__cause__
         return ToolCallDone(call.call_id, call.name, text, value)

@@ -264,6 +264,7 @@ def test_tool_options_replay_prose_and_typed_tool_arguments(tmp_path: Path) -> N
     # A model the arguments do not fit: the replay fails like the stream, exit 1.
     wrong = cli("replay", recording, "--tool", f"search_places={models}:Weather")
     assert wrong.returncode == 1
-    assert "StreamValidationError: the streamed value does not fit Weather" in wrong.stderr
+    assert "tool call search_places (tooluse_" in wrong.stderr
+    assert "the streamed value does not fit Weather" in wrong.stderr
     bad = cli("replay", recording, "--tool", "=x:Y")
     assert bad.returncode == 2 and "--tool takes NAME" in bad.stderr

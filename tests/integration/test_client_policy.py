@@ -82,11 +82,12 @@ class Outcome:
 MODES = ["sync", "asyncio", "trio"]
 
 
-def run(mode: str, url: str, retry: Retry) -> Outcome:
-    """Stream /s with `connect` (mode "sync") or `aconnect` on the given anyio backend."""
+def run(mode: str, url: str, retry: Retry, library: Any = httpx) -> Outcome:
+    """Stream /s with `connect` (mode "sync") or `aconnect` on the given anyio backend, over
+    a client of `library` (httpx, or httpx2)."""
     outcome = Outcome()
     if mode == "sync":
-        with httpx.Client(base_url=url) as http:
+        with library.Client(base_url=url) as http:
             updates = connect(http, "/s", retry=retry)
             try:
                 with updates:
@@ -98,7 +99,7 @@ def run(mode: str, url: str, retry: Retry) -> Outcome:
         return outcome
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with library.AsyncClient(base_url=url) as http:
             updates = aconnect(http, "/s", retry=retry)
             try:
                 async with updates:
@@ -171,6 +172,24 @@ def test_a_silent_server_trips_the_idle_timeout(
     assert isinstance(outcome.error, ReconnectError), outcome.error
     assert outcome.error.reason == "attempts"
     assert isinstance(outcome.error.__cause__, httpx.ReadTimeout)
+    assert len(misbehaving.requests) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_httpx2_client_gets_the_same_timeouts_and_retries(
+    misbehaving: Misbehaving, server: Any, mode: str
+) -> None:
+    """httpx2 (the fork the openai SDK and starlette's TestClient use when it is installed):
+    the client's own Timeout class and errors are used, so a silent server is retried and
+    given up on exactly as with httpx (an httpx.Timeout made httpx2 refuse every request,
+    and its errors escaped the retries)."""
+    httpx2 = pytest.importorskip("httpx2")
+    misbehaving.script = lambda n, last: Answer(end="idle")
+    retry = Retry(idle_timeout=0.2, max_retries=2, initial_delay=0, jitter="none")
+    outcome = run(mode, server[1], retry, library=httpx2)
+    assert isinstance(outcome.error, ReconnectError), outcome.error
+    assert outcome.error.reason == "attempts"
+    assert isinstance(outcome.error.__cause__, httpx2.ReadTimeout)
     assert len(misbehaving.requests) == 3
 
 

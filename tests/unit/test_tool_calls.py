@@ -110,10 +110,13 @@ def test_invalid_completed_values_go_to_on_invalid_with_the_call_prefix() -> Non
 
 
 def test_finishing_arguments_that_do_not_fit_raises() -> None:
-    """Complete arguments that miss a required field raise StreamValidationError."""
+    """Complete arguments that miss a required field raise StreamValidationError, which
+    names the call (tool and id) and carries its path and the arguments' text."""
     tracker = ToolCallTracker({"weather": Weather})
-    with pytest.raises(StreamValidationError):
+    with pytest.raises(StreamValidationError, match=r"^tool call weather \(c1\): ") as info:
         tracker.feed(ToolCallDelta("c1", "{}", name="weather"))
+    assert info.value.path == ("tool_calls", "c1")
+    assert info.value.raw_text == "{}" and info.value.errors
 
 
 def test_partials_live_shares_one_object_per_call() -> None:

@@ -630,10 +630,8 @@ class _ClientStreamBase(Generic[T]):
         return event_flow(self.decoder, self._retry, last_event_id=self._last_event_id)
 
     def _request(self, client: Any, action: Connect) -> httpx.Request:
-        import httpx
-
         base, limit = client.timeout, action.timeout
-        timeout = httpx.Timeout(
+        timeout = type(base)(  # the client's own library's Timeout (httpx or httpx2)
             connect=_at_most(base.connect, limit),
             read=limit,
             write=base.write,
@@ -677,6 +675,7 @@ class ClientStream(_ClientStreamBase[T]):
     def __init__(self, client: httpx.Client, url: Any, model: Any, **options: Any) -> None:
         super().__init__(url, model, **options)
         self._client = client
+        self._errors = _library(client)
         self._iterator: Generator[ClientUpdate[T], None, None] | None = None
 
     def __iter__(self) -> Iterator[ClientUpdate[T]]:
@@ -684,7 +683,6 @@ class ClientStream(_ClientStreamBase[T]):
         return self._iterator
 
     def _run(self, flow: Generator[Action, Result, None]) -> Generator[ClientUpdate[T], None, None]:
-        import httpx
 
         response: httpx.Response | None = None
         chunks: Generator[bytes, None, None] | None = None
@@ -695,8 +693,8 @@ class ClientStream(_ClientStreamBase[T]):
                 if type(action) is Receive:
                     try:
                         result = next(chunks, b"") if chunks is not None else b""
-                    except httpx.RequestError as exc:
-                        result = _failed(exc)
+                    except self._errors.RequestError as exc:
+                        result = _failed(exc, self._errors)
                 elif type(action) is Deliver:
                     yield from action.updates
                 elif type(action) is Connect:
@@ -707,8 +705,8 @@ class ClientStream(_ClientStreamBase[T]):
                         response = self._client.send(
                             self._request(self._client, action), stream=True
                         )
-                    except httpx.RequestError as exc:
-                        response, result = None, _failed(exc)
+                    except self._errors.RequestError as exc:
+                        response, result = None, _failed(exc, self._errors)
                     else:
                         chunks = response.iter_bytes()  # type: ignore[assignment]
                         result = _opened(response)
@@ -750,13 +748,28 @@ def _at_most(value: float | None, limit: float | None) -> float | None:
     return limit if value is None else min(value, limit)
 
 
-def _failed(error: httpx.RequestError) -> Failed:
+def _library(client: Any) -> Any:
+    """The module whose exceptions `client` raises: httpx, or httpx2 (the fork that the
+    openai SDK and starlette's TestClient use when it is installed), by the client's type."""
+    import importlib
+
+    name = type(client).__module__.partition(".")[0]
+    if name in ("httpx", "httpx2"):
+        return importlib.import_module(name)
+    for base in type(client).__mro__:  # a subclass defined elsewhere (a test client)
+        name = base.__module__.partition(".")[0]
+        if name in ("httpx", "httpx2"):
+            return importlib.import_module(name)
     import httpx
 
+    return httpx
+
+
+def _failed(error: httpx.RequestError, library: Any) -> Failed:
     # RequestError: TransportError (connection, timeouts, protocol errors) and DecodingError (a
     # body that does not decode, such as bad gzip), TooManyRedirects: all are the server's or
     # the network's doing, so the flow retries them (and gives up with an error of ours).
-    return Failed(error, idle=isinstance(error, httpx.ReadTimeout))
+    return Failed(error, idle=isinstance(error, library.ReadTimeout))
 
 
 def _opened(response: httpx.Response) -> Opened:
@@ -782,6 +795,7 @@ class AsyncClientStream(_ClientStreamBase[T]):
     def __init__(self, client: httpx.AsyncClient, url: Any, model: Any, **options: Any) -> None:
         super().__init__(url, model, **options)
         self._client = client
+        self._errors = _library(client)
         self._iterator: AsyncGenerator[ClientUpdate[T], None] | None = None
 
     def __aiter__(self) -> AsyncIterator[ClientUpdate[T]]:
@@ -791,7 +805,6 @@ class AsyncClientStream(_ClientStreamBase[T]):
     async def _run(
         self, flow: Generator[Action, Result, None]
     ) -> AsyncGenerator[ClientUpdate[T], None]:
-        import httpx
 
         response: httpx.Response | None = None
         chunks: AsyncGenerator[bytes, None] | None = None
@@ -802,8 +815,8 @@ class AsyncClientStream(_ClientStreamBase[T]):
                 if type(action) is Receive:
                     try:
                         result = await anext(chunks, b"") if chunks is not None else b""
-                    except httpx.RequestError as exc:
-                        result = _failed(exc)
+                    except self._errors.RequestError as exc:
+                        result = _failed(exc, self._errors)
                 elif type(action) is Deliver:
                     for update in action.updates:
                         yield update
@@ -815,8 +828,8 @@ class AsyncClientStream(_ClientStreamBase[T]):
                         response = await self._client.send(
                             self._request(self._client, action), stream=True
                         )
-                    except httpx.RequestError as exc:
-                        response, result = None, _failed(exc)
+                    except self._errors.RequestError as exc:
+                        response, result = None, _failed(exc, self._errors)
                     else:
                         chunks = response.aiter_bytes()  # type: ignore[assignment]
                         result = _opened(response)
@@ -885,8 +898,9 @@ def connect(
     generation are never applied. See `event_flow` for the exact status and retry policy.
 
     Args:
-        client: the httpx client (its base URL, auth, ... apply; the read timeout is replaced
-            by the policy's idle timeout, and no timeout outlasts its deadline).
+        client: the httpx client, or an httpx2 one (its base URL, auth, ... apply; the read
+            timeout is replaced by the policy's idle timeout, and no timeout outlasts its
+            deadline).
         url: the endpoint.
         model: the type of the object, or ``None`` for plain JSON values.
         method: the HTTP method (resuming needs an idempotent one).
