@@ -146,6 +146,23 @@ class Delta(_Frozen):
         return out
 
 
+def json_text(value: Any, /) -> str:
+    """`value` as the compact JSON text of the delta wire form (UTF-8 characters written as
+    they are, an infinity as ``1e400``): what `Chunk.to_json` writes for each of its parts.
+
+    Raises:
+        DeltaError: the value holds something JSON cannot carry (a NaN, a set, ...).
+    """
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError) as exc:
+        try:  # an infinity is written as 1e400 (see _numbers); the rest is refused
+            return write_infinities(_ENCODER_CONSTANTS.encode(value), nan=None)
+        except (TypeError, ValueError):
+            pass
+        raise DeltaError(f"chunk is not JSON-serializable ({exc})") from exc
+
+
 class Chunk(_Frozen):
     """One message of a delta stream: a `Delta` and what the producer says about it.
 
@@ -218,15 +235,7 @@ class Chunk(_Frozen):
         Raises:
             DeltaError: the chunk holds something JSON cannot carry (a NaN, a set, ...).
         """
-        data = self.to_dict()
-        try:
-            return _ENCODER.encode(data)
-        except (TypeError, ValueError) as exc:
-            try:  # an infinity is written as 1e400 (see _numbers); the rest is refused
-                return write_infinities(_ENCODER_CONSTANTS.encode(data), nan=None)
-            except (TypeError, ValueError):
-                pass
-            raise DeltaError(f"chunk is not JSON-serializable ({exc})") from exc
+        return json_text(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], /) -> Chunk:

@@ -54,7 +54,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 import jiter
 import pydantic_core
 
-from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder
+from .._deltas import Chunk, ChunkMerger, Delta, DeltaEncoder, json_text
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
 from .._exceptions import (
     DeltaError,
@@ -425,23 +425,16 @@ _SHORT_NAMES: Final = (("text", "t"), ("json", "j"), ("done", "d"))  # Chunk.to_
 _LONG_NAMES: Final = {"j": "json", "t": "text", "d": "done"}
 
 
-def _member_json(name: str, value: Any) -> str:
-    # One member of a delta as Chunk.to_json writes it (its escaping, its infinities): the
-    # compact JSON of a chunk of that member alone is '{"delta":{"<name>":' + it + '}}'.
-    text = Chunk(Delta(**{name: value})).to_json()
-    return text[len(name) + 13 : -2]
-
-
 def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str] | None]:
     if previous is not None and len(delta.text) == 1 and not delta.json and not delta.done:
         ((pointer, text),) = delta.text.items()
         if _tokens(pointer) == previous:
             # The most frequent delta of a growing string, text appended at the previous
             # delta's last pointer: the bare JSON string.
-            return _member_json("text", {"": text})[4:-1], previous
+            return json_text(text), previous
     short, previous = _shorten(delta, previous)
     members = [
-        f'"{letter}":{_member_json(name, short[name])}'
+        f'"{letter}":{json_text(short[name])}'
         for name, letter in _SHORT_NAMES
         if name in short
     ]
