@@ -434,9 +434,7 @@ def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str
             return json_text(text), previous
     short, previous = _shorten(delta, previous)
     members = [
-        f'"{letter}":{json_text(short[name])}'
-        for name, letter in _SHORT_NAMES
-        if name in short
+        f'"{letter}":{json_text(short[name])}' for name, letter in _SHORT_NAMES if name in short
     ]
     return "{" + ",".join(members) + "}", previous
 
