@@ -359,14 +359,15 @@ def _ollama_items(payloads: list[Any]) -> Iterator[Any]:
 
 
 def _profile_items(events: list[ServerSentEvent]) -> Iterator[Any]:
-    from ..sse._profile import delta_chunk
+    from ..sse._profile import delta_chunk, frame_name
 
     previous = None  # version 3: pointers relative to the previous frame's last
     for event in events:
-        if event.event == "delta" or (event.event == "message" and event.id):  # v3: unnamed
+        name = frame_name(event)
+        if name == "delta":
             chunk, previous = delta_chunk(_data(event), previous)
             yield chunk
-        elif event.event == "snapshot":
+        elif name == "snapshot":
             raise CommandError(
                 "this recording resumes from a snapshot; replay a recording of a whole stream"
             )

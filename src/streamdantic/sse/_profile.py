@@ -439,6 +439,13 @@ def _delta_json(delta: Delta, previous: list[str] | None) -> tuple[str, list[str
     return "{" + ",".join(members) + "}", previous
 
 
+def frame_name(event: ServerSentEvent, /) -> str:
+    """The profile's name of a frame: ``"delta"`` for version 3's unnamed delta frames (SSE's
+    default ``message`` type, with an id) as for version 2's named ones, else its event."""
+    name = event.event
+    return "delta" if name == "message" and event.id else name
+
+
 def delta_chunk(data: str, previous: list[str] | None, /) -> tuple[Chunk, list[str] | None]:
     """The chunk of a ``delta`` frame's data, version 2 or 3 (relative pointers resolved
     from `previous`, the escaped tokens of the previous delta frame's last pointer), and the
@@ -1360,10 +1367,8 @@ class ProfileDecoder(Generic[T]):
             return []
         if self._compatible:
             return self._feed_compatible(event)
-        name = event.event
-        if name == "message" and event.id:
-            name = "delta"  # version 3: delta frames are unnamed (version 2: "delta")
-        elif name == "stream":
+        name = frame_name(event)
+        if name == "stream":
             return self._stream(event)
         if self._generations.opening:
             try:
