@@ -134,8 +134,14 @@ def match_path(pattern: Sequence[str | int], path: JSONPath) -> bool:
 
 def to_pointer(path: JSONPath) -> str:
     """Render a path as an RFC 6901 JSON Pointer (``/items/3/name``; ``""`` is the root)."""
-    return "".join(
-        "/" + (str(s) if isinstance(s, int) else s.replace("~", "~0").replace("/", "~1"))
+    if not path:
+        return ""
+    # One join, and the two replaces only for the rare key that needs them (this runs for
+    # every value a delta sets or extends).
+    return "/" + "/".join(
+        s
+        if type(s) is str and "~" not in s and "/" not in s
+        else (s.replace("~", "~0").replace("/", "~1") if isinstance(s, str) else str(s))
         for s in path
     )
 
@@ -153,4 +159,7 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
         return ()
     if not pointer.startswith("/"):
         raise ValueError(f"a JSON Pointer is empty or starts with '/', got {pointer!r}")
-    return tuple(t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/"))
+    tokens = pointer[1:].split("/")
+    if "~" not in pointer:  # the usual pointer: nothing escaped
+        return tuple(tokens)
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in tokens)

@@ -96,12 +96,15 @@ DEFAULT_HEARTBEAT: Final = 15.0
 # window stayed shut): long enough for a slow mobile link, short enough not to hold an LLM
 # request open for nobody.
 DEFAULT_SEND_TIMEOUT: Final = 30.0
-# The frame rate of a network stream: 20 flushes a second is smooth for a UI (a screen
-# redraw every 50 ms; people read text at a few words a second), and bounds the frames, the
-# bytes and the server's work per stream by time instead of by the model's token count (at
-# 100 tokens/s, one frame per 5 tokens). The first change and the final state go at once.
-# emit="changes" sends a frame per change (what the decoder tests and replay tools want).
-DEFAULT_EMIT: Final = Throttle(20)
+# The frame rate of a network stream: 12 flushes a second is smooth for a UI (a redraw every
+# 83 ms; people read text at a few words a second), and bounds the frames, the bytes and the
+# server's work per stream by time instead of by the model's token count (at 100 tokens/s,
+# one frame per 8 tokens). Below ~15 a second a frame carries more than its own framing
+# (id and data lines, the blank line, the send's chunked framing: ~22 bytes), so the wire
+# stays under twice the document at a token rate (20 a second: 2.15x; docs/performance.md).
+# The first change and the final state go at once. emit="changes" sends a frame per change
+# (what the decoder tests and replay tools want).
+DEFAULT_EMIT: Final = Throttle(12)
 # Bytes queued for a client before the body waits for the writer: a client that reads
 # slower than the model writes holds the generation back instead of the server's memory.
 _HIGH_WATER: Final = 64 * 1024
@@ -434,7 +437,7 @@ class EventStreamResponse(Response):
         profile: ``"nested"`` (default: the streamdantic frames) or ``"compatible"``
             (sources only); see `ProfileEncoder`.
         emit: how often a source's changes go out (sources only): ``Throttle(n)``, at most
-            n frames a second (default ``Throttle(20)``: the first change and the final
+            n frames a second (default ``Throttle(12)``: the first change and the final
             state at once, what arrives in between coalesced into one frame), or
             ``"changes"``, a frame for every update and part.
         wire_version: the version of the streamdantic profile a source's frames are written
@@ -902,7 +905,7 @@ class ResumableStreams:
             `spawn` raises `TooManyGenerationsError` and ``POST`` answers 429.
         heartbeat, send_timeout, retry: as for `EventStreamResponse`.
         emit: how often a generation's changes become frames in the store, as for
-            `EventStreamResponse` (default ``Throttle(20)``; each frame is a store write).
+            `EventStreamResponse` (default ``Throttle(12)``; each frame is a store write).
         wire_version: the version of the streamdantic profile the stored frames are written
             in, as for `EventStreamResponse` (default ``3``).
         snapshot_every: frames between the snapshots kept in the store, from which a client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 
 from streamdantic._paths import (
     WILDCARD,
@@ -103,3 +104,24 @@ def test_json_pointer_is_the_wire_form() -> None:
     assert parse_pointer("/a~1b/c~0d/3") == ("a/b", "c~d", "3")
     with pytest.raises(ValueError, match="starts with '/'"):
         parse_pointer("a")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(min_value=0, max_value=10**6),
+            st.text(alphabet=st.sampled_from("ab~/01 \u00e9"), max_size=6),
+        ),
+        max_size=6,
+    )
+)
+def test_json_pointers_round_trip(path: list[str | int]) -> None:
+    """Every path survives `to_pointer` then `parse_pointer` (indices as their digits),
+    escaped or not: the unescaped fast paths of both give what the RFC 6901 rules give."""
+    pointer = to_pointer(tuple(path))
+    assert parse_pointer(pointer) == tuple(str(s) for s in path)
+    escaped = "".join(
+        "/" + (s.replace("~", "~0").replace("/", "~1") if isinstance(s, str) else str(s))
+        for s in path
+    )
+    assert pointer == escaped

@@ -1115,6 +1115,47 @@ def test_version_3_wire_bytes_per_document(step: float, frame_count: int, at_mos
     assert decode_all(frames)[-1].final == json.loads(ORDERS_TEXT)
 
 
+def paced_wire(emit: Throttle, per_second: float = 100.0) -> tuple[int, int]:
+    """Frames and bytes of the orders fixture arriving at `per_second` token-sized pieces,
+    encoded as `EventStreamResponse` does: the held frame polled when its deadline passes
+    (the watchdog) and each flush one send, its bytes counted with HTTP/1.1's chunked
+    framing (hex length, CRLF, data, CRLF) as they go on the wire."""
+    encoder = ProfileEncoder(emit=emit)
+    pieces = split_random(ORDERS_TEXT, seed=1, max_size=8)
+    sends: list[bytes] = []
+    now = 0.0
+
+    def source() -> Any:
+        nonlocal now
+        for i, piece in enumerate(pieces):
+            now = i / per_second
+            if encoder.next_deadline <= now:
+                sends.append(b"".join(map(encode, encoder.poll(now))))
+            yield piece
+
+    for output in stream(source()).events():
+        frames = encoder.feed(output, now=now)
+        if frames:
+            sends.append(b"".join(map(encode, frames)))
+    sends.append(b"".join(map(encode, encoder.close())))
+    count = sum(body.count(b"\n\n") for body in sends)
+    return count, sum(len(f"{len(body):x}\r\n\r\n") + len(body) for body in sends if body)
+
+
+def test_the_default_frame_rate_keeps_the_wire_under_twice_the_document() -> None:
+    """At 100 token-sized pieces a second (a 52 s generation) the default policy's frames,
+    with their chunked framing, cost under twice the document: each frame's framing is ~22
+    bytes whatever it carries, so the rate sets the size (20 a second would be over 2x)."""
+    from streamdantic.starlette import DEFAULT_EMIT
+
+    frames, size = paced_wire(DEFAULT_EMIT)
+    duration = len(split_random(ORDERS_TEXT, seed=1, max_size=8)) / 100
+    assert frames <= DEFAULT_EMIT.per_second * duration + 2  # bounded by the rate, not the pieces
+    assert size <= 2.0 * len(ORDERS_TEXT.encode())
+    faster_frames, faster_size = paced_wire(Throttle(20))
+    assert faster_frames > frames and faster_size > size
+
+
 def test_a_client_resuming_from_a_snapshot_verifies_the_digest() -> None:
     """A snapshot carries the digest after its frame and the pointer the next frame is
     relative to: a client that starts from it (frames before it dropped) verifies the final
