@@ -6,7 +6,7 @@ Server implementations (routes of one app, in one uvicorn process, measured in t
 run so that their ratios hold on a loaded machine):
 
   default        EventStreamResponse(astream(tokens, Orders)): the default policy
-                 (emit=Throttle(20): first change at once, then at most 20 frames/s,
+                 (emit=Throttle(12): first change at once, then at most 12 frames/s,
                  final state at once)
   changes        the same with emit="changes": one frame per change
   sse-starlette  sse-starlette's EventSourceResponse sending the very frames of
