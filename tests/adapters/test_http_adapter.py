@@ -379,3 +379,47 @@ def test_tool_models_type_the_http_tool_calls(http_run: Callable[[str], Run]) ->
     deltas = http_run("openai_chat/tool_calls_sequential").of_type(sd.parts.ToolCallDelta)
     weather = [d for d in deltas if d.name == "get_weather" or d.index == 0]
     assert any(isinstance(d.partial, sd.Partial[TOOLS["get_weather"]]) for d in weather)
+
+
+@pytest.mark.parametrize("as_target", [False, True], ids=["http_client", "target"])
+def test_an_httpx2_client_streams_like_an_httpx_client(
+    replay_server: ReplayServer, as_target: bool
+) -> None:
+    """httpx2 (the fork the openai SDK 3.63+ depends on, so the client many apps already
+    hold): taken as `http_client` and as the target, left open, the same object streamed
+    (it was a TypeError before)."""
+    httpx2 = pytest.importorskip("httpx2")
+    tag = f"httpx2-{as_target}"
+    base = replay_server.base_url("openai_chat/small", piece=61, tag=tag)
+    body = _body("openai_chat/small")
+    with httpx2.Client(base_url=base if as_target else "") as client:
+        if as_target:
+            run = collect(sd_http.stream_chat(client, MODELS.Recipe, json=body))
+        else:
+            url = base + "/chat/completions"
+            run = collect(sd_http.stream_chat(url, MODELS.Recipe, json=body, http_client=client))
+        assert not client.is_closed
+    assert run.final == expected_object(STREAMS["openai_chat/small"]["outputs"][0])
+
+
+@pytest.mark.anyio
+async def test_an_httpx2_async_client_streams_like_an_httpx_one(
+    replay_server: ReplayServer,
+) -> None:
+    """`astream_chat` takes an `httpx2.AsyncClient`; a sync client where an async one is
+    needed is still refused, naming both libraries' classes."""
+    httpx2 = pytest.importorskip("httpx2")
+    url = replay_server.base_url("openai_chat/small", piece=61, tag="httpx2-async")
+    url += "/chat/completions"
+    async with httpx2.AsyncClient() as client:
+        async with sd_http.astream_chat(
+            url, MODELS.Recipe, json=_body("openai_chat/small"), http_client=client
+        ) as s:
+            async for _ in s:
+                pass
+        final = s.final
+    assert final == expected_object(STREAMS["openai_chat/small"]["outputs"][0])
+    with httpx2.Client() as sync_client:
+        with pytest.raises(TypeError, match=r"httpx\.AsyncClient or httpx2\.AsyncClient"):
+            async for _ in sd_http.astream_chat(url, json={}, http_client=sync_client):  # type: ignore[arg-type]
+                pass

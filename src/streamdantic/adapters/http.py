@@ -22,9 +22,10 @@ Strategy / invariants:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
-from typing import Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 import httpx
 
@@ -35,6 +36,15 @@ from .._stream_core import EmitPolicy
 from ._chat import ChatStreamDecoder
 
 __all__ = ["DEFAULT_TIMEOUT", "achat_events", "astream_chat", "chat_events", "stream_chat"]
+
+if TYPE_CHECKING:
+    import httpx2
+
+    # The clients a call takes: httpx's, or httpx2's (the fork that the openai SDK 3.63+
+    # depends on), sync or async; a client of another library is a TypeError.
+    SyncClient: TypeAlias = httpx.Client | httpx2.Client
+    AsyncClient: TypeAlias = httpx.AsyncClient | httpx2.AsyncClient
+
 
 T = TypeVar("T")
 
@@ -119,33 +129,45 @@ def _error_details(text: str) -> tuple[str | None, str | None, Any]:
     return str(error), None, body
 
 
+def _client_kinds(asynchronous: bool) -> tuple[type[Any], ...]:
+    """The client classes a call takes: httpx's, and httpx2's (the fork the openai SDK 3.63+
+    installs and uses) when it is installed, sync or async."""
+    name = "AsyncClient" if asynchronous else "Client"
+    kinds: list[type[Any]] = [getattr(httpx, name)]
+    httpx2 = sys.modules.get("httpx2")  # a client of it exists only if it was imported
+    if httpx2 is not None:
+        kinds.append(getattr(httpx2, name))
+    return tuple(kinds)
+
+
 def _client_and_url(
-    target: Any, http_client: Any, kind: type[Any], timeout: Any
+    target: Any, http_client: Any, asynchronous: bool, timeout: Any
 ) -> tuple[Any, Any, bool]:
     """(client, url, whether the client is ours to close)."""
-    if isinstance(target, httpx.Client | httpx.AsyncClient):
+    clients = _client_kinds(False) + _client_kinds(True)
+    if isinstance(target, clients):
         if http_client is not None:
             raise TypeError("pass the client once: as the target or as http_client, not both")
         client = target
         url: Any = _RELATIVE_PATH
     else:
         client, url = http_client, target
+    kinds = _client_kinds(asynchronous)
     if client is None:
-        return kind(timeout=timeout), url, True
-    if not isinstance(client, kind):
-        raise TypeError(
-            f"expected an {kind.__module__}.{kind.__qualname__}, got {type(client).__qualname__}"
-        )
+        return kinds[0](timeout=timeout), url, True
+    if not isinstance(client, kinds):
+        expected = " or ".join(f"{kind.__module__}.{kind.__qualname__}" for kind in kinds)
+        raise TypeError(f"expected an {expected}, got {type(client).__qualname__}")
     return client, url, False
 
 
 def chat_events(
-    target: str | httpx.URL | httpx.Client,
+    target: str | httpx.URL | SyncClient,
     /,
     *,
     json: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
-    http_client: httpx.Client | None = None,
+    http_client: SyncClient | None = None,
     timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
 ) -> Iterator[Part]:
     """POST a streaming Chat Completions request; yield the stream parts of its response.
@@ -155,8 +177,8 @@ def chat_events(
 
     Args:
         target: the endpoint URL (``http://localhost:8000/v1/chat/completions``), or an
-            `httpx.Client` whose ``base_url`` is the API root (``.../v1``): the request then
-            goes to ``chat/completions`` under it.
+            `httpx.Client` or `httpx2.Client` whose ``base_url`` is the API root
+            (``.../v1``): the request then goes to ``chat/completions`` under it.
         json: the request body (``model``, ``messages``, ...).
         headers: extra headers (``{"Authorization": "Bearer ..."}``).
         http_client: the client to send with (pooling, auth, proxies); by default one is
@@ -172,7 +194,8 @@ def chat_events(
             error message or an excerpt; ``.code`` its error code or the status).
         SSEError: the response is not an event stream, or a frame is not JSON.
         AdapterError: a chunk of unknown shape.
-        httpx.HTTPError: the connection failed or timed out.
+        httpx.HTTPError: the connection failed or timed out (`httpx2.HTTPError` with an
+            httpx2 client).
     """
     return _chat_events(target, dict(json), headers, http_client, timeout)
 
@@ -181,7 +204,7 @@ def _chat_events(
     target: Any, body: dict[str, Any], headers: Any, http_client: Any, timeout: Any
 ) -> Iterator[Part]:
     body["stream"] = True
-    client, url, owned = _client_and_url(target, http_client, httpx.Client, timeout)
+    client, url, owned = _client_and_url(target, http_client, False, timeout)
     try:
         with client.stream("POST", url, json=body, headers=headers) as response:
             if not _ok(response):
@@ -207,12 +230,12 @@ def _chat_events(
 
 
 def achat_events(
-    target: str | httpx.URL | httpx.AsyncClient,
+    target: str | httpx.URL | AsyncClient,
     /,
     *,
     json: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
-    http_client: httpx.AsyncClient | None = None,
+    http_client: AsyncClient | None = None,
     timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
 ) -> AsyncIterator[Part]:
     """The async twin of `chat_events`, with an `httpx.AsyncClient`."""
@@ -223,7 +246,7 @@ async def _achat_events(
     target: Any, body: dict[str, Any], headers: Any, http_client: Any, client_timeout: Any
 ) -> AsyncIterator[Part]:
     body["stream"] = True
-    client, url, owned = _client_and_url(target, http_client, httpx.AsyncClient, client_timeout)
+    client, url, owned = _client_and_url(target, http_client, True, client_timeout)
     try:
         async with client.stream("POST", url, json=body, headers=headers) as response:
             # aclosing: a body iterator left early is closed now, not by the collector.
@@ -253,13 +276,13 @@ async def _achat_events(
 
 
 def stream_chat(
-    target: str | httpx.URL | httpx.Client,
+    target: str | httpx.URL | SyncClient,
     output_type: type[T] | None = None,
     /,
     *,
     json: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
-    http_client: httpx.Client | None = None,
+    http_client: SyncClient | None = None,
     timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
     tools: Mapping[str, type[Any]] | None = None,
     emit: EmitPolicy = "changes",
@@ -286,7 +309,8 @@ def stream_chat(
             ContentFilterError and RefusalError are its subclasses.
         SSEError: not an event stream, or a frame that is not JSON.
         TruncatedStreamError, StreamValidationError, AdapterError: as for `streamdantic.stream`.
-        httpx.HTTPError: the connection failed or timed out.
+        httpx.HTTPError: the connection failed or timed out (`httpx2.HTTPError` with an
+            httpx2 client).
     """
     body = _request_body(json, output_type, tools)
     source = _chat_events(target, body, headers, http_client, timeout)
@@ -294,13 +318,13 @@ def stream_chat(
 
 
 def astream_chat(
-    target: str | httpx.URL | httpx.AsyncClient,
+    target: str | httpx.URL | AsyncClient,
     output_type: type[T] | None = None,
     /,
     *,
     json: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
-    http_client: httpx.AsyncClient | None = None,
+    http_client: AsyncClient | None = None,
     timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
     tools: Mapping[str, type[Any]] | None = None,
     emit: EmitPolicy = "changes",
