@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -70,7 +70,7 @@ TWINS: dict[str, tuple[Any, Any]] = {
 class Case:
     model: Any
     items: list[Any]
-    on_invalid: str
+    on_invalid: Literal["raise", "report"]
     callbacks: bool
     every: bool
 
@@ -132,7 +132,7 @@ def trace(twin: str, case: Case) -> list[Any]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_stream_core, "TextStep", step)
         mp.setattr(_aggregate, "outputs", outputs)
-        s = sd.stream(case.items, case.model, on_invalid=case.on_invalid)  # type: ignore[arg-type]
+        s = sd.stream(case.items, case.model, on_invalid=case.on_invalid)
         assert type(s._core.step) is step
         if case.callbacks:
             s.on_field("note", lambda value: seen.append(("field", value)))
