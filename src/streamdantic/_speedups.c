@@ -3071,7 +3071,8 @@ step_update(TextStep *self, PyObject *events, PyObject *changes)
     if (view == NULL || count == NULL) {
         return NULL;
     }
-    Py_INCREF(count); /* kept while Python code runs below */
+    Py_INCREF(view); /* both kept while Python code runs below */
+    Py_INCREF(count);
     if ((completed = PyObject_GetAttr(changes, s_completed)) == NULL ||
         (elements = PyObject_GetAttr(changes, s_elements)) == NULL ||
         (fields[1] = self->partial_of != NULL ? PyObject_CallOneArg(self->partial_of, view)
@@ -3114,6 +3115,7 @@ done:
     Py_XDECREF(elements);
     Py_XDECREF(next);
     Py_DECREF(count);
+    Py_DECREF(view);
     return update;
 }
 
@@ -3409,6 +3411,7 @@ typedef struct {
     PyObject *buffer; /* the outputs of the last item, handed out from `pos` */
     Py_ssize_t pos;
     int every;
+    int running; /* in __next__: a re-entrant call is refused, as a generator's is */
 } Outputs;
 
 static PyObject *
@@ -3440,8 +3443,23 @@ Outputs_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
+static PyObject *Outputs_next(Outputs *self);
+
 static PyObject *
 Outputs_iternext(Outputs *self)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return NULL;
+    }
+    self->running = 1;
+    PyObject *out = Outputs_next(self);
+    self->running = 0;
+    return out;
+}
+
+static PyObject *
+Outputs_next(Outputs *self)
 {
     for (;;) {
         PyObject *buffer = self->buffer;
@@ -3458,7 +3476,9 @@ Outputs_iternext(Outputs *self)
         if (self->iterator == NULL) {
             return NULL; /* exhausted (or failed) before */
         }
-        PyObject *item = Py_TYPE(self->iterator)->tp_iternext(self->iterator);
+        PyObject *iterator = Py_NewRef(self->iterator);
+        PyObject *item = Py_TYPE(iterator)->tp_iternext(iterator);
+        Py_DECREF(iterator);
         if (item == NULL) {
             if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_StopIteration)) {
                 PyErr_Clear();

@@ -18,6 +18,10 @@ Strategy / invariants:
   the partial object (the text mode is its `TextPipeline`); `_tool_calls.py` keeps a typed
   partial per tool call; `_emitter.py` applies the emission policy, runs the callbacks and
   builds every `Update`; `_ending.py` holds the end-of-stream error table `close()` reads.
+- The hot path: with JSON content and the default policy, `feed` is the text step
+  (`_text_step.py`, compiled where built), which takes a text item through the pipeline and
+  the emitter in one call and hands anything else back to `_feed` (the general path),
+  `_feed_event` or `_take`; `step` is what an untimed I/O loop calls per item.
 - Time is an argument (`now`), never read here, so throttle and debounce are testable and
   the sync and async layers share this core; `poll(now)` flushes a held update when a
   timer the I/O layer keeps fires.

@@ -108,17 +108,25 @@ def cases(draw: st.DrawFn) -> Case:
     )
 
 
+def rendered(value: Any) -> Any:
+    """A partial as `shown` renders it (field values, states, fields set); a validated
+    model (an element, the final object) as its type and dump."""
+    if isinstance(value, BaseModel) and not hasattr(value, "field_state"):
+        return (type(value).__name__, value.model_dump())
+    return shown(value)
+
+
 def shown_update(update: Update[Any]) -> tuple[Any, ...]:
     return (
         update.index,
-        shown(update.partial),
+        rendered(update.partial),
         update.events,
         update.completed,
-        [(path, shown(value)) for path, value in update.elements],
+        [(path, rendered(value)) for path, value in update.elements],
         [repr(error) for error in update.errors],
         update.parts,
         update.done,
-        shown(update.final),
+        rendered(update.final),
         update.finish_reason,
         update.usage,
     )
@@ -136,18 +144,23 @@ def trace(twin: str, case: Case) -> list[Any]:
         assert type(s._core.step) is step
         if case.callbacks:
             s.on_field("note", lambda value: seen.append(("field", value)))
-            s.on_element("items", lambda value: seen.append(("element", shown(value))))
-        try:
-            for out in s.events() if case.every else s:
-                if type(out) is Update:
-                    seen.append(shown_update(out))
-                    kept.append((out.partial, seen[-1][1]))
-                else:
-                    seen.append(("part", out))
-        except Exception as exc:
-            seen.append(("error", type(exc), str(exc), shown(getattr(exc, "partial", None))))
-        seen.append(("end", shown(s.partial), s.raw_text, s.finish_reason, s.usage))
-    seen.append([shown(partial) == then for partial, then in kept])
+            s.on_element("items", lambda value: seen.append(("element", rendered(value))))
+        outputs_of = iter(s.events() if case.every else s)
+        while True:
+            try:
+                out = next(outputs_of)
+            except StopIteration:
+                break
+            except Exception as exc:  # the stream's error (not one of this function's)
+                seen.append(("error", type(exc), str(exc), rendered(getattr(exc, "partial", None))))
+                break
+            if type(out) is Update:
+                seen.append(shown_update(out))
+                kept.append((out.partial, seen[-1][1]))
+            else:
+                seen.append(("part", out))
+        seen.append(("end", rendered(s.partial), s.raw_text, s.finish_reason, s.usage))
+    seen.append([rendered(partial) == then for partial, then in kept])
     return seen
 
 
@@ -158,6 +171,21 @@ def test_the_compiled_step_is_the_pure_python_one(case: Case) -> None:
     compiled, python = trace("compiled", case), trace("python", case)
     assert compiled == python
     assert all(compiled[-1])
+    errors = [entry[1] for entry in compiled if type(entry) is tuple and entry[0] == "error"]
+    assert all(issubclass(error, sd.StreamdanticError) for error in errors), errors
+
+
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_a_valid_document_streams_to_its_final_object(twin: str) -> None:
+    """The trace of a valid document, one character an item, ends with the final update
+    (the comparison above covers whole streams, not only their first error)."""
+    seen = trace(twin, Case(Order, list(_VALID), "raise", True, True))
+    updates = [entry for entry in seen if type(entry) is tuple and type(entry[0]) is int]
+    assert updates[-1][7] and updates[-1][8] == (
+        "Order",
+        Order.model_validate_json(_VALID).model_dump(),
+    )
+    assert sum(1 for entry in seen if entry[0] == "element") == 2
 
 
 def _step_calls(twin: str, items: list[Any]) -> tuple[list[str], type[Exception] | None]:
@@ -228,3 +256,45 @@ def test_the_pure_python_switch_selects_the_python_twins() -> None:
         for e in (env, {**env, "STREAMDANTIC_PURE_PYTHON": "1"})
     ]
     assert runs == ["TextStep Outputs", "PyTextStep py_outputs"]
+
+
+@pytest.mark.parametrize("twin", list(TWINS))
+def test_the_loop_refuses_to_be_reentered_as_a_generator_does(twin: str) -> None:
+    """An item source that asks the loop for its next output while the loop waits for that
+    item gets the generator's ValueError, from either twin (never a crash)."""
+    step, outputs = TWINS[twin]
+    loop: Iterator[Any] | None = None
+
+    def source() -> Iterator[Any]:
+        yield '{"note": "a'
+        assert loop is not None
+        next(loop)
+        yield "b"  # pragma: no cover - never reached
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_stream_core, "TextStep", step)
+        core: StreamCore[Order] = StreamCore(Order)
+    loop = outputs(core.step, source(), True)
+    assert type(next(loop)) is Update
+    with pytest.raises(ValueError, match="already executing"):
+        next(loop)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", ["str", "bytes"])
+@pytest.mark.parametrize("twin", list(TWINS))
+async def test_astream_runs_the_step_as_stream_does(twin: str, form: str) -> None:
+    """`astream` calls the same step per item (no loop object): on either twin, its
+    outputs are those of `stream` over the same items."""
+    step, outputs = TWINS[twin]
+    data: Any = _VALID if form == "str" else _VALID.encode()
+    items: list[Any] = [*(data[i : i + 3] for i in range(0, 60, 3)), Finish("stop"), data[60:]]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_stream_core, "TextStep", step)
+        mp.setattr(_aggregate, "outputs", outputs)
+        synchronous = [shown_update(u) for u in sd.stream(items, Order)]
+        s = sd.astream(items, Order)
+        assert type(s._core.step) is step
+        asynchronous = [shown_update(u) async for u in s]
+    assert asynchronous == synchronous
+    assert synchronous[-1][7]  # done
