@@ -2934,6 +2934,7 @@ typedef struct {
     PyObject *changes_of;    /* pipeline.changes_of */
     PyObject *parser;        /* the pipeline's parser, once it exists, and its bound feed */
     PyObject *parser_feed;
+    int compiled_feed;       /* the parser's feed is ParserCore's: called directly */
     PyObject *partial_of;    /* the getter of the view's `partial` property, or NULL */
     /* The core's slots read per item, at the offsets of its type's member descriptors. */
     Py_ssize_t co_closed, co_finish_reason, co_usage;
@@ -3018,6 +3019,9 @@ step_ready(TextStep *self)
         if (feed == NULL) {
             return -1;
         }
+        PyObject *own = _PyType_Lookup(Py_TYPE(parser), s_feed); /* borrowed */
+        self->compiled_feed = own != NULL && PyObject_TypeCheck(parser, &CoreType) &&
+                              own == PyDict_GetItemWithError(CoreType.tp_dict, s_feed);
         Py_INCREF(parser);
         Py_XSETREF(self->parser, parser);
         Py_XSETREF(self->parser_feed, feed);
@@ -3127,9 +3131,17 @@ step_text(TextStep *self, PyObject *text, PyObject **result)
     if (raw == NULL || PyList_Append(raw, text) < 0) {
         return -1;
     }
-    PyObject *feed = Py_NewRef(self->parser_feed);
-    PyObject *events = PyObject_CallOneArg(feed, text);
-    Py_DECREF(feed);
+    PyObject *events;
+    if (self->compiled_feed) { /* ParserCore.feed, without the bound method's hops */
+        PyObject *parser = Py_NewRef(self->parser);
+        events = Core_feed((Core *)parser, text);
+        Py_DECREF(parser);
+    }
+    else {
+        PyObject *feed = Py_NewRef(self->parser_feed);
+        events = PyObject_CallOneArg(feed, text);
+        Py_DECREF(feed);
+    }
     if (events == NULL) {
         return -1;
     }
