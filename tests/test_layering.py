@@ -52,6 +52,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic._tool_calls",
         "streamdantic._emitter",
         "streamdantic._ending",
+        "streamdantic._text_step",  # the stream core's per-item text step and its loop
         "streamdantic._update",
         "streamdantic.sse._codec",
         "streamdantic.sse._profile",

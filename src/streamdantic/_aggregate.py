@@ -55,6 +55,7 @@ from ._options import check_options
 from ._parts import Part
 from ._paths import PathLike, parse_path
 from ._stream_core import EmitPolicy, Partials, StreamCore, Update, _error_part
+from ._text_step import outputs
 from .adapters._registry import open_source
 
 __all__ = [
@@ -246,9 +247,11 @@ class Stream(_StreamBase[T]):
             yield found.popleft()
 
     def _outputs(self, updates_only: bool = False) -> Generator[Any, None, None]:
-        # One generator between the core and the user's loop (the updates picked out here,
-        # not by a second generator around this one), and the clock read per item only for
-        # the policies that keep time: both are paid once per update or per chunk.
+        # One generator between the core and the user's loop, and the clock read per item
+        # only for the policies that keep time: both are paid once per update or per chunk.
+        # Untimed, the loop over the items is `_text_step.outputs` (compiled where built)
+        # around the core's step: a text item that makes an update, or nothing, runs no
+        # Python code of the stream layer but this generator's resumption.
         self._start()
         core = self._core
         feed = core.feed
@@ -258,10 +261,7 @@ class Stream(_StreamBase[T]):
         try:
             try:
                 if clock is None:
-                    for item in iterator:
-                        for out in feed(item):
-                            if every or type(out) is Update:
-                                yield out
+                    yield from outputs(core.step, iterator, every)
                 else:
                     for item in iterator:
                         now = clock()  # one read per item: the poll and the feed share it
@@ -352,10 +352,12 @@ class AsyncStream(_StreamBase[T]):
             yield found.popleft()
 
     async def _outputs(self, updates_only: bool = False) -> AsyncGenerator[Any, None]:
-        # As in Stream._outputs: one generator, the clock read only for timed policies.
+        # As in Stream._outputs: one generator, the clock read only for timed policies, and
+        # the core's step per item when untimed.
         self._start()
         core = self._core
         feed = core.feed
+        step = core.step
         clock = self._clock if core.timed else None
         every = not updates_only
         source = self._source
@@ -381,7 +383,7 @@ class AsyncStream(_StreamBase[T]):
                         if core.next_deadline <= now:
                             for out in _kept(core.poll(now), every):
                                 yield out
-                    for out in feed(item, now):
+                    for out in feed(item, now) if clock is not None else step(item):
                         if every or type(out) is Update:
                             yield out
             except Exception as exc:

@@ -200,33 +200,9 @@ class Emitter(Generic[T]):
         """`ingest` then `maybe_emit` in one call (the stream core's per-batch step)."""
         if self._every and not self.held and not (self._field_callbacks or self._element_callbacks):
             # The default policy, inline: ingest and build at once, as `ingest` and
-            # `maybe_emit` would (this runs once per event batch, usually once per update).
+            # `maybe_emit` would. (With nothing pending, a stream's text step builds the
+            # update itself, without this call: `_text_step.py`.)
             completed, elements = changes.completed, changes.elements
-            if changes.changed and not (
-                self._events or self._completed or self._elements or self._errors or self._parts
-            ):
-                # Nothing pending (the usual case: the previous batch made an update too):
-                # this batch is the whole update, its tuples made here, `_build` inlined.
-                source = self._source
-                count = self._count
-                self._count = count + 1
-                out.append(
-                    new_update(
-                        Update,
-                        count,
-                        self._view.partial,
-                        tuple(events),
-                        tuple(completed) if completed else (),
-                        tuple(elements) if elements else (),
-                        (),
-                        (),
-                        False,
-                        None,
-                        source.finish_reason,
-                        source.usage,
-                    )
-                )
-                return
             self._events.extend(events)
             if completed:
                 self._completed.extend(completed)

@@ -18,6 +18,7 @@ Strategy / invariants:
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
 from ._deltas import Chunk, ChunkMerger
@@ -55,6 +56,7 @@ class ObjectPipeline(Generic[T]):
         "_raw",
         "_validator",
         "_view",
+        "changes_of",
         "model",
     )
 
@@ -81,6 +83,11 @@ class ObjectPipeline(Generic[T]):
         self._merger: ChunkMerger | None = None
         self._raw: list[Any] = []
         self._cut_paths: list[JSONPath] | None = None  # the open paths when close() failed
+        #: What a batch of events changed, once they are applied to the partial object: the
+        #: validator's `apply` itself with a model (no hop per batch), `_plain_apply` without.
+        self.changes_of: Callable[[list[Event]], Changes] = (
+            self._validator.apply if self._validator is not None else self._plain_apply
+        )
 
     @property
     def partial(self) -> Any:
@@ -134,10 +141,7 @@ class ObjectPipeline(Generic[T]):
         events = parser.feed(text)
         if not events:
             return None  # most pieces of text end inside a token and make no event
-        validator = self._validator
-        if validator is not None:  # `_apply`, inlined for the typed case: once per event batch
-            return events, validator.apply(events)
-        return self._apply(events)
+        return events, self.changes_of(events)
 
     def feed_chunk(self, chunk: Chunk) -> Batch | None:
         """Merge a chunk; the events and changes (None when there are no events).
@@ -211,10 +215,11 @@ class ObjectPipeline(Generic[T]):
     def _apply(self, events: list[Event]) -> Batch | None:
         if not events:
             return None
-        if self._validator is not None:
-            return events, self._validator.apply(events)
+        return events, self.changes_of(events)
+
+    def _plain_apply(self, events: list[Event]) -> Changes:
         self._view.apply(events)
-        return events, _plain_changes(events)
+        return _plain_changes(events)
 
 
 class TextPipeline:

@@ -114,9 +114,21 @@ class SourceRouter:
             return
         else:
             parts = self._adapt(item)  # the first provider event, or one of another type
-        # The adapter's text parts straight to `on_text`, the others routed as fed.
+        # The adapter's text parts straight to `on_text`, the others routed as fed (the
+        # loop written out here and in `feed_event`: a helper would be a call per event).
         on_text = self._on_text
         for converted in parts:
+            if type(converted) is TextDelta:
+                on_text(converted.text)
+            else:
+                self.feed(converted)
+
+    def feed_event(self, event: Any, /) -> None:
+        """Route the parts of a provider event of the adapter's type whose ``text_of`` gave
+        None: `feed` without asking ``text_of`` again (the stream's text step asked it,
+        `_text_step.py`)."""
+        on_text = self._on_text
+        for converted in self._adapter(event):  # type: ignore[misc]
             if type(converted) is TextDelta:
                 on_text(converted.text)
             else:

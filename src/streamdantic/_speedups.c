@@ -1,6 +1,7 @@
 /* streamdantic._speedups: the parser's state machine in C (and, near the end of this file,
- * the path copying of partial snapshots, `own_path`, and the emitter's constructor of frozen
- * `Update`s, `new_update`).
+ * the path copying of partial snapshots, `own_path`, the emitter's constructor of frozen
+ * `Update`s, `new_update`, and a stream's per-item text step, `TextStep`, with the loop
+ * that drives it, `Outputs`).
  *
  * `ParserCore` is the compiled twin of the pure-Python scanner in `_parser.py` (`_PyParser`):
  * the same fields under the same names, the same states, the same events, the same errors.
@@ -2852,6 +2853,737 @@ new_update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return obj;
 }
 
+/* ------------------------------------------------------------------ the stream's text step
+ *
+ * `TextStep(core, pipeline, emitter)` is the compiled twin of `_text_step.PyTextStep`: one
+ * text item of a stream fed as `StreamCore.feed` -> `ObjectPipeline.feed_text` ->
+ * `Emitter.take` would, for the configuration nearly every stream has (JSON content, the
+ * default policy "changes", no field/element callbacks), in one C call. The item's text is
+ * appended to the pipeline's raw text, fed to its parser, the events handed to the
+ * pipeline's `changes_of` (the validator's `apply`), and a visible change becomes an
+ * `Update` built as `new_update` builds one, the emitter's `_count` incremented. Everything
+ * else goes back to Python, where the state lives:
+ *   - before the item is consumed, when the stream is closed, the emitter holds anything
+ *     (`held`, a pending list), a callback is registered, the parser does not exist yet, or
+ *     the item is neither `str` nor `bytes` nor an adapter's text event: `core._feed(item)`;
+ *   - after the parse, a batch with invalid values or no visible change:
+ *     `core._take(events, changes, 0.0, out)` (raise or report, pending events kept).
+ * It reads its state where it lives (the emitter's slots, the pipeline's `_parser` slot,
+ * the core's `_closed`), so nothing is kept in two places. An adapter's event goes the same
+ * way when the source router already knows its type and the adapter's `text_of` gives its
+ * text (`_source.SourceRouter`'s hot path); when `text_of` gives None the event goes to
+ * `core._feed_event(item)`, which routes it without asking `text_of` again.
+ *
+ * `Outputs(step, iterator, every)` is the compiled twin of `_text_step.py_outputs`, the
+ * untimed loop of `Stream._outputs`: for each item of `iterator`, each of `step(item)`'s
+ * outputs (only the `Update`s unless `every`). With a `TextStep`, an item that makes an
+ * update or nothing crosses no Python frame of the stream layer.
+ */
+
+static PyTypeObject *emitter_type, *pipeline_type, *router_type;
+static Py_ssize_t em_count, em_held, em_source, em_view, em_events, em_completed, em_elements,
+    em_errors, em_parts, em_field_callbacks, em_element_callbacks;
+static Py_ssize_t pl_parser, pl_raw, rt_adapter_type, rt_text_of;
+static PyObject *s_changed, *s_errors, *s_completed,
+    *s_elements, *s_feed, *s_feed_fallback, *s_take, *s_feed_event, *s_changes_of,
+    *s_partial_property, *zero_float, *one;
+
+static PyObject *
+setup_text_step(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *emitter, *pipeline, *router;
+    if (!PyArg_ParseTuple(args, "O!O!O!:setup_text_step", &PyType_Type, &emitter, &PyType_Type,
+                          &pipeline, &PyType_Type, &router)) {
+        return NULL;
+    }
+    PyTypeObject *e = (PyTypeObject *)emitter, *p = (PyTypeObject *)pipeline;
+    PyTypeObject *r = (PyTypeObject *)router;
+    if (slot_offset(e, "_count", &em_count) < 0 || slot_offset(e, "held", &em_held) < 0 ||
+        slot_offset(e, "_source", &em_source) < 0 || slot_offset(e, "_view", &em_view) < 0 ||
+        slot_offset(e, "_events", &em_events) < 0 ||
+        slot_offset(e, "_completed", &em_completed) < 0 ||
+        slot_offset(e, "_elements", &em_elements) < 0 ||
+        slot_offset(e, "_errors", &em_errors) < 0 || slot_offset(e, "_parts", &em_parts) < 0 ||
+        slot_offset(e, "_field_callbacks", &em_field_callbacks) < 0 ||
+        slot_offset(e, "_element_callbacks", &em_element_callbacks) < 0 ||
+        slot_offset(p, "_parser", &pl_parser) < 0 || slot_offset(p, "_raw", &pl_raw) < 0 ||
+        slot_offset(r, "_adapter_type", &rt_adapter_type) < 0 ||
+        slot_offset(r, "_text_of", &rt_text_of) < 0) {
+        return NULL;
+    }
+    Py_INCREF(e);
+    Py_XSETREF(emitter_type, e);
+    Py_INCREF(p);
+    Py_XSETREF(pipeline_type, p);
+    Py_INCREF(r);
+    Py_XSETREF(router_type, r);
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *core;
+    PyObject *pipeline;
+    PyObject *emitter;
+    PyObject *router;
+    PyObject *feed_fallback; /* core._feed */
+    PyObject *take;          /* core._take */
+    PyObject *feed_event;    /* core._feed_event */
+    PyObject *changes_of;    /* pipeline.changes_of */
+    PyObject *parser;        /* the pipeline's parser, once it exists, and its bound feed */
+    PyObject *parser_feed;
+    int compiled_feed;       /* the parser's feed is ParserCore's: called directly */
+    PyObject *partial_of;    /* the getter of the view's `partial` property, or NULL */
+    /* The core's slots read per item, at the offsets of its type's member descriptors. */
+    Py_ssize_t co_closed, co_finish_reason, co_usage;
+} TextStep;
+
+enum { STEP_FALLBACK, STEP_NOTHING, STEP_UPDATE, STEP_LIST, STEP_EVENT };
+
+static PyTypeObject TextStepType;
+
+/* An emitter slot that must be set (a half-built emitter is a bug, not a fallback). */
+static inline PyObject *
+em_slot(TextStep *self, Py_ssize_t offset, const char *name)
+{
+    return slot_get(self->emitter, offset, name);
+}
+
+/* 1 if the list slot is an empty list, 0 if it holds anything, -1 on error. */
+static inline int
+empty_list_slot(TextStep *self, Py_ssize_t offset, const char *name)
+{
+    PyObject *list = em_slot(self, offset, name);
+    if (list == NULL) {
+        return -1;
+    }
+    if (PyList_CheckExact(list)) {
+        return PyList_GET_SIZE(list) == 0;
+    }
+    int full = PyObject_IsTrue(list);
+    return full < 0 ? -1 : !full;
+}
+
+/* 1 when an item may take the compiled path (the conditions of the module comment), 0 when
+ * it goes to Python, -1 on error. */
+static int
+step_ready(TextStep *self)
+{
+    PyObject *closed = slot_get(self->core, self->co_closed, "_closed");
+    if (closed == NULL) {
+        return -1;
+    }
+    int is_closed = closed == Py_False ? 0 : closed == Py_True ? 1 : PyObject_IsTrue(closed);
+    if (is_closed != 0) {
+        return is_closed < 0 ? -1 : 0;
+    }
+    PyObject *held = em_slot(self, em_held, "held");
+    if (held == NULL) {
+        return -1;
+    }
+    if (held != Py_False) {
+        int is_held = PyObject_IsTrue(held);
+        if (is_held != 0) {
+            return is_held < 0 ? -1 : 0;
+        }
+    }
+    static const struct {
+        Py_ssize_t *offset;
+        const char *name;
+    } lists[] = {
+        {&em_events, "_events"},
+        {&em_completed, "_completed"},
+        {&em_elements, "_elements"},
+        {&em_errors, "_errors"},
+        {&em_parts, "_parts"},
+        {&em_field_callbacks, "_field_callbacks"},
+        {&em_element_callbacks, "_element_callbacks"},
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        int empty = empty_list_slot(self, *lists[i].offset, lists[i].name);
+        if (empty != 1) {
+            return empty;
+        }
+    }
+    PyObject *parser = slot_get(self->pipeline, pl_parser, "_parser");
+    if (parser == NULL) {
+        return -1;
+    }
+    if (parser == Py_None) {
+        return 0; /* the first text: the pipeline makes its parser */
+    }
+    if (parser != self->parser) {
+        PyObject *feed = PyObject_GetAttr(parser, s_feed);
+        if (feed == NULL) {
+            return -1;
+        }
+        PyObject *own = _PyType_Lookup(Py_TYPE(parser), s_feed); /* borrowed */
+        self->compiled_feed = own != NULL && PyObject_TypeCheck(parser, &CoreType) &&
+                              own == PyDict_GetItemWithError(CoreType.tp_dict, s_feed);
+        Py_INCREF(parser);
+        Py_XSETREF(self->parser, parser);
+        Py_XSETREF(self->parser_feed, feed);
+    }
+    return 1;
+}
+
+/* A truth test that is quick for the bool and tuple/list attributes of `Changes`. */
+static inline int
+truth(PyObject *obj)
+{
+    if (obj == Py_False || obj == Py_None) {
+        return 0;
+    }
+    if (obj == Py_True) {
+        return 1;
+    }
+    if (PyTuple_CheckExact(obj)) {
+        return PyTuple_GET_SIZE(obj) != 0;
+    }
+    if (PyList_CheckExact(obj)) {
+        return PyList_GET_SIZE(obj) != 0;
+    }
+    return PyObject_IsTrue(obj);
+}
+
+/* `seq` as a tuple: () when empty (the emitter's `tuple(x) if x else ()`). */
+static PyObject *
+as_tuple(PyObject *seq)
+{
+    int full = truth(seq);
+    if (full <= 0) {
+        return full < 0 ? NULL : Py_NewRef(empty_tuple);
+    }
+    if (PyList_CheckExact(seq)) {
+        return PyList_AsTuple(seq);
+    }
+    return PySequence_Tuple(seq);
+}
+
+/* The update for a batch of events that changed something visible, with nothing pending
+ * (`Emitter.take`'s inline build): its tuples, the view's partial, the source's finish
+ * reason and usage, the emitter's count, which is then incremented. */
+static PyObject *
+step_update(TextStep *self, PyObject *events, PyObject *changes)
+{
+    PyObject *fields[N_UPDATE_FIELDS] = {NULL};
+    PyObject *update = NULL, *completed = NULL, *elements = NULL, *next = NULL;
+    PyObject *view = em_slot(self, em_view, "_view");
+    PyObject *count = em_slot(self, em_count, "_count");
+    if (view == NULL || count == NULL) {
+        return NULL;
+    }
+    Py_INCREF(view); /* both kept while Python code runs below */
+    Py_INCREF(count);
+    if ((completed = PyObject_GetAttr(changes, s_completed)) == NULL ||
+        (elements = PyObject_GetAttr(changes, s_elements)) == NULL ||
+        (fields[1] = self->partial_of != NULL ? PyObject_CallOneArg(self->partial_of, view)
+                                              : PyObject_GetAttr(view, s_partial_property)) ==
+            NULL ||
+        (fields[2] = PyList_AsTuple(events)) == NULL ||
+        (fields[3] = as_tuple(completed)) == NULL || (fields[4] = as_tuple(elements)) == NULL ||
+        (next = PyNumber_Add(count, one)) == NULL) {
+        goto done;
+    }
+    /* The emitter's source is the core (checked when the step was made): read its slots. */
+    PyObject *finish_reason = slot_get(self->core, self->co_finish_reason, "finish_reason");
+    PyObject *usage = slot_get(self->core, self->co_usage, "usage");
+    if (finish_reason == NULL || usage == NULL) {
+        goto done;
+    }
+    fields[9] = Py_NewRef(finish_reason);
+    fields[10] = Py_NewRef(usage);
+    fields[0] = Py_NewRef(count);
+    fields[5] = Py_NewRef(empty_tuple);
+    fields[6] = Py_NewRef(empty_tuple);
+    fields[7] = Py_NewRef(Py_False);
+    fields[8] = Py_NewRef(Py_None);
+    update = update_type->tp_alloc(update_type, 0);
+    if (update == NULL) {
+        goto done;
+    }
+    for (int i = 0; i < N_UPDATE_FIELDS; i++) {
+        SLOT(update, up_offsets[i]) = fields[i]; /* the reference moves to the update */
+        fields[i] = NULL;
+    }
+    SLOT(update, up_deltas) = Py_NewRef(Py_None);
+    Py_XSETREF(SLOT(self->emitter, em_count), next);
+    next = NULL;
+done:
+    for (int i = 0; i < N_UPDATE_FIELDS; i++) {
+        Py_XDECREF(fields[i]);
+    }
+    Py_XDECREF(completed);
+    Py_XDECREF(elements);
+    Py_XDECREF(next);
+    Py_DECREF(count);
+    Py_DECREF(view);
+    return update;
+}
+
+/* One piece of text (the checks of step_ready passed): what it made. */
+static int
+step_text(TextStep *self, PyObject *text, PyObject **result)
+{
+    PyObject *raw = slot_get(self->pipeline, pl_raw, "_raw");
+    if (raw == NULL || PyList_Append(raw, text) < 0) {
+        return -1;
+    }
+    PyObject *events;
+    if (self->compiled_feed) { /* ParserCore.feed, without the bound method's hops */
+        PyObject *parser = Py_NewRef(self->parser);
+        events = Core_feed((Core *)parser, text);
+        Py_DECREF(parser);
+    }
+    else {
+        PyObject *feed = Py_NewRef(self->parser_feed);
+        events = PyObject_CallOneArg(feed, text);
+        Py_DECREF(feed);
+    }
+    if (events == NULL) {
+        return -1;
+    }
+    if (!PyList_CheckExact(events)) {
+        Py_DECREF(events);
+        PyErr_SetString(PyExc_TypeError, "the parser's feed() must return a list");
+        return -1;
+    }
+    if (PyList_GET_SIZE(events) == 0) {
+        Py_DECREF(events);
+        return STEP_NOTHING; /* most pieces of text end inside a token */
+    }
+    PyObject *changes = PyObject_CallOneArg(self->changes_of, events);
+    if (changes == NULL) {
+        Py_DECREF(events);
+        return -1;
+    }
+    int fast = 0;
+    PyObject *errors = PyObject_GetAttr(changes, s_errors);
+    if (errors != NULL) {
+        int has_errors = truth(errors);
+        Py_DECREF(errors);
+        if (has_errors == 0) {
+            PyObject *changed = PyObject_GetAttr(changes, s_changed);
+            fast = changed == NULL ? -1 : truth(changed);
+            Py_XDECREF(changed);
+        }
+        else {
+            fast = has_errors < 0 ? -1 : 0;
+        }
+    }
+    else {
+        fast = -1;
+    }
+    int outcome = -1;
+    if (fast > 0) {
+        *result = step_update(self, events, changes);
+        outcome = *result == NULL ? -1 : STEP_UPDATE;
+    }
+    else if (fast == 0) {
+        /* Invalid values (raised or reported) or nothing visible: the emitter decides. */
+        PyObject *out = PyList_New(0);
+        if (out != NULL) {
+            PyObject *args[] = {events, changes, zero_float, out};
+            PyObject *none = PyObject_Vectorcall(self->take, args, 4, NULL);
+            if (none == NULL) {
+                Py_DECREF(out);
+            }
+            else {
+                Py_DECREF(none);
+                *result = out;
+                outcome = STEP_LIST;
+            }
+        }
+    }
+    Py_DECREF(events);
+    Py_DECREF(changes);
+    return outcome;
+}
+
+/* One fed item: STEP_FALLBACK (not consumed: `core._feed(item)` takes it), STEP_NOTHING,
+ * STEP_UPDATE or STEP_LIST (with `*result`), STEP_EVENT (an adapter's event with no text
+ * of its own: `core._feed_event(item)` takes it), or -1. */
+static int
+step_item(TextStep *self, PyObject *item, PyObject **result)
+{
+    PyTypeObject *kind = Py_TYPE(item);
+    if (kind == &PyUnicode_Type || kind == &PyBytes_Type) {
+        int ready = step_ready(self);
+        return ready <= 0 ? (ready < 0 ? -1 : STEP_FALLBACK) : step_text(self, item, result);
+    }
+    PyObject *adapter_type = slot_get(self->router, rt_adapter_type, "_adapter_type");
+    if (adapter_type == NULL) {
+        return -1;
+    }
+    if ((PyObject *)kind != adapter_type) {
+        return STEP_FALLBACK;
+    }
+    PyObject *text_of = slot_get(self->router, rt_text_of, "_text_of");
+    if (text_of == NULL) {
+        return -1;
+    }
+    if (text_of == Py_None) {
+        return STEP_FALLBACK;
+    }
+    int ready = step_ready(self);
+    if (ready <= 0) {
+        return ready < 0 ? -1 : STEP_FALLBACK;
+    }
+    Py_INCREF(text_of);
+    PyObject *text = PyObject_CallOneArg(text_of, item);
+    Py_DECREF(text_of);
+    if (text == NULL) {
+        return -1;
+    }
+    int outcome;
+    if (text == Py_None) {
+        outcome = STEP_EVENT;
+    }
+    else {
+        outcome = step_text(self, text, result); /* as the router hands it to on_text */
+    }
+    Py_DECREF(text);
+    return outcome;
+}
+
+/* What a fallback outcome becomes: the list of the Python path. */
+static PyObject *
+step_python(TextStep *self, int outcome, PyObject *item)
+{
+    return PyObject_CallOneArg(outcome == STEP_EVENT ? self->feed_event : self->feed_fallback,
+                               item);
+}
+
+static PyObject *
+TextStep_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    TextStep *self = (TextStep *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a text step takes one item");
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int outcome = step_item(self, args[0], &result);
+    switch (outcome) {
+    case STEP_NOTHING:
+        return PyList_New(0);
+    case STEP_UPDATE: {
+        PyObject *out = PyList_New(1);
+        if (out == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, 0, result);
+        return out;
+    }
+    case STEP_LIST:
+        return result;
+    case STEP_FALLBACK:
+    case STEP_EVENT:
+        return step_python(self, outcome, args[0]);
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+TextStep_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *core, *pipeline, *emitter, *router;
+    static char *kwlist[] = {"core", "pipeline", "emitter", "router", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO:TextStep", kwlist, &core, &pipeline,
+                                     &emitter, &router)) {
+        return NULL;
+    }
+    if (emitter_type == NULL || update_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "streamdantic._speedups.setup_text_step() and setup_updates() not called");
+        return NULL;
+    }
+    if (!Py_IS_TYPE(emitter, emitter_type) || !Py_IS_TYPE(pipeline, pipeline_type) ||
+        !Py_IS_TYPE(router, router_type)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "TextStep() takes the core, and the Emitter, ObjectPipeline and "
+                        "SourceRouter given to setup_text_step()");
+        return NULL;
+    }
+    Py_ssize_t co_closed, co_finish_reason, co_usage;
+    PyTypeObject *core_type = Py_TYPE(core);
+    if (slot_offset(core_type, "_closed", &co_closed) < 0 ||
+        slot_offset(core_type, "finish_reason", &co_finish_reason) < 0 ||
+        slot_offset(core_type, "usage", &co_usage) < 0) {
+        return NULL;
+    }
+    if (SLOT(emitter, em_source) != core) {
+        PyErr_SetString(PyExc_TypeError, "TextStep() takes the core the emitter reads");
+        return NULL;
+    }
+    /* The view's `partial`, when it is a property (its getter called without the lookup). */
+    PyObject *partial_of = NULL, *view = SLOT(emitter, em_view);
+    if (view == NULL) {
+        PyErr_SetString(PyExc_TypeError, "TextStep() takes an emitter with a view");
+        return NULL;
+    }
+    PyObject *prop = _PyType_Lookup(Py_TYPE(view), s_partial_property); /* borrowed */
+    if (prop != NULL && Py_IS_TYPE(prop, &PyProperty_Type)) {
+        partial_of = PyObject_GetAttrString(prop, "fget");
+        if (partial_of == NULL) {
+            return NULL;
+        }
+        if (partial_of == Py_None) {
+            Py_CLEAR(partial_of);
+        }
+    }
+    TextStep *self = (TextStep *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_XDECREF(partial_of);
+        return NULL;
+    }
+    self->partial_of = partial_of;
+    self->co_closed = co_closed;
+    self->co_finish_reason = co_finish_reason;
+    self->co_usage = co_usage;
+    self->vectorcall = TextStep_vectorcall;
+    self->core = Py_NewRef(core);
+    self->pipeline = Py_NewRef(pipeline);
+    self->emitter = Py_NewRef(emitter);
+    self->router = Py_NewRef(router);
+    if ((self->feed_fallback = PyObject_GetAttr(core, s_feed_fallback)) == NULL ||
+        (self->take = PyObject_GetAttr(core, s_take)) == NULL ||
+        (self->feed_event = PyObject_GetAttr(core, s_feed_event)) == NULL ||
+        (self->changes_of = PyObject_GetAttr(pipeline, s_changes_of)) == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int
+TextStep_traverse(TextStep *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->core);
+    Py_VISIT(self->pipeline);
+    Py_VISIT(self->emitter);
+    Py_VISIT(self->router);
+    Py_VISIT(self->feed_fallback);
+    Py_VISIT(self->take);
+    Py_VISIT(self->feed_event);
+    Py_VISIT(self->changes_of);
+    Py_VISIT(self->parser);
+    Py_VISIT(self->parser_feed);
+    Py_VISIT(self->partial_of);
+    return 0;
+}
+
+static int
+TextStep_clear(TextStep *self)
+{
+    Py_CLEAR(self->core);
+    Py_CLEAR(self->pipeline);
+    Py_CLEAR(self->emitter);
+    Py_CLEAR(self->router);
+    Py_CLEAR(self->feed_fallback);
+    Py_CLEAR(self->take);
+    Py_CLEAR(self->feed_event);
+    Py_CLEAR(self->changes_of);
+    Py_CLEAR(self->parser);
+    Py_CLEAR(self->parser_feed);
+    Py_CLEAR(self->partial_of);
+    return 0;
+}
+
+static void
+TextStep_dealloc(TextStep *self)
+{
+    PyObject_GC_UnTrack(self);
+    TextStep_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject TextStepType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "streamdantic._speedups.TextStep",
+    .tp_basicsize = sizeof(TextStep),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "TextStep(core, pipeline, emitter, router): a stream's per-item step (see "
+              "_text_step.py).",
+    .tp_new = TextStep_new,
+    .tp_dealloc = (destructor)TextStep_dealloc,
+    .tp_traverse = (traverseproc)TextStep_traverse,
+    .tp_clear = (inquiry)TextStep_clear,
+    .tp_vectorcall_offset = offsetof(TextStep, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *step;
+    PyObject *iterator;
+    PyObject *buffer; /* the outputs of the last item, handed out from `pos` */
+    Py_ssize_t pos;
+    int every;
+    int running; /* in __next__: a re-entrant call is refused, as a generator's is */
+} Outputs;
+
+static PyObject *
+Outputs_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *step, *iterable;
+    int every;
+    static char *kwlist[] = {"step", "iterator", "every", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOp:Outputs", kwlist, &step, &iterable,
+                                     &every)) {
+        return NULL;
+    }
+    if (update_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "streamdantic._speedups.setup_updates() not called");
+        return NULL;
+    }
+    PyObject *iterator = PyObject_GetIter(iterable);
+    if (iterator == NULL) {
+        return NULL;
+    }
+    Outputs *self = (Outputs *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(iterator);
+        return NULL;
+    }
+    self->step = Py_NewRef(step);
+    self->iterator = iterator;
+    self->every = every;
+    return (PyObject *)self;
+}
+
+static PyObject *Outputs_next(Outputs *self);
+
+static PyObject *
+Outputs_iternext(Outputs *self)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return NULL;
+    }
+    self->running = 1;
+    PyObject *out = Outputs_next(self);
+    self->running = 0;
+    return out;
+}
+
+static PyObject *
+Outputs_next(Outputs *self)
+{
+    for (;;) {
+        PyObject *buffer = self->buffer;
+        if (buffer != NULL) {
+            while (self->pos < PyList_GET_SIZE(buffer)) {
+                PyObject *out = PyList_GET_ITEM(buffer, self->pos);
+                self->pos++;
+                if (self->every || Py_IS_TYPE(out, update_type)) {
+                    return Py_NewRef(out);
+                }
+            }
+            Py_CLEAR(self->buffer);
+        }
+        if (self->iterator == NULL) {
+            return NULL; /* exhausted (or failed) before */
+        }
+        PyObject *iterator = Py_NewRef(self->iterator);
+        PyObject *item = Py_TYPE(iterator)->tp_iternext(iterator);
+        Py_DECREF(iterator);
+        if (item == NULL) {
+            if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_StopIteration)) {
+                PyErr_Clear();
+            }
+            Py_CLEAR(self->iterator); /* exhausted, or failed: finished either way */
+            return NULL;
+        }
+        PyObject *step = Py_NewRef(self->step), *result = NULL, *outputs;
+        int outcome = Py_IS_TYPE(step, &TextStepType)
+                          ? step_item((TextStep *)step, item, &result)
+                          : STEP_FALLBACK;
+        switch (outcome) {
+        case STEP_NOTHING:
+            outputs = NULL;
+            break;
+        case STEP_UPDATE:
+            Py_DECREF(step);
+            Py_DECREF(item);
+            return result; /* an Update: every mode hands it on */
+        case STEP_LIST:
+            outputs = result;
+            break;
+        case STEP_FALLBACK:
+        case STEP_EVENT:
+            outputs = Py_IS_TYPE(step, &TextStepType)
+                          ? step_python((TextStep *)step, outcome, item)
+                          : PyObject_CallOneArg(step, item);
+            if (outputs == NULL) {
+                outcome = -1;
+            }
+            break;
+        default:
+            outputs = NULL;
+        }
+        Py_DECREF(step);
+        Py_DECREF(item);
+        if (outcome < 0) {
+            Py_CLEAR(self->iterator); /* as a generator that raised: finished */
+            return NULL;
+        }
+        if (outputs != NULL) {
+            if (!PyList_CheckExact(outputs)) {
+                Py_SETREF(outputs, PySequence_List(outputs));
+                if (outputs == NULL) {
+                    return NULL;
+                }
+            }
+            Py_XSETREF(self->buffer, outputs);
+            self->pos = 0;
+        }
+    }
+}
+
+static int
+Outputs_traverse(Outputs *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->step);
+    Py_VISIT(self->iterator);
+    Py_VISIT(self->buffer);
+    return 0;
+}
+
+static int
+Outputs_clear(Outputs *self)
+{
+    Py_CLEAR(self->step);
+    Py_CLEAR(self->iterator);
+    Py_CLEAR(self->buffer);
+    return 0;
+}
+
+static void
+Outputs_dealloc(Outputs *self)
+{
+    PyObject_GC_UnTrack(self);
+    Outputs_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject OutputsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "streamdantic._speedups.Outputs",
+    .tp_basicsize = sizeof(Outputs),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Outputs(step, iterator, every): each output of step(item) for each item "
+              "(see _text_step.py).",
+    .tp_new = Outputs_new,
+    .tp_dealloc = (destructor)Outputs_dealloc,
+    .tp_traverse = (traverseproc)Outputs_traverse,
+    .tp_clear = (inquiry)Outputs_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Outputs_iternext,
+};
+
 static PyMethodDef module_methods[] = {
     {"setup", setup, METH_VARARGS,
      "setup(ValueStarted, StringAppended, ValueCompleted, DocumentCompleted, "
@@ -2870,6 +3602,9 @@ static PyMethodDef module_methods[] = {
      "new_update(Update, index, partial, events, completed, elements, errors, parts, done, "
      "final, finish_reason, usage)\n--\n\nBuild an Update without its __init__; see "
      "streamdantic._update."},
+    {"setup_text_step", setup_text_step, METH_VARARGS,
+     "setup_text_step(Emitter, ObjectPipeline, SourceRouter)\n--\n\nRegister the classes "
+     "whose slots `TextStep` reads."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2903,6 +3638,16 @@ PyInit__speedups(void)
     INTERN(s_refuse, "_refuse");
     INTERN(s_states, "_states");
     INTERN(s_partial, "_partial");
+    INTERN(s_partial_property, "partial");
+    INTERN(s_changed, "changed");
+    INTERN(s_errors, "errors");
+    INTERN(s_completed, "completed");
+    INTERN(s_elements, "elements");
+    INTERN(s_feed, "feed");
+    INTERN(s_feed_fallback, "_feed");
+    INTERN(s_take, "_take");
+    INTERN(s_feed_event, "_feed_event");
+    INTERN(s_changes_of, "changes_of");
     for (const char *d = " \t\n\r,:[]{}\""; *d; d++) {
         ps_delim[(unsigned char)*d] = 1;
     }
@@ -2915,7 +3660,9 @@ PyInit__speedups(void)
     ps_string_stop_lines['"'] = ps_string_stop_lines['\\'] = 1;
     ps_string_stop_lines['\n'] = ps_string_stop_lines['\r'] = 1;
     empty_tuple = PyTuple_New(0);
-    if (empty_tuple == NULL) {
+    zero_float = PyFloat_FromDouble(0.0);
+    one = PyLong_FromLong(1);
+    if (empty_tuple == NULL || zero_float == NULL || one == NULL) {
         return NULL;
     }
     PyObject *codecs = PyImport_ImportModule("codecs");
@@ -2955,6 +3702,12 @@ PyInit__speedups(void)
     Py_INCREF(&ShellType);
     if (PyModule_AddObject(module, "GeneratorShell", (PyObject *)&ShellType) < 0) {
         Py_DECREF(&ShellType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyType_Ready(&TextStepType) < 0 || PyType_Ready(&OutputsType) < 0 ||
+        PyModule_AddObjectRef(module, "TextStep", (PyObject *)&TextStepType) < 0 ||
+        PyModule_AddObjectRef(module, "Outputs", (PyObject *)&OutputsType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

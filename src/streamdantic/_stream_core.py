@@ -18,6 +18,10 @@ Strategy / invariants:
   the partial object (the text mode is its `TextPipeline`); `_tool_calls.py` keeps a typed
   partial per tool call; `_emitter.py` applies the emission policy, runs the callbacks and
   builds every `Update`; `_ending.py` holds the end-of-stream error table `close()` reads.
+- The hot path: with JSON content and the default policy, `feed` is the text step
+  (`_text_step.py`, compiled where built), which takes a text item through the pipeline and
+  the emitter in one call and hands anything else back to `_feed` (the general path),
+  `_feed_event` or `_take`; `step` is what an untimed I/O loop calls per item.
 - Time is an argument (`now`), never read here, so throttle and debounce are testable and
   the sync and async layers share this core; `poll(now)` flushes a held update when a
   timer the I/O layer keeps fires.
@@ -45,9 +49,10 @@ from ._parts import (
 from ._paths import JSONPath, match_path, parse_path, render_path
 from ._pipeline import ObjectPipeline, Partials, TextPipeline
 from ._source import SourceRouter
+from ._text_step import TextStep
 from ._tool_calls import ToolCallTracker
 from ._update import Update
-from ._validation import InvalidValue
+from ._validation import Changes, InvalidValue
 from .adapters._registry import adapter_factory, error_part, register_adapter
 
 __all__ = [
@@ -95,6 +100,30 @@ class StreamCore(Generic[T]):
             when nothing keeps a partial past the next update).
     """
 
+    # Slots: the text step (`_text_step.py`) reads `_closed`, `finish_reason` and `usage`
+    # per item, at their offsets when compiled.
+    __slots__ = (
+        "_closed",
+        "_emitter",
+        "_feed_text",
+        "_on_invalid",
+        "_out",
+        "_pipeline",
+        "_router",
+        "_step",
+        "_strict",
+        "_text_mode",
+        "_tools",
+        "error",
+        "final",
+        "finish_reason",
+        "model",
+        "reasoning",
+        "refusal",
+        "step",
+        "usage",
+    )
+
     def __init__(
         self,
         model: type[T] | Any = None,
@@ -136,9 +165,17 @@ class StreamCore(Generic[T]):
         self._router = SourceRouter(
             self._on_prose if self._text_mode else self._on_text, self._on_chunk, self._on_part
         )
-        # `feed`'s shortcut for text into the object pipeline (the hot path: one call per
-        # token), past the router and `_on_text`, which would only hand it on.
+        # `_feed`'s shortcut for text into the object pipeline, past the router and
+        # `_on_text`, which would only hand it on.
         self._feed_text = pipeline.feed_text if isinstance(pipeline, ObjectPipeline) else None
+        #: ``feed(item)`` for the untimed policies (what `Stream._outputs` calls per item):
+        #: with JSON content and the default policy, the text step (`_text_step.py`, compiled
+        #: where built), which takes a text item through the pipeline and the emitter in one
+        #: call and hands anything else back to `_feed`; else `feed` itself.
+        self.step: Callable[[Any], list[Any]] = self.feed
+        self._step: Callable[[Any], list[Any]] | None = None
+        if isinstance(pipeline, ObjectPipeline) and emit == "changes":
+            self.step = self._step = TextStep(self, pipeline, self._emitter, self._router)
         self._out: list[Any] = []  # what the current feed() returns
         self._closed = False
         self.finish_reason: str | None = None
@@ -200,6 +237,14 @@ class StreamCore(Generic[T]):
             AdapterError: an item of a type no adapter knows.
             UsageError: the stream is already closed.
         """
+        step = self._step
+        if step is not None:  # an untimed policy: `now` changes nothing
+            return step(item)
+        return self._feed(item, now)
+
+    def _feed(self, item: Any, now: float = 0.0) -> list[Any]:
+        # The general path: any item, any policy (the text step hands back what it does
+        # not take itself).
         if self._closed:
             raise UsageError("the stream is closed; start a new stream for more input")
         out = self._out = []
@@ -207,19 +252,32 @@ class StreamCore(Generic[T]):
         feed_text = self._feed_text
         emitter = self._emitter
         if (kind is str or kind is bytes) and feed_text is not None:
-            # `_on_text` and `_ingest`, inlined: most items are text, one call per token.
+            # `_on_text` and `_ingest`, inlined: most items are text.
             batch = feed_text(item)
             if batch is not None:
-                events, changes = batch
-                if changes.errors:
-                    self._raise_or_keep(changes.errors, ())
-                emitter.take(events, changes, now, out)
+                self._take(*batch, now, out)
                 return out
         else:
             self._router.feed(item)
         if emitter.held:
             emitter.maybe_emit(now, out)
         return out
+
+    def _feed_event(self, event: Any) -> list[Any]:
+        # A provider event of the adapter's type whose `text_of` gave None (the text step
+        # asked it, and checked the stream is open): its parts, routed.
+        out = self._out = []
+        self._router.feed_event(event)
+        emitter = self._emitter
+        if emitter.held:
+            emitter.maybe_emit(0.0, out)
+        return out
+
+    def _take(self, events: list[Any], changes: Changes, now: float, out: list[Any]) -> None:
+        # One batch of a text item's events, to the emitter (invalid values raised first).
+        if changes.errors:
+            self._raise_or_keep(changes.errors, ())
+        self._emitter.take(events, changes, now, out)
 
     def poll(self, now: float) -> list[Any]:
         """Emit a held update if its throttle interval or debounce delay has passed."""

@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, Field, field_validator
 
 import streamdantic as sd
-from streamdantic import Debounce, Throttle, Update, _update
+from streamdantic import Debounce, Throttle, Update, _text_step, _update
 from streamdantic.parts import (
     Finish,
     ProviderErrorPart,
@@ -766,6 +766,7 @@ _LAYER_FILES = tuple(
         "_pipeline.py",
         "_emitter.py",
         "_update.py",
+        "_text_step.py",
     )
 )
 
@@ -773,6 +774,10 @@ _LAYER_FILES = tuple(
 # Without the compiled constructor (STREAMDANTIC_PURE_PYTHON=1), an update also runs its twin
 # `_py_new_update` and `Update.__init__`.
 _BUILD_CALLS = 0 if _update._C_NEW_UPDATE is not None else 2
+# Without the compiled text step, an item also runs its twin's loop (a generator resumption
+# per update, not per item), `PyTextStep.__call__`, `_ready` and `_text`.
+_TWIN_LOOP = 0 if _text_step.COMPILED else 1
+_TWIN_STEP = 0 if _text_step.COMPILED else 3
 
 
 def _layer_calls(step: Any, extra: tuple[str, ...] = ()) -> int:
@@ -802,9 +807,10 @@ def _layer_calls(step: Any, extra: tuple[str, ...] = ()) -> int:
 
 
 def test_a_text_chunk_costs_few_stream_layer_calls() -> None:
-    """A token of text that makes an update runs at most 5 Python functions of the stream
-    layer (one generator, the core's feed, the pipeline, the emitter's take and build: no
-    router, no second generator, no Update.__init__), and a token that makes no event 2."""
+    """A token of text that makes an update runs one Python function of the stream layer,
+    the one generator's resumption (the compiled text step feeds the parser, applies the
+    events and builds the Update in C: no core feed, pipeline or emitter call), and a token
+    that makes no event none."""
 
     class Note(BaseModel):
         text: str
@@ -813,14 +819,13 @@ def test_a_text_chunk_costs_few_stream_layer_calls() -> None:
     updates = iter(sd.stream(chunks, Note))
     next(updates)  # the first update: the model and the string appear
     per_update = [_layer_calls(lambda: next(updates)) for _ in range(4)]
-    assert max(per_update) <= 5 + _BUILD_CALLS, per_update
+    assert max(per_update) <= 1 + _TWIN_LOOP + _TWIN_STEP + _BUILD_CALLS, per_update
 
     quiet = iter(sd.stream(['{"text": "ab", "n', "u", "m", '": 1}'], dict[str, Any]))
     next(quiet)
-    # "u" and "m" end inside a key: no event, no update (the core's feed and the pipeline's
-    # each); the update comes with '": 1}' (feed, pipeline, take, build), all in one
-    # resumption of the one generator.
-    assert _layer_calls(lambda: next(quiet)) <= 1 + 2 * 2 + 4 + _BUILD_CALLS
+    # "u" and "m" end inside a key: no event, no update; the update comes with '": 1}', all
+    # in one resumption of the one generator.
+    assert _layer_calls(lambda: next(quiet)) <= 1 + _TWIN_LOOP + 3 * _TWIN_STEP + _BUILD_CALLS
 
 
 def _adapter_events(kind: str) -> list[Any]:
@@ -836,11 +841,10 @@ def _adapter_events(kind: str) -> list[Any]:
 
 @pytest.mark.parametrize("kind", ["bedrock", "langchain"])
 def test_a_provider_text_event_costs_few_stream_layer_calls(kind: str) -> None:
-    """A provider event carrying one piece of text that makes an update runs at most 9
-    Python functions of the stream layer and its adapter (the generator, the core's feed,
-    the router, the adapter, the core's text handler, the pipeline, the emitter's ingest,
-    emit and build: no second generator, no router call per part, no `_adapt` per event,
-    no `_ingest` or `_apply` hop, no Update.__init__, no helper call in the adapter)."""
+    """A provider event carrying one piece of text that makes an update runs two Python
+    functions of the stream layer and its adapter: the generator's resumption and the
+    adapter's ``text_of`` (the compiled text step asks it for the event's text, then goes
+    on as for text: no core feed, router, pipeline or emitter call)."""
     from streamdantic.adapters import bedrock, langchain
 
     adapter_files = (bedrock.__file__, langchain.__file__)
@@ -851,4 +855,4 @@ def test_a_provider_text_event_costs_few_stream_layer_calls(kind: str) -> None:
     updates = iter(sd.stream(_adapter_events(kind), Note))
     next(updates)
     calls = [_layer_calls(lambda: next(updates), adapter_files) for _ in range(3)]
-    assert max(calls) <= 9 + _BUILD_CALLS, calls
+    assert max(calls) <= 2 + _TWIN_LOOP + _TWIN_STEP + _BUILD_CALLS, calls
