@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,3 +63,15 @@ def iter_partials(chunks: list[Any], **options: Any) -> Iterator[Any]:
     for chunk in chunks:
         parser.feed(chunk)
         yield copy.deepcopy(parser.value)
+
+
+def printed_with_and_without_pure_python(code: str) -> list[str]:
+    """What `code` prints in a fresh interpreter by default, then with
+    ``STREAMDANTIC_PURE_PYTHON=1`` (the switch to every compiled piece's Python twin)."""
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDANTIC_PURE_PYTHON"}
+    return [
+        subprocess.run(
+            [sys.executable, "-c", code], env=e, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for e in (env, {**env, "STREAMDANTIC_PURE_PYTHON": "1"})
+    ]

@@ -9,9 +9,6 @@ reference; `test_snapshot_properties.py` checks it against the snapshot contract
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -20,6 +17,7 @@ from pydantic import BaseModel
 
 from streamdantic import JSONParser, _validation
 from streamdantic._validation import PartialValidator
+from tests.helpers import printed_with_and_without_pure_python
 from tests.property.strategies import chunkings, json_documents
 from tests.property.test_validation_properties import SETTINGS, Case, cases
 
@@ -122,11 +120,5 @@ def test_the_pure_python_switch_selects_the_python_twin() -> None:
     """``STREAMDANTIC_PURE_PYTHON=1`` runs snapshots on `_py_own_path`, as it runs the parser
     on its pure-Python scanner; by default the compiled one runs."""
     code = "from streamdantic import _validation as v; print(v._own_path is v._py_own_path)"
-    env = {k: v for k, v in os.environ.items() if k != "STREAMDANTIC_PURE_PYTHON"}
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code], env=e, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        for e in (env, {**env, "STREAMDANTIC_PURE_PYTHON": "1"})
-    ]
+    runs = printed_with_and_without_pure_python(code)
     assert runs == ["False", "True"]

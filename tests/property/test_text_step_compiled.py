@@ -12,9 +12,6 @@ at the end, what it showed when it was emitted.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +25,7 @@ from streamdantic import _aggregate, _stream_core, _text_step
 from streamdantic._parts import Finish, Usage
 from streamdantic._stream_core import StreamCore
 from streamdantic._update import Update
+from tests.helpers import printed_with_and_without_pure_python
 from tests.property.strategies import chunkings
 from tests.property.test_snapshot_compiled import shown
 
@@ -248,13 +246,7 @@ def test_the_pure_python_switch_selects_the_python_twins() -> None:
         "import streamdantic as sd; from streamdantic import _text_step as t; "
         "s = sd.stream(['{}']); print(type(s._core.step).__name__, t.outputs.__name__)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "STREAMDANTIC_PURE_PYTHON"}
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code], env=e, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        for e in (env, {**env, "STREAMDANTIC_PURE_PYTHON": "1"})
-    ]
+    runs = printed_with_and_without_pure_python(code)
     assert runs == ["TextStep Outputs", "PyTextStep py_outputs"]
 
 
