@@ -108,11 +108,27 @@ class ObjectPipeline(Generic[T]):
     @property
     def raw_text(self) -> str | None:
         """All text received (``None`` for chunk sources)."""
-        if not self._raw:
+        raw = self._raw
+        if not raw:
             return None if self._merger is not None else ""
-        if isinstance(self._raw[0], str):
-            return "".join(self._raw)
-        return b"".join(self._raw).decode("utf-8", "replace")
+        kind = type(raw[0])
+        if all(type(piece) is kind for piece in raw):  # the usual stream: one kind throughout
+            return "".join(raw) if kind is str else b"".join(raw).decode("utf-8", "replace")
+        # Text and bytes mixed (the parser takes both): each run of bytes decoded whole, as
+        # the parser read it (it refuses text after bytes that end inside a character).
+        texts: list[str] = []
+        run: list[bytes] = []
+        for piece in raw:
+            if type(piece) is str:
+                if run:
+                    texts.append(b"".join(run).decode("utf-8", "replace"))
+                    run = []
+                texts.append(piece)
+            else:
+                run.append(piece)
+        if run:
+            texts.append(b"".join(run).decode("utf-8", "replace"))
+        return "".join(texts)
 
     @property
     def has_output(self) -> bool:

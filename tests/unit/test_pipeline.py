@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 from pydantic import BaseModel, Field
 
 from streamdantic import IncompleteJSONError, StreamValidationError, UsageError
@@ -178,3 +179,44 @@ def test_missing_paths_after_a_failed_close_keep_the_value_that_was_cut() -> Non
     with pytest.raises(IncompleteJSONError):
         pipeline.close()
     assert pipeline.missing_paths() == [("name",)]
+
+
+class _Note(BaseModel):
+    title: str
+    count: int
+
+
+_NOTE_TEXT = '{"title": "h\u00e9llo w\u00f6rld \u2603 \U0001f600", "count": 7}'
+
+
+@given(st.data())
+def test_text_and_bytes_mixed_keep_the_raw_text_and_the_object(data: st.DataObject) -> None:
+    """Pieces of text and of UTF-8 bytes in one stream (bytes split anywhere, text after
+    bytes only at a character boundary, as the parser requires): the final object and the
+    raw text are those of the whole text (`raw_text` was a TypeError at `close()`)."""
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(_NOTE_TEXT) - 1), max_size=8)))
+    pieces: list[str | bytes] = []
+    for start, end in zip([0, *cuts], [*cuts, len(_NOTE_TEXT)], strict=True):
+        segment = _NOTE_TEXT[start:end]
+        if data.draw(st.booleans()):
+            pieces.append(segment)
+        else:
+            raw = segment.encode()
+            splits = sorted(data.draw(st.sets(st.integers(1, max(1, len(raw) - 1)), max_size=3)))
+            bounds = [0, *[s for s in splits if s < len(raw)], len(raw)]
+            pieces.extend(raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a)
+    pipeline: ObjectPipeline[_Note] = ObjectPipeline(_Note)
+    for piece in pieces:
+        pipeline.feed_text(piece)
+    pipeline.close()
+    assert pipeline.raw_text == _NOTE_TEXT
+    assert pipeline.final() == _Note.model_validate_json(_NOTE_TEXT)
+
+
+def test_a_mixed_stream_that_fails_validation_reports_its_raw_text() -> None:
+    """The error at the end of a stream of text and bytes carries the whole raw text."""
+    from streamdantic import stream_to_object
+
+    with pytest.raises(StreamValidationError) as info:
+        stream_to_object(['{"title": "h', b"\xc3", b'\xa9", ', '"count": "x"}'], _Note)
+    assert info.value.raw_text == '{"title": "h\u00e9", "count": "x"}'
