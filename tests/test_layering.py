@@ -42,6 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "streamdantic._parts",
         "streamdantic._parser",
         "streamdantic._deltas",
+        "streamdantic._mirror",  # the raw JSON a stream's events describe (the encoders')
         "streamdantic._partial",
         "streamdantic._iterators",  # the iterator shells of collect and collect_batch
         "streamdantic._options",  # keyword checks and deprecation warnings of the entry points

@@ -11,13 +11,14 @@ from pydantic import BaseModel
 
 import streamdantic as sd
 from streamdantic import sse
+from streamdantic._mirror import Mirror
 from streamdantic.frontends import (
     PROTOCOLS,
     TextStreamEncoder,
     UIMessageStreamEncoder,
     frontend_encoder,
 )
-from streamdantic.frontends._common import Mirror, PartState, coalesce_updates
+from streamdantic.frontends._common import PartState, coalesce_updates
 
 
 class Item(BaseModel):

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from .._events import Event, StringAppended, ValueCompleted
 from .._exceptions import UsageError
+from .._mirror import Mirror
 from .._parts import (
     Part,
     ReasoningDelta,
@@ -42,7 +43,6 @@ from .._stream_core import Update
 from ..sse._profile import ClientUpdate, error_type
 from ._common import (
     DEFAULT_INTERVAL,
-    Mirror,
     PartState,
     error_text,
     is_cancel,

@@ -2,8 +2,9 @@
 
 Strategy / invariants
 - Each encoder keeps a mirror of the object as raw JSON, built from the updates' events
-  (`Mirror`): numbers appear only once complete, strings only grow, so every state a client
-  is shown extends the one before (docs/contract.md). The same mirror serves live updates (`Update`) and stored
+  (`Mirror`, `_mirror.py`, the one the SSE profile's encoder keeps too): numbers appear only
+  once complete, strings only grow, so every state a client is shown extends the one before
+  (docs/contract.md). The same mirror serves live updates (`Update`) and stored
   streams read back (`ClientUpdate`, whose snapshot frames reset it).
 - Coalescing is a `Throttle` over the mirror's growth: the first change goes out at once,
   then at most one state per `interval` seconds of the ``now`` the caller passes, and (for
@@ -17,14 +18,13 @@ Strategy / invariants
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Final, Generic, TypeVar
 
 import pydantic_core
 
-from .._events import Event, StringAppended, ValueCompleted, ValueStarted
 from .._exceptions import ProviderError, StreamCancelledError, TruncatedStreamError
+from .._mirror import Mirror
 from .._parts import Finish, Part, ProviderErrorPart, Usage
 from .._paths import JSONPath
 from .._stream_core import Update
@@ -74,98 +74,6 @@ def value_at(root: Any, path: JSONPath) -> Any:
     for key in path:
         node = node[key]
     return node
-
-
-class Mirror:
-    """The raw JSON a client holds, rebuilt by applying the updates' events in order.
-
-    Events from a parser or a merger alike (a merger applies a chunk's sets before its
-    completions, so a value may start before its preceding sibling completes: each event
-    names its path, so the order between siblings does not matter here).
-    """
-
-    __slots__ = ("_done", "_value", "grown")
-
-    def __init__(self) -> None:
-        self._value: Any = None
-        self._done = False
-        self.grown = 0  # characters of JSON added since `grown` was last reset (an estimate)
-
-    @property
-    def value(self) -> Any:
-        return self._value
-
-    @property
-    def started(self) -> bool:
-        return self._value is not None or self._done
-
-    @property
-    def done(self) -> bool:
-        return self._done
-
-    def reset(self) -> None:
-        """Start again from nothing (a snapshot of a stored stream follows)."""
-        self._value = None
-        self._done = False
-
-    def apply(self, events: tuple[Event, ...] | list[Event]) -> list[Event]:
-        """Apply one update's events; returns those that changed the value."""
-        out: list[Event] = []
-        grown = 0
-        for event in events:
-            kind = type(event)
-            if kind is StringAppended:
-                path: JSONPath = event.path  # type: ignore[attr-defined]
-                text: str = event.text  # type: ignore[attr-defined]
-                if path:
-                    parent = value_at(self._value, path[:-1])
-                    parent[path[-1]] += text
-                else:
-                    self._value += text
-                grown += len(text)
-            elif kind is ValueStarted:
-                path = event.path  # type: ignore[attr-defined]
-                empty = _EMPTY[event.kind]()  # type: ignore[attr-defined]
-                self._set(path, empty)
-                grown += 4 + len(str(path[-1])) if path else 2
-            elif kind is ValueCompleted:
-                path = event.path  # type: ignore[attr-defined]
-                value = event.value  # type: ignore[attr-defined]
-                if not path:
-                    self._done = True
-                if isinstance(value, str | list | dict):
-                    if self._has(path):
-                        continue  # it started: its content arrived with it
-                    value = copy.deepcopy(value)  # never alias the producer's object
-                else:
-                    grown += 8
-                self._set(path, value)
-            else:
-                continue  # DocumentCompleted
-            out.append(event)
-        self.grown += grown
-        return out
-
-    def _has(self, path: JSONPath) -> bool:
-        try:
-            value_at(self._value, path)
-        except (KeyError, IndexError, TypeError):
-            return False
-        return self._value is not None
-
-    def _set(self, path: JSONPath, value: Any) -> None:
-        if not path:
-            self._value = value
-            return
-        parent = value_at(self._value, path[:-1])
-        key = path[-1]
-        if type(parent) is list and key == len(parent):
-            parent.append(value)
-        else:
-            parent[key] = value
-
-
-_EMPTY: Final[dict[str, Any]] = {"object": dict, "array": list, "string": str}
 
 
 def coalesce_updates(updates: list[ClientUpdate[Any]], /) -> ClientUpdate[Any] | None:

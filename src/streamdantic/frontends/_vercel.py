@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final
 
 from .._events import Event, StringAppended, ValueCompleted, ValueStarted
 from .._exceptions import UsageError
+from .._mirror import Mirror
 from .._parts import (
     Part,
     ReasoningDelta,
@@ -43,7 +44,6 @@ from ..sse._profile import ClientUpdate
 from ._common import (
     DEFAULT_GROWTH,
     DEFAULT_INTERVAL,
-    Mirror,
     PartState,
     dumps,
     error_text,

@@ -70,6 +70,7 @@ from .._exceptions import (
     TruncatedStreamError,
     UsageError,
 )
+from .._mirror import Mirror
 from .._numbers import jsonable, write_infinities
 from .._options import warn_deprecated
 from .._parts import (
@@ -578,7 +579,7 @@ class ProfileEncoder:
         self._snapshot_every = snapshot_every
         self._snapshot_interval = snapshot_interval
         self._deltas = DeltaEncoder()
-        self._mirror = ChunkMerger("nested")
+        self._mirror = Mirror()  # the raw JSON the frames describe (what a client holds)
         self._open: dict[JSONPath, None] = {}  # open values of the mirror, in document order
         self._sent_fields: set[str] = set()  # top-level fields a compatible client has
         self._id = 0
@@ -767,27 +768,27 @@ class ProfileEncoder:
         # Version 3: the most frequent frame is unnamed (no ``event:`` line on the wire).
         return ServerSentEvent(data, id=str(self._id))
 
-    def _merge(self, events: Sequence[Event]) -> list[tuple[Chunk, list[Event]]]:
-        merged = []
-        for chunk in self._deltas.encode(events):
-            events = self._mirror.apply(chunk)
-            open_ = self._open
-            for event in events:
-                kind = type(event)
-                if kind is ValueStarted:
-                    open_[event.path] = None  # type: ignore[attr-defined]
-                elif kind is ValueCompleted:
-                    open_.pop(event.path, None)  # type: ignore[attr-defined]
-            merged.append((chunk, events))
-        return merged
+    def _merge(self, events: Sequence[Event]) -> list[Chunk]:
+        # The chunks of the events, and the events applied to the mirror (the raw JSON the
+        # client builds from the chunks: the same events, not the chunks parsed back).
+        chunks = self._deltas.encode(events)
+        self._mirror.apply(events)
+        open_ = self._open
+        for event in events:
+            kind = type(event)
+            if kind is ValueStarted:
+                open_[event.path] = None  # type: ignore[attr-defined]
+            elif kind is ValueCompleted:
+                open_.pop(event.path, None)  # type: ignore[attr-defined]
+        return chunks
 
     def _feed_events(self, events: Sequence[Event], frames: list[ServerSentEvent]) -> None:
-        merged = self._merge(events)
+        chunks = self._merge(events)
         if self._compatible:
-            self._compatible_delta(merged, frames)
+            self._compatible_delta(events, frames)
         else:
             # The seq numbers of DeltaEncoder are left out: the frame id orders the chunks.
-            frames.extend(self._delta_frame(chunk.delta) for chunk, _ in merged)
+            frames.extend(self._delta_frame(chunk.delta) for chunk in chunks)
 
     def _feed_update(self, update: Update[Any], frames: list[ServerSentEvent]) -> None:
         self._feed_events(update.events, frames)
@@ -906,9 +907,10 @@ class ProfileEncoder:
             return
         if self._mirror.value is None:
             chunk = Chunk(Delta(json={"": text}))
+            self._mirror.apply((ValueStarted((), "string"), StringAppended((), text)))
         else:
             chunk = Chunk(Delta(text={"": text}))
-        self._mirror.apply(chunk)
+            self._mirror.apply((StringAppended((), text),))
         self._open[()] = None
         frames.append(self._delta_frame(chunk.delta))
 
@@ -916,7 +918,7 @@ class ProfileEncoder:
         # The text is complete: close its string (the final frame follows).
         if self._text and self._mirror.value is not None and not self._mirror.done:
             chunk = Chunk(Delta(done=("",)))
-            self._mirror.apply(chunk)
+            self._mirror.apply((ValueCompleted((), self._mirror.value),))
             self._open.clear()
             frames.append(self._delta_frame(chunk.delta))
 
@@ -994,9 +996,7 @@ class ProfileEncoder:
             data = _dumps(snapshot)
         return ServerSentEvent(_utf8_safe(data), event="snapshot", id=str(self._id))
 
-    def _compatible_delta(
-        self, merged: list[tuple[Chunk, list[Event]]], frames: list[ServerSentEvent]
-    ) -> None:
+    def _compatible_delta(self, events: Sequence[Event], frames: list[ServerSentEvent]) -> None:
         # The compatible profile knows top-level fields only: text appended to a top-level
         # string stays text; any other change sends its top-level field whole (a shallow
         # assign), so nested values cost their size per update (docs/sse.md).
@@ -1006,34 +1006,33 @@ class ProfileEncoder:
         texts: dict[str, str] = {}
         assigned: dict[str, None] = {}
         sent = self._sent_fields
-        for _, events in merged:
-            for event in events:
-                path: JSONPath | None = getattr(event, "path", None)
-                if path is None:
-                    continue  # DocumentCompleted
-                kind = type(event)
-                if not path:
-                    if (kind is ValueStarted and event.kind != "object") or (  # type: ignore[attr-defined]
-                        kind is ValueCompleted and type(event.value) is not dict  # type: ignore[attr-defined]
-                    ):
-                        raise UsageError("the compatible profile carries JSON objects only")
-                    continue
-                key = str(path[0])
-                if key in assigned:
-                    continue
-                if len(path) == 1 and kind is ValueStarted and event.kind == "string":  # type: ignore[attr-defined]
-                    if key in sent or key in texts:
-                        assigned[key] = None
-                        texts.pop(key, None)
-                    else:
-                        texts[key] = ""
-                elif len(path) == 1 and kind is StringAppended:
-                    texts[key] = texts.get(key, "") + event.text  # type: ignore[attr-defined]
-                elif len(path) == 1 and kind is ValueCompleted and type(event.value) is str:  # type: ignore[attr-defined]
-                    pass  # completion is implicit in the compatible profile
-                else:
+        for event in events:
+            path: JSONPath | None = getattr(event, "path", None)
+            if path is None:
+                continue  # DocumentCompleted
+            kind = type(event)
+            if not path:
+                if (kind is ValueStarted and event.kind != "object") or (  # type: ignore[attr-defined]
+                    kind is ValueCompleted and type(event.value) is not dict  # type: ignore[attr-defined]
+                ):
+                    raise UsageError("the compatible profile carries JSON objects only")
+                continue
+            key = str(path[0])
+            if key in assigned:
+                continue
+            if len(path) == 1 and kind is ValueStarted and event.kind == "string":  # type: ignore[attr-defined]
+                if key in sent or key in texts:
                     assigned[key] = None
                     texts.pop(key, None)
+                else:
+                    texts[key] = ""
+            elif len(path) == 1 and kind is StringAppended:
+                texts[key] = texts.get(key, "") + event.text  # type: ignore[attr-defined]
+            elif len(path) == 1 and kind is ValueCompleted and type(event.value) is str:  # type: ignore[attr-defined]
+                pass  # completion is implicit in the compatible profile
+            else:
+                assigned[key] = None
+                texts.pop(key, None)
         if not texts and not assigned:
             return
         root = self._mirror.value
