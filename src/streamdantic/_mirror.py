@@ -7,10 +7,11 @@ Strategy / invariants:
   arrives complete without having started is deep-copied, strings and scalars are immutable.
   It is what a client holds, which the encoders of the SSE profile and the front-end
   protocols need (digests, snapshots, whole-object resends, the final check).
-- Cost per event, not per document: the open containers and strings are found by their
-  path in a dict (no walk from the root), a growing string keeps its pieces and is joined
-  only when `value` is read, and a string that completes takes the event's whole text. A
-  2 MB string costs its pieces, not a copy per piece.
+- Cost per event, not per document: the open values are found by their path in one dict
+  (no walk from the root), which also gives the open paths in the order they started (a
+  snapshot's ``open``); a growing string keeps its pieces and is joined only when `value`
+  is read, and a string that completes takes the event's whole text. A 2 MB string costs
+  its pieces, not a copy per piece.
 - A merger applies a chunk's sets before its completions, so a value may start before its
   preceding sibling completes: each event names its path, so that order does not matter.
 - Events that do not fit what came before (a value under a parent that never started) raise
@@ -40,16 +41,15 @@ class Mirror:
             its reader (the front ends resend a whole object once it has grown enough).
     """
 
-    __slots__ = ("_containers", "_dirty", "_done", "_root", "_strings", "grown")
+    __slots__ = ("_dirty", "_done", "_open", "_root", "grown")
 
     def __init__(self) -> None:
         self._root: Any = None
         self._done = False
-        # Started containers not yet completed, by path (the parents of what comes next).
-        self._containers: dict[JSONPath, Any] = {}
-        # Open strings: path -> [holder, key, pieces] (holder None: the root).
-        self._strings: dict[JSONPath, list[Any]] = {}
-        self._dirty: dict[JSONPath, list[Any]] = {}  # open strings with pieces not joined
+        # The values started and not yet completed, by path, in the order they started:
+        # a container itself (the parent of what comes next), or a string's `_OpenString`.
+        self._open: dict[JSONPath, Any] = {}
+        self._dirty: dict[JSONPath, _OpenString] = {}  # open strings with pieces not joined
         self.grown = 0
 
     @property
@@ -60,6 +60,12 @@ class Mirror:
                 self._join(node)
             self._dirty.clear()
         return self._root
+
+    @property
+    def open_paths(self) -> list[JSONPath]:
+        """The paths of the values started and not yet completed, in the order they started
+        (a snapshot's ``open``)."""
+        return list(self._open)
 
     @property
     def started(self) -> bool:
@@ -75,8 +81,7 @@ class Mirror:
         """Start again from nothing (a snapshot of a stored stream follows)."""
         self._root = None
         self._done = False
-        self._containers.clear()
-        self._strings.clear()
+        self._open.clear()
         self._dirty.clear()
 
     def apply(self, events: Sequence[Event], /) -> list[Event]:
@@ -88,16 +93,16 @@ class Mirror:
         """
         out: list[Event] = []
         grown = 0
-        strings, containers = self._strings, self._containers
+        open_ = self._open
         for event in events:
             kind = type(event)
             if kind is StringAppended:
                 path: JSONPath = event.path  # type: ignore[attr-defined]
                 text: str = event.text  # type: ignore[attr-defined]
-                node = strings.get(path)
-                if node is None:
+                node = open_.get(path)
+                if type(node) is not _OpenString:
                     raise DeltaError("text appended to a string that is not open", path=path)
-                node[2].append(text)
+                node.pieces.append(text)
                 self._dirty[path] = node
                 grown += len(text)
             elif kind is ValueStarted:
@@ -105,10 +110,7 @@ class Mirror:
                 value_kind: str = event.kind  # type: ignore[attr-defined]
                 empty = _EMPTY[value_kind]()
                 holder, key = self._place(path, empty)
-                if value_kind == "string":
-                    strings[path] = [holder, key, []]
-                else:
-                    containers[path] = empty
+                open_[path] = _OpenString(holder, key) if value_kind == "string" else empty
                 grown += 4 + len(str(path[-1])) if path else 2
             elif kind is ValueCompleted:
                 path = event.path  # type: ignore[attr-defined]
@@ -116,17 +118,16 @@ class Mirror:
                 if not path:
                     self._done = True
                 vtype = type(value)
-                if vtype is str:
-                    node = strings.pop(path, None)
-                    if node is not None:  # it started: its text came with it
-                        self._dirty.pop(path, None)
-                        node[2][:] = [value]
-                        self._join(node)
+                if vtype is str or vtype is dict or vtype is list:
+                    node = open_.pop(path, None)
+                    if node is not None:  # it started: its content came with it
+                        if type(node) is _OpenString:
+                            self._dirty.pop(path, None)
+                            node.pieces[:] = [value]  # the whole text: nothing to join
+                            self._join(node)
                         continue
-                elif vtype is dict or vtype is list:
-                    if containers.pop(path, None) is not None:
-                        continue  # it started: its content came with it
-                    value = copy.deepcopy(value)  # never alias the producer's object
+                    if vtype is not str:
+                        value = copy.deepcopy(value)  # never alias the producer's object
                 else:
                     grown += 8
                 self._place(path, value)
@@ -141,8 +142,8 @@ class Mirror:
         if not path:
             self._root = value
             return None, None
-        parent = self._containers.get(path[:-1])
-        if parent is None:
+        parent = self._open.get(path[:-1])
+        if parent is None or type(parent) is _OpenString:
             raise DeltaError("a value under a parent that is not open", path=path)
         key = path[-1]
         if type(parent) is list and key == len(parent):
@@ -151,11 +152,22 @@ class Mirror:
             parent[key] = value
         return parent, key
 
-    def _join(self, node: list[Any]) -> None:
-        holder, key, pieces = node
+    def _join(self, node: _OpenString) -> None:
+        pieces = node.pieces
         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
         pieces[:] = [text]
-        if holder is None:
+        if node.holder is None:
             self._root = text
         else:
-            holder[key] = text
+            node.holder[node.key] = text
+
+
+class _OpenString:
+    """A string still growing: where it is held and its pieces (joined when read)."""
+
+    __slots__ = ("holder", "key", "pieces")
+
+    def __init__(self, holder: Any, key: Any) -> None:
+        self.holder = holder  # the container holding it (None: the root)
+        self.key = key
+        self.pieces: list[str] = []

@@ -104,3 +104,15 @@ def test_reset_starts_again_from_nothing() -> None:
     assert mirror.value is None and not mirror.started and not mirror.done
     mirror.apply(ChunkMerger("nested").apply(Chunk(Delta(json={"": "new"}))))
     assert mirror.value == "new"
+
+
+def test_open_paths_are_the_values_started_and_not_completed_in_start_order() -> None:
+    """`open_paths` (a snapshot's ``open``) lists what started and has not completed, in the
+    order it started, from one record with the values themselves."""
+    parser, mirror = JSONParser(), Mirror()
+    mirror.apply(parser.feed('{"a": {"b": [1, "x'))
+    assert mirror.open_paths == [(), ("a",), ("a", "b"), ("a", "b", 1)]
+    mirror.apply(parser.feed('y"], "c": "z'))
+    assert mirror.open_paths == [(), ("a",), ("a", "c")]
+    mirror.apply(parser.feed('"}}'))
+    assert mirror.open_paths == [] and mirror.value == {"a": {"b": [1, "xy"], "c": "z"}}

@@ -532,7 +532,6 @@ class ProfileEncoder:
         "_last_flush",
         "_last_snapshot",
         "_mirror",
-        "_open",
         "_previous",
         "_provider_error",
         "_seen",
@@ -580,7 +579,6 @@ class ProfileEncoder:
         self._snapshot_interval = snapshot_interval
         self._deltas = DeltaEncoder()
         self._mirror = Mirror()  # the raw JSON the frames describe (what a client holds)
-        self._open: dict[JSONPath, None] = {}  # open values of the mirror, in document order
         self._sent_fields: set[str] = set()  # top-level fields a compatible client has
         self._id = 0
         self._since_snapshot = 0
@@ -773,13 +771,6 @@ class ProfileEncoder:
         # client builds from the chunks: the same events, not the chunks parsed back).
         chunks = self._deltas.encode(events)
         self._mirror.apply(events)
-        open_ = self._open
-        for event in events:
-            kind = type(event)
-            if kind is ValueStarted:
-                open_[event.path] = None  # type: ignore[attr-defined]
-            elif kind is ValueCompleted:
-                open_.pop(event.path, None)  # type: ignore[attr-defined]
         return chunks
 
     def _feed_events(self, events: Sequence[Event], frames: list[ServerSentEvent]) -> None:
@@ -911,7 +902,6 @@ class ProfileEncoder:
         else:
             chunk = Chunk(Delta(text={"": text}))
             self._mirror.apply((StringAppended((), text),))
-        self._open[()] = None
         frames.append(self._delta_frame(chunk.delta))
 
     def _end_text(self, frames: list[ServerSentEvent]) -> None:
@@ -919,7 +909,6 @@ class ProfileEncoder:
         if self._text and self._mirror.value is not None and not self._mirror.done:
             chunk = Chunk(Delta(done=("",)))
             self._mirror.apply((ValueCompleted((), self._mirror.value),))
-            self._open.clear()
             frames.append(self._delta_frame(chunk.delta))
 
     def _usage_dict(self) -> dict[str, Any] | None:
@@ -984,10 +973,11 @@ class ProfileEncoder:
         self._since_snapshot = 0
         # Not _frame(): a snapshot is the state after the last frame, and repeats its id.
         value = self._mirror.value
-        if value is None and not self._mirror.done and not self._open:
+        open_paths = self._mirror.open_paths
+        if value is None and not self._mirror.done and not open_paths:
             data = "{}"  # nothing started yet (so no delta frame either: the digest is 0)
         else:
-            open_ = [to_pointer(path) for path in self._open]
+            open_ = [to_pointer(path) for path in open_paths]
             snapshot: dict[str, Any] = {"value": value, "open": open_}
             if self._version == 3:
                 snapshot["digest"] = f"{self._digest:08x}"
