@@ -35,6 +35,7 @@ from tests.adapters.support import (
     piece_for,
     request_kwargs,
 )
+from tests.property.strategies import chunkings
 
 COMPLETE = ["openai_chat/small", "openai_chat/unicode", "openai_chat/numbers"]
 WITH_USAGE = [s for s in COMPLETE if STREAMS[s]["usage"]]  # requested with include_usage
@@ -240,9 +241,7 @@ def test_any_rechunking_gives_the_same_object(data: st.DataObject) -> None:
     """The text split into other LiteLLM chunks still gives the object, each partial
     extending the previous one."""
     text = STREAMS["openai_chat/unicode"]["outputs"][0]["text"]
-    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(text)), max_size=40))))
-    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True) if a < b]
-    chunks = [_chunk(p) for p in pieces] + [_chunk(finish="stop")]
+    chunks = [_chunk(p) for p in data.draw(chunkings(text))] + [_chunk(finish="stop")]
     run = collect(sd.stream(chunks, MODELS.UnicodeSample))
     assert run.error is None
     assert run.final == MODELS.UnicodeSample.model_validate_json(text)

@@ -14,6 +14,7 @@ from streamdantic._deltas import Chunk, Delta
 from streamdantic._events import ValueCompleted, ValueStarted
 from streamdantic._parts import TextDelta
 from streamdantic._pipeline import ObjectPipeline, TextPipeline
+from tests.property.strategies import chunkings
 
 
 class Item(BaseModel):
@@ -194,17 +195,12 @@ def test_text_and_bytes_mixed_keep_the_raw_text_and_the_object(data: st.DataObje
     """Pieces of text and of UTF-8 bytes in one stream (bytes split anywhere, text after
     bytes only at a character boundary, as the parser requires): the final object and the
     raw text are those of the whole text (`raw_text` was a TypeError at `close()`)."""
-    cuts = sorted(data.draw(st.sets(st.integers(1, len(_NOTE_TEXT) - 1), max_size=8)))
     pieces: list[str | bytes] = []
-    for start, end in zip([0, *cuts], [*cuts, len(_NOTE_TEXT)], strict=True):
-        segment = _NOTE_TEXT[start:end]
+    for segment in data.draw(chunkings(_NOTE_TEXT)):
         if data.draw(st.booleans()):
             pieces.append(segment)
         else:
-            raw = segment.encode()
-            splits = sorted(data.draw(st.sets(st.integers(1, max(1, len(raw) - 1)), max_size=3)))
-            bounds = [0, *[s for s in splits if s < len(raw)], len(raw)]
-            pieces.extend(raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a)
+            pieces.extend(data.draw(chunkings(segment.encode())))
     pipeline: ObjectPipeline[_Note] = ObjectPipeline(_Note)
     for piece in pieces:
         pipeline.feed_text(piece)
