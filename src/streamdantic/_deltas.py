@@ -35,7 +35,7 @@ import json as _json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Final, Literal, Self
+from typing import Any, ClassVar, Final, Literal, Protocol, Self
 
 import jiter
 
@@ -1149,8 +1149,13 @@ _MERGERS: Final[Mapping[str, type[ChunkMerger]]] = MappingProxyType(
 )
 
 
-def _join(merger: ChunkMerger, node: _Open) -> str:
-    """Join an open string's parts into its slot; return the text."""
+class _HasRoot(Protocol):
+    _root: Any
+
+
+def _join(merger: _HasRoot, node: _Open) -> str:
+    """Join an open string's parts into its slot (the root of `merger` when it has no
+    container); return the text. The merger's and `_mirror.Mirror`'s open strings alike."""
     parts = node.parts
     assert parts is not None
     text = parts[0] if len(parts) == 1 else "".join(parts)

@@ -24,6 +24,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any, Final
 
+from ._deltas import _join, _Open
 from ._events import Event, StringAppended, ValueCompleted, ValueStarted
 from ._exceptions import DeltaError
 from ._paths import JSONPath
@@ -47,9 +48,10 @@ class Mirror:
         self._root: Any = None
         self._done = False
         # The values started and not yet completed, by path, in the order they started:
-        # a container itself (the parent of what comes next), or a string's `_OpenString`.
+        # a container itself (the parent of what comes next), or, for a string, the merger's
+        # record of an open string (`_deltas._Open`: its container, key and pieces).
         self._open: dict[JSONPath, Any] = {}
-        self._dirty: dict[JSONPath, _OpenString] = {}  # open strings with pieces not joined
+        self._dirty: dict[JSONPath, _Open] = {}  # open strings with pieces not joined
         self.grown = 0
 
     @property
@@ -57,7 +59,7 @@ class Mirror:
         """The value so far (``None`` before anything started); a live view."""
         if self._dirty:
             for node in self._dirty.values():
-                self._join(node)
+                _join(self, node)
             self._dirty.clear()
         return self._root
 
@@ -100,9 +102,9 @@ class Mirror:
                 path: JSONPath = event.path  # type: ignore[attr-defined]
                 text: str = event.text  # type: ignore[attr-defined]
                 node = open_.get(path)
-                if type(node) is not _OpenString:
+                if type(node) is not _Open:
                     raise DeltaError("text appended to a string that is not open", path=path)
-                node.pieces.append(text)
+                node.parts.append(text)  # type: ignore[union-attr]  # a string's: a list
                 self._dirty[path] = node
                 grown += len(text)
             elif kind is ValueStarted:
@@ -110,7 +112,9 @@ class Mirror:
                 value_kind: str = event.kind  # type: ignore[attr-defined]
                 empty = _EMPTY[value_kind]()
                 holder, key = self._place(path, empty)
-                open_[path] = _OpenString(holder, key) if value_kind == "string" else empty
+                open_[path] = (
+                    _Open(None, None, holder, key, []) if value_kind == "string" else empty
+                )
                 grown += 4 + len(str(path[-1])) if path else 2
             elif kind is ValueCompleted:
                 path = event.path  # type: ignore[attr-defined]
@@ -121,10 +125,10 @@ class Mirror:
                 if vtype is str or vtype is dict or vtype is list:
                     node = open_.pop(path, None)
                     if node is not None:  # it started: its content came with it
-                        if type(node) is _OpenString:
+                        if type(node) is _Open:
                             self._dirty.pop(path, None)
-                            node.pieces[:] = [value]  # the whole text: nothing to join
-                            self._join(node)
+                            node.parts = [value]  # the whole text: nothing to join
+                            _join(self, node)
                         continue
                     if vtype is not str:
                         value = copy.deepcopy(value)  # never alias the producer's object
@@ -143,7 +147,7 @@ class Mirror:
             self._root = value
             return None, None
         parent = self._open.get(path[:-1])
-        if parent is None or type(parent) is _OpenString:
+        if parent is None or type(parent) is _Open:
             raise DeltaError("a value under a parent that is not open", path=path)
         key = path[-1]
         if type(parent) is list and key == len(parent):
@@ -151,23 +155,3 @@ class Mirror:
         else:
             parent[key] = value
         return parent, key
-
-    def _join(self, node: _OpenString) -> None:
-        pieces = node.pieces
-        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
-        pieces[:] = [text]
-        if node.holder is None:
-            self._root = text
-        else:
-            node.holder[node.key] = text
-
-
-class _OpenString:
-    """A string still growing: where it is held and its pieces (joined when read)."""
-
-    __slots__ = ("holder", "key", "pieces")
-
-    def __init__(self, holder: Any, key: Any) -> None:
-        self.holder = holder  # the container holding it (None: the root)
-        self.key = key
-        self.pieces: list[str] = []
