@@ -413,6 +413,25 @@ def _langchain_row(
 # ------------------------------------------------------------------ other providers
 
 
+def _per_delta_row(
+    source: str, times: dict[str, list[float]], deltas: int, adapter_base: str | None
+) -> dict[str, Any]:
+    """A row of the other providers' table: each contender's best time per delta (us), the
+    ratio of streamdantic to the plain iteration, and the adapter's own cost per delta
+    (``adapter-only`` less the `adapter_base` contender's plain walk; None without one)."""
+    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
+    return {
+        "source": source,
+        "deltas": deltas,
+        "plain_us": best["plain"],
+        "streamdantic_us": best["streamdantic"],
+        "ratio": best["streamdantic"] / best["plain"],
+        "adapter_only_us": (
+            None if adapter_base is None else best["adapter-only"] - best[adapter_base]
+        ),
+    }
+
+
 def _consume(source: Any) -> Any:
     with streamdantic.stream(source, MODELS.OrderBatch) as s:
         for update in s:
@@ -460,15 +479,9 @@ def _bedrock_row(warmup: int, repeats: int) -> dict[str, Any]:
     )
     if outputs["streamdantic"] != expected or outputs["adapter-only"] != expected:
         raise SystemExit("bedrock: streamdantic produced a wrong object")
-    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
-    return {
-        "source": "Bedrock converse_stream (botocore EventStream)",
-        "deltas": deltas,
-        "plain_us": best["plain"],
-        "streamdantic_us": best["streamdantic"],
-        "ratio": best["streamdantic"] / best["plain"],
-        "adapter_only_us": best["adapter-only"] - best["dicts-plain"],
-    }
+    return _per_delta_row(
+        "Bedrock converse_stream (botocore EventStream)", times, deltas, "dicts-plain"
+    )
 
 
 def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
@@ -496,15 +509,7 @@ def _client_row(source: str, sdk: Callable[[], Any], warmup: int, repeats: int) 
     ):
         raise SystemExit(f"{source}: streamdantic produced a wrong object")
     deltas = len(chunks)  # one text piece per chunk
-    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
-    return {
-        "source": source,
-        "deltas": deltas,
-        "plain_us": best["plain"],
-        "streamdantic_us": best["streamdantic"],
-        "ratio": best["streamdantic"] / best["plain"],
-        "adapter_only_us": best["adapter-only"] - best["objects-plain"],
-    }
+    return _per_delta_row(source, times, deltas, "objects-plain")
 
 
 def _ollama_row(warmup: int, repeats: int) -> dict[str, Any]:
@@ -603,15 +608,10 @@ def _openai_agents_row(warmup: int, repeats: int) -> dict[str, Any]:
         server.stop()
         set_tracing_disabled(False)
     deltas = len(_content_deltas())
-    best = {k: min(v) / deltas * 1e6 for k, v in times.items()}
-    return {
-        "source": "OpenAI Agents SDK Runner.run_streamed (Chat Completions model)",
-        "deltas": deltas,
-        "plain_us": best["plain"],
-        "streamdantic_us": best["streamdantic"],
-        "ratio": best["streamdantic"] / best["plain"],
-        "adapter_only_us": None,  # the run's events cannot be replayed without the run
-    }
+    # adapter_only: None, the run's events cannot be replayed without the run.
+    return _per_delta_row(
+        "OpenAI Agents SDK Runner.run_streamed (Chat Completions model)", times, deltas, None
+    )
 
 
 def _gemini_row(warmup: int, repeats: int) -> dict[str, Any]:
